@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.video.formats import Planes, PixelFormat
+from bench.video.formats import PixelFormat, Planes
 
 MATRICES = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}
 RANGES = ("full", "limited")

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from bench.errors import DataError
-from bench.video.formats import Planes, PixelFormat, pixel_format
+from bench.video.formats import PixelFormat, Planes, pixel_format
 
 
 def _to_file_order(fmt: PixelFormat, planes: Planes) -> Planes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.video.formats import Planes, PixelFormat
+from bench.video.formats import PixelFormat, Planes
 
 
 def padded_size(width: int, height: int, multiple: int) -> tuple[int, int]:

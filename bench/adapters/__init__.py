@@ -1,0 +1,37 @@
+"""Codec adapters, registered by kebab-case name (``x264``, ``x265``, ``vvenc``, ``svtav1``, ``aom``).
+
+The registry is explicit: each module lists its classes here, so there is no import-time discovery magic
+and two adapters can never silently claim one name.
+"""
+
+from __future__ import annotations
+
+from bench.adapters.base import Adapter
+from bench.errors import ConditionError
+
+_REGISTRY: dict[str, type[Adapter]] = {}
+
+
+def register(cls: type[Adapter]) -> type[Adapter]:
+    if cls.name in _REGISTRY:
+        raise RuntimeError(f"adapter name {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_builtin() -> None:
+    if not _REGISTRY:
+        from bench.adapters import ffmpeg  # noqa: F401  (registers its adapters)
+
+
+def adapter_names() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def adapter_class(name: str) -> type[Adapter]:
+    _load_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConditionError(f"unknown adapter {name!r}; known adapters: {', '.join(sorted(_REGISTRY))}") from None

@@ -1,0 +1,126 @@
+"""The adapter contract every codec implements, and the parameter validation they share.
+
+An adapter turns one prepared input sequence into real bitstream file(s) and decoded frames. It never
+computes metrics, never caches and never exits: it returns a :class:`CodingResult` or raises
+:class:`~bench.errors.AdapterError` with a message a user can act on. Everything that changes its output
+goes into :meth:`Adapter.identity`, which is part of every job key; operational settings (threads,
+timeouts) stay out of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bench.errors import ConditionError
+from bench.video.formats import PixelFormat
+
+
+@dataclass(frozen=True)
+class Param:
+    """One descriptor parameter: its type, default, allowed values, and whether it changes results."""
+
+    kind: type | tuple[type, ...]
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    affects_result: bool = True
+
+
+@dataclass(frozen=True)
+class CodingTask:
+    """What the runner hands an adapter: a prepared raw input file and the coding settings."""
+
+    input_path: Path
+    fmt: PixelFormat  # of the input file, and the format the decoder must write
+    width: int  # coded (possibly padded) size
+    height: int
+    fps: float
+    frames: int
+    intra_period: int  # -1: only the first frame is intra; N: an intra frame every N frames
+    rate_point: Any
+    work_dir: Path
+    threads: int = 0  # 0: the tool's default
+
+
+@dataclass
+class CodingResult:
+    """What an adapter hands back: real files and what it ran."""
+
+    bitstreams: list[Path]
+    decoded_path: Path  # raw frames in ``CodingTask.fmt`` at the coded size
+    commands: list[list[str]] = field(default_factory=list)
+    encode_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    frame_types: list[str] | None = None  # "I"/"P"/"B" per frame in display order, when known
+    codec_reported: dict[str, Any] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Adapter(ABC):
+    """Base class: subclasses set ``name``, ``version``, ``PARAMS`` and implement the coding step."""
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1  # bump when the adapter's output for the same inputs changes
+    rate_knob: ClassVar[str] = "qp"
+    PARAMS: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        self.params = self.validate_params(params, self.name)
+
+    @classmethod
+    def validate_params(cls, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """Known keys with the right types; defaults filled in. Unknown keys are errors."""
+        unknown = sorted(set(raw) - set(cls.PARAMS))
+        if unknown:
+            raise ConditionError(f"{where}: unknown parameter {unknown[0]!r} for adapter {cls.name} "
+                                 f"(known: {', '.join(sorted(cls.PARAMS))})")
+        out = {}
+        for key, p in cls.PARAMS.items():
+            value = raw.get(key, p.default)
+            kinds = p.kind if isinstance(p.kind, tuple) else (p.kind,)
+            if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+                raise ConditionError(f"{where}.{key}: expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+            if p.choices is not None and value not in p.choices:
+                raise ConditionError(f"{where}.{key}: {value!r} is not one of {', '.join(map(str, p.choices))}")
+            if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+                raise ConditionError(f"{where}.{key}: expected a list of strings")
+            out[key] = value
+        return out
+
+    @classmethod
+    @abstractmethod
+    def validate_rate_point(cls, value: Any, where: str) -> Any:
+        """The rate point in this adapter's own terms, or a ConditionError naming ``where``."""
+
+    def result_params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.params.items() if self.PARAMS[k].affects_result}
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about the codec that changes results: part of every job key."""
+        return {"adapter": self.name, "adapter_version": self.version, "params": self.result_params()}
+
+    def input_format(self, coding: PixelFormat) -> PixelFormat:
+        """The format this codec takes when the condition codes in ``coding``; the runner converts to it
+        (and converts the decoded frames back) with the suite's own, documented conversions."""
+        return coding
+
+    @abstractmethod
+    def code_sequence(self, task: CodingTask) -> CodingResult:
+        """Encode the input to real bitstream(s), then decode them in a separate step."""
+
+    @abstractmethod
+    def doctor(self) -> str:
+        """One line: what was found and its version; raise AdapterError saying what is missing."""

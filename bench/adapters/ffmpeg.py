@@ -1,0 +1,300 @@
+"""Encoders in the ffmpeg build that ships with the ``imageio-ffmpeg`` wheel: x264, x265, VVenC, SVT-AV1, libaom.
+
+Each adapter runs two separate ffmpeg processes (argv lists, never a shell): an encode from the prepared raw
+file to an elementary stream (``.264``, ``.265``, ``.266``, ``.obu``: no container, so the file size is the
+bitstream) and a decode of that file back to raw frames. A third, cheap pass reads the packet sizes of the
+stream (``-c copy -f framecrc``) for per-frame bits; the decode logs frame types through ``showinfo``.
+
+Every encoder runs in constant-QP mode with PSNR tuning where it has one, the condition's intra period
+(an intra frame every N frames, scene-cut detection off; ``-1``: frame 0 only) and a low-delay structure by
+default: no B-frames, no frame reordering. The exact command lines go into every record.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bench.adapters import register
+from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file
+from bench.errors import AdapterError, ConditionError
+from bench.video.formats import PixelFormat, make_format
+
+TIMEOUT_S = 3600
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """``$LVCBENCH_FFMPEG`` if set, else the binary of the ``imageio-ffmpeg`` wheel."""
+    exe = os.environ.get("LVCBENCH_FFMPEG")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as e:
+        raise AdapterError(f"no ffmpeg binary: install imageio-ffmpeg or set LVCBENCH_FFMPEG ({e})") from None
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_identity() -> dict[str, str]:
+    exe = ffmpeg_exe()
+    out = _run([exe, "-hide_banner", "-version"], "ffmpeg -version", timeout=60).stdout
+    return {"ffmpeg_version": out.splitlines()[0].strip() if out else "unknown", "ffmpeg_sha256": sha256_file(Path(exe))}
+
+
+def _run(argv: list[str], what: str, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except FileNotFoundError:
+        raise AdapterError(f"{what}: program not found: {argv[0]}") from None
+    except subprocess.TimeoutExpired:
+        raise AdapterError(f"{what}: timed out after {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        tail = proc.stderr[-3000:]
+        last = next((line for line in reversed(proc.stderr.splitlines()) if line.strip()), "no message")
+        raise AdapterError(f"{what} failed with exit code {proc.returncode}: {last.strip()}", tail)
+    return proc
+
+
+def _keyint(task: CodingTask) -> int:
+    # -1: one intra frame. A period as long as the coded sequence puts the only intra frame at frame 0.
+    return task.frames if task.intra_period == -1 else min(task.intra_period, task.frames)
+
+
+class FfmpegAdapter(Adapter):
+    """Shared encode/decode plumbing; subclasses give the encoder's own arguments."""
+
+    encoder: ClassVar[str]
+    muxer: ClassVar[str]
+    extension: ClassVar[str]
+    decoder: ClassVar[str | None] = None
+    qp_range: ClassVar[tuple[int, int]] = (0, 51)
+    input_formats: ClassVar[tuple[str, ...]] = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
+    version_pattern: ClassVar[str] = ""
+    split_at_intra: ClassVar[bool] = False
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "preset": Param(str, "medium", "encoder speed preset"),
+        "extra_args": Param(list, [], "more encoder arguments, appended after ours (ffmpeg syntax)"),
+        "decode_args": Param(list, [], "more decoder output arguments (ffmpeg syntax)"),
+        "threads": Param(int, 0, "encoder threads; 0 = the encoder's default", affects_result=True),
+    }
+
+    @classmethod
+    def validate_rate_point(cls, value: Any, where: str) -> int:
+        lo, hi = cls.qp_range
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConditionError(f"{where}: {value!r} is not a valid QP for {cls.name}: expected an integer "
+                                 f"{lo}..{hi}")
+        return value
+
+    def input_format(self, coding: PixelFormat) -> PixelFormat:
+        if coding.name not in self.input_formats:
+            raise AdapterError(f"codec {self.name}: cannot code {coding.name}; it takes {', '.join(self.input_formats)}")
+        return coding
+
+    def encoder_args(self, task: CodingTask, keyint: int) -> list[str]:
+        """The encoder's own arguments for a QP and an intra period of ``keyint`` frames."""
+        raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), **ffmpeg_identity(), "library": self.library_version()}
+
+    @functools.cached_property
+    def _library_version(self) -> str:
+        return _probe_library_version(self.encoder, self.muxer, self.version_pattern)
+
+    def library_version(self) -> str:
+        return self._library_version
+
+    def doctor(self) -> str:
+        ident = ffmpeg_identity()
+        return f"{self.library_version()} via {ident['ffmpeg_version']}"
+
+    def segments(self, task: CodingTask) -> list[tuple[int, int]]:
+        """(first frame, frame count) of each separate encode: one, unless the encoder cannot place a
+        refreshing intra frame inside a low-delay stream, in which case each intra period is its own encode."""
+        if not self.split_at_intra or task.intra_period == -1 or task.intra_period >= task.frames:
+            return [(0, task.frames)]
+        return [(s, min(task.intra_period, task.frames - s)) for s in range(0, task.frames, task.intra_period)]
+
+    def code_sequence(self, task: CodingTask) -> CodingResult:
+        exe = ffmpeg_exe()
+        bitstream = task.work_dir / f"stream{self.extension}"
+        decoded = task.work_dir / "decoded.yuv"
+        threads = ["-threads", str(self.params["threads"])] if self.params["threads"] else []
+        segments = self.segments(task)
+        commands, logs = [], {}
+        encode_s = 0.0
+        parts = []
+        for i, (first, count) in enumerate(segments):
+            part = task.work_dir / f"segment{i}{self.extension}" if len(segments) > 1 else bitstream
+            trim = (["-vf", f"trim=start_frame={first}:end_frame={first + count},setpts=PTS-STARTPTS"]
+                    if len(segments) > 1 else [])
+            keyint = count if len(segments) > 1 else _keyint(task)
+            encode = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "info",
+                      "-f", "rawvideo", "-pix_fmt", task.fmt.name, "-s", f"{task.width}x{task.height}",
+                      "-r", f"{task.fps:g}", "-i", str(task.input_path), *trim, "-frames:v", str(count), "-an",
+                      "-c:v", self.encoder, *threads, *self.encoder_args(task, keyint), *self.params["extra_args"],
+                      "-f", self.muxer, str(part)]
+            t0 = time.perf_counter()
+            enc = _run(encode, f"codec {self.name}: encoder")
+            encode_s += time.perf_counter() - t0
+            if not part.exists() or part.stat().st_size == 0:
+                raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream", enc.stderr[-3000:])
+            commands.append(encode)
+            logs[f"encode{i}" if len(segments) > 1 else "encode"] = enc.stderr[-3000:]
+            parts.append(part)
+        if len(parts) > 1:
+            # Each segment starts with its own parameter sets and an IDR picture: the concatenation is one
+            # conforming elementary stream, decoded below as a whole.
+            with open(bitstream, "wb") as out:
+                for part in parts:
+                    out.write(part.read_bytes())
+                    part.unlink()
+        dec_codec = ["-c:v", self.decoder] if self.decoder else []
+        decode = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "info", *dec_codec, "-i", str(bitstream),
+                  "-vf", "showinfo", "-f", "rawvideo", "-pix_fmt", task.fmt.name, *self.params["decode_args"],
+                  str(decoded)]
+        t0 = time.perf_counter()
+        dec = _run(decode, f"codec {self.name}: decoder")
+        decode_s = time.perf_counter() - t0
+        logs["decode"] = dec.stderr[-3000:]
+        packets = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(bitstream), "-map", "0:v:0",
+                   "-c", "copy", "-f", "framecrc", "-"]
+        sizes = _packet_sizes(_run(packets, f"codec {self.name}: packet listing").stdout)
+        return CodingResult(
+            bitstreams=[bitstream], decoded_path=decoded, commands=[*commands, decode, packets],
+            encode_seconds=encode_s, decode_seconds=decode_s, frame_types=_frame_types(dec.stderr),
+            codec_reported={"frame_bits": [8 * s for s in sizes] if len(sizes) == task.frames else None,
+                            "packet_bytes_total": sum(sizes), "encoded_segments": [list(s) for s in segments]},
+            logs=logs,
+        )
+
+
+_SHOWINFO_TYPE = re.compile(r"\bn:\s*(\d+)\b.*?\btype:([IPB?])")
+
+
+def _frame_types(log: str) -> list[str] | None:
+    types = {}
+    for line in log.splitlines():
+        m = _SHOWINFO_TYPE.search(line)
+        if m and "Parsed_showinfo" in line:
+            types[int(m.group(1))] = m.group(2)
+    return [types[i] for i in sorted(types)] if types else None
+
+
+def _packet_sizes(framecrc: str) -> list[int]:
+    sizes = []
+    for line in framecrc.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) >= 5 and fields[0] == "0":
+            sizes.append(int(fields[4]))
+    return sizes
+
+
+@functools.cache
+def _probe_library_version(encoder: str, muxer: str, pattern: str) -> str:
+    """The encoder library's own version string, from a 2-frame encode of a tiny test pattern: the log for
+    most encoders, the bitstream itself for x264 (which writes its version into an SEI message)."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "lavfi", "-i",
+            "testsrc2=size=64x64:rate=25", "-frames:v", "2", "-pix_fmt",
+            "yuv420p10le" if encoder == "libvvenc" else "yuv420p", "-c:v", encoder, "-f", muxer, "-"]
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise AdapterError(f"{encoder}: version probe could not run: {e}") from None
+    if proc.returncode != 0:
+        raise AdapterError(f"{encoder} is not usable in {ffmpeg_exe()}: "
+                           f"{proc.stderr.decode('latin-1').strip().splitlines()[-1:]}")
+    text = proc.stderr.decode("latin-1") + proc.stdout.decode("latin-1")
+    m = re.search(pattern, text)
+    if not m:
+        return f"{encoder} (version string not found)"
+    return (m.group(1) if m.groups() else m.group(0)).strip()
+
+
+@register
+class X264(FfmpegAdapter):
+    name = "x264"
+    encoder, muxer, extension = "libx264", "h264", ".264"
+    version_pattern = r"x264 - (core \d+[^-]*)"
+
+    def encoder_args(self, task: CodingTask, k: int) -> list[str]:
+        return ["-preset", self.params["preset"], "-tune", "psnr", "-qp", str(task.rate_point), "-bf", "0",
+                "-g", str(k), "-keyint_min", str(k), "-sc_threshold", "0",
+                "-x264-params", "scenecut=0:open-gop=0"]
+
+
+@register
+class X265(FfmpegAdapter):
+    name = "x265"
+    encoder, muxer, extension = "libx265", "hevc", ".265"
+    version_pattern = r"HEVC encoder version ([^\s]+)"
+
+    def encoder_args(self, task: CodingTask, k: int) -> list[str]:
+        return ["-preset", self.params["preset"], "-tune", "psnr",
+                "-x265-params", f"qp={task.rate_point}:keyint={k}:min-keyint={k}:scenecut=0:bframes=0:open-gop=0"]
+
+
+@register
+class VVenC(FfmpegAdapter):
+    name = "vvenc"
+    encoder, muxer, extension = "libvvenc", "vvc", ".266"
+    qp_range = (0, 63)
+    input_formats = ("yuv420p10le",)
+    version_pattern = r"libvvenc version: ([^\s]+)"
+    split_at_intra = True
+    PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(str, "faster", "VVenC preset",
+                                                       ("faster", "fast", "medium", "slow", "slower"))}
+
+    def input_format(self, coding: PixelFormat) -> PixelFormat:
+        # libvvenc takes 10-bit 4:2:0 only; 8-bit content is shifted up by the suite (as VTM does with
+        # InternalBitDepth 10) and the decoded frames are rounded back to the coding format.
+        if coding.family != "yuv" or coding.chroma != "420" or coding.bit_depth > 10:
+            raise AdapterError(f"codec {self.name}: libvvenc codes 4:2:0 up to 10 bit, not {coding.name}")
+        return make_format("yuv", "420", 10)
+
+    def encoder_args(self, task: CodingTask, k: int) -> list[str]:
+        # libvvenc's only low-delay structure is GOP 8 without reordering (generalized B: both lists point
+        # to past frames), and it allows no refresh picture inside it; each intra period is therefore
+        # its own encode (see ``split_at_intra``), starting with an IDR picture.
+        return ["-preset", self.params["preset"], "-qp", str(task.rate_point), "-qpa", "0",
+                "-vvenc-params", f"GOPSize=8:PicReordering=0:DecodingRefreshType=none:IntraPeriod={k}"]
+
+
+@register
+class SvtAv1(FfmpegAdapter):
+    name = "svtav1"
+    encoder, muxer, extension = "libsvtav1", "obu", ".obu"
+    qp_range = (1, 63)
+    input_formats = ("yuv420p", "yuv420p10le")
+    version_pattern = r"SVT-AV1 Encoder Lib (v[^\s]+)"
+    PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(int, 8, "SVT-AV1 preset (-2 slowest .. 13 fastest)")}
+
+    def encoder_args(self, task: CodingTask, k: int) -> list[str]:
+        return ["-preset", str(self.params["preset"]), "-svtav1-params",
+                f"rc=0:qp={task.rate_point}:aq-mode=0:pred-struct=1:keyint={k}:irefresh-type=2:scd=0:tune=1"]
+
+
+@register
+class Aom(FfmpegAdapter):
+    name = "aom"
+    encoder, muxer, extension = "libaom-av1", "obu", ".obu"
+    qp_range = (0, 63)
+    input_formats = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
+    version_pattern = r"libaom-av1 @ [^\]]*\] (v\d[^\s]*)"
+    PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(int, 6, "libaom cpu-used (0 slowest .. 9 fastest)")}
+
+    def encoder_args(self, task: CodingTask, k: int) -> list[str]:
+        return ["-cpu-used", str(self.params["preset"]), "-end-usage", "q", "-crf", str(task.rate_point),
+                "-b:v", "0", "-aq-mode", "0", "-lag-in-frames", "0", "-tune", "psnr", "-g", str(k),
+                "-keyint_min", str(k), "-row-mt", "1"]

@@ -1,0 +1,505 @@
+"""Test conditions: YAML files validated into frozen :class:`Condition` objects.
+
+A condition says everything that changes a result: which sequences (a dataset manifest or an explicit list),
+which frames, the intra period, the colour path, spatial handling, the metrics and their pooling, and the
+codecs with their rate points (descriptor names from ``codecs/`` or inline definitions). Files may
+``extends:`` other files for shared defaults (mappings merge key by key, lists replace), and ``${VAR}`` in
+strings expands from the environment.
+
+Every problem is a :class:`ConditionError` naming the file and the key path, e.g.
+``conditions/demo.yaml: codecs[1].rate_points[0]: ...``. Unknown keys are errors, never ignored: a typo
+must not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.adapters import adapter_class, adapter_names
+from bench.datasets import SequenceInfo, dataset, dataset_names
+from bench.errors import BenchError, ConditionError
+from bench.metrics import MS_SSIM_SPACES, POOLINGS, PSNR_PEAKS, MetricSpec
+from bench.video.colour import CHROMA_UPSAMPLING, MATRICES, RANGES, ColourSpec
+from bench.video.formats import PIXEL_FORMATS, PixelFormat, pixel_format
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_ROOT_ENV = "LVCBENCH_DATA_ROOT"
+_REQUIRED = object()
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+# --- the validated model -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FrameRange:
+    first: int = 0
+    count: int | None = None  # None: every frame from ``first`` to the end of each sequence
+
+
+@dataclass(frozen=True)
+class SpatialSpec:
+    """``none``: code as is; ``pad``: pad to a multiple and crop back; ``crop``: crop the source to a multiple."""
+
+    mode: str = "none"
+    multiple: int = 1
+    pad: str = "replicate"
+    crop_anchor: str = "top-left"
+
+    def describe(self) -> str:
+        if self.mode == "pad":
+            return f"padded ({self.pad}, right/bottom) to a multiple of {self.multiple}, metrics after cropping back"
+        if self.mode == "crop":
+            return f"source cropped ({self.crop_anchor}) to a multiple of {self.multiple}; metrics on the crop"
+        return "coded at the source size"
+
+
+@dataclass(frozen=True)
+class ColourPath:
+    """Source format (checked when given), the format codecs receive, and how YUV and RGB relate."""
+
+    source_format: str | None = None
+    coding_format: str | None = None  # None: code in the source format
+    matrix: str = "bt709"
+    range: str = "limited"
+    chroma_upsampling: str = "bilinear"
+
+    @property
+    def spec(self) -> ColourSpec:
+        return ColourSpec(self.matrix, self.range, self.chroma_upsampling)
+
+    def coding(self, source: PixelFormat) -> PixelFormat:
+        return pixel_format(self.coding_format) if self.coding_format else source
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """A codec as a condition uses it: adapter, validated parameters and rate points."""
+
+    name: str
+    adapter: str
+    params: tuple[tuple[str, Any], ...]
+    rate_points: tuple[Any, ...]
+    description: str = ""
+    defined_in: str = ""
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    description: str
+    path: Path
+    text: str
+    dataset: str | None
+    sequences: tuple[SequenceInfo, ...]
+    data_root: Path | None
+    frames: FrameRange
+    intra_period: int
+    colour: ColourPath
+    spatial: SpatialSpec
+    metrics: MetricSpec
+    codecs: tuple[CodecSpec, ...]
+    anchor: str | None
+
+    def result_fields(self) -> dict[str, Any]:
+        """Every field that changes a job's result (the job key adds source, codec and rate point)."""
+        return {
+            "frames": {"first": self.frames.first, "count": self.frames.count},
+            "intra_period": self.intra_period,
+            "colour": {"source_format": self.colour.source_format, "coding_format": self.colour.coding_format,
+                       "matrix": self.colour.matrix, "range": self.colour.range,
+                       "chroma_upsampling": self.colour.chroma_upsampling},
+            "spatial": {"mode": self.spatial.mode, "multiple": self.spatial.multiple, "pad": self.spatial.pad,
+                        "crop_anchor": self.spatial.crop_anchor},
+            "metrics": {"pooling": self.metrics.pooling, "psnr_peak": self.metrics.psnr_peak,
+                        "ms_ssim": list(self.metrics.ms_ssim)},
+        }
+
+    def codec(self, name: str) -> CodecSpec:
+        for c in self.codecs:
+            if c.name == name:
+                return c
+        raise ConditionError(f"{self.path}: no codec named {name!r} in this condition")
+
+
+# --- reading YAML --------------------------------------------------------------------------------------------
+
+class _Section:
+    """Typed access to one mapping of a YAML document; remembers which keys were read."""
+
+    def __init__(self, data: Any, where: str, file: Path) -> None:
+        self.file, self.where = file, where
+        if not isinstance(data, Mapping):
+            self.fail(f"expected a mapping, got {_kind(data)}")
+        self.data: Mapping[str, Any] = data
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def fail(self, message: str, key: str | None = None) -> None:
+        where = self.key(key) if key else self.where
+        raise ConditionError(f"{self.file}: {where or '(top level)'}: {message}")
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = _REQUIRED,
+            choices: tuple[Any, ...] | None = None, check: Callable[[Any], str | None] | None = None) -> Any:
+        self.seen.add(name)
+        if name not in self.data or self.data[name] is None:
+            if default is _REQUIRED:
+                self.fail("is required", name)
+            return default
+        return _typed(self.data[name], kind, self.file, self.key(name), choices, check)
+
+    def section(self, name: str) -> _Section:
+        self.seen.add(name)
+        return _Section(self.data.get(name) or {}, self.key(name), self.file)
+
+    def done(self) -> None:
+        unknown = [k for k in self.data if k not in self.seen]
+        if unknown:
+            known = ", ".join(sorted(self.seen))
+            self.fail(f"unknown key {unknown[0]!r} (known keys here: {known})", None if not self.where else None)
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], file: Path, where: str,
+           choices: tuple[Any, ...] | None = None, check: Callable[[Any], str | None] | None = None) -> Any:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
+    if not ok:
+        hint = ""
+        if str in kinds and isinstance(value, (int, float, bool)):
+            # YAML 1.1 reads 4:2:0 as a number and no/yes as booleans: tell the user to quote.
+            hint = ' (YAML read it as a non-string: put it in quotes, e.g. "yuv420p")'
+        names = " or ".join(_kind(k()) if k is not type(None) else "nothing" for k in kinds)
+        raise ConditionError(f"{file}: {where}: expected {names}, got {_kind(value)} {value!r}{hint}")
+    if choices is not None and value not in choices:
+        raise ConditionError(f"{file}: {where}: {value!r} is not one of {', '.join(map(str, choices))}")
+    if check is not None:
+        problem = check(value)
+        if problem:
+            raise ConditionError(f"{file}: {where}: {problem}")
+    return value
+
+
+def _expand_env(node: Any, file: Path, where: str = "") -> Any:
+    if isinstance(node, str):
+        def sub(m: re.Match[str]) -> str:
+            var = m.group(1)
+            if var not in os.environ:
+                raise ConditionError(f"{file}: {where or '(top level)'}: environment variable {var} is not set "
+                                     f"(used as ${{{var}}}); set it or change the value")
+            return os.environ[var]
+        return _ENV_VAR.sub(sub, node)
+    if isinstance(node, Mapping):
+        return {k: _expand_env(v, file, f"{where}.{k}" if where else str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_env(v, file, f"{where}[{i}]") for i, v in enumerate(node)]
+    return node
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, Mapping) and isinstance(override, Mapping):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = _merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(override)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConditionError(f"{path}: file not found") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConditionError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
+
+
+def _load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in chain:
+        raise ConditionError(f"{path}: extends itself through {' -> '.join(p.name for p in chain)}")
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConditionError(f"{path}: the top level must be a mapping of keys, got {_kind(data)}")
+    data = dict(data)
+    parents = data.pop("extends", None)
+    if parents is None:
+        return data
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        raise ConditionError(f"{path}: extends: expected a file name or a list of file names")
+    merged: dict[str, Any] = {}
+    for parent in parents:
+        merged = _merge(merged, _load_with_extends((path.parent / parent), (*chain, path)))
+    return _merge(merged, data)
+
+
+# --- sections --------------------------------------------------------------------------------------------------
+
+def _positive(v: int) -> str | None:
+    return None if v >= 1 else f"must be at least 1, got {v}"
+
+
+def _frames(value: Any, file: Path) -> FrameRange:
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        value = {"count": value}
+    s = _Section(value, "frames", file)
+    first = s.get("first", int, 0, check=lambda v: None if v >= 0 else f"must be 0 or more, got {v}")
+    count = s.get("count", (int, str), "all")
+    if isinstance(count, str):
+        if count != "all":
+            s.fail(f"expected a frame count or 'all', got {count!r}", "count")
+        count = None
+    elif count < 1:
+        s.fail(f"must be at least 1 (or 'all'), got {count}", "count")
+    s.done()
+    return FrameRange(first, count)
+
+
+def _colour(s: _Section) -> ColourPath:
+    formats = tuple(sorted(PIXEL_FORMATS))
+    path = ColourPath(
+        source_format=s.get("source_format", str, None, choices=formats),
+        coding_format=s.get("coding_format", str, None, choices=formats),
+        matrix=s.get("matrix", str, "bt709", choices=tuple(MATRICES)),
+        range=s.get("range", str, "limited", choices=RANGES),
+        chroma_upsampling=s.get("chroma_upsampling", str, "bilinear", choices=CHROMA_UPSAMPLING),
+    )
+    s.done()
+    return path
+
+
+def _spatial(s: _Section) -> SpatialSpec:
+    spec = SpatialSpec(
+        mode=s.get("mode", str, "none", choices=("none", "pad", "crop")),
+        multiple=s.get("multiple", int, 1, check=_positive),
+        pad=s.get("pad", str, "replicate", choices=("replicate", "zero")),
+        crop_anchor=s.get("crop_anchor", str, "top-left", choices=("top-left", "center")),
+    )
+    s.done()
+    if spec.mode != "none" and spec.multiple == 1:
+        s.fail(f"mode {spec.mode} needs a multiple greater than 1", "multiple")
+    if spec.multiple % 2 and spec.multiple != 1:
+        s.fail(f"must be even so that 4:2:0 chroma stays aligned, got {spec.multiple}", "multiple")
+    return spec
+
+
+def _metrics(s: _Section) -> MetricSpec:
+    ms = s.get("ms_ssim", list, ["y", "rgb"])
+    for i, space in enumerate(ms):
+        _typed(space, str, s.file, f"{s.key('ms_ssim')}[{i}]", choices=MS_SSIM_SPACES)
+    spec = MetricSpec(
+        pooling=s.get("pooling", str, "mean_psnr", choices=POOLINGS),
+        psnr_peak=s.get("psnr_peak", str, "bitdepth", choices=PSNR_PEAKS),
+        ms_ssim=tuple(ms),
+    )
+    s.done()
+    return spec
+
+
+def _explicit_sequence(value: Any, file: Path, where: str) -> SequenceInfo:
+    s = _Section(value, where, file)
+    fmt = s.get("format", str, "yuv420p", choices=tuple(sorted(PIXEL_FORMATS)))
+    pf = pixel_format(fmt)
+    info = SequenceInfo(
+        name=s.get("name", str),
+        group=s.get("group", str, "custom"),
+        file=s.get("file", str),
+        width=s.get("width", int, None, check=_positive),
+        height=s.get("height", int, None, check=_positive),
+        fps=s.get("fps", float, None, check=lambda v: None if v > 0 else f"must be positive, got {v}"),
+        frames=s.get("frames", int, None, check=_positive),
+        bit_depth=pf.bit_depth,
+        chroma="rgb" if pf.family == "rgb" else pf.chroma,
+    )
+    s.done()
+    return info
+
+
+def _sequences(doc: _Section, dataset_name: str | None) -> tuple[SequenceInfo, ...]:
+    raw = doc.get("sequences", (list, str), None)
+    manifest: list[SequenceInfo] = []
+    if dataset_name is not None:
+        try:
+            manifest = dataset(dataset_name)
+        except BenchError as e:
+            doc.fail(str(e), "dataset")
+    if raw is None or raw == "all":
+        if dataset_name is None:
+            doc.fail("give a dataset or a list of sequences", "sequences")
+        return tuple(manifest)
+    if isinstance(raw, str):
+        doc.fail(f"expected a list of sequences or 'all', got {raw!r}", "sequences")
+    by_name = {s.name: s for s in manifest}
+    out = []
+    for i, item in enumerate(raw):
+        where = f"sequences[{i}]"
+        if isinstance(item, str):
+            if item not in by_name:
+                known = ", ".join(by_name) or "(no dataset given)"
+                doc.fail(f"unknown sequence {item!r} in dataset {dataset_name}; known: {known}", where)
+            out.append(by_name[item])
+        else:
+            out.append(_explicit_sequence(item, doc.file, where))
+    names = [s.name for s in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        doc.fail(f"sequence {sorted(dup)[0]!r} is listed twice", "sequences")
+    return tuple(out)
+
+
+# --- codecs ---------------------------------------------------------------------------------------------------
+
+def codec_dirs(condition_file: Path) -> list[Path]:
+    """Where descriptor names are looked up: next to the condition's folder, then the repository's."""
+    dirs = [condition_file.resolve().parent.parent / "codecs", REPO_ROOT / "codecs", Path.cwd() / "codecs"]
+    seen: list[Path] = []
+    for d in dirs:
+        if d not in seen:
+            seen.append(d)
+    return seen
+
+
+def find_descriptor(name: str, condition_file: Path) -> Path:
+    for d in codec_dirs(condition_file):
+        candidate = d / f"{name}.yaml"
+        if candidate.is_file():
+            return candidate
+    known = sorted({p.stem for d in codec_dirs(condition_file) if d.is_dir() for p in d.glob("*.yaml")})
+    raise ConditionError(f"unknown codec {name!r}: no {name}.yaml in {', '.join(str(d) for d in codec_dirs(condition_file))}"
+                         f" (known codecs: {', '.join(known) or 'none'})")
+
+
+def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: str | None) -> CodecSpec:
+    s = _Section(raw, where, file)
+    name = s.get("name", str, default_name)
+    if name is None:
+        s.fail("an inline codec needs a name", "name")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        s.fail(f"codec name {name!r} may hold only letters, digits, '.', '_' and '-'", "name")
+    adapter = s.get("adapter", str, choices=tuple(adapter_names()))
+    cls = adapter_class(adapter)
+    params = cls.validate_params(s.get("params", dict, {}), f"{file}: {s.key('params')}")
+    points = s.get("rate_points", list)
+    if not points:
+        s.fail("needs at least one rate point", "rate_points")
+    rate_points = tuple(cls.validate_rate_point(p, f"{file}: {s.key('rate_points')}[{i}]") for i, p in enumerate(points))
+    if len(set(rate_points)) != len(rate_points):
+        s.fail("lists a rate point twice", "rate_points")
+    description = s.get("description", str, "")
+    s.done()
+    return CodecSpec(name, adapter, tuple(sorted(params.items())), rate_points, description, str(file))
+
+
+def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None) -> CodecSpec:
+    data = read_yaml(path)
+    if not isinstance(data, Mapping):
+        raise ConditionError(f"{path}: a codec descriptor must be a mapping")
+    data = _expand_env(dict(data), path)
+    if overrides:
+        data = dict(data)
+        if "params" in overrides:
+            data["params"] = {**(data.get("params") or {}), **overrides["params"]}
+        for key in ("name", "rate_points", "description"):
+            if key in overrides:
+                data[key] = overrides[key]
+    return _build_codec(data, path, "", path.stem)
+
+
+def _codecs(doc: _Section) -> tuple[CodecSpec, ...]:
+    raw = doc.get("codecs", list)
+    if not raw:
+        doc.fail("list at least one codec", "codecs")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"codecs[{i}]"
+        try:
+            if isinstance(item, str):
+                out.append(load_codec_descriptor(find_descriptor(item, doc.file)))
+            elif isinstance(item, Mapping) and "descriptor" in item:
+                extra = set(item) - {"descriptor", "name", "params", "rate_points", "description"}
+                if extra:
+                    doc.fail(f"unknown key {sorted(extra)[0]!r} (with descriptor: name, params, rate_points, "
+                             "description)", where)
+                overrides = {k: v for k, v in item.items() if k != "descriptor"}
+                out.append(load_codec_descriptor(find_descriptor(str(item["descriptor"]), doc.file), overrides))
+            elif isinstance(item, Mapping):
+                out.append(_build_codec(item, doc.file, where, None))
+            else:
+                doc.fail(f"expected a codec name or a mapping, got {_kind(item)}", where)
+        except ConditionError as e:
+            message = str(e)
+            if message.startswith("unknown codec"):
+                raise ConditionError(f"{doc.file}: {where}: {message}") from None
+            raise
+    names = [c.name for c in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        doc.fail(f"codec name {sorted(dup)[0]!r} is used twice; give one of them another name", "codecs")
+    return tuple(out)
+
+
+# --- entry point ----------------------------------------------------------------------------------------------
+
+def load_condition(path: str | Path, data_root: str | Path | None = None) -> Condition:
+    """Read, merge, expand and validate a condition file. ``data_root`` (from ``--data-root``) wins over the
+    file's ``data_root``, which wins over the ``LVCBENCH_DATA_ROOT`` environment variable."""
+    path = Path(path)
+    merged = _load_with_extends(path)
+    text = path.read_text(encoding="utf-8")
+    doc = _Section(_expand_env(merged, path), "", path)
+    name = doc.get("name", str, path.stem)
+    description = doc.get("description", str, "")
+    dataset_name = doc.get("dataset", str, None, choices=tuple(dataset_names()))
+    file_root = doc.get("data_root", str, None)
+    root = data_root if data_root is not None else file_root if file_root is not None else os.environ.get(DATA_ROOT_ENV)
+    if dataset_name == "demo" and root is None:
+        from bench.demo import demo_root
+
+        root = demo_root()
+    resolved_root = None if root is None else (path.parent / Path(root).expanduser()).resolve() if not Path(root).expanduser().is_absolute() else Path(root).expanduser()
+    sequences = _sequences(doc, dataset_name)
+    frames = _frames(doc.data.get("frames", {}), path)
+    doc.seen.add("frames")
+    intra_period = doc.get("intra_period", int, -1,
+                           check=lambda v: None if v == -1 or v >= 1 else
+                           f"must be -1 (one intra frame) or a period of 1 or more, got {v}")
+    colour = _colour(doc.section("colour"))
+    spatial = _spatial(doc.section("spatial"))
+    metrics = _metrics(doc.section("metrics"))
+    codecs = _codecs(doc)
+    anchor = doc.get("anchor", str, None)
+    if anchor is not None and anchor not in [c.name for c in codecs]:
+        doc.fail(f"anchor {anchor!r} is not one of the condition's codecs ({', '.join(c.name for c in codecs)})", "anchor")
+    doc.done()
+    if colour.source_format:
+        for seq in sequences:
+            if seq.fmt.name != colour.source_format:
+                doc.fail(f"sequence {seq.name} is {seq.fmt.name}, not the source_format {colour.source_format}",
+                         "colour.source_format")
+    return Condition(name, description, path, text, dataset_name, sequences, resolved_root, frames, intra_period,
+                     colour, spatial, metrics, codecs, anchor)

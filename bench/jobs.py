@@ -1,0 +1,77 @@
+"""Jobs: one codec x sequence x rate point of a condition, with a content key.
+
+The key is the SHA-256 of canonical JSON over everything that changes the job's result: the record schema
+version, the condition's result-affecting fields, the identity of the frames read (file size and a hash of
+exactly the bytes read), the codec's identity (adapter, its version, result-affecting parameters, the tool's
+version string and binary hash) and the rate point. Change any of them and the job is new; change nothing
+and a rerun finds the record and does no coding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bench import SCHEMA_VERSION
+from bench.conditions import CodecSpec, Condition
+from bench.datasets import SequenceInfo, SourceFile
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+@dataclass(frozen=True)
+class SourceIdentity:
+    """What was read from a sequence file: its size and the hash of the frames used."""
+
+    path: str
+    size: int
+    sha256: str
+    first: int
+    count: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "sha256": self.sha256, "first": self.first, "count": self.count}
+
+
+def identify_source(source: SourceFile, first: int, count: int) -> SourceIdentity:
+    h = hashlib.sha256()
+    for chunk in source.reader().frame_bytes_at(first, count):
+        h.update(chunk)
+    size = sum(p.stat().st_size for p in source.path.iterdir()) if source.path.is_dir() else source.path.stat().st_size
+    return SourceIdentity(str(source.path), size, h.hexdigest(), first, count)
+
+
+@dataclass(frozen=True)
+class Job:
+    condition: Condition
+    sequence: SequenceInfo
+    source: SourceFile
+    source_id: SourceIdentity
+    codec: CodecSpec
+    codec_identity: dict[str, Any]
+    rate_point: Any
+    key: str
+
+    @property
+    def short_key(self) -> str:
+        return self.key[:16]
+
+    @property
+    def label(self) -> str:
+        return f"{self.codec.name} / {self.sequence.name} / {self.codec.adapter} {self.rate_point}"
+
+
+def job_key(condition: Condition, source_id: SourceIdentity, sequence: SequenceInfo,
+            codec_identity: dict[str, Any], rate_point: Any) -> str:
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "condition": condition.result_fields(),
+        "source": {**source_id.as_dict(), "format": sequence.fmt.name},
+        "codec": codec_identity,
+        "rate_point": rate_point,
+    }
+    return hashlib.sha256(canonical_json(payload).encode("ascii")).hexdigest()

@@ -1,0 +1,60 @@
+"""Tidy tables from records: one row per job (summary.csv) and one row per frame (frames.csv)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.store import atomic_write_text
+
+METRIC_COLUMNS = ("psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", "psnr_rgb", "ms_ssim_y", "ms_ssim_rgb")
+
+
+def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per job: codec, sequence, rate point, rate, pooled metrics, times, status."""
+    rows = []
+    for r in records:
+        row = {
+            "codec": r["codec"]["name"], "adapter": r["codec"]["adapter"], "sequence": r["sequence"]["name"],
+            "group": r["sequence"]["group"], "rate_knob": r["rate_knob"], "rate_point": r["rate_point"],
+            "status": r["status"], "frames": r["source"]["count"], "fps": r["sequence"]["fps"],
+        }
+        if r["status"] == "ok":
+            row.update({"bits": r["rate"]["bits"], "bpp": r["rate"]["bpp"], "kbps": r["rate"]["kbps"]})
+            row.update({m: r["metrics"].get(m) for m in METRIC_COLUMNS})
+            row.update({"encode_s": r["timing"]["encode_s"], "decode_s": r["timing"]["decode_s"],
+                        "pooling": r["measurement"]["pooling"],
+                        "psnr_peak": r["measurement"]["psnr_peak"]["yuv"]})
+        else:
+            row["error"] = r["error"]["message"]
+        row["key"] = r["key"]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df = df.sort_values(["group", "sequence", "codec", "rate_point"], kind="stable").reset_index(drop=True)
+    return df
+
+
+def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per coded frame of every successful job (the raw material for per-frame plots)."""
+    parts = []
+    for r in records:
+        if r["status"] != "ok":
+            continue
+        pf = r["per_frame"]
+        n = len(pf["psnr_y"])
+        cols: dict[str, Any] = {"codec": [r["codec"]["name"]] * n, "sequence": [r["sequence"]["name"]] * n,
+                                "rate_point": [r["rate_point"]] * n, "frame": list(range(n))}
+        for name in ("frame_type", "bits", "psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm",
+                     "psnr_rgb", "ms_ssim_y", "ms_ssim_rgb", "sse_y", "sse_u", "sse_v", "sse_rgb"):
+            values = pf.get(name)
+            cols[name] = values if values is not None else [None] * n
+        parts.append(pd.DataFrame(cols))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    atomic_write_text(path, df.to_csv(index=False, float_format="%.6f"))

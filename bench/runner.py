@@ -1,0 +1,346 @@
+"""Run a condition: plan the jobs, skip those already recorded, prepare inputs, code, measure, record.
+
+This is the one measurement path. For every job the runner
+
+1. prepares the input: the condition's frame range of the source, cropped if the condition says so,
+   converted to the coding format and then to the format the codec takes, padded to the condition's
+   multiple; written once per sequence and format as a raw file;
+2. lets the adapter encode it to real bitstream(s) and decode them in a separate step;
+3. checks that the decoder returned exactly the frames it was given;
+4. converts the decoded frames back (codec format -> coding format -> source format, cropping away any
+   padding) and measures every frame against the untouched source frames with :mod:`bench.metrics`;
+5. writes one record atomically. Rate is the bitstream files' bytes x 8.
+
+A failed job becomes a failed record (message and stderr tail) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from bench import SCHEMA_VERSION
+from bench.adapters import adapter_class
+from bench.adapters.base import Adapter, CodingTask, sha256_file
+from bench.conditions import Condition
+from bench.datasets import locate, open_source
+from bench.errors import AdapterError, BenchError, DataError
+from bench.jobs import Job, canonical_json, identify_source, job_key
+from bench.metrics import METRIC_DEFINITIONS, PerFrame, measure_frame, pool, psnr_peak
+from bench.provenance import environment, now
+from bench.store import ResultStore
+from bench.video.colour import convert
+from bench.video.formats import PixelFormat
+from bench.video.io import RawVideoReader, RawVideoWriter
+from bench.video.spatial import crop, pad, padded_size
+
+RATE_DEFINITION = "bits = bytes of the bitstream file(s) x 8; bpp = bits / (W x H x frames) at the measured size; " \
+                  "kbps = bits x fps / frames / 1000"
+
+
+@dataclass
+class RunOptions:
+    results_dir: Path = Path("results")
+    jobs: int = 1
+    retry_failed: bool = False
+    progress: bool = True
+
+
+@dataclass
+class RunOutcome:
+    jobs: list[Job]
+    coded: int = 0
+    skipped: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the measured window sits in the source and what size the codec sees."""
+
+    source_width: int
+    source_height: int
+    measured_width: int
+    measured_height: int
+    offset_x: int
+    offset_y: int
+    coded_width: int
+    coded_height: int
+
+
+def geometry(condition: Condition, width: int, height: int) -> Geometry:
+    spatial = condition.spatial
+    if spatial.mode == "crop":
+        mw, mh = width // spatial.multiple * spatial.multiple, height // spatial.multiple * spatial.multiple
+        if spatial.crop_anchor == "center":
+            ox, oy = (width - mw) // 4 * 2, (height - mh) // 4 * 2  # even offsets keep 4:2:0 chroma aligned
+        else:
+            ox = oy = 0
+        return Geometry(width, height, mw, mh, ox, oy, mw, mh)
+    if spatial.mode == "pad":
+        cw, ch = padded_size(width, height, spatial.multiple)
+        return Geometry(width, height, width, height, 0, 0, cw, ch)
+    return Geometry(width, height, width, height, 0, 0, width, height)
+
+
+# --- planning ------------------------------------------------------------------------------------------------
+
+def plan(condition: Condition) -> tuple[list[Job], dict[str, Adapter]]:
+    """Locate and check every sequence, identify the frames read, and key every job. No coding happens here;
+    any problem with the data stops the run before anything is written."""
+    adapters = {c.name: adapter_class(c.adapter)(c.params_dict) for c in condition.codecs}
+    identities = {name: a.identity() for name, a in adapters.items()}
+    jobs = []
+    for seq in condition.sequences:
+        path = locate(seq, condition.data_root)
+        source = open_source(seq, path)
+        first = condition.frames.first
+        count = condition.frames.count if condition.frames.count is not None else source.num_frames - first
+        if count < 1 or first + count > source.num_frames:
+            raise DataError(f"{path}: holds {source.num_frames} frames but the condition asks for frames "
+                            f"{first}..{first + (condition.frames.count or 1) - 1}; use a shorter frame count "
+                            "or the complete file")
+        if seq.frames is not None and source.num_frames > seq.frames:
+            raise DataError(f"{path}: holds {source.num_frames} frames, more than the {seq.frames} the manifest of "
+                            f"{seq.name} lists; is it the right file?")
+        source_id = identify_source(source, first, count)
+        g = geometry(condition, source.width, source.height)
+        if condition.spatial.mode == "none" and source.fmt.chroma == "420" and (g.coded_width % 2 or g.coded_height % 2):
+            raise DataError(f"{path}: {source.width}x{source.height} is odd, which 4:2:0 codecs cannot take; "
+                            "set spatial.mode to pad or crop")
+        for codec in condition.codecs:
+            for rp in codec.rate_points:
+                key = job_key(condition, source_id, seq, identities[codec.name], rp)
+                jobs.append(Job(condition, seq, source, source_id, codec, identities[codec.name], rp, key))
+    return jobs, adapters
+
+
+# --- input preparation ---------------------------------------------------------------------------------------
+
+class InputCache:
+    """Prepared raw inputs, one per (frames read, formats, spatial handling); built once, shared by jobs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._locks: dict[Path, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def path_for(self, job: Job, codec_fmt: PixelFormat) -> Path:
+        c = job.condition
+        ident = canonical_json({"source": job.source_id.as_dict(), "coding": c.colour.coding(job.source.fmt).name,
+                                "codec_fmt": codec_fmt.name, "colour": c.result_fields()["colour"],
+                                "spatial": c.result_fields()["spatial"]})
+        digest = hashlib.sha256(ident.encode()).hexdigest()[:16]
+        return self.root / f"{job.sequence.name}_{codec_fmt.name}_{digest}.raw"
+
+    def get(self, job: Job, codec_fmt: PixelFormat) -> Path:
+        path = self.path_for(job, codec_fmt)
+        with self._guard:
+            lock = self._locks.setdefault(path, threading.Lock())
+        with lock:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._write(job, codec_fmt, path)
+        return path
+
+    @staticmethod
+    def _write(job: Job, codec_fmt: PixelFormat, path: Path) -> None:
+        c = job.condition
+        src_fmt = job.source.fmt
+        coding = c.colour.coding(src_fmt)
+        g = geometry(c, job.source.width, job.source.height)
+        spec = c.colour.spec
+        with RawVideoWriter(path, codec_fmt) as writer:
+            for planes in job.source.reader().frames(job.source_id.first, job.source_id.count):
+                if c.spatial.mode == "crop":
+                    planes = crop(planes, src_fmt, g.measured_width, g.measured_height, g.offset_x, g.offset_y)
+                planes = convert(convert(planes, src_fmt, coding, spec), coding, codec_fmt, spec)
+                if c.spatial.mode == "pad":
+                    planes = pad(planes, codec_fmt, g.coded_width, g.coded_height, c.spatial.pad)
+                writer.write(planes)
+
+
+# --- one job -------------------------------------------------------------------------------------------------
+
+def _measure(job: Job, decoded: Path, codec_fmt: PixelFormat, g: Geometry) -> tuple[PerFrame, dict[str, Any], dict]:
+    c = job.condition
+    src_fmt = job.source.fmt
+    coding = c.colour.coding(src_fmt)
+    spec = c.colour.spec
+    yuv_peak = psnr_peak(src_fmt.bit_depth, c.metrics.psnr_peak)
+    rgb_peak = (1 << src_fmt.bit_depth) - 1
+    per_frame = PerFrame()
+    dec_reader = RawVideoReader(decoded, codec_fmt, g.coded_width, g.coded_height)
+    sources = job.source.reader().frames(job.source_id.first, job.source_id.count)
+    for ref, dec in zip(sources, dec_reader.frames(0, job.source_id.count), strict=True):
+        if c.spatial.mode == "crop":
+            ref = crop(ref, src_fmt, g.measured_width, g.measured_height, g.offset_x, g.offset_y)
+        dec = crop(dec, codec_fmt, g.measured_width, g.measured_height)
+        dec = convert(convert(dec, codec_fmt, coding, spec), coding, src_fmt, spec)
+        per_frame.add(measure_frame(ref, dec, src_fmt, spec, c.metrics), yuv_peak, rgb_peak)
+    pooled = pool(per_frame, c.metrics.pooling, yuv_peak, rgb_peak)
+    peaks = {"convention": c.metrics.psnr_peak, "yuv": yuv_peak, "rgb": rgb_peak}
+    return per_frame, pooled, peaks
+
+
+def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) -> dict[str, Any]:
+    c = job.condition
+    seq = job.sequence
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "key": job.key,
+        "condition": {"name": c.name, "file": str(c.path), "fields": c.result_fields()},
+        "sequence": {"name": seq.name, "group": seq.group, "file": str(job.source.path), "width": job.source.width,
+                     "height": job.source.height, "fps": job.source.fps, "format": job.source.fmt.name,
+                     "frames_in_file": job.source.num_frames},
+        "source": job.source_id.as_dict(),
+        "codec": {"name": job.codec.name, "adapter": job.codec.adapter, "description": job.codec.description,
+                  "identity": job.codec_identity},
+        "rate_point": job.rate_point,
+        "rate_knob": adapter_class(job.codec.adapter).rate_knob,
+        "coding": {
+            "coding_format": c.colour.coding(job.source.fmt).name,
+            "codec_format": codec_fmt.name if codec_fmt else None,
+            "colour": c.colour.spec.describe(),
+            "spatial": c.spatial.describe(),
+            "intra_period": c.intra_period,
+            "frames": {"first": job.source_id.first, "count": job.source_id.count},
+            "geometry": g.__dict__ if g else None,
+        },
+    }
+
+
+def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache) -> dict[str, Any]:
+    """Code and measure one job and write its record (ok or failed). Returns the record."""
+    started = now()
+    work = store.work_dir(job.key)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    record_path = store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key)
+    g = geometry(job.condition, job.source.width, job.source.height)
+    codec_fmt = None
+    try:
+        codec_fmt = adapter.input_format(job.condition.colour.coding(job.source.fmt))
+        task = CodingTask(inputs.get(job, codec_fmt), codec_fmt, g.coded_width, g.coded_height, job.source.fps,
+                          job.source_id.count, job.condition.intra_period, job.rate_point, work)
+        result = adapter.code_sequence(task)
+        expected = job.source_id.count * codec_fmt.frame_bytes(g.coded_width, g.coded_height)
+        got = result.decoded_path.stat().st_size if result.decoded_path.exists() else 0
+        if got != expected:
+            frames = got / codec_fmt.frame_bytes(g.coded_width, g.coded_height)
+            raise AdapterError(f"codec {job.codec.name}: the decoder returned {frames:g} frames of "
+                               f"{g.coded_width}x{g.coded_height} {codec_fmt.name}, expected {job.source_id.count}",
+                               result.logs.get("decode", ""))
+        t0 = time.perf_counter()
+        per_frame, pooled, peaks = _measure(job, result.decoded_path, codec_fmt, g)
+        measure_seconds = time.perf_counter() - t0
+        # Move the bitstreams into the store first; the record written last is the commit point.
+        kept = []
+        dest_dir = store.bitstream_dir(job.codec.name, job.sequence.name)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        for i, bs in enumerate(result.bitstreams):
+            suffix = f"_{i}" if len(result.bitstreams) > 1 else ""
+            dest = dest_dir / f"{record_path.stem}{suffix}{bs.suffix}"
+            shutil.move(str(bs), dest)
+            kept.append(dest)
+        sizes = [p.stat().st_size for p in kept]
+        bits = 8 * sum(sizes)
+        frames, w, h = job.source_id.count, g.measured_width, g.measured_height
+        record = _base_record(job, g, codec_fmt)
+        record.update({
+            "status": "ok",
+            "rate": {"bits": bits, "bpp": bits / (w * h * frames), "kbps": bits * job.source.fps / frames / 1000,
+                     "bits_source": "bitstream", "definition": RATE_DEFINITION,
+                     "bitstreams": [str(p.relative_to(store.root)) for p in kept], "bitstream_bytes": sizes,
+                     "bitstream_sha256": [sha256_file(p) for p in kept]},
+            "metrics": pooled,
+            "measurement": {"pooling": job.condition.metrics.pooling, "psnr_peak": peaks,
+                            "ms_ssim": list(job.condition.metrics.ms_ssim), "definitions": METRIC_DEFINITIONS,
+                            "domain": f"source format {job.source.fmt.name} at {w}x{h}"},
+            "per_frame": {**per_frame.__dict__, "frame_type": result.frame_types,
+                          "bits": result.codec_reported.get("frame_bits")},
+            "codec_reported": {k: v for k, v in result.codec_reported.items() if k != "frame_bits"},
+            "commands": result.commands,
+            "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
+                       "measure_s": measure_seconds},
+            "provenance": {**environment(), "started_at": started, "finished_at": now()},
+            "error": None,
+        })
+    except BenchError as e:
+        record = _failed_record(job, g, codec_fmt, started, str(e), getattr(e, "stderr_tail", ""))
+    except Exception as e:  # a bug or an unexpected tool behaviour: record it, keep the run going
+        record = _failed_record(job, g, codec_fmt, started, f"{type(e).__name__}: {e}",
+                                "".join(traceback.format_exc().splitlines(keepends=True)[-15:]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    store.write(record_path, record)
+    return record
+
+
+def _failed_record(job: Job, g: Geometry, codec_fmt: PixelFormat | None, started: str, message: str,
+                   stderr_tail: str) -> dict[str, Any]:
+    record = _base_record(job, g, codec_fmt)
+    record.update({"status": "failed", "error": {"message": message, "stderr_tail": stderr_tail[-4000:]},
+                   "provenance": {**environment(), "started_at": started, "finished_at": now()}})
+    return record
+
+
+# --- the run -------------------------------------------------------------------------------------------------
+
+def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
+    t0 = time.perf_counter()
+    jobs, adapters = plan(condition)
+    store = ResultStore(options.results_dir / condition.name)
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.clean_stale_work()
+    outcome = RunOutcome(jobs)
+    todo = []
+    for job in jobs:
+        existing = store.read(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key))
+        if existing is None or (existing["status"] == "failed" and options.retry_failed):
+            todo.append(job)
+        else:
+            outcome.skipped += 1
+            if existing["status"] == "failed":
+                outcome.failed.append(existing)
+    (store.root / "condition.yaml").write_text(condition.text, encoding="utf-8")
+    inputs = InputCache(store.root / "prepared" / str(os.getpid()))
+    _limit_torch_threads(condition, options.jobs)
+    try:
+        with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
+                  dynamic_ncols=True) as bar:
+            def one(job: Job) -> dict[str, Any]:
+                return run_job(job, adapters[job.codec.name], store, inputs)
+
+            with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool_:
+                futures = {pool_.submit(one, job): job for job in todo}
+                for fut in as_completed(futures):
+                    record = fut.result()
+                    outcome.coded += 1
+                    if record["status"] != "ok":
+                        outcome.failed.append(record)
+                        bar.write(f"FAILED {futures[fut].label}: {record['error']['message']}")
+                    bar.update(1)
+    finally:
+        shutil.rmtree(inputs.root, ignore_errors=True)
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
+def _limit_torch_threads(condition: Condition, jobs: int) -> None:
+    """Jobs run in threads; keep MS-SSIM's torch from oversubscribing the cores they share."""
+    if condition.metrics.ms_ssim:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, jobs)))

@@ -1,0 +1,104 @@
+"""The result store: one JSON record per job, written atomically, found again by its key.
+
+Layout under ``results/<condition>/``::
+
+    records/<codec>/<sequence>/<rate point>_<key16>.json   one per job (status ok or failed)
+    bitstreams/<codec>/<sequence>/<rate point>_<key16>.*   the real bitstreams the rates come from
+    condition.yaml                                        the condition file as it was run
+    summary.csv, frames.csv                               tables rebuilt from the records after a run
+
+A record is written to a temporary file in the same folder and renamed into place, so a run killed at any
+moment leaves each record whole or absent, never half-written. A record holds ``schema_version``; records of
+another schema are refused with a message instead of being misread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import SCHEMA_VERSION
+from bench.errors import BenchError
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, nothing in between."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _safe(part: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in str(part))
+
+
+class ResultStore:
+    """Records of one condition under ``root`` (``results/<condition>``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def record_path(self, codec: str, sequence: str, rate_point: Any, key: str) -> Path:
+        return self.root / "records" / _safe(codec) / _safe(sequence) / f"{_safe(rate_point)}_{key[:16]}.json"
+
+    def bitstream_dir(self, codec: str, sequence: str) -> Path:
+        return self.root / "bitstreams" / _safe(codec) / _safe(sequence)
+
+    def work_dir(self, key: str) -> Path:
+        return self.root / "work" / f"{key[:16]}-{os.getpid()}"
+
+    def read(self, path: Path) -> dict[str, Any] | None:
+        """The record at ``path``, or None if there is none."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        record = json.loads(text)
+        if record.get("schema_version") != SCHEMA_VERSION:
+            raise BenchError(f"{path}: record schema {record.get('schema_version')} is not {SCHEMA_VERSION}; "
+                             "move the old results folder aside and rerun")
+        return record
+
+    def write(self, path: Path, record: dict[str, Any]) -> None:
+        atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=str) + "\n")
+
+    def all_records(self) -> list[dict[str, Any]]:
+        out = []
+        for path in sorted((self.root / "records").glob("*/*/*.json")):
+            record = self.read(path)
+            if record is not None:
+                out.append(record)
+        return out
+
+    def clean_stale_work(self) -> None:
+        """Remove work folders of runs that are no longer alive (killed runs leave them behind)."""
+        import shutil
+
+        work = self.root / "work"
+        if not work.is_dir():
+            return
+        for d in work.iterdir():
+            pid = d.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                shutil.rmtree(d, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
