@@ -415,7 +415,10 @@ def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: s
     return CodecSpec(name, adapter, tuple(sorted(params.items())), rate_points, description, str(file))
 
 
-def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None) -> CodecSpec:
+def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None,
+                          used_at: tuple[Path, str] | None = None) -> CodecSpec:
+    """A descriptor file, with a condition's overrides applied; ``used_at`` (condition file, key path) makes
+    errors point at the condition entry that brought the descriptor in."""
     data = read_yaml(path)
     if not isinstance(data, Mapping):
         raise ConditionError(f"{path}: a codec descriptor must be a mapping")
@@ -427,7 +430,10 @@ def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None
         for key in ("name", "rate_points", "description"):
             if key in overrides:
                 data[key] = overrides[key]
-    return _build_codec(data, path, "", path.stem)
+    if used_at is None:
+        return _build_codec(data, path, "", path.stem)
+    file, where = used_at
+    return _build_codec(data, file, f"{where} (descriptor {path.name})", path.stem)
 
 
 def _codecs(doc: _Section) -> tuple[CodecSpec, ...]:
@@ -446,7 +452,8 @@ def _codecs(doc: _Section) -> tuple[CodecSpec, ...]:
                     doc.fail(f"unknown key {sorted(extra)[0]!r} (with descriptor: name, params, rate_points, "
                              "description)", where)
                 overrides = {k: v for k, v in item.items() if k != "descriptor"}
-                out.append(load_codec_descriptor(find_descriptor(str(item["descriptor"]), doc.file), overrides))
+                out.append(load_codec_descriptor(find_descriptor(str(item["descriptor"]), doc.file), overrides,
+                                                 (doc.file, where)))
             elif isinstance(item, Mapping):
                 out.append(_build_codec(item, doc.file, where, None))
             else:

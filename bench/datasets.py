@@ -83,7 +83,7 @@ def _mcl_jcv() -> list[SequenceInfo]:
 
 # USTC-TD 2023 video set: the names as the release spells them; frame rate and length are read from each
 # file's name and size (the release's own notes are not available here to pin them).
-_USTC_TD = [SequenceInfo(f"USTC_{n}", "USTC-TD", f"USTC_{n}_1920x1080*.yuv", 1920, 1080, None, None)
+_USTC_TD = [SequenceInfo(f"USTC_{n}", "USTC-TD", f"USTC_{n}_1920x1080_*.yuv", 1920, 1080, None, None)
             for n in ("Badminton", "BasketballDrill", "BasketballPass", "BicycleDriving", "Dancing",
                       "FourPeople", "ParkWalking", "Running", "ShakingHands", "Snooker")]
 
@@ -117,7 +117,7 @@ def dataset(name: str) -> list[SequenceInfo]:
 
 # --- geometry from file names and headers ----------------------------------------------------------------
 
-_NAME_GEOMETRY = re.compile(r"_(\d{2,5})x(\d{2,5})(?:_(\d+(?:\.\d+)?)(?:fps|hz)?)?(?=_|\.|$)", re.IGNORECASE)
+_NAME_GEOMETRY = re.compile(r"_(\d{1,5})x(\d{1,5})(?:_(\d+(?:\.\d+)?)(?:fps|hz)?)?(?=_|\.|$)", re.IGNORECASE)
 _NAME_DEPTH = re.compile(r"_(8|10|12|16)bit", re.IGNORECASE)
 _NAME_CHROMA = re.compile(r"_(420|444)(?=_|\.|$)|_p(420|444)", re.IGNORECASE)
 

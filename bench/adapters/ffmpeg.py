@@ -49,6 +49,9 @@ def ffmpeg_identity() -> dict[str, str]:
     return {"ffmpeg_version": out.splitlines()[0].strip() if out else "unknown", "ffmpeg_sha256": sha256_file(Path(exe))}
 
 
+_ERROR_LINE = re.compile(r"error|invalid|out of range|not found|unknown|unrecognized", re.IGNORECASE)
+
+
 def _run(argv: list[str], what: str, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess[str]:
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
@@ -57,9 +60,10 @@ def _run(argv: list[str], what: str, timeout: float = TIMEOUT_S) -> subprocess.C
     except subprocess.TimeoutExpired:
         raise AdapterError(f"{what}: timed out after {timeout:.0f} s") from None
     if proc.returncode != 0:
-        tail = proc.stderr[-3000:]
-        last = next((line for line in reversed(proc.stderr.splitlines()) if line.strip()), "no message")
-        raise AdapterError(f"{what} failed with exit code {proc.returncode}: {last.strip()}", tail)
+        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        # ffmpeg's first error line names the cause; the later ones only say that opening failed.
+        cause = next((line for line in lines if _ERROR_LINE.search(line)), lines[-1] if lines else "no message")
+        raise AdapterError(f"{what} failed with exit code {proc.returncode}: {cause}", proc.stderr[-3000:])
     return proc
 
 
@@ -222,9 +226,14 @@ def _probe_library_version(encoder: str, muxer: str, pattern: str) -> str:
     return (m.group(1) if m.groups() else m.group(0)).strip()
 
 
+_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                 "placebo")
+
+
 @register
 class X264(FfmpegAdapter):
     name = "x264"
+    PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(str, "medium", "x264 preset", _X26X_PRESETS)}
     encoder, muxer, extension = "libx264", "h264", ".264"
     version_pattern = r"x264 - (core \d+[^-]*)"
 
@@ -237,6 +246,7 @@ class X264(FfmpegAdapter):
 @register
 class X265(FfmpegAdapter):
     name = "x265"
+    PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(str, "medium", "x265 preset", _X26X_PRESETS)}
     encoder, muxer, extension = "libx265", "hevc", ".265"
     version_pattern = r"HEVC encoder version ([^\s]+)"
 
@@ -278,7 +288,8 @@ class SvtAv1(FfmpegAdapter):
     qp_range = (1, 63)
     input_formats = ("yuv420p", "yuv420p10le")
     version_pattern = r"SVT-AV1 Encoder Lib (v[^\s]+)"
-    PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(int, 8, "SVT-AV1 preset (-2 slowest .. 13 fastest)")}
+    PARAMS = {**FfmpegAdapter.PARAMS,
+              "preset": Param(int, 8, "SVT-AV1 preset (-2 slowest .. 13 fastest)", tuple(range(-2, 14)))}
 
     def encoder_args(self, task: CodingTask, k: int) -> list[str]:
         return ["-preset", str(self.params["preset"]), "-svtav1-params",
@@ -292,9 +303,11 @@ class Aom(FfmpegAdapter):
     qp_range = (0, 63)
     input_formats = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
     version_pattern = r"libaom-av1 @ [^\]]*\] (v\d[^\s]*)"
-    PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(int, 6, "libaom cpu-used (0 slowest .. 9 fastest)")}
+    PARAMS = {**FfmpegAdapter.PARAMS,
+              "preset": Param(int, 6, "libaom cpu-used (0 slowest .. 8 fastest)", tuple(range(0, 9)))}
 
     def encoder_args(self, task: CodingTask, k: int) -> list[str]:
-        return ["-cpu-used", str(self.params["preset"]), "-end-usage", "q", "-crf", str(task.rate_point),
+        # -crf with -b:v 0 is libaom's constant-quality mode (end-usage q): cq-level = the rate point.
+        return ["-cpu-used", str(self.params["preset"]), "-crf", str(task.rate_point),
                 "-b:v", "0", "-aq-mode", "0", "-lag-in-frames", "0", "-tune", "psnr", "-g", str(k),
                 "-keyint_min", str(k), "-row-mt", "1"]

@@ -1,0 +1,124 @@
+"""Conditions: the shipped files load; every kind of mistake names the file and the key path."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from bench.conditions import load_condition
+from bench.errors import ConditionError
+
+BASE = """
+name: t
+dataset: hevc_d
+frames: {first: 0, count: 8}
+intra_period: 4
+codecs: [x264]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_shipped_conditions_load() -> None:
+    demo = load_condition(REPO / "conditions/demo.yaml")
+    assert demo.name == "demo" and demo.frames.count == 32 and demo.intra_period == 32
+    assert [c.name for c in demo.codecs] == ["x264", "x265", "vvenc", "svtav1"]
+    assert demo.codec("x265").rate_points == (22, 27, 32, 37)
+    hevc_b = load_condition(REPO / "conditions/hevc_b_ip32.yaml")
+    assert [s.name for s in hevc_b.sequences] == ["BQTerrace", "BasketballDrive", "Cactus", "Kimono1", "ParkScene"]
+    assert (hevc_b.frames.count, hevc_b.intra_period, hevc_b.colour.source_format) == (96, 32, "yuv420p")
+    uvg = load_condition(REPO / "conditions/uvg_ip32_96f.yaml")
+    assert len(uvg.sequences) == 7 and uvg.frames.count == 96
+
+
+def test_condition_is_frozen(tmp_path: Path) -> None:
+    c = load_condition(write(tmp_path, BASE))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.intra_period = 8  # type: ignore[misc]
+
+
+def test_extends_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
+    write(tmp_path, "frames: {first: 2, count: 10}\nintra_period: 8\ncodecs: [x264, x265]\n"
+                    "metrics: {pooling: psnr_of_mean_mse}\n", "base.yaml")
+    c = load_condition(write(tmp_path, "extends: base.yaml\ndataset: hevc_d\nframes: {count: 5}\ncodecs: [x265]\n"))
+    assert (c.frames.first, c.frames.count, c.intra_period) == (2, 5, 8)
+    assert [x.name for x in c.codecs] == ["x265"]
+    assert c.metrics.pooling == "psnr_of_mean_mse"
+
+
+def test_env_expansion_and_data_root_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_DATA", str(tmp_path / "seqs"))
+    monkeypatch.setenv("LVCBENCH_DATA_ROOT", str(tmp_path / "env"))
+    c = load_condition(write(tmp_path, BASE + "data_root: ${MY_DATA}/d\n"))
+    assert c.data_root == tmp_path / "seqs" / "d"
+    assert load_condition(write(tmp_path, BASE), tmp_path / "cli").data_root == tmp_path / "cli"
+    assert load_condition(write(tmp_path, BASE)).data_root == tmp_path / "env"
+
+
+def test_frames_all_and_inline_codec(tmp_path: Path) -> None:
+    c = load_condition(write(tmp_path, BASE.replace("count: 8", "count: all").replace(
+        "codecs: [x264]", "codecs:\n  - {name: fast264, adapter: x264, params: {preset: veryfast}, rate_points: [30, 40]}\n"
+                          "  - {descriptor: x265, name: x265-slow, params: {preset: slow}, rate_points: [30]}")))
+    assert c.frames.count is None
+    assert c.codec("fast264").params_dict["preset"] == "veryfast"
+    slow = c.codec("x265-slow")
+    assert (slow.adapter, slow.params_dict["preset"], slow.rate_points) == ("x265", "slow", (30,))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (BASE + "colour: {matrix: bt709, rnage: full}\n", r"c.yaml: colour: unknown key 'rnage'"),
+    (BASE + "frame_rate: 30\n", r"c.yaml: \(top level\): unknown key 'frame_rate'"),
+    (BASE.replace("intra_period: 4", "intra_period: 0"), r"c.yaml: intra_period: must be -1 .* got 0"),
+    (BASE.replace("intra_period: 4", "intra_period: '32'"), r"c.yaml: intra_period: expected an integer, got a string"),
+    (BASE.replace("count: 8", "count: 0"), r"c.yaml: frames.count: must be at least 1"),
+    (BASE.replace("count: 8", "count: some"), r"c.yaml: frames.count: expected a frame count or 'all'"),
+    (BASE + "colour: {coding_format: 4:2:0}\n", r"c.yaml: colour.coding_format: expected a string, got an integer "
+                                                r"14520 \(YAML read it as a non-string: put it in quotes"),
+    (BASE + "spatial: {mode: pad, multiple: 64, pad: no}\n", r"c.yaml: spatial.pad: expected a string, got a boolean"),
+    (BASE + "spatial: {mode: pad}\n", r"spatial.multiple: mode pad needs a multiple greater than 1"),
+    (BASE + "metrics: {pooling: median}\n", r"c.yaml: metrics.pooling: 'median' is not one of mean_psnr, psnr_of_mean_mse"),
+    (BASE.replace("codecs: [x264]", "codecs: [x266]"), r"c.yaml: codecs\[0\]: unknown codec 'x266': no x266.yaml in"),
+    (BASE.replace("codecs: [x264]", "codecs:\n  - {descriptor: x264, rate_points: [22, 60]}"),
+     r"c.yaml: codecs\[0\] \(descriptor x264.yaml\).rate_points\[1\]: 60 is not a valid QP for x264: "
+     r"expected an integer 0..51"),
+    (BASE.replace("codecs: [x264]", "codecs:\n  - {name: a, adapter: x264, rate_points: [22.5]}"),
+     r"codecs\[0\].rate_points\[0\]: 22.5 is not a valid QP for x264"),
+    (BASE.replace("codecs: [x264]", "codecs:\n  - {name: a, adapter: x264, params: {presett: fast}, rate_points: [22]}"),
+     r"codecs\[0\].params: unknown parameter 'presett' for adapter x264"),
+    (BASE.replace("codecs: [x264]", "codecs:\n  - {name: a, adapter: h264, rate_points: [22]}"),
+     r"codecs\[0\].adapter: 'h264' is not one of"),
+    (BASE.replace("codecs: [x264]", "codecs: [x264, x264]"), r"codec name 'x264' is used twice"),
+    (BASE + "anchor: vtm\n", r"c.yaml: anchor: anchor 'vtm' is not one of the condition's codecs"),
+    (BASE.replace("dataset: hevc_d", "dataset: hevc_z"), r"c.yaml: dataset: 'hevc_z' is not one of"),
+    (BASE + "sequences: [BasketballPass, Foreman]\n", r"c.yaml: sequences\[1\]: unknown sequence 'Foreman' in dataset hevc_d"),
+    (BASE + "data_root: ${SURELY_NOT_SET_VAR}\n", r"c.yaml: data_root: environment variable SURELY_NOT_SET_VAR is not set"),
+    ("- a\n- b\n", r"c.yaml: the top level must be a mapping"),
+    ("name: [unclosed\n", r"c.yaml: not valid YAML"),
+])
+def test_bad_conditions_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConditionError, match=message):
+        load_condition(write(tmp_path, text))
+
+
+def test_missing_condition_file(tmp_path: Path) -> None:
+    with pytest.raises(ConditionError, match=r"nope.yaml: file not found"):
+        load_condition(tmp_path / "nope.yaml")
+
+
+def test_extends_cycle_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "extends: b.yaml\n", "a.yaml")
+    write(tmp_path, "extends: a.yaml\n", "b.yaml")
+    with pytest.raises(ConditionError, match="extends itself"):
+        load_condition(tmp_path / "a.yaml")
+
+
+def test_source_format_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConditionError, match=r"colour.source_format: sequence BasketballPass is yuv420p, not"):
+        load_condition(write(tmp_path, BASE + "colour: {source_format: yuv420p10le}\n"))
