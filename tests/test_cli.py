@@ -1,0 +1,60 @@
+"""The command line as a user meets it: one-line errors, exit codes, the helper subcommands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from bench.cli import main
+
+
+def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(REPO / "evaluate.py"), *args], cwd=cwd, capture_output=True,  # noqa: S603
+                          text=True, timeout=120, check=False)
+
+
+def test_shipped_condition_without_data_says_which_file_and_where(tmp_path: Path) -> None:
+    proc = run("--conditions", str(REPO / "conditions/hevc_b_ip32.yaml"), "--data-root", str(tmp_path),
+               "--results", str(tmp_path / "results"), cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: sequence BQTerrace: file BQTerrace_1920x1080_60.yuv not found; looked for ")
+    assert str(tmp_path / "BQTerrace_1920x1080_60.yuv") in lines[0]
+    assert not (tmp_path / "results").exists()  # nothing half-written
+
+
+def test_uvg_condition_without_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.delenv("LVCBENCH_DATA_ROOT", raising=False)
+    assert main(["validate", "--conditions", str(REPO / "conditions/uvg_ip32_96f.yaml")]) == 2
+    assert "error: sequence Beauty: no data root given for Beauty_1920x1080_120fps_420_8bit_YUV.yuv" in \
+        capsys.readouterr().err
+
+
+def test_bad_condition_is_one_line_exit_2(tmp_path: Path) -> None:
+    cond = tmp_path / "c.yaml"
+    cond.write_text("dataset: demo\nframes: {count: 8}\ncodecs: [x264]\nintra_perod: 4\n")
+    proc = run("--conditions", str(cond), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"error: {cond}: (top level): unknown key 'intra_perod' (known keys here: anchor, " \
+        "codecs, colour, data_root, dataset, description, frames, intra_period, metrics, name, sequences, spatial)"
+
+
+def test_ls_and_doctor(capsys: pytest.CaptureFixture) -> None:
+    assert main(["ls"]) == 0
+    out = capsys.readouterr().out
+    assert "hevc_b (5 sequences)" in out and "mcl_jcv (30 sequences)" in out and "demo (generated on first use)" in out
+    assert "conditions/demo.yaml" in out and "x265" in out
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "ok   x265: 4." in out and "ok   vvenc: 1." in out
+
+
+def test_jobs_must_be_positive(capsys: pytest.CaptureFixture) -> None:
+    assert main(["--conditions", str(REPO / "conditions/demo.yaml"), "--jobs", "0"]) == 2
+    assert "error: --jobs must be 1 or more, got 0" in capsys.readouterr().err

@@ -1,0 +1,160 @@
+"""The run path end to end on real encoders: records, resume, failures, kill -9, parallel jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO
+
+from bench.cli import main
+from bench.conditions import load_condition
+from bench.runner import RunOptions, plan, run_condition
+
+
+def condition_file(tmp_path: Path, clip_dir: Path, codecs: str = "[x264, x265]", extra: str = "",
+                   name: str = "t") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"""
+name: {name}
+sequences:
+  - {{name: Pan, file: Pan_96x64_30.yuv, group: A}}
+  - {{name: Shapes, file: Shapes_96x64_30.yuv, group: B}}
+data_root: {clip_dir}
+frames: {{first: 0, count: 8}}
+intra_period: 4
+metrics: {{ms_ssim: []}}
+codecs: {codecs}
+{extra}
+""")
+    return path
+
+
+def records(results: Path, name: str = "t") -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((results / name / "records").glob("*/*/*.json"))]
+
+
+FAST = ("codecs:\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 32, 40]}\n"
+        "  - {descriptor: x265, params: {preset: ultrafast}, rate_points: [24, 32, 40]}")
+
+
+def test_run_records_every_job_and_resumes(tmp_path: Path, clip_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    cond = condition_file(tmp_path, clip_dir, codecs="", extra=FAST)
+    results, reports = tmp_path / "results", tmp_path / "reports"
+    argv = ["--conditions", str(cond), "--results", str(results), "--reports", str(reports), "--no-progress"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "12 jobs, 12 coded, 0 already recorded, 0 failed" in out
+    recs = records(results)
+    assert len(recs) == 12 and all(r["status"] == "ok" for r in recs)
+    r = next(x for x in recs if x["codec"]["name"] == "x264" and x["sequence"]["name"] == "Pan" and x["rate_point"] == 32)
+    # Rate is the bytes of the stored bitstream.
+    stream = results / "t" / r["rate"]["bitstreams"][0]
+    assert r["rate"]["bits"] == 8 * stream.stat().st_size == 8 * r["rate"]["bitstream_bytes"][0]
+    assert r["rate"]["bpp"] == pytest.approx(r["rate"]["bits"] / (96 * 64 * 8))
+    assert r["rate"]["kbps"] == pytest.approx(r["rate"]["bits"] * 30 / 8 / 1000)
+    assert len(r["per_frame"]["psnr_y"]) == 8 and r["per_frame"]["frame_type"] == list("IPPPIPPP")
+    assert r["metrics"]["psnr_y"] == pytest.approx(sum(r["per_frame"]["psnr_y"]) / 8)
+    assert r["commands"][0][0].endswith(tuple(["ffmpeg-linux-x86_64-v9.0.2", "ffmpeg"]))
+    assert r["provenance"]["packages"]["numpy"] and r["codec"]["identity"]["library"]
+    assert r["measurement"]["pooling"] == "mean_psnr" and r["measurement"]["psnr_peak"]["yuv"] == 255
+    # Monotonic RD: higher QP, fewer bits and lower PSNR.
+    for codec in ("x264", "x265"):
+        for seq in ("Pan", "Shapes"):
+            pts = sorted((x["rate_point"], x["rate"]["bits"], x["metrics"]["psnr_y"]) for x in recs
+                         if x["codec"]["name"] == codec and x["sequence"]["name"] == seq)
+            assert [p[1] for p in pts] == sorted((p[1] for p in pts), reverse=True)
+            assert [p[2] for p in pts] == sorted((p[2] for p in pts), reverse=True)
+    summary = pd.read_csv(results / "t" / "summary.csv")
+    assert len(summary) == 12 and set(summary["status"]) == {"ok"}
+    assert len(pd.read_csv(results / "t" / "frames.csv")) == 12 * 8
+    assert (reports / "t" / "rd" / "Pan.png").stat().st_size > 10_000
+    mtimes = {p: p.stat().st_mtime_ns for p in (results / "t" / "records").glob("*/*/*.json")}
+
+    # Second run: nothing is coded, nothing is rewritten.
+    t0 = time.perf_counter()
+    assert main(argv) == 0
+    assert "12 jobs, 0 coded, 12 already recorded, 0 failed" in capsys.readouterr().out
+    assert time.perf_counter() - t0 < 10
+    assert {p: p.stat().st_mtime_ns for p in (results / "t" / "records").glob("*/*/*.json")} == mtimes
+    assert not (results / "t" / "work").exists() or not any((results / "t" / "work").iterdir())
+
+
+def test_failed_job_is_recorded_and_retried(tmp_path: Path, clip_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = ("codecs:\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [30]}\n"
+           "  - {name: broken, adapter: x264, params: {extra_args: ['-profile:v', 'nosuch']},"
+           " rate_points: [30]}")
+    cond = condition_file(tmp_path, clip_dir, codecs="", extra=bad)
+    results = tmp_path / "results"
+    argv = ["--conditions", str(cond), "--results", str(results), "--reports", str(tmp_path / "rep"), "--no-progress"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    # The codec is named as the condition names it, the failing tool by its adapter, with the cause.
+    assert "FAILED broken / Pan / 30: codec x264: encoder failed with exit code" in err
+    assert "invalid profile: nosuch" in err
+    assert "2 job(s) failed; fix the cause and rerun with --retry-failed" in err
+    failed = [r for r in records(results) if r["status"] == "failed"]
+    assert len(failed) == 2 and all(r["error"]["stderr_tail"] for r in failed)
+    assert len([r for r in records(results) if r["status"] == "ok"]) == 2
+    # A rerun does not retry (and still says it failed); --retry-failed does.
+    assert main(argv) == 1
+    assert "0 coded, 4 already recorded, 2 failed" in capsys.readouterr().out
+    assert main([*argv, "--retry-failed"]) == 1
+    assert "2 coded, 2 already recorded, 2 failed" in capsys.readouterr().out
+
+
+def test_decoder_returning_wrong_frame_count_fails_the_job(tmp_path: Path, clip_dir: Path) -> None:
+    short = ("codecs:\n  - {name: short, adapter: x264, params: {preset: veryfast, decode_args: ['-frames:v', '5']},"
+             " rate_points: [30]}")
+    cond = load_condition(condition_file(tmp_path, clip_dir, codecs="", extra=short))
+    outcome = run_condition(cond, RunOptions(tmp_path / "results", progress=False))
+    assert len(outcome.failed) == 2
+    assert outcome.failed[0]["error"]["message"] == (
+        "codec short: the decoder returned 5 frames of 96x64 yuv420p, expected 8")
+
+
+def test_parallel_jobs_give_the_same_records(tmp_path: Path, clip_dir: Path) -> None:
+    cond = load_condition(condition_file(tmp_path, clip_dir, codecs="", extra=FAST))
+    one = run_condition(cond, RunOptions(tmp_path / "r1", jobs=1, progress=False))
+    two = run_condition(cond, RunOptions(tmp_path / "r2", jobs=2, progress=False))
+    assert one.coded == two.coded == 12 and not one.failed and not two.failed
+
+    def key_metrics(root: Path) -> dict:
+        return {r["key"]: (r["rate"]["bits"], r["metrics"]["psnr_y"]) for r in records(root)}
+
+    assert key_metrics(tmp_path / "r1") == key_metrics(tmp_path / "r2")
+
+
+def test_kill_9_mid_run_then_rerun_completes(tmp_path: Path, clip_dir: Path) -> None:
+    slow = ("codecs:\n  - {descriptor: x265, params: {preset: medium}, rate_points: [20, 24, 28, 32, 36, 40]}\n"
+            "  - {descriptor: vvenc, rate_points: [24, 32, 40]}")
+    cond = condition_file(tmp_path, clip_dir, codecs="", extra=slow)
+    results = tmp_path / "results"
+    cmd = [sys.executable, str(REPO / "evaluate.py"), "--conditions", str(cond), "--results", str(results),
+           "--reports", str(tmp_path / "rep"), "--no-progress", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: S603
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((results / "t" / "records").glob("*/*/*.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the run and its encoders, mid-job
+    proc.wait()
+    done_before = len(list((results / "t" / "records").glob("*/*/*.json")))
+    assert 3 <= done_before < 18
+    rerun = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    recs = records(results)
+    assert len(recs) == 18 and all(r["status"] == "ok" for r in recs)
+    assert f"{18 - done_before} coded, {done_before} already recorded" in rerun.stdout
+    # Exactly one record per planned job, nothing half-written, no leftovers of the killed run.
+    jobs, _ = plan(load_condition(cond))
+    assert sorted(r["key"] for r in recs) == sorted(j.key for j in jobs)
+    assert not list(results.rglob("*.tmp")) and not list(results.rglob("*.partial"))
+    assert not (results / "t" / "work").exists() or not any((results / "t" / "work").iterdir())
