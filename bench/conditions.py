@@ -169,7 +169,7 @@ class _Section:
         unknown = [k for k in self.data if k not in self.seen]
         if unknown:
             known = ", ".join(sorted(self.seen))
-            self.fail(f"unknown key {unknown[0]!r} (known keys here: {known})", None if not self.where else None)
+            self.fail(f"unknown key {unknown[0]!r} (known keys here: {known})")
 
 
 def _kind(value: Any) -> str:
@@ -472,6 +472,22 @@ def _codecs(doc: _Section) -> tuple[CodecSpec, ...]:
 
 # --- entry point ----------------------------------------------------------------------------------------------
 
+def _data_root(path: Path, cli: str | Path | None, in_file: str | None, dataset_name: str | None) -> Path | None:
+    """``--data-root``, else the file's ``data_root`` (relative to the file), else ``$LVCBENCH_DATA_ROOT``;
+    the demo set lives in its cache when none is given."""
+    if cli is not None:
+        return Path(cli).expanduser().resolve()
+    if in_file is not None:
+        return (path.parent / Path(in_file).expanduser()).resolve()
+    if os.environ.get(DATA_ROOT_ENV):
+        return Path(os.environ[DATA_ROOT_ENV]).expanduser().resolve()
+    if dataset_name == "demo":
+        from bench.demo import demo_root
+
+        return demo_root()
+    return None
+
+
 def load_condition(path: str | Path, data_root: str | Path | None = None) -> Condition:
     """Read, merge, expand and validate a condition file. ``data_root`` (from ``--data-root``) wins over the
     file's ``data_root``, which wins over the ``LVCBENCH_DATA_ROOT`` environment variable."""
@@ -483,12 +499,7 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
     description = doc.get("description", str, "")
     dataset_name = doc.get("dataset", str, None, choices=tuple(dataset_names()))
     file_root = doc.get("data_root", str, None)
-    root = data_root if data_root is not None else file_root if file_root is not None else os.environ.get(DATA_ROOT_ENV)
-    if dataset_name == "demo" and root is None:
-        from bench.demo import demo_root
-
-        root = demo_root()
-    resolved_root = None if root is None else (path.parent / Path(root).expanduser()).resolve() if not Path(root).expanduser().is_absolute() else Path(root).expanduser()
+    resolved_root = _data_root(path, data_root, file_root, dataset_name)
     sequences = _sequences(doc, dataset_name)
     frames = _frames(doc.data.get("frames", {}), path)
     doc.seen.add("frames")

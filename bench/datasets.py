@@ -30,7 +30,6 @@ class SequenceInfo:
     frames: int | None
     bit_depth: int = 8
     chroma: str = "420"  # "420", "444" or "rgb"
-    container: str = "yuv"  # "yuv", "y4m" or "png"
 
     @property
     def fmt(self) -> PixelFormat:
@@ -213,8 +212,7 @@ def open_source(seq: SequenceInfo, path: Path) -> SourceFile:
         _mismatch(seq, path, "width", seq.width, header.width)
         _mismatch(seq, path, "height", seq.height, header.height)
         _mismatch(seq, path, "frame rate", seq.fps, header.fps)
-        _mismatch(seq, path, "pixel format", seq.fmt.name if seq.container == "y4m" or seq.chroma != "rgb" else None,
-                  header.fmt.name)
+        _mismatch(seq, path, "pixel format", seq.fmt.name, header.fmt.name)
         width, height, fps, fmt = header.width, header.height, header.fps, header.fmt
     elif container == "yuv":
         parsed = parse_file_name(path.name)
@@ -222,7 +220,7 @@ def open_source(seq: SequenceInfo, path: Path) -> SourceFile:
             _mismatch(seq, path, "width", seq.width, parsed.width)
             _mismatch(seq, path, "height", seq.height, parsed.height)
             _mismatch(seq, path, "frame rate", seq.fps, parsed.fps)
-            _mismatch(seq, path, "bit depth", seq.bit_depth if "bit" in path.name.lower() else None, parsed.bit_depth)
+            _mismatch(seq, path, "bit depth", seq.bit_depth, parsed.bit_depth)
             width = width or parsed.width
             height = height or parsed.height
             fps = fps or parsed.fps
@@ -237,7 +235,7 @@ def open_source(seq: SequenceInfo, path: Path) -> SourceFile:
     if container == "png":
         _mismatch(seq, path, "width", seq.width, reader.width)
         _mismatch(seq, path, "height", seq.height, reader.height)
-        source = replace(source, width=reader.width, height=reader.height)
+        source = replace(source, fmt=reader.fmt, width=reader.width, height=reader.height)
     # A file shorter than the manifest's full length is fine as long as it holds the frames a condition
     # asks for; the planner checks the requested range against this true length.
     return replace(source, num_frames=reader.num_frames)

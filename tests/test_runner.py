@@ -17,6 +17,9 @@ from conftest import REPO
 from bench.cli import main
 from bench.conditions import load_condition
 from bench.runner import RunOptions, plan, run_condition
+from bench.video.colour import ColourSpec, convert
+from bench.video.formats import pixel_format
+from bench.video.io import RawVideoReader, write_png_frame, write_y4m
 
 
 def condition_file(tmp_path: Path, clip_dir: Path, codecs: str = "[x264, x265]", extra: str = "",
@@ -158,3 +161,50 @@ def test_kill_9_mid_run_then_rerun_completes(tmp_path: Path, clip_dir: Path) -> 
     assert sorted(r["key"] for r in recs) == sorted(j.key for j in jobs)
     assert not list(results.rglob("*.tmp")) and not list(results.rglob("*.partial"))
     assert not (results / "t" / "work").exists() or not any((results / "t" / "work").iterdir())
+
+
+def test_png_and_ten_bit_y4m_sources(tmp_path: Path, clip_dir: Path) -> None:
+    """An RGB PNG folder coded as YUV 4:2:0 (BT.709 full range) and a 10-bit Y4M source, measured in their
+    own formats: RGB PSNR for the PNGs, 10-bit PSNR with the VTM peak for the Y4M."""
+    fmt8, fmt10 = pixel_format("yuv420p"), pixel_format("yuv420p10le")
+    frames = list(RawVideoReader(clip_dir / "Pan_96x64_30.yuv", fmt8, 96, 64).frames(0, 6))
+    png_dir = tmp_path / "data" / "PanRGB"
+    png_dir.mkdir(parents=True)
+    for i, f in enumerate(frames):
+        write_png_frame(png_dir / f"im{i + 1:05d}.png", convert(f, fmt8, pixel_format("gbrp"), ColourSpec("bt709", "limited")))
+    write_y4m(tmp_path / "data" / "Pan10.y4m", (convert(f, fmt8, fmt10, ColourSpec()) for f in frames), fmt10, 96, 64, 30)
+    cond = tmp_path / "c.yaml"
+    cond.write_text("""
+sequences:
+  - {name: PanRGB, file: PanRGB, format: gbrp, fps: 30}
+data_root: data
+frames: {count: 6}
+intra_period: -1
+colour: {coding_format: yuv420p, matrix: bt709, range: full}
+metrics: {ms_ssim: []}
+codecs:
+  - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 36]}
+""")
+    outcome = run_condition(load_condition(cond), RunOptions(tmp_path / "results", progress=False))
+    assert not outcome.failed and outcome.coded == 2
+    recs = records(tmp_path / "results", "c")
+    assert {r["sequence"]["format"] for r in recs} == {"gbrp"}
+    assert all(r["coding"]["coding_format"] == "yuv420p" for r in recs)
+    hi, lo = sorted(recs, key=lambda r: r["rate_point"])
+    assert hi["metrics"]["psnr_rgb"] > lo["metrics"]["psnr_rgb"] > 25
+
+    cond.write_text("""
+sequences:
+  - {name: Pan10, file: Pan10.y4m, format: yuv420p10le}
+data_root: data
+frames: {count: 6}
+intra_period: -1
+metrics: {ms_ssim: [], psnr_peak: vtm}
+codecs:
+  - {descriptor: x265, params: {preset: ultrafast}, rate_points: [30]}
+""")
+    outcome = run_condition(load_condition(cond), RunOptions(tmp_path / "results", progress=False))
+    assert not outcome.failed
+    (rec,) = [r for r in records(tmp_path / "results", "c") if r["sequence"]["name"] == "Pan10"]
+    assert rec["sequence"]["format"] == rec["coding"]["codec_format"] == "yuv420p10le"
+    assert rec["measurement"]["psnr_peak"] == {"convention": "vtm", "yuv": 1020, "rgb": 1023}
