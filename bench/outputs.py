@@ -25,7 +25,8 @@ def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, repo
     ok = summary[summary["status"] == "ok"] if not summary.empty else summary
     if not ok.empty:
         first = next(r for r in records if r["status"] == "ok")
-        note = (f"{condition.name}: frames {first['coding']['frames']['first']}+{first['coding']['frames']['count']}, "
+        frames = first["coding"]["frames"]
+        note = (f"{condition.name}: frames {frames['first']}-{frames['first'] + frames['count'] - 1}, "
                 f"intra period {condition.intra_period}; PSNR pooled as {condition.metrics.pooling}, peak "
                 f"{condition.metrics.psnr_peak}; {first['coding']['colour']}; {condition.spatial.describe()}; "
                 "rate from bitstream bytes")

@@ -334,6 +334,7 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                     bar.update(1)
     finally:
         shutil.rmtree(inputs.root, ignore_errors=True)
+        store.clean_stale_work()
     outcome.seconds = time.perf_counter() - t0
     return outcome
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -82,16 +83,17 @@ class ResultStore:
         return out
 
     def clean_stale_work(self) -> None:
-        """Remove work folders of runs that are no longer alive (killed runs leave them behind)."""
-        import shutil
-
-        work = self.root / "work"
-        if not work.is_dir():
-            return
-        for d in work.iterdir():
-            pid = d.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-                shutil.rmtree(d, ignore_errors=True)
+        """Remove the work and prepared-input folders of runs that are no longer alive (a killed run leaves
+        them behind; their names end in the run's process id)."""
+        for parent in (self.root / "work", self.root / "prepared"):
+            if not parent.is_dir():
+                continue
+            for d in parent.iterdir():
+                pid = d.name.rsplit("-", 1)[-1]
+                if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                    shutil.rmtree(d, ignore_errors=True)
+            if not any(parent.iterdir()):
+                parent.rmdir()
 
 
 def _alive(pid: int) -> bool:
