@@ -1,0 +1,190 @@
+"""Bjøntegaard-delta engine: exact, validated, with a status on every number.
+
+BD-rate is the mean difference of log rate between two RD curves over the quality range both cover,
+expressed as a percentage (negative = the test codec needs fewer bits); BD-quality (BD-PSNR, BD-MS-SSIM) is
+the mean quality difference over the log-rate range both cover. Each curve is interpolated and the
+interpolant integrated **exactly** over the overlap (no sampling):
+
+* ``pchip`` (default): piecewise cubic Hermite (Fritsch-Carlson), the JCT-VC/JVET Excel practice;
+  reproduces the JCTVC-E137 reference values.
+* ``akima``: Akima's piecewise cubic.
+* ``cubic``: the least-squares cubic polynomial of VCEG-M33 (legacy papers); needs 4 points.
+
+Before anything is computed each curve is validated. A result always carries a :class:`Status`; only
+``ok`` and ``low_overlap`` carry a value, every other status has ``value = None`` and a message. The
+overlap of both axes (intersection / union of the two ranges), the method, the point counts and any repair
+travel with the number. An explicit ``repair="upper_hull"`` keeps the upper convex hull of a
+non-monotonic curve (in log10 rate, quality) and records which points it dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+from scipy.interpolate import Akima1DInterpolator, PchipInterpolator
+
+METHODS = ("pchip", "akima", "cubic")
+REPAIRS = (None, "upper_hull")
+DEFAULT_MIN_POINTS = 4
+DEFAULT_MIN_OVERLAP = 0.5
+
+
+class Status(str, Enum):
+    OK = "ok"
+    LOW_OVERLAP = "low_overlap"  # a value, but the curves share little of their range
+    NO_OVERLAP = "no_overlap"
+    NON_MONOTONIC = "non_monotonic"  # quality does not strictly rise with rate
+    DUPLICATE_QUALITY = "duplicate_quality"
+    TOO_FEW_POINTS = "too_few_points"
+    NON_FINITE = "non_finite"
+    NON_POSITIVE_RATE = "non_positive_rate"
+    MISSING = "missing"  # one of the curves is absent (no records for it)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+USABLE = (Status.OK, Status.LOW_OVERLAP)
+
+
+@dataclass(frozen=True)
+class BDResult:
+    """One BD number with everything needed to judge it."""
+
+    value: float | None
+    status: Status
+    kind: str  # "rate" (percent) or "quality" (metric units)
+    method: str
+    overlap_quality: float | None = None  # intersection / union of the quality ranges
+    overlap_rate: float | None = None  # the same on log10 rate
+    points: tuple[int, int] = (0, 0)  # anchor, test (after any repair)
+    dropped: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())  # indexes removed by the repair
+    repair: str | None = None
+    message: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return self.status in USABLE
+
+
+class _Invalid(Exception):
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _upper_hull(log_rate: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """Indexes (into rate-sorted arrays) of the upper convex hull, up to the highest quality."""
+    hull: list[int] = []
+    for i in range(len(log_rate)):
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = (log_rate[hull[-2]], quality[hull[-2]]), (log_rate[hull[-1]], quality[hull[-1]])
+            # Drop the middle point when it lies on or below the chord from hull[-2] to i.
+            if (x2 - x1) * (quality[i] - y1) - (y2 - y1) * (log_rate[i] - x1) >= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    best = int(np.argmax(quality[hull]))
+    return np.array(hull[: best + 1])
+
+
+def _prepare(rate: np.ndarray, quality: np.ndarray, who: str, min_points: int, repair: str | None,
+             method: str) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Validate one curve; return (log10 rate, quality) sorted by rate, and the original indexes dropped."""
+    rate = np.asarray(rate, dtype=np.float64)
+    quality = np.asarray(quality, dtype=np.float64)
+    if rate.shape != quality.shape or rate.ndim != 1:
+        raise _Invalid(Status.NON_FINITE, f"{who}: rate and quality differ in length")
+    if not (np.all(np.isfinite(rate)) and np.all(np.isfinite(quality))):
+        raise _Invalid(Status.NON_FINITE, f"{who}: a rate or quality is not a finite number")
+    needed = max(min_points, 4 if method == "cubic" else 2)
+    if len(rate) < needed:
+        raise _Invalid(Status.TOO_FEW_POINTS, f"{who}: {len(rate)} points, at least {needed} needed")
+    if np.any(rate <= 0):
+        raise _Invalid(Status.NON_POSITIVE_RATE, f"{who}: a rate is zero or negative")
+    order = np.argsort(rate, kind="stable")
+    log_rate, q = np.log10(rate[order]), quality[order]
+    dropped: tuple[int, ...] = ()
+    if len(np.unique(q)) != len(q):
+        if repair is None:
+            raise _Invalid(Status.DUPLICATE_QUALITY, f"{who}: two rate points have the same quality")
+    monotonic = bool(np.all(np.diff(q) > 0) and np.all(np.diff(log_rate) > 0))
+    if not monotonic or len(np.unique(q)) != len(q):
+        if repair is None:
+            raise _Invalid(Status.NON_MONOTONIC, f"{who}: quality does not rise strictly with rate "
+                                                 "(use the upper_hull repair to keep the efficient points)")
+        keep = _upper_hull(log_rate, q)
+        dropped = tuple(sorted(int(order[i]) for i in set(range(len(q))) - set(keep.tolist())))
+        log_rate, q = log_rate[keep], q[keep]
+        if len(q) < needed:
+            raise _Invalid(Status.TOO_FEW_POINTS, f"{who}: {len(q)} points left on the upper hull, at least "
+                                                  f"{needed} needed")
+    return log_rate, q, dropped
+
+
+def _integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: str) -> float:
+    """Exact integral over [lo, hi] of the interpolant of y(x) (x strictly increasing)."""
+    if method == "cubic":
+        poly = np.polyint(np.polyfit(x, y, 3))
+        return float(np.polyval(poly, hi) - np.polyval(poly, lo))
+    if len(x) == 2:  # both piecewise methods are the straight line through two points
+        slope = (y[1] - y[0]) / (x[1] - x[0])
+        return float((y[0] - slope * x[0]) * (hi - lo) + slope * (hi * hi - lo * lo) / 2)
+    interpolant = PchipInterpolator(x, y) if method == "pchip" else Akima1DInterpolator(x, y)
+    return float(interpolant.integrate(lo, hi))
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    lo, hi = max(a.min(), b.min()), min(a.max(), b.max())
+    union = max(a.max(), b.max()) - min(a.min(), b.min())
+    return lo, hi, (max(hi - lo, 0.0) / union) if union > 0 else 0.0
+
+
+def bd(anchor_rate: np.ndarray, anchor_quality: np.ndarray, test_rate: np.ndarray, test_quality: np.ndarray,
+       kind: str = "rate", method: str = "pchip", min_points: int = DEFAULT_MIN_POINTS,
+       min_overlap: float = DEFAULT_MIN_OVERLAP, repair: str | None = None) -> BDResult:
+    """BD-rate (``kind="rate"``, percent) or BD-quality (``kind="quality"``) of test against anchor."""
+    if method not in METHODS:
+        raise ValueError(f"unknown BD method {method!r}; use one of {', '.join(METHODS)}")
+    if kind not in ("rate", "quality"):
+        raise ValueError(f"unknown BD kind {kind!r}")
+    if repair not in REPAIRS:
+        raise ValueError(f"unknown repair {repair!r}; use upper_hull or none")
+    base = {"kind": kind, "method": method, "repair": repair}
+    try:
+        ra, qa, da = _prepare(anchor_rate, anchor_quality, "anchor", min_points, repair, method)
+        rt, qt, dt = _prepare(test_rate, test_quality, "test", min_points, repair, method)
+    except _Invalid as e:
+        return BDResult(None, e.status, message=str(e), **base)
+    q_lo, q_hi, q_overlap = _overlap(qa, qt)
+    r_lo, r_hi, r_overlap = _overlap(ra, rt)
+    info = {**base, "overlap_quality": q_overlap, "overlap_rate": r_overlap, "points": (len(ra), len(rt)),
+            "dropped": (da, dt)}
+    overlap = q_overlap if kind == "rate" else r_overlap
+    if overlap <= 0:
+        axis = "quality" if kind == "rate" else "log rate"
+        return BDResult(None, Status.NO_OVERLAP, message=f"the curves share no {axis} range", **info)
+    if kind == "rate":
+        mean_diff = (_integral(qt, rt, q_lo, q_hi, method) - _integral(qa, ra, q_lo, q_hi, method)) / (q_hi - q_lo)
+        value = (math.pow(10.0, mean_diff) - 1.0) * 100.0
+    else:
+        value = (_integral(rt, qt, r_lo, r_hi, method) - _integral(ra, qa, r_lo, r_hi, method)) / (r_hi - r_lo)
+    if overlap < min_overlap:
+        return BDResult(value, Status.LOW_OVERLAP, message=f"the curves share {overlap:.0%} of their "
+                        f"{'quality' if kind == 'rate' else 'log-rate'} range (threshold {min_overlap:.0%})", **info)
+    return BDResult(value, Status.OK, **info)
+
+
+def bd_rate(anchor_rate: np.ndarray, anchor_quality: np.ndarray, test_rate: np.ndarray, test_quality: np.ndarray,
+            **options: object) -> BDResult:
+    return bd(anchor_rate, anchor_quality, test_rate, test_quality, kind="rate", **options)  # type: ignore[arg-type]
+
+
+def bd_quality(anchor_rate: np.ndarray, anchor_quality: np.ndarray, test_rate: np.ndarray, test_quality: np.ndarray,
+               **options: object) -> BDResult:
+    return bd(anchor_rate, anchor_quality, test_rate, test_quality, kind="quality", **options)  # type: ignore[arg-type]
