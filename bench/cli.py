@@ -1,6 +1,7 @@
 """Command line: ``python evaluate.py [run] --conditions FILE`` and the helper subcommands.
 
-Subcommands: ``run`` (the default), ``validate`` (load a condition and check its data without coding),
+Subcommands: ``run`` (the default; ends with BD tables against the condition's anchor), ``bd`` (BD tables from
+result folders and imported files), ``validate`` (load a condition and check its data without coding),
 ``ls`` (datasets, codecs, conditions, adapters) and ``doctor`` (are the codec tools there, which versions).
 A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make ``run`` exit 1.
 """
@@ -11,10 +12,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.errors import BenchError
 
-SUBCOMMANDS = ("run", "validate", "ls", "doctor")
+if TYPE_CHECKING:
+    from bench.bdtable import BDOptions
+
+SUBCOMMANDS = ("run", "bd", "validate", "ls", "doctor")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=1, help="jobs to run at once (default: 1)")
     run.add_argument("--retry-failed", action="store_true", help="rerun jobs recorded as failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _bd_options(run)
+
+    bd = sub.add_parser("bd", help="BD tables against an anchor from result folders and imported files")
+    bd.add_argument("sources", nargs="+", help="results/<condition> folders, or files to import (DCVC/CompressAI "
+                    "JSON, DHVC q*.json or stdout, VTM/HM/ECM log, CSV); NAME=FILE names an imported curve")
+    bd.add_argument("--anchor", required=True, help="codec name of the anchor")
+    _bd_options(bd)
+    bd.add_argument("--out", type=Path, default=Path("reports/bd"), help="folder for CSV and LaTeX (default reports/bd)")
 
     val = sub.add_parser("validate", help="load a condition and check its sequences; no coding")
     val.add_argument("--conditions", required=True, type=Path)
@@ -38,6 +51,56 @@ def _parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("doctor", help="check that each codec's tools are installed, print versions")
     doc.add_argument("--conditions", type=Path, help="check only this condition's codecs")
     return parser
+
+
+def _bd_options(parser: argparse.ArgumentParser) -> None:
+    from bench.bdrate import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS
+
+    parser.add_argument("--metric", default=None, help="quality column (default psnr_yuv_611, or psnr_rgb for RGB "
+                        "content); any MS-SSIM column also exists as <name>_db")
+    parser.add_argument("--method", default="pchip", choices=METHODS, help="interpolation (default pchip)")
+    parser.add_argument("--kind", default="rate", choices=("rate", "quality"), help="BD-rate or BD-quality")
+    parser.add_argument("--min-points", type=int, default=DEFAULT_MIN_POINTS, help="fewest points per curve")
+    parser.add_argument("--min-overlap", type=float, default=DEFAULT_MIN_OVERLAP,
+                        help="overlap fraction below which a value is flagged low_overlap")
+    parser.add_argument("--repair", choices=("upper_hull",), default=None,
+                        help="keep the upper convex hull of non-monotonic curves (recorded with every number)")
+
+
+def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
+    from bench.bdtable import BDOptions
+
+    return BDOptions(metric=args.metric or default_metric, kind=args.kind, method=args.method,
+                     min_points=args.min_points, min_overlap=args.min_overlap, repair=args.repair)
+
+
+def _load_sources(sources: list[str]) -> list[dict]:
+    from bench.importers import import_file
+    from bench.store import ResultStore
+
+    records: list[dict] = []
+    for source in sources:
+        name, _, file = source.partition("=") if "=" in source and not Path(source).exists() else (None, "", source)
+        path = Path(file)
+        if path.is_dir():
+            records += ResultStore(path).run_records()
+        else:
+            records += import_file(path, name)
+    return records
+
+
+def _bd(args: argparse.Namespace) -> int:
+    from bench.outputs import write_bd_tables
+    from bench.report.tables import summary_frame
+
+    points = summary_frame(_load_sources(args.sources))
+    default_metric = "psnr_yuv_611" if "psnr_yuv_611" in points.columns and points["psnr_yuv_611"].notna().any() \
+        else "psnr_rgb"
+    text, paths = write_bd_tables(points, args.anchor, _options(args, default_metric), args.out, "cli")
+    print(text)
+    for label, path in paths.items():
+        print(f"  {label}: {path}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -52,6 +115,17 @@ def _run(args: argparse.Namespace) -> int:
     paths = write_outputs(condition, outcome.jobs, args.results, args.reports)
     print(f"{condition.name}: {len(outcome.jobs)} jobs, {outcome.coded} coded, {outcome.skipped} already recorded, "
           f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
+    if condition.anchor:
+        from bench.outputs import write_bd_tables
+        from bench.report.tables import summary_frame
+        from bench.store import ResultStore
+
+        points = summary_frame(ResultStore(args.results / condition.name).run_records())
+        rgb = all(s.fmt.family == "rgb" for s in condition.sequences)
+        text, bd_paths = write_bd_tables(points, condition.anchor, _options(args, "psnr_rgb" if rgb else "psnr_yuv_611"),
+                                         args.reports / condition.name, condition.name)
+        print(text)
+        paths.update(bd_paths)
     for label, path in paths.items():
         print(f"  {label}: {path}")
     if outcome.failed:
@@ -116,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "validate": _validate, "ls": _ls, "doctor": _doctor}
+    handlers = {"run": _run, "bd": _bd, "validate": _validate, "ls": _ls, "doctor": _doctor}
     try:
         return handlers[args.command](args)
     except BenchError as e:

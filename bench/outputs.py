@@ -8,15 +8,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
+from bench.bdtable import (
+    BDOptions,
+    average_curve,
+    jvet_summary,
+    latex_table,
+    per_sequence,
+    pivot_classes,
+    time_ratios,
+    with_db_columns,
+)
 from bench.conditions import Condition
 from bench.jobs import Job
 from bench.report.plots import plot_sequence
 from bench.report.tables import frames_frame, summary_frame, write_csv
-from bench.store import ResultStore
+from bench.store import ResultStore, atomic_write_text
 
 
 def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, reports_dir: Path) -> dict[str, Path]:
     store = ResultStore(results_dir / condition.name)
+    store.write_run_manifest([j.key for j in jobs], condition.name)
     records = [r for j in jobs if (r := store.read(store.record_path(j.codec.name, j.sequence.name, j.rate_point, j.key)))]
     summary = summary_frame(records)
     paths = {"summary": store.root / "summary.csv", "per-frame": store.root / "frames.csv"}
@@ -35,3 +48,34 @@ def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, repo
             plot_sequence(summary, seq, figure_dir / f"{seq}.png", note)
         paths["RD figures"] = figure_dir
     return paths
+
+
+def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir: Path, stem: str) -> tuple[str, dict[str, Path]]:
+    """Per-sequence and per-class BD tables (both conventions) as CSV and LaTeX; returns a printable summary."""
+    points = with_db_columns(points)
+    per_seq = per_sequence(points, anchor, opts)
+    classes = jvet_summary(per_seq)
+    averaged = average_curve(points, anchor, opts)
+    times = time_ratios(points, anchor)
+    tag = f"{stem}_{opts.metric}_{opts.kind}_{opts.method}"
+    paths = {
+        "BD per sequence": out_dir / f"bd_{tag}_per_sequence.csv",
+        "BD per class (JVET: mean of per-sequence BD)": out_dir / f"bd_{tag}_classes.csv",
+        "BD of class-averaged curves (DCVC)": out_dir / f"bd_{tag}_average_curve.csv",
+        "time ratios": out_dir / f"bd_{tag}_time_ratios.csv",
+        "LaTeX": out_dir / f"bd_{tag}_classes.tex",
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for df, key in ((per_seq, "BD per sequence"), (classes, "BD per class (JVET: mean of per-sequence BD)"),
+                    (averaged, "BD of class-averaged curves (DCVC)"), (times, "time ratios")):
+        write_csv(df, paths[key])
+    caption = f"Anchor {anchor}. {opts.describe()}. Classes: mean of per-sequence values; Overall: mean over sequences."
+    atomic_write_text(paths["LaTeX"], latex_table(classes, caption))
+    text = [f"{opts.describe()}; anchor {anchor}",
+            "JVET convention (per-sequence BD, mean per class, Overall = mean over sequences):",
+            pivot_classes(classes).to_string(),
+            "DCVC convention (BD of frame-weighted class-averaged curves, Average = mean of classes):",
+            pivot_classes(averaged).to_string()]
+    if not times.empty and times.drop(columns="codec").notna().any().any():
+        text += ["Time ratios against the anchor (geometric mean over sequences):", times.to_string(index=False)]
+    return "\n".join(text), paths

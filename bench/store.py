@@ -82,6 +82,22 @@ class ResultStore:
                 out.append(record)
         return out
 
+    def write_run_manifest(self, keys: list[str], condition_name: str) -> None:
+        """The keys of the jobs the last run planned: what ``bd`` and reports read from this folder."""
+        atomic_write_text(self.root / "run.json", json.dumps({"schema_version": SCHEMA_VERSION,
+                                                              "condition": condition_name, "keys": keys}, indent=1))
+
+    def run_records(self) -> list[dict[str, Any]]:
+        """Records of the last run's planned jobs (all records when the folder has no run manifest)."""
+        if not (self.root / "records").is_dir():
+            raise BenchError(f"{self.root}: not a results folder (no records/ inside); pass results/<condition>")
+        records = self.all_records()
+        manifest = self.root / "run.json"
+        if manifest.exists():
+            keys = set(json.loads(manifest.read_text(encoding="utf-8"))["keys"])
+            records = [r for r in records if r["key"] in keys]
+        return records
+
     def clean_stale_work(self) -> None:
         """Remove the work and prepared-input folders of runs that are no longer alive (a killed run leaves
         them behind; their names end in the run's process id)."""

@@ -14,27 +14,32 @@ METRIC_COLUMNS = ("psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", 
 
 
 def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """One row per job: codec, sequence, rate point, rate, pooled metrics, times, status."""
+    """One row per job: codec, sequence, rate point, rate, pooled metrics, times, status, origin.
+
+    Works for our records and imported ones alike (missing fields are empty)."""
     rows = []
     for r in records:
         row = {
             "codec": r["codec"]["name"], "adapter": r["codec"]["adapter"], "sequence": r["sequence"]["name"],
-            "group": r["sequence"]["group"], "rate_knob": r["rate_knob"], "rate_point": r["rate_point"],
-            "status": r["status"], "frames": r["source"]["count"], "fps": r["sequence"]["fps"],
+            "group": r["sequence"]["group"], "rate_knob": r.get("rate_knob"), "rate_point": r["rate_point"],
+            "status": r["status"], "frames": r["source"].get("count"), "fps": r["sequence"].get("fps"),
+            "origin": r["imported"]["source"] if r.get("imported") else "measured",
         }
         if r["status"] == "ok":
-            row.update({"bits": r["rate"]["bits"], "bpp": r["rate"]["bpp"], "kbps": r["rate"]["kbps"]})
+            row.update({"bits": r["rate"].get("bits"), "bpp": r["rate"].get("bpp"), "kbps": r["rate"].get("kbps")})
             row.update({m: r["metrics"].get(m) for m in METRIC_COLUMNS})
-            row.update({"encode_s": r["timing"]["encode_s"], "decode_s": r["timing"]["decode_s"],
-                        "pooling": r["measurement"]["pooling"],
-                        "psnr_peak": r["measurement"]["psnr_peak"]["yuv"]})
+            row.update({m: v for m, v in r["metrics"].items() if m not in METRIC_COLUMNS})
+            timing = r.get("timing") or {}
+            row.update({"encode_s": timing.get("encode_s"), "decode_s": timing.get("decode_s"),
+                        "pooling": (r.get("measurement") or {}).get("pooling"),
+                        "psnr_peak": ((r.get("measurement") or {}).get("psnr_peak") or {}).get("yuv")})
         else:
             row["error"] = r["error"]["message"]
         row["key"] = r["key"]
         rows.append(row)
     df = pd.DataFrame(rows)
     if not df.empty:
-        df = df.sort_values(["group", "sequence", "codec", "rate_point"], kind="stable").reset_index(drop=True)
+        df = df.sort_values(["group", "sequence", "codec"], kind="stable").reset_index(drop=True)
     return df
 
 

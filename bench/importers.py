@@ -1,0 +1,399 @@
+"""Importers: results produced elsewhere, turned into records of the same model as our own runs.
+
+Each imported record is marked ``"imported": {"source": <file>, "format": <name>}``; its numbers are the
+producer's own (their metric code, their rate accounting), and its ``measurement`` block says so. Sequence
+names are mapped onto our dataset manifests by file stem (``BQTerrace_1920x1080_60.yuv`` -> ``BQTerrace``,
+class ``B``) so imported curves line up with our runs in BD tables.
+
+Formats (detected from the content; a file that fits none is refused naming the key it expected):
+
+* ``dcvc``: the JSON written by the DCVC family's ``test_video.py`` (every generation):
+  ``{class: {sequence: {rate_key: {i_frame_num, p_frame_num, ave_all_frame_bpp, ave_all_frame_psnr, ...}}}}``.
+  DCVC (2021) writes ``ave_all_frame_quality``: a value above 1 is PSNR, at most 1 is MS-SSIM.
+  With ``ave_all_frame_psnr_y`` present the content was YUV 4:2:0 and ``ave_all_frame_psnr`` is the 6:1:1
+  average; otherwise it was RGB. MS-SSIM values of 0 (``--calc_ssim`` off) are treated as absent.
+* ``compressai``: ``{"name", "description", "results": {"bpp" | "bitrate", "psnr-rgb", ...}}`` (dataset
+  averages; the sequence is the ``meta.dataset`` or the file's folder name).
+* ``dhvc-json``: DHVC 1.0's ``q*.json`` list of ``{"video", "quality", "bpp", "psnr"}`` (later duplicates of a
+  video and quality win: the official script appends on every run).
+* ``dhvc-stdout``: DHVC 1.0's stdout: ``frame: i bpp: b psnr: p`` lines closed by the log line
+  ``q=Q, ... frame_dir.stem=S, bpp=B, psnr=P``.
+* ``vtm-log``: a VTM/HM/ECM encoder log with its ``Total Frames |`` summary; the sequence and QP come from the
+  file name ``<sequence>..._qp<QP>.log``.
+* ``csv``: a CSV with columns ``codec, sequence, rate_point`` and ``bpp`` or ``kbps`` (with ``fps``), optional
+  ``group, frames, encode_s, decode_s``, and metric columns named as ours (``psnr_y``, ``psnr_yuv_611``,
+  ``ms_ssim_rgb`` ...).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from bench import SCHEMA_VERSION
+from bench.datasets import DATASETS, parse_file_name
+from bench.errors import BenchError
+
+FORMATS = ("dcvc", "compressai", "dhvc-json", "dhvc-stdout", "vtm-log", "csv")
+KNOWN_METRICS = ("psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", "psnr_rgb", "ms_ssim_y",
+                 "ms_ssim_rgb", "ms_ssim_yuv_611", "vmaf")
+
+
+class ImportError_(BenchError):
+    """A file this module cannot read as any known format."""
+
+
+def _sequence_index() -> dict[str, tuple[str, str, float | None, int | None, int | None]]:
+    index = {}
+    for seqs in DATASETS.values():
+        for s in seqs:
+            stem = s.file.rsplit(".", 1)[0]
+            for key in (stem, s.name):
+                index[key.lower()] = (s.name, s.group, s.fps, s.width, s.height)
+    return index
+
+
+_SEQUENCES = _sequence_index()
+_CLASS_NAMES = {"hevc_b": "B", "hevc_c": "C", "hevc_d": "D", "hevc_e": "E", "uvg": "UVG", "mcl-jcv": "MCL-JCV",
+                "mcl_jcv": "MCL-JCV", "hevc_rgb": "RGB", "ustc-td": "USTC-TD"}
+
+
+def canonical_sequence(raw: str, group: str | None = None) -> tuple[str, str, float | None, int | None, int | None]:
+    """Our (name, class, fps, width, height) for a sequence named by a file, folder or path."""
+    stem = Path(raw.rstrip("/")).name
+    for suffix in (".yuv", ".y4m", ".png"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    if stem.lower() in _SEQUENCES:
+        return _SEQUENCES[stem.lower()]
+    parsed = parse_file_name(stem + ".yuv")
+    name = stem.split("_")[0] if parsed else stem
+    klass = _CLASS_NAMES.get((group or "").lower(), group or "imported")
+    return (name, klass, parsed.fps if parsed else None, parsed.width if parsed else None,
+            parsed.height if parsed else None)
+
+
+def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group: str, rate_point: Any,
+                    metrics: dict[str, float | None], bpp: float | None = None, kbps: float | None = None,
+                    frames: int | None = None, fps: float | None = None, width: int | None = None,
+                    height: int | None = None, per_frame: dict[str, list] | None = None,
+                    timing: dict[str, float | None] | None = None, reported: dict[str, Any] | None = None,
+                    measurement: str = "as computed by the producer") -> dict[str, Any]:
+    """A record in our model for one imported RD point."""
+    if bpp is None and kbps is not None and fps and width and height:
+        bpp = kbps * 1000 / (fps * width * height)
+    if kbps is None and bpp is not None and fps and width and height:
+        kbps = bpp * width * height * fps / 1000
+    key = hashlib.sha256(json.dumps([str(source), codec, sequence, str(rate_point)]).encode()).hexdigest()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "key": key,
+        "status": "ok",
+        "imported": {"source": str(source), "format": fmt},
+        "codec": {"name": codec, "adapter": f"imported:{fmt}", "description": f"imported from {source.name}",
+                  "identity": {}},
+        "sequence": {"name": sequence, "group": group, "fps": fps, "width": width, "height": height},
+        "source": {"count": frames},
+        "rate_point": rate_point,
+        "rate_knob": "imported",
+        "rate": {"bpp": bpp, "kbps": kbps, "bits": None, "bits_source": f"reported by {fmt}"},
+        "metrics": {k: v for k, v in metrics.items() if v is not None},
+        "measurement": {"pooling": measurement, "psnr_peak": {"convention": measurement}},
+        "per_frame": per_frame or {},
+        "timing": timing or {},
+        "codec_reported": reported or {},
+    }
+
+
+# --- detection -----------------------------------------------------------------------------------------------
+
+def detect(path: Path, text: str) -> str:
+    """The format of a file, from its content (and extension for CSV)."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ImportError_(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); a truncated DHVC q*.json? "
+                               "rerun the producer") from None
+        if isinstance(data, dict) and "results" in data:
+            return "compressai"
+        if isinstance(data, list):
+            return "dhvc-json"
+        if isinstance(data, dict):
+            return "dcvc"
+    if path.suffix.lower() == ".csv":
+        return "csv"
+    if re.search(r"^\s*frame:\s*\d+\s+bpp:", text, re.MULTILINE):
+        return "dhvc-stdout"
+    if "Total Frames" in text:
+        return "vtm-log"
+    raise ImportError_(f"{path}: not a format lvc-bench imports (expected a DCVC or CompressAI JSON, a DHVC "
+                       "q*.json or stdout, a VTM/HM/ECM log with 'Total Frames', or a CSV)")
+
+
+def import_file(path: str | Path, codec: str | None = None) -> list[dict[str, Any]]:
+    """Records for every RD point in ``path``; ``codec`` names the curve (default: from the file)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ImportError_(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise ImportError_(f"{path}: not a text file") from None
+    fmt = detect(path, text)
+    reader = {"dcvc": _dcvc, "compressai": _compressai, "dhvc-json": _dhvc_json, "dhvc-stdout": _dhvc_stdout,
+              "vtm-log": _vtm_log, "csv": _csv}[fmt]
+    records = reader(path, text, codec or path.stem)
+    if not records:
+        raise ImportError_(f"{path}: holds no RD points")
+    return records
+
+
+# --- DCVC family -----------------------------------------------------------------------------------------------
+
+def _number(entry: dict[str, Any], key: str, path: Path, where: str, required: bool = False) -> float | None:
+    value = entry.get(key)
+    if value is None:
+        if required:
+            raise ImportError_(f"{path}: {where}: expected key {key!r} (a DCVC test_video.py result entry)")
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ImportError_(f"{path}: {where}.{key}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _dcvc(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+    data = json.loads(text)
+    records = []
+    for klass, seqs in data.items():
+        if not isinstance(seqs, dict):
+            raise ImportError_(f"{path}: {klass}: expected a mapping of sequences (DCVC layout class -> sequence -> "
+                               "rate key)")
+        for seq_key, rates in seqs.items():
+            if not isinstance(rates, dict):
+                raise ImportError_(f"{path}: {klass}.{seq_key}: expected a mapping of rate keys")
+            name, group, fps, width, height = canonical_sequence(seq_key, klass)
+            for rate_key, e in rates.items():
+                where = f"{klass}.{seq_key}.{rate_key}"
+                if not isinstance(e, dict):
+                    raise ImportError_(f"{path}: {where}: expected a result entry")
+                bpp = _number(e, "ave_all_frame_bpp", path, where, required=True)
+                frames = int(_number(e, "i_frame_num", path, where, True) + _number(e, "p_frame_num", path, where, True))
+                metrics: dict[str, float | None] = {}
+                yuv = "ave_all_frame_psnr_y" in e
+                if "ave_all_frame_quality" in e:  # DCVC 2021: PSNR or MS-SSIM by --model_type
+                    q = _number(e, "ave_all_frame_quality", path, where)
+                    metrics["psnr_rgb" if q is not None and q > 1 else "ms_ssim_rgb"] = q
+                else:
+                    psnr = _number(e, "ave_all_frame_psnr", path, where)
+                    if psnr is None and not yuv:
+                        raise ImportError_(f"{path}: {where}: expected key 'ave_all_frame_psnr' or "
+                                           "'ave_all_frame_quality'")
+                    ms = _number(e, "ave_all_frame_msssim", path, where) or None
+                    if yuv:
+                        metrics.update({"psnr_yuv_611": psnr, "ms_ssim_yuv_611": ms})
+                        for plane in "yuv":
+                            metrics[f"psnr_{plane}"] = _number(e, f"ave_all_frame_psnr_{plane}", path, where)
+                        metrics["ms_ssim_y"] = _number(e, "ave_all_frame_msssim_y", path, where) or None
+                    else:
+                        metrics.update({"psnr_rgb": psnr, "ms_ssim_rgb": ms})
+                per_frame = {}
+                if isinstance(e.get("frame_bpp"), list):
+                    pixels = e.get("frame_pixel_num") or ((width or 0) * (height or 0))
+                    per_frame["bits"] = [b * pixels for b in e["frame_bpp"]] if pixels else None
+                    per_frame["frame_type"] = ["I" if t == 0 else "P" for t in e.get("frame_type", [])] or None
+                    psnr_key = "psnr_yuv_611" if yuv else "psnr_rgb"
+                    if isinstance(e.get("frame_psnr"), list):
+                        per_frame[psnr_key] = e["frame_psnr"]
+                timing = {}
+                if "avg_frame_encoding_time" in e:
+                    timing["encode_s"] = float(e["avg_frame_encoding_time"]) * frames
+                if "avg_frame_decoding_time" in e:
+                    timing["decode_s"] = float(e["avg_frame_decoding_time"]) * frames
+                reported = {k: v for k, v in e.items() if not isinstance(v, list)}
+                records.append(imported_record(
+                    source=path, fmt="dcvc", codec=codec, sequence=name, group=group, rate_point=rate_key,
+                    metrics=metrics, bpp=bpp, frames=frames, fps=fps, width=width, height=height,
+                    per_frame=per_frame, timing=timing, reported=reported,
+                    measurement="DCVC test_video.py: mean of per-frame values"))
+    return records
+
+
+# --- CompressAI ------------------------------------------------------------------------------------------------
+
+_COMPRESSAI_METRICS = {"psnr-rgb": "psnr_rgb", "ms-ssim-rgb": "ms_ssim_rgb", "psnr-y": "psnr_y", "psnr-u": "psnr_u",
+                       "psnr-v": "psnr_v", "psnr": "psnr_rgb", "ms-ssim": "ms_ssim_rgb"}
+
+
+def _compressai(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+    data = json.loads(text)
+    results = data.get("results")
+    if not isinstance(results, dict):
+        raise ImportError_(f"{path}: expected key 'results' holding lists of values (a CompressAI results JSON)")
+    rate_key = "bpp" if "bpp" in results else "bitrate" if "bitrate" in results else None
+    if rate_key is None:
+        raise ImportError_(f"{path}: results: expected key 'bpp' or 'bitrate'")
+    n = len(results[rate_key])
+    for k, v in results.items():
+        if not isinstance(v, list) or len(v) != n:
+            raise ImportError_(f"{path}: results.{k}: expected a list of {n} values, like results.{rate_key}")
+    meta = data.get("meta") or {}
+    dataset_name = str(meta.get("dataset") or path.parent.name)
+    name, group, fps, width, height = canonical_sequence(dataset_name, dataset_name)
+    labels = results.get("q") or results.get("qp") or list(range(n))
+    records = []
+    for i in range(n):
+        metrics = {ours: float(results[theirs][i]) for theirs, ours in _COMPRESSAI_METRICS.items() if theirs in results}
+        if "ms-ssim-db-rgb" in results and "ms_ssim_rgb" not in metrics:
+            metrics["ms_ssim_rgb"] = 1 - 10 ** (-float(results["ms-ssim-db-rgb"][i]) / 10)
+        if "psnr-yuv" in results:  # CompressAI's own weighting; kept under its own name, never as ours
+            metrics["psnr_yuv_compressai"] = float(results["psnr-yuv"][i])
+        timing = {k: float(results[src][i]) for k, src in (("encode_s", "encoding_time"), ("decode_s", "decoding_time"))
+                  if src in results}
+        records.append(imported_record(
+            source=path, fmt="compressai", codec=codec if codec != path.stem else str(data.get("name") or codec),
+            sequence=name, group=group, rate_point=labels[i],
+            metrics=metrics, bpp=float(results["bpp"][i]) if rate_key == "bpp" else None,
+            kbps=float(results["bitrate"][i]) if rate_key == "bitrate" else None, frames=1, fps=fps,
+            width=width, height=height, timing=timing,
+            reported={"description": data.get("description"), "meta": meta},
+            measurement="CompressAI: averages over the dataset"))
+    return records
+
+
+# --- DHVC ------------------------------------------------------------------------------------------------------
+
+def _dhvc_json(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+    entries = json.loads(text)
+    latest: dict[tuple[str, Any], dict[str, Any]] = {}
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not {"video", "quality", "bpp", "psnr"} <= set(e):
+            raise ImportError_(f"{path}: entry {i}: expected keys video, quality, bpp, psnr (a DHVC q*.json entry)")
+        latest[(str(e["video"]), e["quality"])] = e  # the script appends on every run: the last one wins
+    records = []
+    for (video, quality), e in latest.items():
+        name, group, fps, width, height = canonical_sequence(video)
+        metrics = {"psnr_rgb": float(e["psnr"])}
+        if "msssim" in e:
+            metrics["ms_ssim_rgb"] = float(e["msssim"])
+        records.append(imported_record(source=path, fmt="dhvc-json", codec=codec, sequence=name, group=group,
+                                       rate_point=quality, metrics=metrics, bpp=float(e["bpp"]), fps=fps,
+                                       width=width, height=height,
+                                       reported={"duplicates_dropped": len(entries) - len(latest)},
+                                       measurement="DHVC test.py: mean of per-frame RGB PSNR"))
+    return records
+
+
+_DHVC_FRAME = re.compile(r"^\s*frame:\s*(\d+)\s+bpp:\s*([-\d.eE+]+)\s+psnr:\s*([-\d.eE+]+)", re.MULTILINE)
+_DHVC_SEQ = re.compile(r"q=(\S+?),.*?frame_dir\.stem=(\S+?),\s*bpp=([-\d.eE+]+),\s*psnr=([-\d.eE+]+)")
+
+
+def _dhvc_stdout(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+    clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    records, frames = [], []
+    for line in clean.splitlines():
+        if m := _DHVC_FRAME.match(line):
+            frames.append((int(m.group(1)), float(m.group(2)), float(m.group(3))))
+        elif m := _DHVC_SEQ.search(line):
+            if not frames:
+                raise ImportError_(f"{path}: sequence {m.group(2)} has no 'frame: i bpp: b psnr: p' lines before it")
+            name, group, fps, width, height = canonical_sequence(m.group(2))
+            bpps, psnrs = [f[1] for f in frames], [f[2] for f in frames]
+            records.append(imported_record(
+                source=path, fmt="dhvc-stdout", codec=codec, sequence=name, group=group, rate_point=m.group(1),
+                metrics={"psnr_rgb": float(m.group(4))}, bpp=float(m.group(3)), frames=len(frames), fps=fps,
+                width=width, height=height, per_frame={"psnr_rgb": psnrs, "bpp": bpps},
+                reported={"mean_frame_bpp": sum(bpps) / len(bpps), "mean_frame_psnr": sum(psnrs) / len(psnrs)},
+                measurement="DHVC test.py: mean of per-frame RGB PSNR"))
+            frames = []
+    if frames:
+        raise ImportError_(f"{path}: {len(frames)} frame lines at the end have no closing "
+                           "'q=..., frame_dir.stem=..., bpp=..., psnr=...' line (was the run cut short?)")
+    return records
+
+
+# --- VTM / HM / ECM --------------------------------------------------------------------------------------------
+
+_QP_IN_NAME = re.compile(r"(?:^|[_.-])qp?(\d{1,2})(?=[_.-]|$)", re.IGNORECASE)
+
+
+def _vtm_log(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("Total Frames")), None)
+    if start is None:
+        raise ImportError_(f"{path}: expected a 'Total Frames |' summary header (a VTM/HM/ECM encoder log)")
+    header = lines[start].split("|", 1)[1].split()
+    values = next((line.split() for line in lines[start + 1 :] if line.strip()), [])
+    if values and values[0] == "Average:":
+        values = values[1:]
+    try:
+        frames, numbers = int(values[0]), [float(v) for v in values[2 : 2 + len(header)]]
+    except (IndexError, ValueError):
+        raise ImportError_(f"{path}: the line after 'Total Frames' is not '<frames> a <bitrate> <psnr>...'") from None
+    summary = dict(zip(header, numbers, strict=False))
+    stem = path.stem
+    qp = _QP_IN_NAME.search(stem)
+    if qp is None or "Bitrate" not in summary:
+        raise ImportError_(f"{path}: name the log <sequence>_qp<QP>.log so the sequence and QP are known")
+    name, group, fps, width, height = canonical_sequence(stem[: qp.start()] or stem)
+    metrics = {"psnr_y": summary.get("Y-PSNR"), "psnr_u": summary.get("U-PSNR"), "psnr_v": summary.get("V-PSNR"),
+               "psnr_yuv_vtm": summary.get("YUV-PSNR")}
+    if all(summary.get(k) is not None for k in ("Y-PSNR", "U-PSNR", "V-PSNR")):
+        metrics["psnr_yuv_611"] = (6 * summary["Y-PSNR"] + summary["U-PSNR"] + summary["V-PSNR"]) / 8
+    timing = {}
+    if m := re.search(r"Total Time:\s*([\d.]+)\s*sec\.\s*\[user\]\s*([\d.]+)\s*sec\.\s*\[elapsed\]", text):
+        timing["encode_s"] = float(m.group(2))
+    return [imported_record(source=path, fmt="vtm-log", codec=codec if codec != stem else "vtm", sequence=name,
+                            group=group, rate_point=int(qp.group(1)), metrics=metrics, kbps=summary["Bitrate"],
+                            frames=frames, fps=fps, width=width, height=height, timing=timing,
+                            reported={"summary": summary},
+                            measurement="encoder log: mean of per-frame PSNR at the internal bit depth, "
+                                        "peak 255 << (b-8); rate = bits the encoder counted")]
+
+
+# --- CSV -------------------------------------------------------------------------------------------------------
+
+def _csv(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        raise ImportError_(f"{path}: the CSV has no rows")
+    required = {"codec", "sequence", "rate_point"}
+    missing = required - set(rows[0])
+    if missing:
+        raise ImportError_(f"{path}: expected column {sorted(missing)[0]!r} (columns: codec, sequence, rate_point, "
+                           "bpp or kbps, metric columns)")
+    if "bpp" not in rows[0] and "kbps" not in rows[0]:
+        raise ImportError_(f"{path}: expected column 'bpp' or 'kbps'")
+
+    def num(row: dict[str, str], key: str, line: int) -> float | None:
+        raw = (row.get(key) or "").strip()
+        if not raw:
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ImportError_(f"{path}: line {line}, column {key}: {raw!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ImportError_(f"{path}: line {line}, column {key}: {raw!r} is not finite")
+        return value
+
+    records = []
+    for line, row in enumerate(rows, start=2):
+        name, group, fps, width, height = canonical_sequence(row["sequence"], row.get("group") or None)
+        if row.get("group"):
+            group = row["group"]
+        fps = num(row, "fps", line) or fps
+        metrics = {m: num(row, m, line) for m in row if m in KNOWN_METRICS}
+        frames = num(row, "frames", line)
+        records.append(imported_record(
+            source=path, fmt="csv", codec=row["codec"] or codec, sequence=name, group=group,
+            rate_point=row["rate_point"], metrics=metrics, bpp=num(row, "bpp", line), kbps=num(row, "kbps", line),
+            frames=int(frames) if frames else None, fps=fps, width=width, height=height,
+            timing={k: num(row, k, line) for k in ("encode_s", "decode_s") if k in row}))
+    return records
