@@ -21,7 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench.bdrate import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, BDResult, Status, bd
+from bench.bdrate import (
+    DEFAULT_MIN_OVERLAP,
+    DEFAULT_MIN_POINTS,
+    BDResult,
+    Curve,
+    Status,
+    compare,
+    prepare_curve,
+)
 from bench.errors import BenchError
 
 OVERALL = "Overall"
@@ -74,9 +82,12 @@ def _row(codec: str, group: str, sequence: str, r: BDResult, opts: BDOptions) ->
             "repair": opts.repair}
 
 
-def _bd(anchor: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], opts: BDOptions) -> BDResult:
-    return bd(anchor[0], anchor[1], test[0], test[1], kind=opts.kind, method=opts.method,
-              min_points=opts.min_points, min_overlap=opts.min_overlap, repair=opts.repair)
+def _prepared(curve: tuple[np.ndarray, np.ndarray], who: str, opts: BDOptions) -> Curve:
+    return prepare_curve(curve[0], curve[1], who, opts.min_points, opts.repair, opts.method)
+
+
+def _bd(anchor: Curve, test: Curve, opts: BDOptions) -> BDResult:
+    return compare(anchor, test, opts.kind, opts.method, opts.min_overlap, opts.repair)
 
 
 def check_anchor(points: pd.DataFrame, anchor: str) -> None:
@@ -90,15 +101,17 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
     check_anchor(points, anchor)
     curves = _curves(points, opts.metric)
     group_of = dict(zip(points["sequence"], points["group"], strict=True))
+    # Each anchor curve is validated once and compared with every test codec.
+    anchors = {s: _prepared(c, "anchor", opts) for (codec, s), c in curves.items() if codec == anchor}
     rows = []
     for codec in sorted(set(points["codec"]) - {anchor}):
-        for seq in sorted({s for c, s in curves if c == codec} | {s for c, s in curves if c == anchor}):
-            a, t = curves.get((anchor, seq)), curves.get((codec, seq))
+        for seq in sorted({s for c, s in curves if c == codec} | set(anchors)):
+            a, t = anchors.get(seq), curves.get((codec, seq))
             if a is None or t is None:
                 who = anchor if a is None else codec
                 r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results of {who} for {seq}")
             else:
-                r = _bd(a, t, opts)
+                r = _bd(a, _prepared(t, "test", opts), opts)
             rows.append(_row(codec, group_of[seq], seq, r, opts))
     return pd.DataFrame(rows)
 
@@ -152,7 +165,7 @@ def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.Data
             if a is None or t is None:
                 r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results for class {group}")
             else:
-                r = _bd(a, t, opts)
+                r = _bd(_prepared(a, "anchor", opts), _prepared(t, "test", opts), opts)
             row = _row(codec, group, "", r, opts)
             rows.append(row)
             values.append(r)
@@ -166,21 +179,21 @@ def time_ratios(points: pd.DataFrame, anchor: str) -> pd.DataFrame:
     """Geometric mean over sequences of summed test time / summed anchor time (encode and decode)."""
     check_anchor(points, anchor)
     ok = points[points["status"] == "ok"]
+    cols = [c for c in ("encode_s", "decode_s") if c in ok.columns]
+    sums = ok[["codec", "sequence"]].join(ok[cols].apply(pd.to_numeric, errors="coerce")) \
+        .groupby(["codec", "sequence"]).sum(min_count=1)
     rows = []
     for codec in sorted(set(ok["codec"]) - {anchor}):
         out: dict[str, object] = {"codec": codec}
         for col in ("encode_s", "decode_s"):
-            if col not in ok.columns:
-                out[col.replace("_s", "_ratio")] = None
+            name = col.replace("_s", "_ratio")
+            if col not in cols or codec not in sums.index.get_level_values(0):
+                out[name] = None
                 continue
-            logs = []
-            for seq in sorted(set(ok["sequence"])):
-                t = pd.to_numeric(ok[(ok["codec"] == codec) & (ok["sequence"] == seq)][col], errors="coerce").sum()
-                a = pd.to_numeric(ok[(ok["codec"] == anchor) & (ok["sequence"] == seq)][col], errors="coerce").sum()
-                if t > 0 and a > 0:
-                    logs.append(math.log(t / a))
-            out[col.replace("_s", "_ratio")] = math.exp(float(np.mean(logs))) if logs else None
-            out["sequences"] = len(logs)
+            ratio = (sums.loc[codec, col] / sums.loc[anchor, col]).dropna()
+            ratio = ratio[(ratio > 0) & np.isfinite(ratio)]
+            out[name] = float(np.exp(np.log(ratio).mean())) if len(ratio) else None
+            out["sequences"] = len(ratio)
         rows.append(out)
     return pd.DataFrame(rows)
 

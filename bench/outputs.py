@@ -76,6 +76,6 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
             pivot_classes(classes).to_string(),
             "DCVC convention (BD of frame-weighted class-averaged curves, Average = mean of classes):",
             pivot_classes(averaged).to_string()]
-    if not times.empty and times.drop(columns="codec").notna().any().any():
+    if not times.empty and times[["encode_ratio", "decode_ratio"]].notna().any().any():
         text += ["Time ratios against the anchor (geometric mean over sequences):", times.to_string(index=False)]
     return "\n".join(text), paths
