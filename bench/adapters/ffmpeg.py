@@ -108,7 +108,12 @@ class FfmpegAdapter(Adapter):
         raise NotImplementedError
 
     def identity(self) -> dict[str, Any]:
-        return {**super().identity(), **ffmpeg_identity(), "library": self.library_version()}
+        # The argument template is part of the identity, so changing how we drive an encoder changes every key
+        # (records made with the old arguments are never reused for the new ones).
+        template = CodingTask(Path("in"), make_format("yuv", "420", 8), 0, 0, 0.0, 0, 0, "{rate_point}", Path("."))
+        return {**super().identity(), **ffmpeg_identity(), "library": self.library_version(),
+                "encoder_args": self.encoder_args(template, "{keyint}"),  # type: ignore[arg-type]
+                "segments_per_intra_period": self.split_at_intra}
 
     @functools.cached_property
     def _library_version(self) -> str:
