@@ -37,8 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     _bd_options(run)
 
     bd = sub.add_parser("bd", help="BD tables against an anchor from result folders and imported files")
-    bd.add_argument("sources", nargs="+", help="results/<condition> folders, or files to import (DCVC/CompressAI "
-                    "JSON, DHVC q*.json or stdout, VTM/HM/ECM log, CSV); NAME=FILE names an imported curve")
+    bd.add_argument("sources", nargs="+", help="results/<condition> folders, or files (or folders of files) to "
+                    "import: DCVC/CompressAI JSON, DHVC q*.json or stdout, VTM/HM/ECM logs, CSV; NAME=PATH names "
+                    "an imported curve")
     bd.add_argument("--anchor", required=True, help="codec name of the anchor")
     _bd_options(bd)
     bd.add_argument("--out", type=Path, default=Path("reports/bd"), help="folder for CSV and LaTeX (default reports/bd)")
@@ -82,8 +83,14 @@ def _load_sources(sources: list[str]) -> list[dict]:
     for source in sources:
         name, _, file = source.partition("=") if "=" in source and not Path(source).exists() else (None, "", source)
         path = Path(file)
-        if path.is_dir():
+        if path.is_dir() and (path / "records").is_dir():
             records += ResultStore(path).run_records()
+        elif path.is_dir():  # a folder of producer files, e.g. one VTM log per sequence and QP
+            files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not files:
+                raise BenchError(f"{path}: an empty folder; pass results/<condition> or files to import")
+            for f in files:
+                records += import_file(f, name)
         else:
             records += import_file(path, name)
     return records

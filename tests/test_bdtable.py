@@ -135,3 +135,19 @@ def test_bd_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert set(classes["group"]) == {"B", "UVG", "Overall"}
     assert (tmp_path / "bd_cli_psnr_yuv_611_rate_pchip_classes.tex").exists()
     assert main(["bd", str(DATA / "anchor.json"), "--anchor", "vtm"]) == 2
+
+
+def test_bd_command_reads_a_folder_of_vtm_logs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from test_importers import VTM_LOG
+
+    for name, shift in (("anchor", 0.0), ("test", 0.3)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for qp, (kbps, y) in {22: (8000, 40.0), 27: (4000, 37.5), 32: (2000, 35.0), 37: (1000, 32.0)}.items():
+            log = VTM_LOG.replace("3416.5964    36.7669", f"{kbps:.4f}    {y + shift:.4f}")
+            (folder / f"Cactus_qp{qp}.log").write_text(log)
+    assert main(["bd", f"anchor={tmp_path / 'anchor'}", f"test={tmp_path / 'test'}", "--anchor", "anchor",
+                 "--metric", "psnr_y", "--out", str(tmp_path / "out")]) == 0
+    per_seq = pd.read_csv(tmp_path / "out" / "bd_cli_psnr_y_rate_pchip_per_sequence.csv")
+    assert list(per_seq["sequence"]) == ["Cactus"] and per_seq["status"][0] == "ok"
+    assert per_seq["value"][0] < 0  # +0.3 dB at the same rates saves bits
