@@ -140,23 +140,33 @@ def jvet_summary(per_seq: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataFrame:
-    """BD of the class-averaged curves (frame-weighted mean bpp and quality per rate point), and their mean."""
-    check_anchor(points, anchor)
+def class_average_points(points: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per codec, class and rate point: the frame-weighted mean bpp and quality over the class's sequences.
+
+    A rate point that some of the class's sequences lack is left out (it would bias the mean)."""
     ok = points[points["status"] == "ok"].copy()
     ok["w"] = pd.to_numeric(ok["frames"], errors="coerce").fillna(1.0)
     ok["bpp"] = pd.to_numeric(ok["bpp"], errors="coerce")
-    ok["q"] = pd.to_numeric(ok[opts.metric], errors="coerce")
-    curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    ok["q"] = pd.to_numeric(ok[metric], errors="coerce")
+    rows = []
     for (codec, group), part in ok.groupby(["codec", "group"], sort=True):
         n_seq = part["sequence"].nunique()
-        pts = []
-        for _, rp in part.groupby(part["rate_point"].astype(str), sort=True):
-            if rp["sequence"].nunique() != n_seq:  # a rate point some sequences lack would bias the mean
+        for rate_point, rp in part.groupby(part["rate_point"].astype(str), sort=True):
+            if rp["sequence"].nunique() != n_seq:
                 continue
             w = rp["w"].to_numpy()
-            pts.append((float(np.dot(w, rp["bpp"]) / w.sum()), float(np.dot(w, rp["q"]) / w.sum())))
-        curves[(str(codec), str(group))] = (np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+            rows.append({"codec": codec, "group": group, "rate_point": rate_point, "sequences": n_seq,
+                         "bpp": float(np.dot(w, rp["bpp"]) / w.sum()), metric: float(np.dot(w, rp["q"]) / w.sum())})
+    return pd.DataFrame(rows, columns=["codec", "group", "rate_point", "sequences", "bpp", metric])
+
+
+def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataFrame:
+    """BD of the class-averaged curves (frame-weighted mean bpp and quality per rate point), and their mean."""
+    check_anchor(points, anchor)
+    averaged = class_average_points(points, opts.metric)
+    curves = {(str(c), str(g)): (part["bpp"].to_numpy(), part[opts.metric].to_numpy())
+              for (c, g), part in averaged.groupby(["codec", "group"], sort=True)}
+    ok = points[points["status"] == "ok"]
     rows = []
     for codec in sorted(set(ok["codec"]) - {anchor}):
         values = []
@@ -166,8 +176,7 @@ def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.Data
                 r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results for class {group}")
             else:
                 r = _bd(_prepared(a, "anchor", opts), _prepared(t, "test", opts), opts)
-            row = _row(codec, group, "", r, opts)
-            rows.append(row)
+            rows.append(_row(codec, group, "", r, opts))
             values.append(r)
         usable = [r.value for r in values if r.usable]
         rows.append({"codec": codec, "group": "Average", "value": float(np.mean(usable)) if usable else None,

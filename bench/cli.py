@@ -19,7 +19,7 @@ from bench.errors import BenchError
 if TYPE_CHECKING:
     from bench.bdtable import BDOptions
 
-SUBCOMMANDS = ("run", "bd", "validate", "ls", "doctor")
+SUBCOMMANDS = ("run", "bd", "report", "validate", "ls", "doctor")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     bd.add_argument("--anchor", required=True, help="codec name of the anchor")
     _bd_options(bd)
     bd.add_argument("--out", type=Path, default=Path("reports/bd"), help="folder for CSV and LaTeX (default reports/bd)")
+
+    rep = sub.add_parser("report", help="one HTML report from result folders and imported results")
+    rep.add_argument("sources", nargs="+", help="results/<condition> folders, files or folders to import "
+                     "(NAME=PATH names an imported curve)")
+    rep.add_argument("--anchor", default=None, help="codec name of the anchor for BD tables")
+    rep.add_argument("--method", default="pchip", choices=("pchip", "akima", "cubic"), help="BD interpolation")
+    rep.add_argument("--out", type=Path, default=None, help="report folder (default reports/<first source name>)")
+    rep.add_argument("--title", default=None, help="page title")
 
     val = sub.add_parser("validate", help="load a condition and check its sequences; no coding")
     val.add_argument("--conditions", required=True, type=Path)
@@ -110,6 +118,18 @@ def _bd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from bench.report.html import build_report, sources_from
+
+    sources = sources_from(args.sources)
+    name = Path(args.sources[0].partition("=")[2] or args.sources[0]).stem if len(sources) == 1 else "comparison"
+    out = args.out or Path("reports") / name
+    title = args.title or f"lvc-bench report: {', '.join(s.label for s in sources)}"
+    path = build_report(sources, out, title, args.anchor, args.method)
+    print(f"report: {path}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from bench.conditions import load_condition
     from bench.outputs import write_outputs
@@ -133,6 +153,10 @@ def _run(args: argparse.Namespace) -> int:
                                          args.reports / condition.name, condition.name)
         print(text)
         paths.update(bd_paths)
+    from bench.report.html import build_report, sources_from
+
+    paths["report"] = build_report(sources_from([str(args.results / condition.name)]), args.reports / condition.name,
+                                   f"lvc-bench report: {condition.name}", condition.anchor)
     for label, path in paths.items():
         print(f"  {label}: {path}")
     if outcome.failed:
@@ -197,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "bd": _bd, "validate": _validate, "ls": _ls, "doctor": _doctor}
+    handlers = {"run": _run, "bd": _bd, "report": _report, "validate": _validate, "ls": _ls, "doctor": _doctor}
     try:
         return handlers[args.command](args)
     except BenchError as e:

@@ -101,3 +101,36 @@ def test_identity_has_versions_and_only_result_params() -> None:
 def test_vvenc_refuses_444() -> None:
     with pytest.raises(AdapterError, match="libvvenc codes 4:2:0"):
         adapter_class("vvenc")({}).input_format(pixel_format("yuv444p"))
+
+
+def test_silent_format_conversion_is_caught(clip_dir: Path, tmp_path: Path) -> None:
+    """ffmpeg would convert 4:4:4 to 4:2:0 without a word; the adapter refuses a stream in another format."""
+    src = tmp_path / "in444.yuv"
+    with RawVideoWriter(src, pixel_format("yuv444p")) as w:
+        for planes in RawVideoReader(clip_dir / "Pan_96x64_30.yuv", pixel_format("yuv420p"), 96, 64).frames(0, 4):
+            w.write(convert(planes, pixel_format("yuv420p"), pixel_format("yuv444p"), ColourSpec()))
+    work = tmp_path / "w"
+    work.mkdir()
+    task = CodingTask(src, pixel_format("yuv444p"), 96, 64, 30.0, 4, -1, 30, work)
+    ok = adapter_class("x264")({"preset": "veryfast"}).code_sequence(task)  # x264 codes 4:4:4 for real
+    assert ok.decoded_path.stat().st_size == 4 * 96 * 64 * 3
+    forced = adapter_class("x264")({"preset": "veryfast", "extra_args": ["-pix_fmt", "yuv420p"]})
+    with pytest.raises(AdapterError, match=r"the bitstream is yuv420p, not the yuv444p it was given"):
+        forced.code_sequence(task)
+
+
+def test_x264_ten_bit_qp_is_on_the_8_bit_scale() -> None:
+    task = CodingTask(Path("in"), pixel_format("yuv420p10le"), 96, 64, 30.0, 4, -1, 30, Path("."))
+    args = adapter_class("x264")({}).encoder_args(task, 4)
+    assert args[args.index("-qp") + 1] == "42"
+    task8 = CodingTask(Path("in"), pixel_format("yuv420p"), 96, 64, 30.0, 4, -1, 30, Path("."))
+    assert adapter_class("x264")({}).encoder_args(task8, 4)[5] == "30"
+
+
+def test_thread_count_is_in_the_key_only_where_it_changes_the_stream() -> None:
+    assert adapter_class("x265")({}).identity()["params"]["threads"] == 1
+    assert "threads" not in adapter_class("vvenc")({}).identity()["params"]
+    assert "threads" not in adapter_class("svtav1")({"threads": 2}).identity()["params"]
+    with pytest.raises(AdapterError, match="threads 0"):
+        adapter_class("x264")({"threads": 0}).code_sequence(
+            CodingTask(Path("in"), pixel_format("yuv420p"), 96, 64, 30.0, 4, -1, 30, Path(".")))

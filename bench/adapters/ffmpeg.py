@@ -83,11 +83,15 @@ class FfmpegAdapter(Adapter):
     input_formats: ClassVar[tuple[str, ...]] = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
     version_pattern: ClassVar[str] = ""
     split_at_intra: ClassVar[bool] = False
+    thread_count_is_neutral: ClassVar[bool] = False  # True: the bitstream does not depend on the thread count
     PARAMS: ClassVar[dict[str, Param]] = {
         "preset": Param(str, "medium", "encoder speed preset"),
         "extra_args": Param(list, [], "more encoder arguments, appended after ours (ffmpeg syntax)"),
         "decode_args": Param(list, [], "more decoder output arguments (ffmpeg syntax)"),
-        "threads": Param(int, 0, "encoder threads; 0 = the encoder's default", affects_result=True),
+        # x264, x265 and libaom write different bitstreams for different thread counts (and their default
+        # count depends on the machine), so they run single-threaded unless a descriptor says otherwise, and
+        # the count is part of the key. VVenC and SVT-AV1 give identical streams for any count (checked).
+        "threads": Param(int, 1, "encoder threads (part of the job key: it changes the bitstream)"),
     }
 
     @classmethod
@@ -138,6 +142,9 @@ class FfmpegAdapter(Adapter):
         bitstream = task.work_dir / f"stream{self.extension}"
         decoded = task.work_dir / "decoded.yuv"
         threads = ["-threads", str(self.params["threads"])] if self.params["threads"] else []
+        if self.params["threads"] == 0 and not self.thread_count_is_neutral:
+            raise AdapterError(f"codec {self.name}: threads 0 (the machine's default) makes its bitstreams depend "
+                               "on the machine; give a thread count")
         segments = self.segments(task)
         commands, logs = [], {}
         encode_s = 0.0
@@ -174,6 +181,13 @@ class FfmpegAdapter(Adapter):
         t0 = time.perf_counter()
         dec = _run(decode, f"codec {self.name}: decoder")
         decode_s = time.perf_counter() - t0
+        coded = _STREAM_PIX_FMT.search(dec.stderr)
+        if coded is None or coded.group(1) != task.fmt.name:
+            # ffmpeg converts pixel formats silently (4:4:4 input becomes 4:2:0 for some encoders): a stream in
+            # another format than the one given would be measured after a conversion nobody asked for.
+            raise AdapterError(f"codec {self.name}: the bitstream is {coded.group(1) if coded else 'of unknown format'}"
+                               f", not the {task.fmt.name} it was given; this encoder cannot code that format",
+                               dec.stderr[-3000:])
         logs["decode"] = dec.stderr[-3000:]
         packets = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(bitstream), "-map", "0:v:0",
                    "-c", "copy", "-f", "framecrc", "-"]
@@ -187,6 +201,7 @@ class FfmpegAdapter(Adapter):
         )
 
 
+_STREAM_PIX_FMT = re.compile(r"Stream #0:0[^\n]*?: Video: [^,\n]+?, (\w+)")
 _SHOWINFO_TYPE = re.compile(r"\bn:\s*(\d+)\b.*?\btype:([IPB?])")
 
 
@@ -242,8 +257,15 @@ class X264(FfmpegAdapter):
     encoder, muxer, extension = "libx264", "h264", ".264"
     version_pattern = r"x264 - (core \d+[^-]*)"
 
+    version = 2  # 2: high-bit-depth QP offset
+
     def encoder_args(self, task: CodingTask, k: int) -> list[str]:
-        return ["-preset", self.params["preset"], "-tune", "psnr", "-qp", str(task.rate_point), "-bf", "0",
+        # x264's QP scale grows by 6 per bit above 8 (QpBdOffset); HM, VTM and x265 keep QP on the 8-bit
+        # scale. The rate point is on the 8-bit scale everywhere, so 10-bit x264 gets QP + 12.
+        offset = 6 * (task.fmt.bit_depth - 8)
+        qp = f"{task.rate_point}" if not offset else (f"{task.rate_point}+{offset}" if isinstance(task.rate_point, str)
+                                                      else str(task.rate_point + offset))
+        return ["-preset", self.params["preset"], "-tune", "psnr", "-qp", qp, "-bf", "0",
                 "-g", str(k), "-keyint_min", str(k), "-sc_threshold", "0",
                 "-x264-params", "scenecut=0:open-gop=0"]
 
@@ -268,8 +290,11 @@ class VVenC(FfmpegAdapter):
     input_formats = ("yuv420p10le",)
     version_pattern = r"libvvenc version: ([^\s]+)"
     split_at_intra = True
-    PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(str, "faster", "VVenC preset",
-                                                       ("faster", "fast", "medium", "slow", "slower"))}
+    thread_count_is_neutral = True
+    PARAMS = {**FfmpegAdapter.PARAMS,
+              "preset": Param(str, "faster", "VVenC preset", ("faster", "fast", "medium", "slow", "slower")),
+              "threads": Param(int, 0, "encoder threads; 0 = the encoder's default (output is the same)",
+                               affects_result=False)}
 
     def input_format(self, coding: PixelFormat) -> PixelFormat:
         # libvvenc takes 10-bit 4:2:0 only; 8-bit content is shifted up by the suite (as VTM does with
@@ -293,8 +318,12 @@ class SvtAv1(FfmpegAdapter):
     qp_range = (1, 63)
     input_formats = ("yuv420p", "yuv420p10le")
     version_pattern = r"SVT-AV1 Encoder Lib (v[^\s]+)"
+    decoder = "libdav1d"  # ffmpeg's native av1 decoder needs hardware acceleration
+    thread_count_is_neutral = True
     PARAMS = {**FfmpegAdapter.PARAMS,
-              "preset": Param(int, 8, "SVT-AV1 preset (-2 slowest .. 13 fastest)", tuple(range(-2, 14)))}
+              "preset": Param(int, 8, "SVT-AV1 preset (-2 slowest .. 13 fastest)", tuple(range(-2, 14))),
+              "threads": Param(int, 0, "encoder threads; 0 = the encoder's default (output is the same)",
+                               affects_result=False)}
 
     def encoder_args(self, task: CodingTask, k: int) -> list[str]:
         return ["-preset", str(self.params["preset"]), "-svtav1-params",
@@ -308,6 +337,7 @@ class Aom(FfmpegAdapter):
     qp_range = (0, 63)
     input_formats = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
     version_pattern = r"libaom-av1 @ [^\]]*\] (v\d[^\s]*)"
+    decoder = "libdav1d"
     PARAMS = {**FfmpegAdapter.PARAMS,
               "preset": Param(int, 6, "libaom cpu-used (0 slowest .. 8 fastest)", tuple(range(0, 9)))}
 

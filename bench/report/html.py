@@ -1,0 +1,287 @@
+"""The HTML report: one self-contained page per run (or per comparison of runs) plus its paper exports.
+
+``index.html`` needs nothing but a browser: charts are inline SVG (hover a point for its codec, rate point,
+bpp, kbps and quality), styles and the few lines of script that switch the rate axis are inline, nothing is
+fetched. Rendering is jinja2 with autoescaping on and undefined variables an error; every string taken from
+records (sequence names, command lines, stderr) is escaped. Next to it: ``figures/`` (matplotlib PDF, SVG
+and PNG at publication size), ``tables/`` (BD CSV and booktabs LaTeX), ``data/`` (tidy CSV).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from bench import __version__
+from bench.bdrate import METHODS
+from bench.bdtable import (
+    BDOptions,
+    class_average_points,
+    jvet_summary,
+    per_sequence,
+    pivot_classes,
+    time_ratios,
+)
+from bench.metrics import METRIC_DEFINITIONS
+from bench.outputs import write_bd_tables
+from bench.report.plots import export_rd_figures
+from bench.report.styles import codec_styles
+from bench.report.svg import Series, legend, line_chart
+from bench.report.tables import frames_frame, summary_frame, write_csv
+from bench.store import atomic_write_text
+
+_METRIC_LABELS = {"psnr_yuv_611": "PSNR-YUV (6:1:1) [dB]", "psnr_y": "PSNR-Y [dB]", "psnr_rgb": "PSNR-RGB [dB]",
+                  "psnr_yuv_vtm": "PSNR-YUV (VTM 4:1:1 MSE) [dB]", "ms_ssim_y_db": "MS-SSIM-Y [dB]",
+                  "ms_ssim_rgb_db": "MS-SSIM-RGB [dB]", "ms_ssim_yuv_611_db": "MS-SSIM-YUV (6:1:1) [dB]"}
+_REPORT_METRICS = ("psnr_yuv_611", "psnr_rgb", "psnr_y", "ms_ssim_y_db", "ms_ssim_rgb_db")
+_AXES = (("bpp", False), ("bpp", True), ("kbps", False), ("kbps", True))
+
+
+@dataclass
+class Source:
+    """One input of a report: a results folder (records + its condition file) or an imported file."""
+
+    label: str
+    records: list[dict[str, Any]]
+    condition_text: str | None = None
+    condition_fields: dict[str, Any] | None = None
+
+
+@dataclass
+class Figure:
+    key: str
+    title: str
+    variants: dict[str, str] = field(default_factory=dict)  # "bpp-lin" -> svg
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def condition_differences(sources: list[Source]) -> list[dict[str, Any]]:
+    """Result-affecting condition fields whose values differ between sources (imported sources: unknown)."""
+    known = [s for s in sources if s.condition_fields is not None]
+    flat = {s.label: _flatten(s.condition_fields or {}) for s in known}
+    keys = sorted({k for f in flat.values() for k in f})
+    rows = []
+    for k in keys:
+        values = {label: f.get(k) for label, f in flat.items()}
+        if len({json.dumps(v, sort_keys=True) for v in values.values()}) > 1:
+            rows.append({"field": k, "values": values})
+    return rows
+
+
+def _usable_metrics(points: pd.DataFrame) -> list[str]:
+    return [m for m in _REPORT_METRICS if m in points.columns and pd.to_numeric(points[m], errors="coerce").notna().any()]
+
+
+def _tip(codec: str, rate_point: Any, bpp: float, kbps: float | None, metric: str, value: float, where: str) -> str:
+    kb = f", {kbps:.1f} kbps" if kbps is not None and not math.isnan(kbps) else ""
+    return f"{codec} @ {rate_point} ({where}): {bpp:.5f} bpp{kb}, {_METRIC_LABELS.get(metric, metric)} {value:.3f}"
+
+
+def _rd_figure(key: str, title: str, rows: pd.DataFrame, metric: str, styles: dict, where: str) -> Figure:
+    fig = Figure(key, title)
+    have_kbps = "kbps" in rows.columns and pd.to_numeric(rows["kbps"], errors="coerce").notna().all()
+    for axis, log in _AXES:
+        if axis == "kbps" and not have_kbps:
+            continue
+        series = []
+        for codec, part in rows.groupby("codec", sort=True):
+            part = part.assign(_x=pd.to_numeric(part[axis], errors="coerce")).dropna(subset=["_x", metric])
+            part = part.sort_values("_x")
+            style = styles[codec]
+            kbps = part["kbps"] if "kbps" in part.columns else [None] * len(part)
+            pts = [(float(x), float(y), _tip(str(codec), rp, float(b), None if k is None else float(k), metric,
+                                             float(y), where))
+                   for x, y, rp, b, k in zip(part["_x"], part[metric], part["rate_point"], part["bpp"], kbps,
+                                             strict=True)]
+            series.append(Series(str(codec), style.colour, style.svg_marker, pts))
+        label = "bpp (bitstream bits / pixels)" if axis == "bpp" else "kbps (bits x fps / frames / 1000)"
+        fig.variants[f"{axis}-{'log' if log else 'lin'}"] = line_chart(
+            series, label + (" [log]" if log else ""), _METRIC_LABELS.get(metric, metric), log_x=log, title=title)
+    return fig
+
+
+def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict[str, Any]]:
+    """Per sequence: quality and bits against frame index at each codec's middle rate point, intra frames ringed."""
+    by_seq: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for r in records:
+        if r["status"] == "ok" and r.get("per_frame"):
+            by_seq.setdefault(r["sequence"]["name"], {}).setdefault(r["codec"]["name"], []).append(r)
+    out = []
+    for seq in sorted(by_seq):
+        q_series, b_series, chosen = [], [], []
+        for codec in sorted(by_seq[seq]):
+            recs = sorted(by_seq[seq][codec], key=lambda r: r["rate"]["bpp"] or 0.0)
+            r = recs[len(recs) // 2]
+            pf = r["per_frame"]
+            metric = next((m for m in ("psnr_y", "psnr_rgb", "psnr_yuv_611") if pf.get(m)), None)
+            if metric is None:
+                continue
+            types = pf.get("frame_type") or []
+            intra = {i for i, t in enumerate(types) if t == "I"}
+            style = styles[codec]
+            chosen.append(f"{codec} @ {r['rate_point']}")
+            q_series.append(Series(codec, style.colour, style.svg_marker,
+                                   [(i, float(v), f"{codec} @ {r['rate_point']} frame {i}"
+                                     f"{' (intra)' if i in intra else ''}: {_METRIC_LABELS.get(metric, metric)} {v:.3f}")
+                                    for i, v in enumerate(pf[metric])], intra))
+            if pf.get("bits"):
+                b_series.append(Series(codec, style.colour, style.svg_marker,
+                                       [(i, float(b), f"{codec} @ {r['rate_point']} frame {i}"
+                                         f"{' (intra)' if i in intra else ''}: {b:.0f} bits")
+                                        for i, b in enumerate(pf["bits"])], intra))
+        if q_series:
+            out.append({"sequence": seq, "chosen": ", ".join(chosen),
+                        "quality": line_chart(q_series, "frame", "quality [dB]", title=f"{seq}: quality per frame",
+                                              width=560),
+                        "bits": line_chart(b_series, "frame", "bits", title=f"{seq}: bits per frame", width=560)
+                        if b_series else ""})
+    return out
+
+
+def _fmt_table(df: pd.DataFrame) -> list[list[str]]:
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return ""
+        if isinstance(v, float):
+            return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+        return str(v)
+
+    return [[cell(v) for v in row] for row in df.itertuples(index=False)]
+
+
+def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str | None,
+                 method: str = "pchip") -> Path:
+    """Write ``out_dir/index.html`` and its exports; return the HTML path."""
+    if method not in METHODS:
+        raise ValueError(f"unknown BD method {method!r}")
+    records = [r for s in sources for r in s.records]
+    from bench.bdtable import with_db_columns
+
+    points = with_db_columns(summary_frame(records))
+    ok_points = points[points["status"] == "ok"] if not points.empty else points
+    styles = codec_styles(list(points["codec"])) if not points.empty else {}
+    metrics = _usable_metrics(ok_points) if not ok_points.empty else []
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    # --- BD tables per metric ---------------------------------------------------------------------------------
+    bd_sections, tables_written = [], []
+    if anchor is not None and not ok_points.empty:
+        for metric in metrics:
+            opts = BDOptions(metric=metric, method=method)
+            per_seq = per_sequence(ok_points, anchor, opts)
+            classes = jvet_summary(per_seq)
+            pivot = pivot_classes(classes) if not classes.empty else pd.DataFrame()
+            _, paths = write_bd_tables(ok_points, anchor, opts, out_dir / "tables", "report")
+            tables_written += [str(p.relative_to(out_dir)) for p in paths.values()]
+            bd_sections.append({
+                "metric": metric, "label": _METRIC_LABELS.get(metric, metric), "method": opts.describe(),
+                "columns": ["codec", *pivot.columns], "rows": [[idx, *row] for idx, row in zip(pivot.index, pivot.values.tolist(), strict=True)],
+                "per_sequence": _fmt_table(per_seq[["codec", "group", "sequence", "value", "status", "overlap_quality",
+                                                    "overlap_rate", "points_anchor", "points_test", "message"]]),
+            })
+
+    # --- RD figures ---------------------------------------------------------------------------------------------
+    class_figures, sequence_figures = [], []
+    for metric in metrics:
+        averaged = class_average_points(ok_points, metric)
+        for group, rows in averaged.groupby("group", sort=True):
+            class_figures.append(_rd_figure(f"class-{metric}-{group}", f"class {group} (frame-weighted mean)",
+                                            rows.assign(kbps=float("nan")), metric, styles, f"class {group}"))
+        for seq, rows in ok_points.groupby("sequence", sort=True):
+            sequence_figures.append(_rd_figure(f"seq-{metric}-{seq}", str(seq), rows, metric, styles, str(seq)))
+    exported = export_rd_figures(ok_points, metrics, out_dir / "figures") if metrics else []
+
+    # --- tables about the runs ---------------------------------------------------------------------------------------
+    times = time_ratios(ok_points, anchor) if anchor is not None and not ok_points.empty else pd.DataFrame()
+    per_frame_ms = []
+    for codec, part in ok_points.groupby("codec", sort=True):
+        frames = pd.to_numeric(part["frames"], errors="coerce").sum()
+        enc = pd.to_numeric(part.get("encode_s"), errors="coerce").sum() if "encode_s" in part else float("nan")
+        dec = pd.to_numeric(part.get("decode_s"), errors="coerce").sum() if "decode_s" in part else float("nan")
+        per_frame_ms.append([codec, f"{1000 * enc / frames:.2f}" if frames and enc else "",
+                             f"{1000 * dec / frames:.2f}" if frames and dec else ""])
+    checks, failures, identities, commands = [], [], {}, {}
+    for r in records:
+        codec, seq = r["codec"]["name"], r["sequence"]["name"]
+        if r["status"] != "ok":
+            failures.append({"what": f"{codec} / {seq} / {r['rate_point']}", "message": r["error"]["message"],
+                             "stderr": r["error"].get("stderr_tail", "")})
+            continue
+        if not r.get("imported"):
+            frame_bits = r["per_frame"].get("bits")
+            checks.append([codec, seq, str(r["rate_point"]), str(r["source"]["count"]),
+                           str(len(r["per_frame"]["psnr_y"])), str(sum(r["rate"]["bitstream_bytes"])),
+                           str(sum(frame_bits) // 8) if frame_bits else "",
+                           r["rate"]["bitstream_sha256"][0][:16]])
+        identities.setdefault(codec, json.dumps(r["codec"].get("identity") or r.get("imported"), indent=1, sort_keys=True,
+                                                default=str))
+        if r.get("commands") and codec not in commands:
+            commands[codec] = [" ".join(c) for c in r["commands"]]
+    env = next((r["provenance"] for r in records if r.get("provenance")), {})
+
+    # --- exports of the data ---------------------------------------------------------------------------------------
+    write_csv(points, out_dir / "data" / "per_sequence.csv")
+    write_csv(frames_frame(records), out_dir / "data" / "per_frame.csv")
+
+    differences = condition_differences(sources)
+    template = _environment().get_template("report.html.j2")
+    html = template.render(
+        title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
+        sources=sources, anchor=anchor, differences=differences, metrics=metrics, metric_labels=_METRIC_LABELS,
+        bd_sections=bd_sections, class_figures=class_figures, sequence_figures=sequence_figures,
+        legend=legend([(c, s.colour, s.svg_marker) for c, s in styles.items()]),
+        per_frame=_per_frame_figures(records, styles), times=_fmt_table(times) if not times.empty else [],
+        time_columns=list(times.columns), per_frame_ms=per_frame_ms, checks=checks, failures=failures,
+        identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
+        definitions=METRIC_DEFINITIONS, bd_method=BDOptions(method=method).describe(),
+        exported=exported, tables_written=tables_written,
+        n_records=len(records), n_failed=len(failures),
+    )
+    path = out_dir / "index.html"
+    atomic_write_text(path, html)
+    return path
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def sources_from(paths: Iterable[str]) -> list[Source]:
+    """Result folders and imported files (``NAME=PATH`` names an imported curve) as report sources."""
+    from bench.importers import import_file
+    from bench.store import ResultStore
+
+    out = []
+    for item in paths:
+        name, _, file = item.partition("=") if "=" in item and not Path(item).exists() else (None, "", item)
+        path = Path(file)
+        if path.is_dir() and (path / "records").is_dir():
+            store = ResultStore(path)
+            recs = store.run_records()
+            cond = path / "condition.yaml"
+            fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
+            out.append(Source(str(path), recs, cond.read_text(encoding="utf-8") if cond.exists() else None, fields))
+        elif path.is_dir():
+            recs = [r for f in sorted(p for p in path.iterdir() if p.is_file()) for r in import_file(f, name)]
+            out.append(Source(str(path), recs))
+        else:
+            out.append(Source(str(path), import_file(path, name)))
+    return out

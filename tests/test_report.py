@@ -1,0 +1,113 @@
+"""The HTML report: opened in headless Chromium, escaping of hostile names, comparison across runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from bench.cli import main
+from bench.report.html import Source, build_report, sources_from
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "reports" / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo condition (its four sequences, four codecs, four QPs) on its first 8 frames, run end to end."""
+    root = tmp_path_factory.mktemp("demo_report")
+    cond = root / "demo8.yaml"
+    cond.write_text(f"extends: {REPO / 'conditions' / 'demo.yaml'}\nname: demo8\nframes: {{first: 0, count: 8}}\n"
+                    "intra_period: 4\n")
+    assert main(["--conditions", str(cond), "--results", str(root / "results"), "--reports", str(root / "reports"),
+                 "--no-progress", "--jobs", "2"]) == 0
+    return root / "reports" / "demo8" / "index.html"
+
+
+def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM, "chromium is not installed (.ci/run installs Debian's chromium package)"
+    return subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],  # noqa: S603
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_demo_report_in_headless_chromium(demo_report: Path, tmp_path: Path) -> None:
+    html = demo_report.read_text()
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in html
+    dom = _chromium("--enable-logging=stderr", "--v=0", "--dump-dom", demo_report.as_uri(), tmp=tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    assert not console, console
+    page = dom.stdout
+    # The headline BD table, with every test codec, against the anchor.
+    table = re.search(r'<table class="bd" id="bd-psnr_yuv_611">(.*?)</table>', page, re.S)
+    assert table and all(f"<td>{c}</td>" in table.group(1) for c in ("svtav1", "vvenc", "x264"))
+    # Every RD figure: 4 sequences + 1 class, each for every metric, each with its axis variants and points.
+    for seq in ("HopperPan", "HopperZoom", "TerrainFlyover", "MovingShapes"):
+        for metric in ("psnr_yuv_611", "psnr_y", "ms_ssim_y_db"):
+            fig = re.search(rf'<figure id="seq-{metric}-{seq}">(.*?)</figure>', page, re.S)
+            assert fig, (seq, metric)
+            assert fig.group(1).count("<svg") == 4 and fig.group(1).count("<title>") == 4 * 16
+    assert '<figure id="class-psnr_yuv_611-demo">' in page
+    assert page.count('<div class="v v-bpp-lin">') == page.count('<div class="v v-kbps-log">') + 5  # classes: bpp only
+    shot = _chromium("--window-size=1300,2200", f"--screenshot={tmp_path / 'report.png'}", demo_report.as_uri(),
+                     tmp=tmp_path)
+    assert shot.returncode == 0 and (tmp_path / "report.png").stat().st_size > 50_000
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "report.png", ARTIFACTS / "demo_report.png")
+
+
+def test_report_exports(demo_report: Path) -> None:
+    root = demo_report.parent
+    figures = {p.name for p in (root / "figures").iterdir()}
+    for stem in ("rd_classes_psnr_yuv_611", "rd_sequences_demo_psnr_yuv_611", "rd_classes_ms_ssim_rgb_db"):
+        assert {f"{stem}.pdf", f"{stem}.svg", f"{stem}.png"} <= figures
+    tables = {p.name for p in (root / "tables").iterdir()}
+    assert "bd_report_psnr_yuv_611_rate_pchip_classes.tex" in tables
+    assert "bd_report_psnr_yuv_611_rate_pchip_per_sequence.csv" in tables
+    assert (root / "data" / "per_frame.csv").stat().st_size > 10_000
+    assert (root / "index.html").stat().st_mode & 0o044  # readable by others, like any file the run writes
+
+
+def _record_with(name: str, command: list[str]) -> dict:
+    record = json.loads((Path(__file__).parent / "data" / "record.json").read_text())
+    record["sequence"]["name"] = name
+    record["commands"] = [command]
+    return record
+
+
+def test_hostile_names_are_text(tmp_path: Path) -> None:
+    hostile = "<script>alert(1)</script>"
+    command = ["ffmpeg", "-metadata", "title=a&b<c>\"d'e"]
+    records = [_record_with(hostile, command)]
+    path = build_report([Source("x", records)], tmp_path, f"title {hostile}", None)
+    html = path.read_text()
+    assert hostile not in html and "alert(1)" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "title=a&amp;b&lt;c&gt;&#34;d&#39;e" in html
+    if CHROMIUM:
+        dom = _chromium("--dump-dom", path.as_uri(), tmp=tmp_path)
+        assert dom.returncode == 0 and hostile not in dom.stdout and "&lt;script&gt;alert(1)" in dom.stdout
+
+
+def test_comparison_says_how_conditions_differ(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, intra in ((a, 32), (b, -1)):
+        rec = _record_with("HopperPan", ["ffmpeg"])
+        rec["condition"]["fields"]["intra_period"] = intra
+        (folder / "records" / "x" / "HopperPan").mkdir(parents=True)
+        (folder / "records" / "x" / "HopperPan" / "r.json").write_text(json.dumps(rec))
+        (folder / "condition.yaml").write_text(f"intra_period: {intra}\n")
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "out")]) == 0
+    html = (tmp_path / "out" / "index.html").read_text()
+    diff = re.search(r'<div class="warn" id="condition-differences">(.*?)</div>', html, re.S)
+    assert diff and "<td>intra_period</td><td>32</td><td>-1</td>" in diff.group(1)
+    assert "report: " in capsys.readouterr().out
+    assert [s.label for s in sources_from([str(a), str(b)])] == [str(a), str(b)]
