@@ -144,20 +144,21 @@ def class_average_points(points: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per codec, class and rate point: the frame-weighted mean bpp and quality over the class's sequences.
 
     A rate point that some of the class's sequences lack is left out (it would bias the mean)."""
-    ok = points[points["status"] == "ok"].copy()
-    ok["w"] = pd.to_numeric(ok["frames"], errors="coerce").fillna(1.0)
-    ok["bpp"] = pd.to_numeric(ok["bpp"], errors="coerce")
-    ok["q"] = pd.to_numeric(ok[metric], errors="coerce")
-    rows = []
-    for (codec, group), part in ok.groupby(["codec", "group"], sort=True):
-        n_seq = part["sequence"].nunique()
-        for rate_point, rp in part.groupby(part["rate_point"].astype(str), sort=True):
-            if rp["sequence"].nunique() != n_seq:
-                continue
-            w = rp["w"].to_numpy()
-            rows.append({"codec": codec, "group": group, "rate_point": rate_point, "sequences": n_seq,
-                         "bpp": float(np.dot(w, rp["bpp"]) / w.sum()), metric: float(np.dot(w, rp["q"]) / w.sum())})
-    return pd.DataFrame(rows, columns=["codec", "group", "rate_point", "sequences", "bpp", metric])
+    ok = points[points["status"] == "ok"]
+    w = pd.to_numeric(ok["frames"], errors="coerce").fillna(1.0)
+    df = pd.DataFrame({"codec": ok["codec"], "group": ok["group"], "sequence": ok["sequence"],
+                       "rate_point": ok["rate_point"].astype(str), "w": w,
+                       "wb": w * pd.to_numeric(ok["bpp"], errors="coerce"),
+                       "wq": w * pd.to_numeric(ok[metric], errors="coerce")}).dropna(subset=["wb", "wq"])
+    per_rp = df.groupby(["codec", "group", "rate_point"], sort=True).agg(
+        w=("w", "sum"), wb=("wb", "sum"), wq=("wq", "sum"), sequences=("sequence", "nunique")).reset_index()
+    n_seq = df.groupby(["codec", "group"])["sequence"].nunique().rename("n_seq").reset_index()
+    per_rp = per_rp.merge(n_seq, on=["codec", "group"])
+    per_rp = per_rp[per_rp["sequences"] == per_rp["n_seq"]]
+    out = pd.DataFrame({"codec": per_rp["codec"], "group": per_rp["group"], "rate_point": per_rp["rate_point"],
+                        "sequences": per_rp["sequences"], "bpp": per_rp["wb"] / per_rp["w"],
+                        metric: per_rp["wq"] / per_rp["w"]})
+    return out.reset_index(drop=True)
 
 
 def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataFrame:

@@ -50,13 +50,17 @@ def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, repo
     return paths
 
 
-def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir: Path, stem: str) -> tuple[str, dict[str, Path]]:
-    """Per-sequence and per-class BD tables (both conventions) as CSV and LaTeX; returns a printable summary."""
+def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir: Path, stem: str,
+                    computed: dict[str, pd.DataFrame] | None = None) -> tuple[str, dict[str, Path]]:
+    """Per-sequence and per-class BD tables (both conventions) as CSV and LaTeX; returns a printable summary.
+    ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times)."""
     points = with_db_columns(points)
     per_seq = per_sequence(points, anchor, opts)
     classes = jvet_summary(per_seq)
     averaged = average_curve(points, anchor, opts)
     times = time_ratios(points, anchor)
+    if computed is not None:
+        computed.update(per_sequence=per_seq, classes=classes, average_curve=averaged, times=times)
     tag = f"{stem}_{opts.metric}_{opts.kind}_{opts.method}"
     paths = {
         "BD per sequence": out_dir / f"bd_{tag}_per_sequence.csv",

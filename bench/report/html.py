@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,17 +22,10 @@ import pandas as pd
 
 from bench import __version__
 from bench.bdrate import METHODS
-from bench.bdtable import (
-    BDOptions,
-    class_average_points,
-    jvet_summary,
-    per_sequence,
-    pivot_classes,
-    time_ratios,
-)
+from bench.bdtable import BDOptions, class_average_points, pivot_classes, time_ratios
 from bench.metrics import METRIC_DEFINITIONS
 from bench.outputs import write_bd_tables
-from bench.report.plots import export_rd_figures
+from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Series, legend, line_chart
 from bench.report.tables import frames_frame, summary_frame, write_csv
@@ -42,7 +35,6 @@ _METRIC_LABELS = {"psnr_yuv_611": "PSNR-YUV (6:1:1) [dB]", "psnr_y": "PSNR-Y [dB
                   "psnr_yuv_vtm": "PSNR-YUV (VTM 4:1:1 MSE) [dB]", "ms_ssim_y_db": "MS-SSIM-Y [dB]",
                   "ms_ssim_rgb_db": "MS-SSIM-RGB [dB]", "ms_ssim_yuv_611_db": "MS-SSIM-YUV (6:1:1) [dB]"}
 _REPORT_METRICS = ("psnr_yuv_611", "psnr_rgb", "psnr_y", "ms_ssim_y_db", "ms_ssim_rgb_db")
-_AXES = (("bpp", False), ("bpp", True), ("kbps", False), ("kbps", True))
 
 
 @dataclass
@@ -59,7 +51,7 @@ class Source:
 class Figure:
     key: str
     title: str
-    variants: dict[str, str] = field(default_factory=dict)  # "bpp-lin" -> svg
+    svg: str
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -95,26 +87,22 @@ def _tip(codec: str, rate_point: Any, bpp: float, kbps: float | None, metric: st
 
 
 def _rd_figure(key: str, title: str, rows: pd.DataFrame, metric: str, styles: dict, where: str) -> Figure:
-    fig = Figure(key, title)
-    have_kbps = "kbps" in rows.columns and pd.to_numeric(rows["kbps"], errors="coerce").notna().all()
-    for axis, log in _AXES:
-        if axis == "kbps" and not have_kbps:
-            continue
-        series = []
-        for codec, part in rows.groupby("codec", sort=True):
-            part = part.assign(_x=pd.to_numeric(part[axis], errors="coerce")).dropna(subset=["_x", metric])
-            part = part.sort_values("_x")
-            style = styles[codec]
-            kbps = part["kbps"] if "kbps" in part.columns else [None] * len(part)
-            pts = [(float(x), float(y), _tip(str(codec), rp, float(b), None if k is None else float(k), metric,
-                                             float(y), where))
-                   for x, y, rp, b, k in zip(part["_x"], part[metric], part["rate_point"], part["bpp"], kbps,
-                                             strict=True)]
-            series.append(Series(str(codec), style.colour, style.svg_marker, pts))
-        label = "bpp (bitstream bits / pixels)" if axis == "bpp" else "kbps (bits x fps / frames / 1000)"
-        fig.variants[f"{axis}-{'log' if log else 'lin'}"] = line_chart(
-            series, label + (" [log]" if log else ""), _METRIC_LABELS.get(metric, metric), log_x=log, title=title)
-    return fig
+    """One chart drawn against bpp; the page's script redraws its x axis as kbps and/or log on request."""
+    series = []
+    for codec, part in rows.groupby("codec", sort=True):
+        bpp = pd.to_numeric(part["bpp"], errors="coerce").to_numpy(dtype=float)
+        kbps = pd.to_numeric(part["kbps"], errors="coerce").to_numpy(dtype=float) if "kbps" in part else bpp * math.nan
+        q = pd.to_numeric(part[metric], errors="coerce").to_numpy(dtype=float)
+        order = [i for i in bpp.argsort() if not (math.isnan(bpp[i]) or math.isnan(q[i]))]
+        style = styles[codec]
+        points = [(float(bpp[i]), float(q[i]), _tip(str(codec), part["rate_point"].iloc[i], float(bpp[i]),
+                                                   None if math.isnan(kbps[i]) else float(kbps[i]), metric,
+                                                   float(q[i]), where)) for i in order]
+        alt = [None if math.isnan(kbps[i]) else float(kbps[i]) for i in order]
+        series.append(Series(str(codec), style.colour, style.svg_marker, points, alt_x=alt))
+    svg = line_chart(series, "bpp (bitstream bits / pixels)", _METRIC_LABELS.get(metric, metric), title=title,
+                     switchable=True)
+    return Figure(key, title, svg)
 
 
 def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict[str, Any]]:
@@ -137,15 +125,16 @@ def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict
             intra = {i for i, t in enumerate(types) if t == "I"}
             style = styles[codec]
             chosen.append(f"{codec} @ {r['rate_point']}")
+            # Dense charts: only intra frames get a marker (and a hover text); the line carries the codec name.
             q_series.append(Series(codec, style.colour, style.svg_marker,
-                                   [(i, float(v), f"{codec} @ {r['rate_point']} frame {i}"
-                                     f"{' (intra)' if i in intra else ''}: {_METRIC_LABELS.get(metric, metric)} {v:.3f}")
-                                    for i, v in enumerate(pf[metric])], intra))
+                                   [(i, float(v), f"{codec} @ {r['rate_point']} intra frame {i}: "
+                                     f"{_METRIC_LABELS.get(metric, metric)} {v:.3f}" if i in intra else "")
+                                    for i, v in enumerate(pf[metric])], intra, markers=False))
             if pf.get("bits"):
                 b_series.append(Series(codec, style.colour, style.svg_marker,
-                                       [(i, float(b), f"{codec} @ {r['rate_point']} frame {i}"
-                                         f"{' (intra)' if i in intra else ''}: {b:.0f} bits")
-                                        for i, b in enumerate(pf["bits"])], intra))
+                                       [(i, float(b), f"{codec} @ {r['rate_point']} intra frame {i}: {b:.0f} bits"
+                                         if i in intra else "") for i, b in enumerate(pf["bits"])], intra,
+                                       markers=False))
         if q_series:
             out.append({"sequence": seq, "chosen": ", ".join(chosen),
                         "quality": line_chart(q_series, "frame", "quality [dB]", title=f"{seq}: quality per frame",
@@ -179,16 +168,18 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     styles = codec_styles(list(points["codec"])) if not points.empty else {}
     metrics = _usable_metrics(ok_points) if not ok_points.empty else []
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The paper figures (matplotlib) are drawn in a second process while this one builds the page.
+    exports = start_export(ok_points, metrics, out_dir / "figures") if metrics else None
 
     # --- BD tables per metric ---------------------------------------------------------------------------------
     bd_sections, tables_written = [], []
     if anchor is not None and not ok_points.empty:
         for metric in metrics:
             opts = BDOptions(metric=metric, method=method)
-            per_seq = per_sequence(ok_points, anchor, opts)
-            classes = jvet_summary(per_seq)
+            computed: dict[str, pd.DataFrame] = {}
+            _, paths = write_bd_tables(ok_points, anchor, opts, out_dir / "tables", "report", computed)
+            per_seq, classes = computed["per_sequence"], computed["classes"]
             pivot = pivot_classes(classes) if not classes.empty else pd.DataFrame()
-            _, paths = write_bd_tables(ok_points, anchor, opts, out_dir / "tables", "report")
             tables_written += [str(p.relative_to(out_dir)) for p in paths.values()]
             bd_sections.append({
                 "metric": metric, "label": _METRIC_LABELS.get(metric, metric), "method": opts.describe(),
@@ -199,14 +190,14 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
 
     # --- RD figures ---------------------------------------------------------------------------------------------
     class_figures, sequence_figures = [], []
+    by_sequence = list(ok_points.groupby("sequence", sort=True)) if not ok_points.empty else []
     for metric in metrics:
         averaged = class_average_points(ok_points, metric)
         for group, rows in averaged.groupby("group", sort=True):
             class_figures.append(_rd_figure(f"class-{metric}-{group}", f"class {group} (frame-weighted mean)",
                                             rows.assign(kbps=float("nan")), metric, styles, f"class {group}"))
-        for seq, rows in ok_points.groupby("sequence", sort=True):
+        for seq, rows in by_sequence:
             sequence_figures.append(_rd_figure(f"seq-{metric}-{seq}", str(seq), rows, metric, styles, str(seq)))
-    exported = export_rd_figures(ok_points, metrics, out_dir / "figures") if metrics else []
 
     # --- tables about the runs ---------------------------------------------------------------------------------------
     times = time_ratios(ok_points, anchor) if anchor is not None and not ok_points.empty else pd.DataFrame()
@@ -240,6 +231,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     write_csv(points, out_dir / "data" / "per_sequence.csv")
     write_csv(frames_frame(records), out_dir / "data" / "per_frame.csv")
 
+    exported = finish_export(exports) if exports is not None else []
     differences = condition_differences(sources)
     template = _environment().get_template("report.html.j2")
     html = template.render(

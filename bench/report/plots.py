@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -46,11 +49,18 @@ def _save_all(fig: plt.Figure, stem: Path) -> list[Path]:
     for ext, kw in (("pdf", {}), ("svg", {}), ("png", {"dpi": 300})):
         path = stem.with_suffix(f".{ext}")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.{ext}")
-        fig.savefig(tmp, bbox_inches="tight", **kw)
+        fig.savefig(tmp, **kw)
         os.replace(tmp, path)
         out.append(path)
     plt.close(fig)
     return out
+
+
+def _spacing(fig: plt.Figure, nrows: int) -> None:
+    # Fixed margins instead of constrained/tight layout, which doubles the time of every save.
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=0.45 / w, right=1 - 0.1 / w, bottom=0.4 / h, top=1 - 0.25 / h, wspace=0.35,
+                        hspace=0.55 if nrows > 1 else 0.2)
 
 
 def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict, title: str, label: str) -> None:
@@ -65,36 +75,78 @@ def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict, title: s
     ax.grid(True, alpha=0.3)
 
 
-def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path) -> list[str]:
-    """Paper figures: per metric, the class-averaged curves (one panel per class) and, per class, every
-    sequence's curves (one panel per sequence); each as PDF, SVG and PNG (300 dpi). Returns file names."""
+def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, part: int = 0, parts: int = 1) -> list[str]:
+    """Paper figures: per metric, the class-averaged curves (one panel per class); for the first (headline)
+    metric also every sequence's curves, one figure per class with a panel per sequence. Each as PDF, SVG
+    and PNG (300 dpi). ``part``/``parts`` share the figures between processes. Returns the file names."""
     from bench.bdtable import class_average_points
 
     labels = {"psnr_yuv_611": "PSNR-YUV 6:1:1 [dB]", "psnr_y": "PSNR-Y [dB]", "psnr_rgb": "PSNR-RGB [dB]",
               "ms_ssim_y_db": "MS-SSIM-Y [dB]", "ms_ssim_rgb_db": "MS-SSIM-RGB [dB]"}
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = codec_styles(list(points["codec"]))
+    jobs = [("classes", m) for m in metrics] + [("sequences", g) for g in sorted(points["group"].unique())]
     written: list[Path] = []
-    for metric in metrics:
-        label = labels.get(metric, metric)
-        averaged = class_average_points(points, metric)
-        groups = sorted(averaged["group"].unique())
-        if groups:
+    for kind, what in jobs[part::parts]:
+        if kind == "classes":
+            metric, label = what, labels.get(what, what)
+            averaged = class_average_points(points, metric)
+            groups = sorted(averaged["group"].unique())
+            if not groups:
+                continue
             fig, axes = plt.subplots(1, len(groups), figsize=(_PANEL_W * len(groups), _PANEL_H), squeeze=False)
+            _spacing(fig, 1)
             for ax, group in zip(axes[0], groups, strict=True):
                 _panel(ax, averaged[averaged["group"] == group], metric, styles, f"class {group}", label)
             axes[0][0].legend(fontsize=6)
             written += _save_all(fig, out_dir / f"rd_classes_{metric}")
-        for group, part in points.groupby("group", sort=True):
-            seqs = sorted(part["sequence"].unique())
+        else:
+            metric, label = metrics[0], labels.get(metrics[0], metrics[0])
+            part_points = points[points["group"] == what]
+            seqs = sorted(part_points["sequence"].unique())
             cols = min(4, len(seqs))
             nrows = -(-len(seqs) // cols)
             fig, axes = plt.subplots(nrows, cols, figsize=(_PANEL_W * cols, _PANEL_H * nrows), squeeze=False)
+            _spacing(fig, nrows)
             for ax, seq in zip(axes.flat, seqs, strict=False):
-                _panel(ax, part[part["sequence"] == seq], metric, styles, str(seq), label)
+                _panel(ax, part_points[part_points["sequence"] == seq], metric, styles, str(seq), label)
             for ax in list(axes.flat)[len(seqs):]:
                 ax.set_visible(False)
             axes[0][0].legend(fontsize=6)
-            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(group))
+            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(what))
             written += _save_all(fig, out_dir / f"rd_sequences_{safe}_{metric}")
     return [p.name for p in written]
+
+
+EXPORT_PROCESSES = 2
+
+
+def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path) -> list[subprocess.Popen[bytes]]:
+    """Draw the paper figures in separate Python processes (plain subprocesses: no multiprocessing
+    start-method pitfalls) while the caller builds the page; ``finish_export`` collects the file names."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = out_dir / f".points.{os.getpid()}.pkl"
+    points.to_pickle(data)
+    return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir), str(i),  # noqa: S603
+                              str(EXPORT_PROCESSES), *metrics], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for i in range(EXPORT_PROCESSES)]
+
+
+def finish_export(procs: list[subprocess.Popen[bytes]]) -> list[str]:
+    names: list[str] = []
+    errors = []
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            errors.append(err.decode(errors="replace")[-2000:])
+        else:
+            names += json.loads(out.decode())
+    Path(procs[0].args[3]).unlink(missing_ok=True)  # type: ignore[index]
+    if errors:
+        raise RuntimeError(f"figure export failed: {errors[0]}")
+    return sorted(names)
+
+
+if __name__ == "__main__":
+    _points = pd.read_pickle(sys.argv[1])  # noqa: S301 (our own file, written just before)
+    print(json.dumps(export_rd_figures(_points, sys.argv[5:], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))))

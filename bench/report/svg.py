@@ -21,9 +21,11 @@ class Series:
     name: str
     colour: str
     marker: str
-    points: list[tuple[float, float, str]] = field(default_factory=list)  # x, y, hover text
+    points: list[tuple[float, float, str]] = field(default_factory=list)  # x, y, hover text ("" = none)
     highlight: set[int] = field(default_factory=set)  # indexes drawn with a ring (e.g. intra frames)
     line: bool = True
+    alt_x: list[float | None] | None = None  # a second x value per point (kbps), for the page's axis switch
+    markers: bool = True  # False: only highlighted points get a marker (dense per-frame charts)
 
 
 def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -80,14 +82,19 @@ def _marker(shape: str, x: float, y: float, r: float, colour: str) -> str:
 
 
 def line_chart(series: list[Series], x_label: str, y_label: str, *, log_x: bool = False, title: str = "",
-               width: int = 440, height: int = 290) -> str:
-    """An SVG chart of ``series``; a point's hover text is its ``<title>``."""
+               width: int = 440, height: int = 290, switchable: bool = False) -> str:
+    """An SVG chart of ``series``; a point's hover text is its ``<title>``.
+
+    ``switchable`` charts carry each point's x values (``data-b``, and ``data-k`` from ``alt_x``) and the plot
+    area, so the report's script can redraw the x axis as bpp or kbps, linear or log, without a second copy."""
     xs = [p[0] for s in series for p in s.points if not (log_x and p[0] <= 0)]
     ys = [p[1] for s in series for p in s.points]
     left, right, top, bottom = 58, 10, 24 if title else 10, 42
     pw, ph = width - left - right, height - top - bottom
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title or y_label)}">']
+    area = (f' data-area="{left} {top} {pw} {ph}" data-xlabel="{escape(x_label)}"' if switchable else "")
+    cls = "chart sw" if switchable else "chart"
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title or y_label)}"{area}>']
     if title:
         out.append(f'<text x="{left + pw / 2:.0f}" y="15" text-anchor="middle" class="ct">{escape(title)}</text>')
     if not xs or not ys:
@@ -112,26 +119,44 @@ def line_chart(series: list[Series], x_label: str, y_label: str, *, log_x: bool 
         return top + ph - (v - y_lo) / (y_hi - y_lo) * ph
 
     out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" class="pa"/>')
+    out.append('<g class="xt">')
     for t in (_log_ticks(x_lo, x_hi) if log_x else _nice_ticks(x_lo, x_hi)):
         x = px(t)
         out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" class="gr"/>'
                    f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{_fmt(t)}</text>')
+    out.append("</g>")
     for t in _nice_ticks(y_lo, y_hi):
         y = py(t)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" class="gr"/>'
                    f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')
-    out.append(f'<text x="{left + pw / 2:.0f}" y="{height - 6}" text-anchor="middle">{escape(x_label)}</text>'
+    out.append(f'<text x="{left + pw / 2:.0f}" y="{height - 6}" text-anchor="middle" class="xl">{escape(x_label)}</text>'
                f'<text transform="translate(13,{top + ph / 2:.0f}) rotate(-90)" text-anchor="middle">'
                f'{escape(y_label)}</text>')
     for s in series:
-        pts = [(px(x), py(y), tip) for x, y, tip in s.points if not (log_x and x <= 0)]
+        keep = [i for i, (x, _, _) in enumerate(s.points) if not (log_x and x <= 0)]
+        pts = [(px(s.points[i][0]), py(s.points[i][1]), s.points[i][2]) for i in keep]
+        data = ""
+        if switchable:
+            b = " ".join(f"{s.points[i][0]:.6g}" for i in keep)
+            k = " ".join("" if s.alt_x is None or s.alt_x[i] is None else f"{s.alt_x[i]:.6g}" for i in keep)
+            data = f' data-b="{b}" data-k="{k}"'
         if s.line and len(pts) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)
-            out.append(f'<polyline points="{path}" fill="none" stroke="{s.colour}" stroke-width="1.5"/>')
+            out.append(f'<polyline points="{path}" fill="none" stroke="{s.colour}" stroke-width="1.5"{data}>'
+                       f"<title>{escape(s.name)}</title></polyline>")
         for i, (x, y, tip) in enumerate(pts):
-            ring = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="none" stroke="#000" stroke-width="1.2"/>'
-                    if i in s.highlight else "")
-            out.append(f"<g class=\"pt\"><title>{escape(tip)}</title>{ring}{_marker(s.marker, x, y, 3.2, s.colour)}</g>")
+            ring = i in s.highlight
+            if not s.markers and not ring:
+                continue
+            ring_svg = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="none" stroke="#000" stroke-width="1.2"/>'
+                        if ring else "")
+            title = f"<title>{escape(tip)}</title>" if tip else ""
+            attrs = ""
+            if switchable:
+                j = keep[i]
+                alt = "" if s.alt_x is None or s.alt_x[j] is None else f"{s.alt_x[j]:.6g}"
+                attrs = f' data-b="{s.points[j][0]:.6g}" data-k="{alt}" data-x="{x:.1f}"'
+            out.append(f'<g class="pt"{attrs}>{title}{ring_svg}{_marker(s.marker, x, y, 3.2, s.colour)}</g>')
     out.append("</svg>")
     return "".join(out)
 

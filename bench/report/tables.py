@@ -45,20 +45,22 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per coded frame of every successful job (the raw material for per-frame plots)."""
-    parts = []
+    names = ("frame_type", "bits", "psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", "psnr_rgb",
+             "ms_ssim_y", "ms_ssim_rgb", "sse_y", "sse_u", "sse_v", "sse_rgb")
+    cols: dict[str, list[Any]] = {k: [] for k in ("codec", "sequence", "rate_point", "frame", *names)}
     for r in records:
-        if r["status"] != "ok":
+        pf = r.get("per_frame") or {}
+        n = max((len(v) for v in pf.values() if isinstance(v, list)), default=0)
+        if r["status"] != "ok" or n == 0:
             continue
-        pf = r["per_frame"]
-        n = len(pf["psnr_y"])
-        cols: dict[str, Any] = {"codec": [r["codec"]["name"]] * n, "sequence": [r["sequence"]["name"]] * n,
-                                "rate_point": [r["rate_point"]] * n, "frame": list(range(n))}
-        for name in ("frame_type", "bits", "psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm",
-                     "psnr_rgb", "ms_ssim_y", "ms_ssim_rgb", "sse_y", "sse_u", "sse_v", "sse_rgb"):
+        cols["codec"] += [r["codec"]["name"]] * n
+        cols["sequence"] += [r["sequence"]["name"]] * n
+        cols["rate_point"] += [r["rate_point"]] * n
+        cols["frame"] += list(range(n))
+        for name in names:
             values = pf.get(name)
-            cols[name] = values if values is not None else [None] * n
-        parts.append(pd.DataFrame(cols))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            cols[name] += list(values) if isinstance(values, list) and len(values) == n else [None] * n
+    return pd.DataFrame(cols)
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
