@@ -142,6 +142,9 @@ def _run(args: argparse.Namespace) -> int:
     paths = write_outputs(condition, outcome.jobs, args.results, args.reports)
     print(f"{condition.name}: {len(outcome.jobs)} jobs, {outcome.coded} coded, {outcome.skipped} already recorded, "
           f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
+    from bench.report.html import build_report, sources_from
+
+    report_dir = args.reports / condition.name
     if condition.anchor:
         from bench.outputs import write_bd_tables
         from bench.report.tables import summary_frame
@@ -149,14 +152,12 @@ def _run(args: argparse.Namespace) -> int:
 
         points = summary_frame(ResultStore(args.results / condition.name).run_records())
         rgb = all(s.fmt.family == "rgb" for s in condition.sequences)
-        text, bd_paths = write_bd_tables(points, condition.anchor, _options(args, "psnr_rgb" if rgb else "psnr_yuv_611"),
-                                         args.reports / condition.name, condition.name)
+        text, _ = write_bd_tables(points, condition.anchor, _options(args, "psnr_rgb" if rgb else "psnr_yuv_611"),
+                                  report_dir / "tables", "report")
         print(text)
-        paths.update(bd_paths)
-    from bench.report.html import build_report, sources_from
-
-    paths["report"] = build_report(sources_from([str(args.results / condition.name)]), args.reports / condition.name,
-                                   f"lvc-bench report: {condition.name}", condition.anchor)
+        paths["BD tables (CSV, LaTeX)"] = report_dir / "tables"
+    paths["report"] = build_report(sources_from([str(args.results / condition.name)]), report_dir,
+                                   f"lvc-bench report: {condition.name}", condition.anchor, args.method)
     for label, path in paths.items():
         print(f"  {label}: {path}")
     if outcome.failed:
