@@ -9,6 +9,7 @@ A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-root", type=Path, help="folder holding the sequence files (overrides the condition)")
     run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)")
-    run.add_argument("--jobs", type=int, default=1, help="jobs to run at once (default: 1)")
+    run.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                     help="jobs to run at once (default: the number of CPU cores; each job's encoder and metrics "
+                          "are single-threaded unless its descriptor says otherwise)")
     run.add_argument("--retry-failed", action="store_true", help="rerun jobs recorded as failed")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _bd_options(run)
@@ -84,24 +87,9 @@ def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
 
 
 def _load_sources(sources: list[str]) -> list[dict]:
-    from bench.importers import import_file
-    from bench.store import ResultStore
+    from bench.report.html import sources_from
 
-    records: list[dict] = []
-    for source in sources:
-        name, _, file = source.partition("=") if "=" in source and not Path(source).exists() else (None, "", source)
-        path = Path(file)
-        if path.is_dir() and (path / "records").is_dir():
-            records += ResultStore(path).run_records()
-        elif path.is_dir():  # a folder of producer files, e.g. one VTM log per sequence and QP
-            files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-            if not files:
-                raise BenchError(f"{path}: an empty folder; pass results/<condition> or files to import")
-            for f in files:
-                records += import_file(f, name)
-        else:
-            records += import_file(path, name)
-    return records
+    return [r for source in sources_from(sources) for r in source.records]
 
 
 def _bd(args: argparse.Namespace) -> int:

@@ -22,7 +22,8 @@ import pandas as pd
 
 from bench import __version__
 from bench.bdrate import METHODS
-from bench.bdtable import BDOptions, class_average_points, pivot_classes, time_ratios
+from bench.bdtable import BDOptions, class_average_points, pivot_classes, time_ratios, with_db_columns
+from bench.errors import BenchError
 from bench.metrics import METRIC_DEFINITIONS
 from bench.outputs import write_bd_tables
 from bench.report.plots import finish_export, start_export
@@ -161,8 +162,6 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     if method not in METHODS:
         raise ValueError(f"unknown BD method {method!r}")
     records = [r for s in sources for r in s.records]
-    from bench.bdtable import with_db_columns
-
     points = with_db_columns(summary_frame(records))
     ok_points = points[points["status"] == "ok"] if not points.empty else points
     styles = codec_styles(list(points["codec"])) if not points.empty else {}
@@ -271,9 +270,11 @@ def sources_from(paths: Iterable[str]) -> list[Source]:
             cond = path / "condition.yaml"
             fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
             out.append(Source(str(path), recs, cond.read_text(encoding="utf-8") if cond.exists() else None, fields))
-        elif path.is_dir():
-            recs = [r for f in sorted(p for p in path.iterdir() if p.is_file()) for r in import_file(f, name)]
-            out.append(Source(str(path), recs))
+        elif path.is_dir():  # a folder of producer files, e.g. one VTM log per sequence and QP
+            files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not files:
+                raise BenchError(f"{path}: an empty folder; pass results/<condition> or files to import")
+            out.append(Source(str(path), [r for f in files for r in import_file(f, name)]))
         else:
             out.append(Source(str(path), import_file(path, name)))
     return out
