@@ -100,6 +100,8 @@ def plan(condition: Condition) -> tuple[list[Job], dict[str, Adapter]]:
     """Locate and check every sequence, identify the frames read, and key every job. No coding happens here;
     any problem with the data stops the run before anything is written."""
     adapters = {c.name: adapter_class(c.adapter)(c.params_dict) for c in condition.codecs}
+    for name, adapter in adapters.items():
+        adapter.check_condition(condition.intra_period, f"{condition.path}: codec {name}")
     identities = {name: a.identity() for name, a in adapters.items()}
     jobs = []
     for seq in condition.sequences:

@@ -112,6 +112,11 @@ class Adapter(ABC):
         """Everything about the codec that changes results: part of every job key."""
         return {"adapter": self.name, "adapter_version": self.version, "params": self.result_params()}
 
+    def check_condition(self, intra_period: int, where: str) -> None:
+        """Refuse (ConditionError naming ``where``) a condition this codec cannot honour as written; called when
+        a run is planned, before anything is coded. Default: everything is fine."""
+        return None
+
     def input_format(self, coding: PixelFormat) -> PixelFormat:
         """The format this codec takes when the condition codes in ``coding``; the runner converts to it
         (and converts the decoded frames back) with the suite's own, documented conversions."""

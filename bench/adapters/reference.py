@@ -1,0 +1,288 @@
+"""The reference software: VTM, HM and ECM through their own encoder and decoder programs.
+
+The user's build is found from the descriptor (``root``: the source tree, whose ``bin/`` holds the programs and
+``cfg/`` the base configurations; or explicit ``encoder``/``decoder``/``cfg_dir``), or from
+``$LVCBENCH_VTM_ROOT``/``$LVCBENCH_HM_ROOT``/``$LVCBENCH_ECM_ROOT``. The base configuration is chosen by name
+(LDB, LDP, RA, AI) from the user's own ``cfg/``; geometry, frame rate, frame count, bit depths, QP and intra
+period go on the command line, after the cfg, so they win. Every job encodes with the MD5 decoded-picture-hash
+SEI and a fresh summary file, decodes with the matching decoder at the coding bit depth, and fails unless the
+decoder confirms every picture's hash. The encoder's own numbers are parsed and kept beside ours.
+
+Intra period, as the condition defines it: ``-1`` is one intra frame (``IntraPeriod -1``); ``N`` is an intra
+frame every N frames. In the low-delay configurations the cfg's ``DecodingRefreshType 0`` would make the
+encoders ignore a positive ``IntraPeriod`` (VTM resets it to -1), so ``N`` also sets ``DecodingRefreshType 2``
+(IDR), as the DCVC test conditions do; ``N`` must be at least the GOP size (8). RA keeps the cfg's CRA refresh
+and needs ``N`` to be a multiple of its GOP size (32, 16 for HM); AI codes every frame intra and accepts only 1.
+``TemporalSubsampleRatio`` is set to 1 so AI codes every frame, and HM gets ``ConformanceWindowMode 1``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bench.adapters import register
+from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file
+from bench.errors import AdapterError, ConditionError
+from bench.video.formats import PixelFormat
+
+CONFIGS = ("LDB", "LDP", "RA", "AI")
+
+
+# --- log parsing (also used by the importers) ----------------------------------------------------------------
+
+_VERSION = re.compile(r"(?:VVCSoftware: VTM|ECM|HM software:|VVCSoftware: ECM)[^\n]*?Version \[?([^\]\[\n]+?)\]?\s*\[")
+
+
+def parse_version(text: str) -> str | None:
+    """The version from the encoder's banner: ``VVCSoftware: VTM Encoder Version 23.13 [Linux]...`` -> 23.13."""
+    m = _VERSION.search(text)
+    return m.group(1).strip() if m else None
+
+
+def parse_summary(text: str) -> dict[str, float] | None:
+    """The ``Total Frames |`` summary of a VTM/HM/ECM encoder log: header names -> values, plus ``frames``."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("Total Frames")), None)
+    if start is None or "|" not in lines[start]:
+        return None
+    header = lines[start].split("|", 1)[1].split()
+    values = next((line.split() for line in lines[start + 1 :] if line.strip()), [])
+    if values and values[0] == "Average:":
+        values = values[1:]
+    try:
+        frames = int(values[0])
+        numbers = [float(v) for v in values[2 : 2 + len(header)]]
+    except (IndexError, ValueError):
+        return None
+    return {"frames": frames, **dict(zip(header, numbers, strict=False))}
+
+
+_POC_LINE = re.compile(r"^POC\s+(\d+)\b.*?\(\s*(?:\w+,\s*)?([IPBipb])-SLICE.*?\)\s+(\d+)\s+bits\s+\[Y\s+([\d.]+)\s+dB\s+U\s+"
+                       r"([\d.]+)\s+dB\s+V\s+([\d.]+)\s+dB\]", re.MULTILINE)
+
+
+def parse_pictures(text: str) -> dict[int, tuple[str, int, float, float, float]]:
+    """Per coded picture (by POC = display index): slice type, bits, Y/U/V PSNR from the encoder log."""
+    return {int(m.group(1)): (m.group(2).upper(), int(m.group(3)), float(m.group(4)), float(m.group(5)),
+                              float(m.group(6))) for m in _POC_LINE.finditer(text)}
+
+
+def hash_check(decoder_log: str) -> tuple[int, int, int]:
+    """(pictures confirmed, mismatches, pictures without a hash) from the decoder's ``[MD5:...,(OK)]`` notes."""
+    return (decoder_log.count(",(OK)]"), decoder_log.count("(***ERROR***)"), decoder_log.count(",(unk)]"))
+
+
+# --- the adapters ------------------------------------------------------------------------------------------------
+
+def _run(argv: list[str], what: str, timeout: float | None, log: Path) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+    except FileNotFoundError:
+        raise AdapterError(f"{what}: program not found: {argv[0]}") from None
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        log.write_text(out)
+        raise AdapterError(f"{what}: killed after the descriptor's timeout of {timeout:.0f} s", out[-3000:]) from None
+    text = proc.stdout + proc.stderr
+    log.write_text(text)
+    if proc.returncode != 0:
+        last = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "no message")
+        raise AdapterError(f"{what} failed with exit code {proc.returncode}: {last}", text[-3000:])
+    return text
+
+
+class ReferenceSoftware(Adapter):
+    """Shared plumbing of VTM, HM and ECM (same command-line options, nearly the same logs)."""
+
+    env_root: ClassVar[str]
+    encoder_names: ClassVar[tuple[str, ...]]
+    decoder_names: ClassVar[tuple[str, ...]]
+    cfg_names: ClassVar[dict[str, str]]
+    gop_sizes: ClassVar[dict[str, int]]
+    extra_defaults: ClassVar[tuple[str, ...]] = ()
+    qp_range = (-12, 63)
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "root": Param(str, None, "source tree holding bin/ and cfg/ (or set the environment variable)",
+                      affects_result=False),
+        "encoder": Param(str, None, "encoder program (default: found under root/bin)", affects_result=False),
+        "decoder": Param(str, None, "decoder program (default: found under root/bin)", affects_result=False),
+        "cfg_dir": Param(str, None, "folder of the base cfg files (default: root/cfg)", affects_result=False),
+        "config": Param(str, "LDB", "base configuration", CONFIGS),
+        "internal_bit_depth": Param(int, 10, "InternalBitDepth", (8, 10, 12)),
+        "extra_args": Param(list, [], "more encoder options, after ours (e.g. --Level=6.2)"),
+        "timeout_s": Param(int, 0, "kill the encoder after this many seconds (0: no limit)", affects_result=False),
+    }
+
+    @classmethod
+    def validate_rate_point(cls, value: Any, where: str) -> int:
+        lo, hi = cls.qp_range
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConditionError(f"{where}: {value!r} is not a valid QP for {cls.name}: expected an integer {lo}..{hi}")
+        return value
+
+    def check_condition(self, intra_period: int, where: str) -> None:
+        """The intra-period rules of the chosen configuration; a condition that breaks them stops the run."""
+        config = self.params["config"]
+        gop = self.gop_sizes[config]
+        if config == "AI" and intra_period != 1:
+            raise ConditionError(f"{where}: codec {self.name} with config AI codes every frame intra; the condition's "
+                                 f"intra_period is {intra_period}, set it to 1 or choose LDB, LDP or RA")
+        if config == "RA" and intra_period > 0 and intra_period % gop:
+            raise ConditionError(f"{where}: codec {self.name} with config RA needs an intra period that is a multiple "
+                                 f"of its GOP size {gop}; the condition asks for {intra_period} (not rounded: "
+                                 "choose a multiple or -1)")
+        if config in ("LDB", "LDP") and 0 < intra_period < gop:
+            raise ConditionError(f"{where}: codec {self.name} with config {config} needs an intra period of at least "
+                                 f"its GOP size {gop}, or -1; the condition asks for {intra_period}")
+
+    # -- finding the build --
+
+    def _root(self) -> Path | None:
+        root = self.params["root"] or os.environ.get(self.env_root)
+        return Path(root).expanduser() if root else None
+
+    def _program(self, kind: str) -> Path:
+        explicit = self.params[kind]
+        if explicit:
+            path = Path(explicit).expanduser()
+            if not path.is_file():
+                raise AdapterError(f"codec {self.name}: {kind} {path} does not exist")
+            return path
+        root = self._root()
+        if root is None:
+            raise AdapterError(f"codec {self.name}: no build given; set root: (the source tree) or {kind}: in the "
+                               f"descriptor, or the environment variable {self.env_root}")
+        names = self.encoder_names if kind == "encoder" else self.decoder_names
+        for name in names:
+            found = sorted((root / "bin").rglob(name)) if (root / "bin").is_dir() else []
+            if found:
+                return found[0]
+        raise AdapterError(f"codec {self.name}: no {' or '.join(names)} under {root / 'bin'}; build it (cmake, make) "
+                           f"or give {kind}: in the descriptor")
+
+    def cfg_file(self) -> Path:
+        base = Path(self.params["cfg_dir"]).expanduser() if self.params["cfg_dir"] else (self._root() or Path(".")) / "cfg"
+        path = base / self.cfg_names[self.params["config"]]
+        if not path.is_file():
+            raise AdapterError(f"codec {self.name}: config {self.params['config']} needs {path}, which does not exist")
+        return path
+
+    @functools.cached_property
+    def _version(self) -> str:
+        encoder = self._program("encoder")
+        try:
+            proc = subprocess.run([str(encoder), "--help"], capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+        except OSError as e:
+            raise AdapterError(f"codec {self.name}: cannot run {encoder}: {e}") from None
+        version = parse_version(proc.stdout + proc.stderr)
+        if version is None:
+            raise AdapterError(f"codec {self.name}: {encoder} printed no version banner; is it the {self.name} encoder?")
+        return version
+
+    def identity(self) -> dict[str, Any]:
+        encoder, decoder, cfg = self._program("encoder"), self._program("decoder"), self.cfg_file()
+        return {**super().identity(), "version": self._version, "encoder_sha256": sha256_file(encoder),
+                "decoder_sha256": sha256_file(decoder), "cfg": cfg.name, "cfg_sha256": sha256_file(cfg)}
+
+    def doctor(self) -> str:
+        return f"{self.name} {self._version} ({self._program('encoder')}, config {self.cfg_file()})"
+
+    def input_format(self, coding: PixelFormat) -> PixelFormat:
+        if coding.family != "yuv":
+            raise AdapterError(f"codec {self.name}: give YUV input (set colour.coding_format, e.g. yuv444p10le for "
+                               "RGB content)")
+        return coding
+
+    # -- one job --
+
+    def encoder_args(self, task: CodingTask) -> list[str]:
+        config = self.params["config"]
+        chroma = task.fmt.chroma
+        fps = Fraction(task.fps).limit_denominator(1001)
+        args = ["-c", str(self.cfg_file()), "-wdt", str(task.width), "-hgt", str(task.height),
+                f"--FrameRate={fps.numerator}" + (f":{fps.denominator}" if fps.denominator != 1 else ""),
+                f"--FramesToBeEncoded={task.frames}", "--FrameSkip=0", f"--InputBitDepth={task.fmt.bit_depth}",
+                f"--OutputBitDepth={task.fmt.bit_depth}", f"--InternalBitDepth={self.params['internal_bit_depth']}",
+                f"--InputChromaFormat={chroma}", f"--ChromaFormatIDC={chroma}", f"--QP={task.rate_point}",
+                "--SEIDecodedPictureHash=1", "--TemporalSubsampleRatio=1", *self.extra_defaults]
+        if config == "AI":
+            args.append("--IntraPeriod=1")
+        elif task.intra_period == -1 or task.intra_period >= task.frames:
+            args.append("--IntraPeriod=-1")
+        else:
+            args.append(f"--IntraPeriod={task.intra_period}")
+            if config in ("LDB", "LDP"):
+                args.append("--DecodingRefreshType=2")
+        return [*args, *self.params["extra_args"]]
+
+    def code_sequence(self, task: CodingTask) -> CodingResult:
+        encoder, decoder = self._program("encoder"), self._program("decoder")
+        bitstream, decoded = task.work_dir / "stream.bin", task.work_dir / "decoded.yuv"
+        summary = task.work_dir / "summary.txt"
+        summary.unlink(missing_ok=True)  # the encoders append to it
+        encode = [str(encoder), *self.encoder_args(task), "-i", str(task.input_path), "-b", str(bitstream), "-o", "",
+                  f"--SummaryOutFilename={summary}"]
+        timeout = self.params["timeout_s"] or None
+        t0 = time.perf_counter()
+        log = _run(encode, f"codec {self.name}: encoder", timeout, task.work_dir / "encoder.log")
+        encode_s = time.perf_counter() - t0
+        decode = [str(decoder), "-b", str(bitstream), "-o", str(decoded), "-d", str(task.fmt.bit_depth)]
+        t0 = time.perf_counter()
+        dec_log = _run(decode, f"codec {self.name}: decoder", timeout, task.work_dir / "decoder.log")
+        decode_s = time.perf_counter() - t0
+        ok, bad, missing = hash_check(dec_log)
+        if bad or missing or ok != task.frames:
+            raise AdapterError(f"codec {self.name}: decoded-picture hash check failed: {ok} of {task.frames} pictures "
+                               f"confirmed, {bad} mismatched, {missing} without a hash", dec_log[-3000:])
+        pictures = parse_pictures(log)
+        reported: dict[str, Any] = {"summary": parse_summary(log), "hash_check": f"MD5 OK for {ok} pictures"}
+        if summary.exists():
+            reported["summary_file"] = summary.read_text().strip()
+        frame_types = bits = None
+        if sorted(pictures) == list(range(task.frames)):
+            frame_types = [pictures[i][0] for i in range(task.frames)]
+            bits = [pictures[i][1] for i in range(task.frames)]
+            reported["log_psnr_y"] = [pictures[i][2] for i in range(task.frames)]
+        reported["frame_bits"] = bits
+        return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[encode, decode],
+                            encode_seconds=encode_s, decode_seconds=decode_s, frame_types=frame_types,
+                            codec_reported=reported, logs={"encode": log[-3000:], "decode": dec_log[-3000:]})
+
+
+@register
+class Vtm(ReferenceSoftware):
+    name = "vtm"
+    env_root = "LVCBENCH_VTM_ROOT"
+    encoder_names = ("EncoderAppStatic", "EncoderApp")
+    decoder_names = ("DecoderAppStatic", "DecoderApp")
+    cfg_names = {"LDB": "encoder_lowdelay_vtm.cfg", "LDP": "encoder_lowdelay_P_vtm.cfg",
+                 "RA": "encoder_randomaccess_vtm.cfg", "AI": "encoder_intra_vtm.cfg"}
+    gop_sizes = {"LDB": 8, "LDP": 8, "RA": 32, "AI": 1}
+
+
+@register
+class Ecm(Vtm):
+    name = "ecm"
+    env_root = "LVCBENCH_ECM_ROOT"
+    cfg_names = {"LDB": "encoder_lowdelay_ecm.cfg", "LDP": "encoder_lowdelay_P_ecm.cfg",
+                 "RA": "encoder_randomaccess_ecm.cfg", "AI": "encoder_intra_ecm.cfg"}
+
+
+@register
+class Hm(ReferenceSoftware):
+    name = "hm"
+    env_root = "LVCBENCH_HM_ROOT"
+    encoder_names = ("TAppEncoderStatic", "TAppEncoder")
+    decoder_names = ("TAppDecoderStatic", "TAppDecoder")
+    cfg_names = {"LDB": "encoder_lowdelay_main10.cfg", "LDP": "encoder_lowdelay_P_main10.cfg",
+                 "RA": "encoder_randomaccess_main10.cfg", "AI": "encoder_intra_main10.cfg"}
+    gop_sizes = {"LDB": 4, "LDP": 4, "RA": 8, "AI": 1}
+    qp_range = (-12, 51)
+    extra_defaults = ("--ConformanceWindowMode=1",)  # HM's default 0 would reject sizes that need padding
