@@ -45,14 +45,18 @@ def test_bad_condition_is_one_line_exit_2(tmp_path: Path) -> None:
         "codecs, colour, data_root, dataset, description, frames, intra_period, metrics, name, sequences, spatial)"
 
 
-def test_ls_and_doctor(capsys: pytest.CaptureFixture) -> None:
+def test_ls_and_doctor(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("LVCBENCH_VTM_ROOT", "LVCBENCH_HM_ROOT", "LVCBENCH_ECM_ROOT"):
+        monkeypatch.delenv(var, raising=False)
     assert main(["ls"]) == 0
     out = capsys.readouterr().out
     assert "hevc_b (5 sequences)" in out and "mcl_jcv (30 sequences)" in out and "demo (generated on first use)" in out
     assert "conditions/demo.yaml" in out and "x265" in out
-    assert main(["doctor"]) == 0
+    assert main(["doctor"]) == 1  # the reference software is not built here
     out = capsys.readouterr().out
     assert "ok   x265: 4." in out and "ok   vvenc: 1." in out
+    assert "FAIL vtm: codec vtm: no build given; set root: (the source tree) or encoder: in the descriptor, or the " \
+           "environment variable LVCBENCH_VTM_ROOT" in out
 
 
 def test_jobs_must_be_positive(capsys: pytest.CaptureFixture) -> None:
