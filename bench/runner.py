@@ -44,8 +44,8 @@ from bench.video.formats import PixelFormat
 from bench.video.io import RawVideoReader, RawVideoWriter
 from bench.video.spatial import crop, pad, padded_size
 
-RATE_DEFINITION = "bits = bytes of the bitstream file(s) x 8; bpp = bits / (W x H x frames) at the measured size; " \
-                  "kbps = bits x fps / frames / 1000"
+RATE_DEFINITION = "bits = bytes of the bitstream file(s) x 8 (less any verification-only NAL units, see " \
+                  "excluded_bytes); bpp = bits / (W x H x frames) at the measured size; kbps = bits x fps / frames / 1000"
 
 
 @dataclass
@@ -257,7 +257,9 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache) 
             shutil.move(str(bs), dest)
             kept.append(dest)
         sizes = [p.stat().st_size for p in kept]
-        bits = 8 * sum(sizes)
+        # Bytes a codec adds only for our verification (the reference software's picture-hash SEI) do not count.
+        excluded = int(result.codec_reported.get("excluded_bytes") or 0)
+        bits = 8 * (sum(sizes) - excluded)
         frames, w, h = job.source_id.count, g.measured_width, g.measured_height
         record = _base_record(job, g, codec_fmt)
         record.update({
@@ -265,6 +267,7 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache) 
             "rate": {"bits": bits, "bpp": bits / (w * h * frames), "kbps": bits * job.source.fps / frames / 1000,
                      "bits_source": "bitstream", "definition": RATE_DEFINITION,
                      "bitstreams": [str(p.relative_to(store.root)) for p in kept], "bitstream_bytes": sizes,
+                     "excluded_bytes": excluded, "excluded_reason": result.codec_reported.get("excluded_reason"),
                      "bitstream_sha256": [sha256_file(p) for p in kept]},
             "metrics": pooled,
             "measurement": {"pooling": job.condition.metrics.pooling, "psnr_peak": peaks,
@@ -272,7 +275,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache) 
                             "domain": f"source format {job.source.fmt.name} at {w}x{h}"},
             "per_frame": {**per_frame.__dict__, "frame_type": result.frame_types,
                           "bits": result.codec_reported.get("frame_bits")},
-            "codec_reported": {k: v for k, v in result.codec_reported.items() if k != "frame_bits"},
+            "codec_reported": {**{k: v for k, v in result.codec_reported.items() if k != "frame_bits"},
+                               **_difference_to_ours(result.codec_reported, pooled, bits * job.source.fps / frames / 1000)},
             "commands": result.commands,
             "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
                        "measure_s": measure_seconds},
@@ -288,6 +292,17 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache) 
         shutil.rmtree(work, ignore_errors=True)
     store.write(record_path, record)
     return record
+
+
+def _difference_to_ours(reported: dict[str, Any], ours: dict[str, float | None], kbps: float) -> dict[str, Any]:
+    """Codec-reported minus measured, for every number the codec reports under one of our names."""
+    theirs = reported.get("reported_metrics") or {}
+    diff: dict[str, float] = {}
+    for name, value in theirs.items():
+        mine = kbps if name == "kbps" else ours.get(name)
+        if mine is not None and value is not None:
+            diff[name] = float(value) - float(mine)
+    return {"difference_to_ours": diff} if diff else {}
 
 
 def _failed_record(job: Job, g: Geometry, codec_fmt: PixelFormat | None, started: str, message: str,

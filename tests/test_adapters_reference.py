@@ -12,7 +12,7 @@ import pytest
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
-from bench.adapters.reference import hash_check, parse_pictures, parse_summary, parse_version
+from bench.adapters.reference import hash_check, hash_sei_bytes, parse_pictures, parse_summary, parse_version
 from bench.errors import AdapterError, ConditionError
 from bench.video.formats import pixel_format
 
@@ -120,6 +120,15 @@ def test_parsers_on_real_logs() -> None:
     assert summary["Y-PSNR"] == pytest.approx(sum(p[2] for p in pictures.values()) / 8, abs=1e-3)
     ok, bad, missing = hash_check((DATA / "vtm_ldb_qp32_decoder.log").read_text())
     assert (ok, bad, missing) == (8, 0, 0)
+
+
+def test_hash_sei_is_left_out_of_the_rate() -> None:
+    """The stream of that log: without its picture-hash SEI NAL units it is exactly the bitrate VTM reports."""
+    stream = (DATA / "vtm_ldb_qp32.bin").read_bytes()
+    excluded = hash_sei_bytes(stream, hevc=False)
+    assert excluded == 464  # 8 suffix SEI NAL units with their start codes
+    summary = parse_summary((DATA / "vtm_ldb_qp32_encoder.log").read_text())
+    assert (len(stream) - excluded) * 8 * 30 / 8 / 1000 == pytest.approx(summary["Bitrate"], abs=1e-9)
 
 
 @pytest.mark.skipif(not os.environ.get("LVCBENCH_VTM_ROOT"), reason="set LVCBENCH_VTM_ROOT to a VTM build to run VTM")
