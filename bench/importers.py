@@ -324,19 +324,12 @@ _QP_IN_NAME = re.compile(r"(?:^|[_.-])qp?(\d{1,2})(?=[_.-]|$)", re.IGNORECASE)
 
 
 def _vtm_log(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip().startswith("Total Frames")), None)
-    if start is None:
-        raise ImportError_(f"{path}: expected a 'Total Frames |' summary header (a VTM/HM/ECM encoder log)")
-    header = lines[start].split("|", 1)[1].split()
-    values = next((line.split() for line in lines[start + 1 :] if line.strip()), [])
-    if values and values[0] == "Average:":
-        values = values[1:]
-    try:
-        frames, numbers = int(values[0]), [float(v) for v in values[2 : 2 + len(header)]]
-    except (IndexError, ValueError):
-        raise ImportError_(f"{path}: the line after 'Total Frames' is not '<frames> a <bitrate> <psnr>...'") from None
-    summary = dict(zip(header, numbers, strict=False))
+    from bench.adapters.reference import parse_summary
+
+    summary = parse_summary(text)
+    if summary is None:
+        raise ImportError_(f"{path}: expected a 'Total Frames |' summary header followed by '<frames> a <bitrate> "
+                           "<psnr>...' (a VTM/HM/ECM encoder log)")
     stem = path.stem
     qp = _QP_IN_NAME.search(stem)
     if qp is None or "Bitrate" not in summary:
@@ -351,7 +344,7 @@ def _vtm_log(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
         timing["encode_s"] = float(m.group(2))
     return [imported_record(source=path, fmt="vtm-log", codec=codec if codec != stem else "vtm", sequence=name,
                             group=group, rate_point=int(qp.group(1)), metrics=metrics, kbps=summary["Bitrate"],
-                            frames=frames, fps=fps, width=width, height=height, timing=timing,
+                            frames=int(summary["frames"]), fps=fps, width=width, height=height, timing=timing,
                             reported={"summary": summary},
                             measurement="encoder log: mean of per-frame PSNR at the internal bit depth, "
                                         "peak 255 << (b-8); rate = bits the encoder counted")]
