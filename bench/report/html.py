@@ -51,7 +51,6 @@ class Source:
 @dataclass
 class Figure:
     key: str
-    title: str
     svg: str
 
 
@@ -103,7 +102,7 @@ def _rd_figure(key: str, title: str, rows: pd.DataFrame, metric: str, styles: di
         series.append(Series(str(codec), style.colour, style.svg_marker, points, alt_x=alt))
     svg = line_chart(series, "bpp (bitstream bits / pixels)", _METRIC_LABELS.get(metric, metric), title=title,
                      switchable=True)
-    return Figure(key, title, svg)
+    return Figure(key, svg)
 
 
 def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict[str, Any]]:

@@ -80,6 +80,3 @@ def pixel_format(name: str) -> PixelFormat:
         known = ", ".join(sorted(PIXEL_FORMATS))
         raise ValueError(f"unknown pixel format {name!r}; known formats: {known}") from None
 
-
-def empty_planes(fmt: PixelFormat, width: int, height: int) -> Planes:
-    return tuple(np.zeros(shape, dtype=fmt.dtype) for shape in fmt.plane_shapes(width, height))
