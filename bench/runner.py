@@ -22,6 +22,7 @@ import shutil
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,8 +224,10 @@ def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) ->
     }
 
 
-def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache) -> dict[str, Any]:
-    """Code and measure one job and write its record (ok or failed). Returns the record."""
+def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
+            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Code and measure one job and write its record (ok or failed). Returns the record. PROGRESS, when given,
+    hears (frames coded, frames) from adapters whose tools report each coded frame."""
     started = now()
     work = store.work_dir(job.key)
     shutil.rmtree(work, ignore_errors=True)
@@ -235,7 +238,7 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache) 
     try:
         codec_fmt = adapter.input_format(job.condition.colour.coding(job.source.fmt))
         task = CodingTask(inputs.get(job, codec_fmt), codec_fmt, g.coded_width, g.coded_height, job.source.fps,
-                          job.source_id.count, job.condition.intra_period, job.rate_point, work)
+                          job.source_id.count, job.condition.intra_period, job.rate_point, work, progress=progress)
         result = adapter.code_sequence(task)
         expected = job.source_id.count * codec_fmt.frame_bytes(g.coded_width, g.coded_height)
         got = result.decoded_path.stat().st_size if result.decoded_path.exists() else 0
@@ -338,7 +341,12 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
         with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
                   dynamic_ncols=True) as bar:
             def one(job: Job) -> dict[str, Any]:
-                return run_job(job, adapters[job.codec.name], store, inputs)
+                def frame_done(coded: int, total: int) -> None:
+                    # One status line that moves with every coded frame (the reference software takes
+                    # minutes a frame at 1080p); with several jobs in flight it shows the latest report.
+                    bar.set_postfix_str(f"{job.label}: frame {coded}/{total}")
+
+                return run_job(job, adapters[job.codec.name], store, inputs, frame_done)
 
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool_:
                 futures = {pool_.submit(one, job): job for job in todo}

@@ -1,8 +1,10 @@
-"""VTM/HM/ECM adapters: intra-period rules, log parsers, and failures, with a stand-in program where VTM itself
-is not installed; the real programs run when $LVCBENCH_VTM_ROOT points at a build."""
+"""VTM/HM/ECM adapters: intra-period rules and their mapping for every configuration, log parsers on real logs,
+and failures, with a stand-in program where the reference software is not installed; the real programs run
+when $LVCBENCH_VTM_ROOT, $LVCBENCH_HM_ROOT or $LVCBENCH_ECM_ROOT points at a build."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
@@ -13,52 +15,136 @@ import pytest
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
 from bench.adapters.reference import hash_check, hash_sei_bytes, parse_pictures, parse_summary, parse_version
+from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
+from bench.runner import RunOptions, run_condition
+from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
+from bench.video.io import RawVideoReader, RawVideoWriter
 
-DATA = Path(__file__).parent / "data" / "vtm"
+DATA = Path(__file__).parent / "data"
+
+
+# GOP sizes of the cfgs shipped with VTM 23.13 and HM 16.25 (GOPSize lines of cfg/encoder_*.cfg); the adapter
+# reads them from the user's cfg, so a stand-in cfg tree with those values exercises the same rules.
+SHIPPED_GOP = {
+    "vtm": {"encoder_lowdelay_vtm.cfg": 8, "encoder_lowdelay_P_vtm.cfg": 8, "encoder_randomaccess_vtm.cfg": 32,
+            "encoder_intra_vtm.cfg": 1},
+    "hm": {"encoder_lowdelay_main10.cfg": 8, "encoder_lowdelay_P_main10.cfg": 8, "encoder_randomaccess_main10.cfg": 16,
+           "encoder_intra_main10.cfg": 1, "encoder_lowdelay_main_rext.cfg": 8,
+           "encoder_randomaccess_main_rext.cfg": 16, "encoder_intra_main_rext.cfg": 1},
+}
+
+
+def _cfg_tree(root: Path, name: str) -> Path:
+    (root / "cfg").mkdir(parents=True, exist_ok=True)
+    for cfg, gop in SHIPPED_GOP[name].items():
+        extra = "TemporalSubsampleRatio : 8\n" if "intra" in cfg else ""
+        (root / "cfg" / cfg).write_text(f"GOPSize                       : {gop}           # GOP Size\n{extra}")
+    return root
+
+
+def _adapter(tmp_path: Path, name: str, config: str, **params: object):
+    return adapter_class(name)({"root": str(_cfg_tree(tmp_path / name, name)), "config": config, **params})
 
 
 @pytest.mark.parametrize(("name", "config", "intra_period", "message"), [
-    ("vtm", "RA", 48, r"RA needs an intra period that is a multiple of its GOP size 32; the condition asks for 48"),
+    ("vtm", "RA", 48, r"RA needs an intra period that is a multiple of its GOP size 32 "
+                      r"\(from encoder_randomaccess_vtm.cfg\); the condition asks for 48 \(not rounded"),
+    ("vtm", "RA", 16, r"multiple of its GOP size 32"),
     ("vtm", "AI", 32, r"AI codes every frame intra; the condition's intra_period is 32"),
-    ("vtm", "LDB", 4, r"LDB needs an intra period of at least its GOP size 8"),
-    ("hm", "RA", 12, r"RA needs an intra period that is a multiple of its GOP size 8"),
-    ("hm", "LDP", 2, r"LDP needs an intra period of at least its GOP size 4"),
+    ("vtm", "AI", -1, r"AI codes every frame intra; the condition's intra_period is -1"),
+    ("vtm", "LDB", 4, r"LDB needs an intra period that is a multiple of its GOP size 8"),
+    ("vtm", "LDB", 12, r"multiple of its GOP size 8"),
+    ("vtm", "LDP", 8, r"LDP codes a periodic intra frame as IDR, which needs an intra period larger than its GOP "
+                      r"size 8; the condition asks for 8 \(choose 16"),
+    ("hm", "RA", 8, r"RA needs an intra period that is a multiple of its GOP size 16"),
+    ("hm", "RA", 24, r"multiple of its GOP size 16"),
+    ("hm", "LDB", 8, r"LDB codes a periodic intra frame as IDR"),
+    ("hm", "LDP", 2, r"LDP needs an intra period that is a multiple of its GOP size 8"),
+    ("hm", "AI", 8, r"AI codes every frame intra"),
 ])
-def test_intra_period_rules(name: str, config: str, intra_period: int, message: str) -> None:
+def test_intra_period_rules(tmp_path: Path, name: str, config: str, intra_period: int, message: str) -> None:
     with pytest.raises(ConditionError, match=message):
-        adapter_class(name)({"config": config}).check_condition(intra_period, "c.yaml: codec x")
+        _adapter(tmp_path, name, config).check_condition(intra_period, "c.yaml: codec x")
 
 
 @pytest.mark.parametrize(("name", "config", "intra_period"), [
-    ("vtm", "RA", 32), ("vtm", "RA", 64), ("vtm", "RA", -1), ("vtm", "LDB", 32), ("vtm", "LDP", -1), ("vtm", "AI", 1),
-    ("ecm", "LDB", 8), ("hm", "RA", 32), ("hm", "LDB", 4),
+    ("vtm", "RA", 32), ("vtm", "RA", 64), ("vtm", "RA", -1), ("vtm", "LDB", 32), ("vtm", "LDB", 16),
+    ("vtm", "LDP", -1), ("vtm", "LDP", 96), ("vtm", "AI", 1), ("hm", "RA", 16), ("hm", "RA", 32), ("hm", "RA", -1),
+    ("hm", "LDB", 16), ("hm", "LDB", -1), ("hm", "LDP", 32), ("hm", "AI", 1),
 ])
-def test_intra_period_accepted(name: str, config: str, intra_period: int) -> None:
-    adapter_class(name)({"config": config}).check_condition(intra_period, "c.yaml")
+def test_intra_period_accepted(tmp_path: Path, name: str, config: str, intra_period: int) -> None:
+    _adapter(tmp_path, name, config).check_condition(intra_period, "c.yaml")
 
 
-def _task(tmp_path: Path, intra_period: int, frames: int = 32) -> CodingTask:
-    return CodingTask(tmp_path / "in.yuv", pixel_format("yuv420p"), 416, 240, 30.0, frames, intra_period, 27, tmp_path)
+def test_gop_size_comes_from_the_cfg_and_extra_args(tmp_path: Path) -> None:
+    """An older HM (GOP 4 in its LD cfgs) or a --GOPSize override changes the rule, not a table of ours."""
+    adapter = _adapter(tmp_path, "hm", "RA")
+    (tmp_path / "hm" / "cfg" / "encoder_randomaccess_main10.cfg").write_text("GOPSize : 8   # HM-16.7\n")
+    assert adapter.gop_size() == 8
+    adapter.check_condition(24, "c.yaml")
+    override = _adapter(tmp_path, "vtm", "RA", extra_args=["--GOPSize=16"])
+    assert override.gop_size() == 16
+    with pytest.raises(ConditionError, match=r"GOP size 16 \(from extra_args\)"):
+        override.check_condition(40, "c.yaml")
 
 
-def test_intra_period_mapping_on_the_command_line(tmp_path: Path) -> None:
-    (tmp_path / "cfg").mkdir()
-    for cfg in ("encoder_lowdelay_vtm.cfg", "encoder_randomaccess_vtm.cfg", "encoder_intra_vtm.cfg"):
-        (tmp_path / "cfg" / cfg).write_text("")
-    def args(config: str, ip: int) -> list[str]:
-        return adapter_class("vtm")({"root": str(tmp_path), "config": config}).encoder_args(_task(tmp_path, ip))
-    ldb32, ldb1, ra32, ai = args("LDB", 16), args("LDB", -1), args("RA", 32), args("AI", 1)
-    assert "--IntraPeriod=16" in ldb32 and "--DecodingRefreshType=2" in ldb32  # else VTM resets it to -1
-    assert "--IntraPeriod=-1" in ldb1 and not any(a.startswith("--DecodingRefreshType") for a in ldb1)
-    assert "--IntraPeriod=-1" in ra32  # 32 frames at period 32: the only intra frame is frame 0
-    assert "--IntraPeriod=1" in ai and "--TemporalSubsampleRatio=1" in ai
-    assert "--QP=27" in ai and "--SEIDecodedPictureHash=1" in ai and "--InternalBitDepth=10" in ai
-    assert "--FrameRate=30" in ai
-    frac = adapter_class("vtm")({"root": str(tmp_path)}).encoder_args(
-        CodingTask(tmp_path / "in.yuv", pixel_format("yuv420p"), 416, 240, 30000 / 1001, 8, -1, 27, tmp_path))
+def _task(tmp_path: Path, intra_period: int, frames: int = 32, fmt: str = "yuv420p") -> CodingTask:
+    return CodingTask(tmp_path / "in.yuv", pixel_format(fmt), 416, 240, 30.0, frames, intra_period, 27, tmp_path)
+
+
+# (config, condition intra period, frames) -> the options that carry the intra period, for both encoders.
+MAPPING = [
+    ("LDB", -1, 32, ["--IntraPeriod=-1"]),
+    ("LDB", 16, 32, ["--IntraPeriod=16", "--DecodingRefreshType=2"]),  # without IDR, VTM resets it to -1
+    ("LDB", 32, 32, ["--IntraPeriod=-1"]),  # the only intra frame is frame 0 either way
+    ("LDP", -1, 96, ["--IntraPeriod=-1"]),
+    ("LDP", 32, 96, ["--IntraPeriod=32", "--DecodingRefreshType=2"]),
+    ("RA", -1, 96, ["--IntraPeriod=-1"]),  # replaces the cfg's -32 (a frame-rate-dependent period)
+    ("RA", 32, 96, ["--IntraPeriod=32"]),  # the cfg's CRA refresh stays
+    ("RA", 64, 32, ["--IntraPeriod=-1"]),
+    ("AI", 1, 8, ["--IntraPeriod=1", "--TemporalSubsampleRatio=1"]),  # the cfg's CTC subsampling of 8 undone
+]
+
+
+@pytest.mark.parametrize("name", ["vtm", "hm"])
+@pytest.mark.parametrize(("config", "intra_period", "frames", "expected"), MAPPING)
+def test_intra_period_mapping_on_the_command_line(tmp_path: Path, name: str, config: str, intra_period: int,
+                                                  frames: int, expected: list[str]) -> None:
+    args = _adapter(tmp_path, name, config).encoder_args(_task(tmp_path, intra_period, frames))
+    carried = [a for a in args if a.split("=")[0] in ("--IntraPeriod", "--DecodingRefreshType",
+                                                       "--TemporalSubsampleRatio")]
+    assert sorted(carried) == sorted(expected)
+    assert args[args.index("-c") + 1].endswith(_adapter(tmp_path, name, config).cfg_names[config])
+    assert f"--FramesToBeEncoded={frames}" in args and "--QP=27" in args and "--SEIDecodedPictureHash=1" in args
+    assert "--InternalBitDepth=10" in args and "--FrameRate=30" in args and "--FrameSkip=0" in args
+    assert ("--ConformanceWindowMode=1" in args) == (name == "hm")
+
+
+def test_command_line_details(tmp_path: Path) -> None:
+    vtm = _adapter(tmp_path, "vtm", "LDB", extra_args=["--Level=6.2"])
+    frac = vtm.encoder_args(CodingTask(tmp_path / "in.yuv", pixel_format("yuv420p"), 416, 240, 30000 / 1001, 8, -1,
+                                       27, tmp_path))
     assert "--FrameRate=30000:1001" in frac  # VTM wants num:den, not a slash
+    assert frac[-1] == "--Level=6.2"  # the descriptor's options come last, so they win
+    # RGB content coded as 10-bit 4:4:4: HM takes its RExt cfg; VTM's profile follows the input.
+    hm444 = _adapter(tmp_path, "hm", "LDB").encoder_args(_task(tmp_path, -1, 8, "yuv444p10le"))
+    assert hm444[hm444.index("-c") + 1].endswith("encoder_lowdelay_main_rext.cfg")
+    assert {"--InputChromaFormat=444", "--ChromaFormatIDC=444", "--InputBitDepth=10", "--OutputBitDepth=10",
+            "--Profile=main-RExt"} <= set(hm444)
+    vtm444 = vtm.encoder_args(_task(tmp_path, -1, 8, "yuv444p10le"))
+    assert vtm444[vtm444.index("-c") + 1].endswith("encoder_lowdelay_vtm.cfg") and "--ChromaFormatIDC=444" in vtm444
+    assert not any(a.startswith("--Profile") for a in vtm444)
+    with pytest.raises(AdapterError, match=r"codec hm: HM ships no LDP cfg for 444 input; give cfg_file:"):
+        _adapter(tmp_path, "hm", "LDP").encoder_args(_task(tmp_path, -1, 8, "yuv444p10le"))
+    # Without the cfg's subsampling there is nothing to undo.
+    assert "--TemporalSubsampleRatio=1" not in _adapter(tmp_path, "hm", "LDB").encoder_args(_task(tmp_path, -1))
+
+
+def test_unknown_config_name_is_refused() -> None:
+    with pytest.raises(ConditionError, match=r"codecs/vtm.yaml.config: 'LD' is not one of LDB, LDP, RA, AI"):
+        adapter_class("vtm").validate_params({"config": "LD"}, "codecs/vtm.yaml")
 
 
 def test_missing_build_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,34 +193,98 @@ def test_decoder_hash_mismatch_fails_the_job(tmp_path: Path) -> None:
         adapter_class("vtm")({"root": str(root)}).code_sequence(_task(work, -1, 4))
 
 
-def test_parsers_on_real_logs() -> None:
-    """Logs captured from the real programs (versions named in the files' first lines)."""
-    log = (DATA / "vtm_ldb_qp32_encoder.log").read_text()
-    assert parse_version(log) == "23.13"
+@pytest.mark.parametrize(("name", "version"), [("vtm", "23.13"), ("hm", "16.25")])
+def test_parsers_on_real_logs(name: str, version: str) -> None:
+    """Logs captured from the real programs (versions and settings named in the files' first lines)."""
+    log = (DATA / name / f"{name}_ldb_qp32_encoder.log").read_text()
+    assert parse_version(log) == version
     summary = parse_summary(log)
     assert summary is not None and summary["frames"] == 8 and set(summary) >= {"Bitrate", "Y-PSNR", "U-PSNR",
                                                                                   "V-PSNR", "YUV-PSNR"}
     pictures = parse_pictures(log)
-    assert sorted(pictures) == list(range(8)) and pictures[0][0] == "I" and {p[0] for p in pictures.values()} >= {"B"}
-    # The summary's Y-PSNR is the mean of the per-picture Y-PSNR lines (4 decimals printed).
-    assert summary["Y-PSNR"] == pytest.approx(sum(p[2] for p in pictures.values()) / 8, abs=1e-3)
-    ok, bad, missing = hash_check((DATA / "vtm_ldb_qp32_decoder.log").read_text())
-    assert (ok, bad, missing) == (8, 0, 0)
+    assert sorted(pictures) == list(range(8)) and pictures[0][0] == "I" and {p[0] for p in pictures.values()} == {"I", "B"}
+    # The summary's PSNRs are the means of the per-picture lines (4 decimals printed).
+    for plane, key in enumerate(("Y-PSNR", "U-PSNR", "V-PSNR"), start=2):
+        assert summary[key] == pytest.approx(sum(p[plane] for p in pictures.values()) / 8, abs=1e-3)
+    # ... and its bitrate is the per-picture bits at 30 fps.
+    assert summary["Bitrate"] == pytest.approx(sum(p[1] for p in pictures.values()) * 30 / 8 / 1000, abs=1e-4)
+    decoder_log = (DATA / name / f"{name}_ldb_qp32_decoder.log").read_text()
+    assert parse_version(decoder_log) == version
+    assert hash_check(decoder_log) == (8, 0, 0)
 
 
-def test_hash_sei_is_left_out_of_the_rate() -> None:
-    """The stream of that log: without its picture-hash SEI NAL units it is exactly the bitrate VTM reports."""
-    stream = (DATA / "vtm_ldb_qp32.bin").read_bytes()
-    excluded = hash_sei_bytes(stream, hevc=False)
-    assert excluded == 464  # 8 suffix SEI NAL units with their start codes
-    summary = parse_summary((DATA / "vtm_ldb_qp32_encoder.log").read_text())
+def test_hm_values_read_from_its_log() -> None:
+    """Hand-read from the HM 16.25 logs: the summary line and a random-access log in coding order."""
+    summary = parse_summary((DATA / "hm" / "hm_ldb_qp32_encoder.log").read_text())
+    assert summary == {"frames": 8, "Bitrate": 178.59, "Y-PSNR": 34.5893, "U-PSNR": 41.5904, "V-PSNR": 40.973,
+                       "YUV-PSNR": 35.8946}
+    ra = (DATA / "hm" / "hm_ra_ip16_qp32_encoder.log").read_text()
+    pictures = parse_pictures(ra)  # POC 0, 16, 8, 4, ... as coded; keyed by display order
+    assert sorted(pictures) == list(range(17))
+    assert [i for i in range(17) if pictures[i][0] == "I"] == [0, 16]  # IntraPeriod 16: a CRA picture at 16
+    assert pictures[16] == ("I", 55920, 35.787, 42.5475, 41.7634)
+    assert parse_summary(ra)["frames"] == 17
+
+
+@pytest.mark.parametrize(("name", "excluded"), [("vtm", 464), ("hm", 456)])
+def test_hash_sei_is_left_out_of_the_rate(name: str, excluded: int) -> None:
+    """The stream of that log: without its picture-hash SEI NAL units it is exactly the bitrate the encoder
+    reports (8 suffix SEI NAL units with their start codes; VVC and HEVC NAL headers differ)."""
+    stream = (DATA / name / f"{name}_ldb_qp32.bin").read_bytes()
+    assert hash_sei_bytes(stream, hevc=name == "hm") == excluded
+    assert hash_sei_bytes(stream, hevc=name != "hm") == 0  # read with the other standard's header: none found
+    summary = parse_summary((DATA / name / f"{name}_ldb_qp32_encoder.log").read_text())
     assert (len(stream) - excluded) * 8 * 30 / 8 / 1000 == pytest.approx(summary["Bitrate"], abs=1e-9)
 
 
-@pytest.mark.skipif(not os.environ.get("LVCBENCH_VTM_ROOT"), reason="set LVCBENCH_VTM_ROOT to a VTM build to run VTM")
-def test_real_vtm(tmp_path: Path, clip_dir: Path) -> None:
-    task = CodingTask(clip_dir / "Pan_96x64_30.yuv", pixel_format("yuv420p"), 96, 64, 30.0, 8, -1, 32, tmp_path)
-    result = adapter_class("vtm")({"config": "LDB"}).code_sequence(task)
-    assert result.decoded_path.stat().st_size == 8 * 96 * 64 * 3 // 2
+REAL_BUILDS = {"vtm": "LVCBENCH_VTM_ROOT", "hm": "LVCBENCH_HM_ROOT", "ecm": "LVCBENCH_ECM_ROOT"}
+
+
+@pytest.mark.parametrize("fmt_name", ["yuv420p", "yuv444p10le"])
+@pytest.mark.parametrize("name", sorted(REAL_BUILDS))
+def test_real_program(tmp_path: Path, clip_dir: Path, name: str, fmt_name: str) -> None:
+    """The real encoder and decoder, opt-in: set $LVCBENCH_VTM_ROOT / _HM_ / _ECM_ to a build's source tree."""
+    if not os.environ.get(REAL_BUILDS[name]):
+        pytest.skip(f"set {REAL_BUILDS[name]} to a build of {name.upper()} to run it")
+    source = clip_dir / "Pan_96x64_30.yuv"
+    fmt = pixel_format(fmt_name)
+    if fmt_name != "yuv420p":  # RGB content arrives as 10-bit 4:4:4; any 4:4:4 content exercises the path
+        source = tmp_path / "in444.yuv"
+        with RawVideoWriter(source, fmt) as writer:
+            for planes in RawVideoReader(clip_dir / "Pan_96x64_30.yuv", pixel_format("yuv420p"), 96, 64).frames(0, 8):
+                writer.write(convert(planes, pixel_format("yuv420p"), fmt, ColourSpec("bt709", "full", "bilinear")))
+    seen: list[tuple[int, int]] = []
+    task = CodingTask(source, fmt, 96, 64, 30.0, 8, -1, 32, tmp_path, progress=lambda done, total: seen.append((done, total)))
+    result = adapter_class(name)({"config": "LDB"}).code_sequence(task)
+    assert result.decoded_path.stat().st_size == 8 * fmt.frame_bytes(96, 64)
     assert result.codec_reported["hash_check"] == "MD5 OK for 8 pictures"
     assert result.frame_types[0] == "I" and len(result.codec_reported["frame_bits"]) == 8
+    assert seen == [(k, 8) for k in range(1, 9)]  # a progress report per coded picture
+    summary = result.codec_reported["summary"]
+    coded_bytes = result.bitstreams[0].stat().st_size - result.codec_reported["excluded_bytes"]
+    assert summary["Bitrate"] == pytest.approx(coded_bytes * 8 * 30 / 8 / 1000, abs=0.0005)  # log prints 4 decimals
+
+
+def test_encoder_that_dies_leaves_a_failed_record_with_its_log_tail(tmp_path: Path, clip_dir: Path) -> None:
+    """Through the runner: the job is recorded as failed, with the encoder's last words, and nothing else."""
+    encoder = BANNER + ("\nif '--help' not in sys.argv:\n    print('POC    0 TId: 0 ( I-SLICE, QP 32 ) 9000 bits')\n"
+                        "    print('ERROR: out of memory in picture 1', flush=True)\n    sys.exit(3)")
+    root = _fake_build(tmp_path / "build", encoder, "")
+    cond = tmp_path / "c.yaml"
+    cond.write_text(f"""
+name: dies
+sequences: [{{name: Pan, file: Pan_96x64_30.yuv}}]
+data_root: {clip_dir}
+frames: {{first: 0, count: 4}}
+intra_period: -1
+metrics: {{ms_ssim: []}}
+codecs: [{{name: vtm-LDB, adapter: vtm, params: {{root: {root}, config: LDB}}, rate_points: [32]}}]
+""")
+    outcome = run_condition(load_condition(cond), RunOptions(tmp_path / "results", progress=False))
+    assert outcome.coded == 1 and len(outcome.failed) == 1
+    record = json.loads(next((tmp_path / "results" / "dies" / "records").rglob("*.json")).read_text())
+    assert record["status"] == "failed"
+    assert record["error"]["message"] == ("codec vtm: encoder failed with exit code 3: ERROR: out of memory in "
+                                          "picture 1")
+    assert "POC    0 TId: 0" in record["error"]["stderr_tail"]
+    assert not list((tmp_path / "results" / "dies").rglob("*.bin"))  # no bitstream left to be mistaken for one

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,6 +45,9 @@ class CodingTask:
     rate_point: Any
     work_dir: Path
     threads: int = 0  # 0: the tool's default
+    # Called as progress(frames coded, frames in total) by adapters whose tools report each coded frame;
+    # long encodes (the reference software: minutes a frame at 1080p) then show where they are.
+    progress: Callable[[int, int], None] | None = None
 
 
 @dataclass

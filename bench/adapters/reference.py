@@ -1,19 +1,23 @@
 """The reference software: VTM, HM and ECM through their own encoder and decoder programs.
 
 The user's build is found from the descriptor (``root``: the source tree, whose ``bin/`` holds the programs and
-``cfg/`` the base configurations; or explicit ``encoder``/``decoder``/``cfg_dir``), or from
+``cfg/`` the base configurations; or explicit ``encoder``/``decoder``/``cfg_dir``/``cfg_file``), or from
 ``$LVCBENCH_VTM_ROOT``/``$LVCBENCH_HM_ROOT``/``$LVCBENCH_ECM_ROOT``. The base configuration is chosen by name
-(LDB, LDP, RA, AI) from the user's own ``cfg/``; geometry, frame rate, frame count, bit depths, QP and intra
-period go on the command line, after the cfg, so they win. Every job encodes with the MD5 decoded-picture-hash
-SEI and a fresh summary file, decodes with the matching decoder at the coding bit depth, and fails unless the
+(LDB, LDP, RA, AI) from the user's own ``cfg/`` (for HM and 4:4:4 input, its RExt cfg where HM ships one);
+geometry, frame rate, frame count, bit depths, QP and intra period go on the command line, after the cfg, so
+they win, and the descriptor's ``extra_args`` come last. Every job encodes with the MD5 decoded-picture-hash SEI
+and a fresh summary file, decodes with the matching decoder at the coding bit depth, and fails unless the
 decoder confirms every picture's hash. The encoder's own numbers are parsed and kept beside ours.
 
 Intra period, as the condition defines it: ``-1`` is one intra frame (``IntraPeriod -1``); ``N`` is an intra
-frame every N frames. In the low-delay configurations the cfg's ``DecodingRefreshType 0`` would make the
-encoders ignore a positive ``IntraPeriod`` (VTM resets it to -1), so ``N`` also sets ``DecodingRefreshType 2``
-(IDR), as the DCVC test conditions do; ``N`` must be at least the GOP size (8). RA keeps the cfg's CRA refresh
-and needs ``N`` to be a multiple of its GOP size (32, 16 for HM); AI codes every frame intra and accepts only 1.
-``TemporalSubsampleRatio`` is set to 1 so AI codes every frame, and HM gets ``ConformanceWindowMode 1``.
+frame every N frames. The rules are the encoders' own (VTM ``EncAppCfg``, HM ``TAppEncCfg``), checked before
+anything runs against the GOP size read from the cfg actually used: ``N`` must be a multiple of it. In the
+low-delay configurations the cfg's ``DecodingRefreshType 0`` would make the encoders ignore a positive
+``IntraPeriod`` (VTM resets it to -1), so ``N`` also sets ``DecodingRefreshType 2`` (IDR), as the DCVC test
+conditions do, and IDR needs ``N`` larger than the GOP. RA keeps the cfg's CRA refresh; AI codes every frame
+intra and accepts only 1. Nothing is rounded: a condition the configuration cannot honour stops the run.
+A cfg's CTC ``TemporalSubsampleRatio`` (8 in VTM's AI cfg) is set back to 1 so every frame is coded, and HM
+gets ``ConformanceWindowMode 1`` (its default 0 rejects sizes that need padding).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import functools
 import os
 import re
 import subprocess
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -37,13 +42,15 @@ CONFIGS = ("LDB", "LDP", "RA", "AI")
 
 # --- log parsing (also used by the importers) ----------------------------------------------------------------
 
-_VERSION = re.compile(r"(?:VVCSoftware: VTM|ECM|HM software:|VVCSoftware: ECM)[^\n]*?Version \[?([^\]\[\n]+?)\]?\s*\[")
+# VTM/ECM: ``VVCSoftware: VTM Encoder Version 23.13 [Linux]...`` (the version may hold spaces: ``23.3 (2nd Ed)``;
+# ECM's reads like ``11.0ecm8.1``); HM: ``HM software: Encoder Version [16.25] (including RExt)[Linux]...``.
+_VERSION = re.compile(r"(?:VVCSoftware: (?:VTM|ECM)|HM software:)[^\n]*?Version (?:\[([^\]\n]+)\]|([^\[\n]+?)\s*\[)")
 
 
 def parse_version(text: str) -> str | None:
-    """The version from the encoder's banner: ``VVCSoftware: VTM Encoder Version 23.13 [Linux]...`` -> 23.13."""
+    """The version from the encoder's (or decoder's) banner line."""
     m = _VERSION.search(text)
-    return m.group(1).strip() if m else None
+    return (m.group(1) or m.group(2)).strip() if m else None
 
 
 def parse_summary(text: str) -> dict[str, float] | None:
@@ -72,6 +79,27 @@ def parse_pictures(text: str) -> dict[int, tuple[str, int, float, float, float]]
     """Per coded picture (by POC = display index): slice type, bits, Y/U/V PSNR from the encoder log."""
     return {int(m.group(1)): (m.group(2).upper(), int(m.group(3)), float(m.group(4)), float(m.group(5)),
                               float(m.group(6))) for m in _POC_LINE.finditer(text)}
+
+
+def cfg_value(path: Path, key: str) -> str | None:
+    """The value a VTM/HM cfg file gives KEY (``Key : value  # comment``); the last one wins, as in the encoders."""
+    value = None
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        name, sep, rest = line.partition(":")
+        if sep and name.strip() == key:
+            value = rest.split("#", 1)[0].strip()
+    return value
+
+
+def option_value(args: list[str], key: str) -> str | None:
+    """The value ``--KEY=v`` or ``--KEY v`` has in a command line (the last one wins), else None."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg.startswith(f"--{key}="):
+            value = arg.split("=", 1)[1]
+        elif arg == f"--{key}" and i + 1 < len(args):
+            value = args[i + 1]
+    return value
 
 
 def hash_check(decoder_log: str) -> tuple[int, int, int]:
@@ -110,19 +138,42 @@ def hash_sei_bytes(stream: bytes, hevc: bool) -> int:
 
 # --- the adapters ------------------------------------------------------------------------------------------------
 
-def _run(argv: list[str], what: str, timeout: float | None, log: Path) -> str:
+_CODED_PICTURE = re.compile(r"^POC\s+\d+\b")
+
+
+def _run(argv: list[str], what: str, timeout: float | None, log: Path, on_line: Any = None) -> str:
+    """Run a program, keep its output (stdout and stderr together) in LOG, and hand each line to ON_LINE as it
+    comes, so a long encode can report every coded picture. Raises AdapterError with the output's tail."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
-    except FileNotFoundError:
-        raise AdapterError(f"{what}: program not found: {argv[0]}") from None
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        log.write_text(out)
-        raise AdapterError(f"{what}: killed after the descriptor's timeout of {timeout:.0f} s", out[-3000:]) from None
-    text = proc.stdout + proc.stderr
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # noqa: S603
+                                errors="replace")
+    except OSError as e:
+        raise AdapterError(f"{what}: cannot run {argv[0]}: {e.strerror or e}") from None
+    lines: list[str] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if on_line is not None:
+                on_line(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        reader.join(5)
+        text = "".join(lines)
+        log.write_text(text)
+        raise AdapterError(f"{what}: killed after the descriptor's timeout of {timeout:.0f} s", text[-3000:]) from None
+    reader.join()
+    text = "".join(lines)
     log.write_text(text)
     if proc.returncode != 0:
-        last = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "no message")
+        last = next((line.strip() for line in reversed(lines) if line.strip()), "no message")
         raise AdapterError(f"{what} failed with exit code {proc.returncode}: {last}", text[-3000:])
     return text
 
@@ -134,16 +185,19 @@ class ReferenceSoftware(Adapter):
     encoder_names: ClassVar[tuple[str, ...]]
     decoder_names: ClassVar[tuple[str, ...]]
     cfg_names: ClassVar[dict[str, str]]
-    gop_sizes: ClassVar[dict[str, int]]
+    cfg_names_444: ClassVar[dict[str, str]] = {}  # where 4:4:4 input needs another cfg (HM's RExt ones)
     extra_defaults: ClassVar[tuple[str, ...]] = ()
+    hevc: ClassVar[bool] = False
     qp_range = (-12, 63)
-    version = 2  # 2: the picture-hash SEI is left out of the rate
+    version = 3  # 3: intra-period rules from the cfg's GOP size; per-job cfg hash
     PARAMS: ClassVar[dict[str, Param]] = {
         "root": Param(str, None, "source tree holding bin/ and cfg/ (or set the environment variable)",
                       affects_result=False),
         "encoder": Param(str, None, "encoder program (default: found under root/bin)", affects_result=False),
         "decoder": Param(str, None, "decoder program (default: found under root/bin)", affects_result=False),
         "cfg_dir": Param(str, None, "folder of the base cfg files (default: root/cfg)", affects_result=False),
+        "cfg_file": Param(str, None, "a base cfg of your own instead of the configuration's standard one "
+                          "(config still sets the intra-period rules)", affects_result=False),
         "config": Param(str, "LDB", "base configuration", CONFIGS),
         "internal_bit_depth": Param(int, 10, "InternalBitDepth", (8, 10, 12)),
         "extra_args": Param(list, [], "more encoder options, after ours (e.g. --Level=6.2)"),
@@ -157,20 +211,39 @@ class ReferenceSoftware(Adapter):
             raise ConditionError(f"{where}: {value!r} is not a valid QP for {cls.name}: expected an integer {lo}..{hi}")
         return value
 
+    def gop_size(self) -> int:
+        """The GOP size the encoder will use: ``--GOPSize`` in extra_args, else the cfg's (encoder default 1)."""
+        value = option_value(self.params["extra_args"], "GOPSize") or cfg_value(self.cfg_file("420"), "GOPSize")
+        try:
+            return int(value) if value is not None else 1
+        except ValueError:
+            raise AdapterError(f"codec {self.name}: GOPSize {value!r} in {self.cfg_file('420')} is not a number") from None
+
     def check_condition(self, intra_period: int, where: str) -> None:
-        """The intra-period rules of the chosen configuration; a condition that breaks them stops the run."""
+        """The encoders' own intra-period rules for the chosen configuration; a condition that breaks them stops
+        the run before anything is coded (the encoder would refuse it after the input was prepared)."""
         config = self.params["config"]
-        gop = self.gop_sizes[config]
-        if config == "AI" and intra_period != 1:
-            raise ConditionError(f"{where}: codec {self.name} with config AI codes every frame intra; the condition's "
-                                 f"intra_period is {intra_period}, set it to 1 or choose LDB, LDP or RA")
-        if config == "RA" and intra_period > 0 and intra_period % gop:
-            raise ConditionError(f"{where}: codec {self.name} with config RA needs an intra period that is a multiple "
-                                 f"of its GOP size {gop}; the condition asks for {intra_period} (not rounded: "
-                                 "choose a multiple or -1)")
-        if config in ("LDB", "LDP") and 0 < intra_period < gop:
-            raise ConditionError(f"{where}: codec {self.name} with config {config} needs an intra period of at least "
-                                 f"its GOP size {gop}, or -1; the condition asks for {intra_period}")
+        if config == "AI":
+            if intra_period != 1:
+                raise ConditionError(f"{where}: codec {self.name} with config AI codes every frame intra; the "
+                                     f"condition's intra_period is {intra_period}, set it to 1 or choose LDB, LDP or RA")
+            return
+        if intra_period <= 0:
+            return
+        gop = self.gop_size()
+        if intra_period % gop:
+            raise ConditionError(f"{where}: codec {self.name} with config {config} needs an intra period that is a "
+                                 f"multiple of its GOP size {gop} (from {self._gop_source()}); the condition asks for "
+                                 f"{intra_period} (not rounded: choose a multiple, or -1)")
+        if config in ("LDB", "LDP") and intra_period <= gop:
+            raise ConditionError(f"{where}: codec {self.name} with config {config} codes a periodic intra frame as "
+                                 f"IDR, which needs an intra period larger than its GOP size {gop}; the condition "
+                                 f"asks for {intra_period} (choose {2 * gop}, a larger multiple, or -1)")
+
+    def _gop_source(self) -> str:
+        if option_value(self.params["extra_args"], "GOPSize") is not None:
+            return "extra_args"
+        return self.cfg_file("420").name
 
     # -- finding the build --
 
@@ -197,12 +270,34 @@ class ReferenceSoftware(Adapter):
         raise AdapterError(f"codec {self.name}: no {' or '.join(names)} under {root / 'bin'}; build it (cmake, make) "
                            f"or give {kind}: in the descriptor")
 
-    def cfg_file(self) -> Path:
+    def cfg_file(self, chroma: str) -> Path:
+        """The base cfg for input of this chroma format ("420", "444", ...)."""
+        if self.params["cfg_file"]:
+            path = Path(self.params["cfg_file"]).expanduser()
+            if not path.is_file():
+                raise AdapterError(f"codec {self.name}: cfg_file {path} does not exist")
+            return path
+        config = self.params["config"]
+        names = self.cfg_names_444 if chroma != "420" and self.cfg_names_444 else self.cfg_names
+        if config not in names:
+            raise AdapterError(f"codec {self.name}: {self.name.upper()} ships no {config} cfg for {chroma} input; "
+                               "give cfg_file: in the descriptor, or choose another config")
         base = Path(self.params["cfg_dir"]).expanduser() if self.params["cfg_dir"] else (self._root() or Path(".")) / "cfg"
-        path = base / self.cfg_names[self.params["config"]]
+        path = base / names[config]
         if not path.is_file():
-            raise AdapterError(f"codec {self.name}: config {self.params['config']} needs {path}, which does not exist")
+            raise AdapterError(f"codec {self.name}: config {config} needs {path}, which does not exist; point root: "
+                               "or cfg_dir: at the source tree's cfg folder")
         return path
+
+    def _cfg_files(self) -> dict[str, Path]:
+        """Every cfg a job may use, by chroma class (only those that exist for the 4:4:4 variant)."""
+        files = {"420": self.cfg_file("420")}
+        if self.cfg_names_444 and not self.params["cfg_file"]:
+            try:
+                files["444"] = self.cfg_file("444")
+            except AdapterError:
+                pass  # reported when a 4:4:4 job needs it
+        return files
 
     @functools.cached_property
     def _version(self) -> str:
@@ -217,12 +312,14 @@ class ReferenceSoftware(Adapter):
         return version
 
     def identity(self) -> dict[str, Any]:
-        encoder, decoder, cfg = self._program("encoder"), self._program("decoder"), self.cfg_file()
+        encoder, decoder, cfgs = self._program("encoder"), self._program("decoder"), self._cfg_files()
         return {**super().identity(), "version": self._version, "encoder_sha256": sha256_file(encoder),
-                "decoder_sha256": sha256_file(decoder), "cfg": cfg.name, "cfg_sha256": sha256_file(cfg)}
+                "decoder_sha256": sha256_file(decoder), "cfg": {k: p.name for k, p in cfgs.items()},
+                "cfg_sha256": {k: sha256_file(p) for k, p in cfgs.items()}}
 
     def doctor(self) -> str:
-        return f"{self.name} {self._version} ({self._program('encoder')}, config {self.cfg_file()})"
+        return (f"{self.name} {self._version} ({self._program('encoder')}, config {self.params['config']}: "
+                f"{self.cfg_file('420')}, GOP size {self.gop_size()})")
 
     def input_format(self, coding: PixelFormat) -> PixelFormat:
         if coding.family != "yuv":
@@ -235,13 +332,16 @@ class ReferenceSoftware(Adapter):
     def encoder_args(self, task: CodingTask) -> list[str]:
         config = self.params["config"]
         chroma = task.fmt.chroma
+        cfg = self.cfg_file(chroma)
         fps = Fraction(task.fps).limit_denominator(1001)
-        args = ["-c", str(self.cfg_file()), "-wdt", str(task.width), "-hgt", str(task.height),
+        args = ["-c", str(cfg), "-wdt", str(task.width), "-hgt", str(task.height),
                 f"--FrameRate={fps.numerator}" + (f":{fps.denominator}" if fps.denominator != 1 else ""),
                 f"--FramesToBeEncoded={task.frames}", "--FrameSkip=0", f"--InputBitDepth={task.fmt.bit_depth}",
                 f"--OutputBitDepth={task.fmt.bit_depth}", f"--InternalBitDepth={self.params['internal_bit_depth']}",
                 f"--InputChromaFormat={chroma}", f"--ChromaFormatIDC={chroma}", f"--QP={task.rate_point}",
-                "--SEIDecodedPictureHash=1", "--TemporalSubsampleRatio=1", *self.extra_defaults]
+                "--SEIDecodedPictureHash=1", *self.extra_defaults, *self.format_args(task.fmt)]
+        if cfg_value(cfg, "TemporalSubsampleRatio") not in (None, "1"):
+            args.append("--TemporalSubsampleRatio=1")  # CTC AI codes every 8th frame; we code every frame
         if config == "AI":
             args.append("--IntraPeriod=1")
         elif task.intra_period == -1 or task.intra_period >= task.frames:
@@ -252,16 +352,29 @@ class ReferenceSoftware(Adapter):
                 args.append("--DecodingRefreshType=2")
         return [*args, *self.params["extra_args"]]
 
+    def format_args(self, fmt: PixelFormat) -> list[str]:
+        """Options an input format needs beyond the cfg (none for VTM/ECM, whose profile follows the input)."""
+        return []
+
     def code_sequence(self, task: CodingTask) -> CodingResult:
         encoder, decoder = self._program("encoder"), self._program("decoder")
         bitstream, decoded = task.work_dir / "stream.bin", task.work_dir / "decoded.yuv"
         summary = task.work_dir / "summary.txt"
         summary.unlink(missing_ok=True)  # the encoders append to it
+        cfg = self.cfg_file(task.fmt.chroma)
         encode = [str(encoder), *self.encoder_args(task), "-i", str(task.input_path), "-b", str(bitstream), "-o", "",
                   f"--SummaryOutFilename={summary}"]
         timeout = self.params["timeout_s"] or None
+        coded = 0
+
+        def on_line(line: str) -> None:
+            nonlocal coded
+            if task.progress is not None and _CODED_PICTURE.match(line):
+                coded += 1
+                task.progress(coded, task.frames)
+
         t0 = time.perf_counter()
-        log = _run(encode, f"codec {self.name}: encoder", timeout, task.work_dir / "encoder.log")
+        log = _run(encode, f"codec {self.name}: encoder", timeout, task.work_dir / "encoder.log", on_line)
         encode_s = time.perf_counter() - t0
         decode = [str(decoder), "-b", str(bitstream), "-o", str(decoded), "-d", str(task.fmt.bit_depth)]
         t0 = time.perf_counter()
@@ -273,7 +386,9 @@ class ReferenceSoftware(Adapter):
                                f"confirmed, {bad} mismatched, {missing} without a hash", dec_log[-3000:])
         pictures = parse_pictures(log)
         summary_values = parse_summary(log)
-        reported: dict[str, Any] = {"summary": summary_values, "hash_check": f"MD5 OK for {ok} pictures"}
+        reported: dict[str, Any] = {"summary": summary_values, "hash_check": f"MD5 OK for {ok} pictures",
+                                    "version": parse_version(log),
+                                    "config_file": {"path": str(cfg), "sha256": sha256_file(cfg)}}
         if summary_values:
             # Named as ours so the runner can record the difference (the log measures at the internal bit
             # depth with peak 255 << (b-8), before output rounding; its bitrate counts coded NAL bits).
@@ -289,7 +404,7 @@ class ReferenceSoftware(Adapter):
             bits = [pictures[i][1] for i in range(task.frames)]
             reported["log_psnr_y"] = [pictures[i][2] for i in range(task.frames)]
         reported["frame_bits"] = bits
-        reported["excluded_bytes"] = hash_sei_bytes(bitstream.read_bytes(), hevc=self.name == "hm")
+        reported["excluded_bytes"] = hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc)
         reported["excluded_reason"] = "decoded-picture-hash SEI (verification only; off in the CTC configurations)"
         return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[encode, decode],
                             encode_seconds=encode_s, decode_seconds=decode_s, frame_types=frame_types,
@@ -304,7 +419,6 @@ class Vtm(ReferenceSoftware):
     decoder_names = ("DecoderAppStatic", "DecoderApp")
     cfg_names = {"LDB": "encoder_lowdelay_vtm.cfg", "LDP": "encoder_lowdelay_P_vtm.cfg",
                  "RA": "encoder_randomaccess_vtm.cfg", "AI": "encoder_intra_vtm.cfg"}
-    gop_sizes = {"LDB": 8, "LDP": 8, "RA": 32, "AI": 1}
 
 
 @register
@@ -323,6 +437,16 @@ class Hm(ReferenceSoftware):
     decoder_names = ("TAppDecoderStatic", "TAppDecoder")
     cfg_names = {"LDB": "encoder_lowdelay_main10.cfg", "LDP": "encoder_lowdelay_P_main10.cfg",
                  "RA": "encoder_randomaccess_main10.cfg", "AI": "encoder_intra_main10.cfg"}
-    gop_sizes = {"LDB": 4, "LDP": 4, "RA": 8, "AI": 1}
+    # RGB content as 4:4:4 uses the RExt cfgs (as the DCVC test conditions do); HM has no LDP one.
+    cfg_names_444 = {"LDB": "encoder_lowdelay_main_rext.cfg", "RA": "encoder_randomaccess_main_rext.cfg",
+                     "AI": "encoder_intra_main_rext.cfg"}
+    hevc = True
     qp_range = (-12, 51)
     extra_defaults = ("--ConformanceWindowMode=1",)  # HM's default 0 would reject sizes that need padding
+
+    def format_args(self, fmt: PixelFormat) -> list[str]:
+        # The main10 cfgs name Profile main10, which HM refuses for 4:4:4 or more than 10 bits; with a cfg of
+        # the user's own the profile is then theirs to set.
+        if (fmt.chroma != "420" or self.params["internal_bit_depth"] > 10) and not self.params["cfg_file"]:
+            return ["--Profile=main-RExt"]
+        return []
