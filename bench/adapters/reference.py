@@ -26,7 +26,6 @@ import functools
 import os
 import re
 import subprocess
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any, ClassVar
 
 from bench.adapters import register
 from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.process import run_program
 from bench.errors import AdapterError, ConditionError
 from bench.video.formats import PixelFormat
 
@@ -139,43 +139,6 @@ def hash_sei_bytes(stream: bytes, hevc: bool) -> int:
 # --- the adapters ------------------------------------------------------------------------------------------------
 
 _CODED_PICTURE = re.compile(r"^POC\s+\d+\b")
-
-
-def _run(argv: list[str], what: str, timeout: float | None, log: Path, on_line: Any = None) -> str:
-    """Run a program, keep its output (stdout and stderr together) in LOG, and hand each line to ON_LINE as it
-    comes, so a long encode can report every coded picture. Raises AdapterError with the output's tail."""
-    try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # noqa: S603
-                                errors="replace")
-    except OSError as e:
-        raise AdapterError(f"{what}: cannot run {argv[0]}: {e.strerror or e}") from None
-    lines: list[str] = []
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if on_line is not None:
-                on_line(line)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        reader.join(5)
-        text = "".join(lines)
-        log.write_text(text)
-        raise AdapterError(f"{what}: killed after the descriptor's timeout of {timeout:.0f} s", text[-3000:]) from None
-    reader.join()
-    text = "".join(lines)
-    log.write_text(text)
-    if proc.returncode != 0:
-        last = next((line.strip() for line in reversed(lines) if line.strip()), "no message")
-        raise AdapterError(f"{what} failed with exit code {proc.returncode}: {last}", text[-3000:])
-    return text
 
 
 class ReferenceSoftware(Adapter):
@@ -374,11 +337,11 @@ class ReferenceSoftware(Adapter):
                 task.progress(coded, task.frames)
 
         t0 = time.perf_counter()
-        log = _run(encode, f"codec {self.name}: encoder", timeout, task.work_dir / "encoder.log", on_line)
+        log = run_program(encode, f"codec {self.name}: encoder", timeout, task.work_dir / "encoder.log", on_line)
         encode_s = time.perf_counter() - t0
         decode = [str(decoder), "-b", str(bitstream), "-o", str(decoded), "-d", str(task.fmt.bit_depth)]
         t0 = time.perf_counter()
-        dec_log = _run(decode, f"codec {self.name}: decoder", timeout, task.work_dir / "decoder.log")
+        dec_log = run_program(decode, f"codec {self.name}: decoder", timeout, task.work_dir / "decoder.log")
         decode_s = time.perf_counter() - t0
         ok, bad, missing = hash_check(dec_log)
         if bad or missing or ok != task.frames:
