@@ -48,6 +48,10 @@ from bench.video.spatial import crop, pad, padded_size
 RATE_DEFINITION = "bits = bytes of the bitstream file(s) x 8 (less any verification-only NAL units, see " \
                   "excluded_bytes); bpp = bits / (W x H x frames) at the measured size; kbps = bits x fps / frames / 1000"
 
+ESTIMATED_RATE_DEFINITION = "bits = the codec's own entropy-model estimate (sum of -log2 likelihoods), no bitstream " \
+                            "written (the descriptor allowed it); bpp and kbps as for bitstreams. Marked estimated " \
+                            "wherever shown: it omits the real coder's overhead"
+
 
 @dataclass
 class RunOptions:
@@ -262,13 +266,16 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
         sizes = [p.stat().st_size for p in kept]
         # Bytes a codec adds only for our verification (the reference software's picture-hash SEI) do not count.
         excluded = int(result.codec_reported.get("excluded_bytes") or 0)
-        bits = 8 * (sum(sizes) - excluded)
+        if result.estimated_bits is not None and not kept:
+            bits, bits_source, definition = result.estimated_bits, "estimated", ESTIMATED_RATE_DEFINITION
+        else:
+            bits, bits_source, definition = 8 * (sum(sizes) - excluded), "bitstream", RATE_DEFINITION
         frames, w, h = job.source_id.count, g.measured_width, g.measured_height
         record = _base_record(job, g, codec_fmt)
         record.update({
             "status": "ok",
             "rate": {"bits": bits, "bpp": bits / (w * h * frames), "kbps": bits * job.source.fps / frames / 1000,
-                     "bits_source": "bitstream", "definition": RATE_DEFINITION,
+                     "bits_source": bits_source, "definition": definition,
                      "bitstreams": [str(p.relative_to(store.root)) for p in kept], "bitstream_bytes": sizes,
                      "excluded_bytes": excluded, "excluded_reason": result.codec_reported.get("excluded_reason"),
                      "bitstream_sha256": [sha256_file(p) for p in kept]},
@@ -279,7 +286,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             "per_frame": {**per_frame.__dict__, "frame_type": result.frame_types,
                           "bits": result.codec_reported.get("frame_bits")},
             "codec_reported": {**{k: v for k, v in result.codec_reported.items() if k != "frame_bits"},
-                               **_difference_to_ours(result.codec_reported, pooled, bits * job.source.fps / frames / 1000)},
+                               **_difference_to_ours(result.codec_reported, pooled, bits * job.source.fps / frames / 1000,
+                                                   bits / (w * h * frames))},
             "commands": result.commands,
             "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
                        "measure_s": measure_seconds},
@@ -297,12 +305,13 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
     return record
 
 
-def _difference_to_ours(reported: dict[str, Any], ours: dict[str, float | None], kbps: float) -> dict[str, Any]:
+def _difference_to_ours(reported: dict[str, Any], ours: dict[str, float | None], kbps: float,
+                        bpp: float) -> dict[str, Any]:
     """Codec-reported minus measured, for every number the codec reports under one of our names."""
     theirs = reported.get("reported_metrics") or {}
     diff: dict[str, float] = {}
     for name, value in theirs.items():
-        mine = kbps if name == "kbps" else ours.get(name)
+        mine = {"kbps": kbps, "bpp": bpp}.get(name, ours.get(name))
         if mine is not None and value is not None:
             diff[name] = float(value) - float(mine)
     return {"difference_to_ours": diff} if diff else {}

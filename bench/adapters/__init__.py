@@ -1,5 +1,5 @@
 """Codec adapters, registered by kebab-case name (``x264``, ``x265``, ``vvenc``, ``svtav1``, ``aom``, ``vtm``,
-``hm``, ``ecm``).
+``hm``, ``ecm``, ``dcvc``, ``dcvc-tcm``, ``dcvc-hem``, ``dcvc-dc``, ``dcvc-fm``, ``dcvc-rt``, ``dcvc-uf``, ``evc``).
 
 The registry is explicit: each module lists its classes here, so there is no import-time discovery magic
 and two adapters can never silently claim one name.
@@ -22,7 +22,7 @@ def register(cls: type[Adapter]) -> type[Adapter]:
 
 def _load_builtin() -> None:
     if not _REGISTRY:
-        from bench.adapters import ffmpeg, reference  # noqa: F401  (they register their adapters)
+        from bench.adapters import dcvc, ffmpeg, reference  # noqa: F401  (they register their adapters)
 
 
 def adapter_names() -> list[str]:

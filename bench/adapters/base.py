@@ -62,6 +62,9 @@ class CodingResult:
     frame_types: list[str] | None = None  # "I"/"P"/"B" per frame in display order, when known
     codec_reported: dict[str, Any] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)
+    # Set (and bitstreams left empty) only when the codec could not write a real bitstream and the descriptor
+    # allowed its entropy-model estimate instead; every table and figure then marks the point as estimated.
+    estimated_bits: float | None = None
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

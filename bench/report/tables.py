@@ -10,6 +10,7 @@ import pandas as pd
 
 from bench.store import atomic_write_text
 
+ESTIMATED_SUFFIX = " (estimated bits)"
 METRIC_COLUMNS = ("psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", "psnr_rgb", "ms_ssim_y", "ms_ssim_rgb")
 
 
@@ -19,11 +20,14 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     Works for our records and imported ones alike (missing fields are empty)."""
     rows = []
     for r in records:
+        estimated = r["status"] == "ok" and (r.get("rate") or {}).get("bits_source") == "estimated"
         row = {
-            "codec": r["codec"]["name"], "adapter": r["codec"]["adapter"], "sequence": r["sequence"]["name"],
+            # A rate from an entropy-model estimate, not a bitstream, is named so in every table and figure.
+            "codec": r["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else ""), "adapter": r["codec"]["adapter"], "sequence": r["sequence"]["name"],
             "group": r["sequence"]["group"], "rate_knob": r.get("rate_knob"), "rate_point": r["rate_point"],
             "status": r["status"], "frames": r["source"].get("count"), "fps": r["sequence"].get("fps"),
             "origin": r["imported"]["source"] if r.get("imported") else "measured",
+            "rate_source": (r.get("rate") or {}).get("bits_source"),
         }
         if r["status"] == "ok":
             row.update({"bits": r["rate"].get("bits"), "bpp": r["rate"].get("bpp"), "kbps": r["rate"].get("kbps")})
@@ -53,7 +57,8 @@ def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         n = max((len(v) for v in pf.values() if isinstance(v, list)), default=0)
         if r["status"] != "ok" or n == 0:
             continue
-        cols["codec"] += [r["codec"]["name"]] * n
+        estimated = (r.get("rate") or {}).get("bits_source") == "estimated"
+        cols["codec"] += [r["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else "")] * n
         cols["sequence"] += [r["sequence"]["name"]] * n
         cols["rate_point"] += [r["rate_point"]] * n
         cols["frame"] += list(range(n))

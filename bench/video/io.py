@@ -227,13 +227,19 @@ class PngSequenceReader:
     def frames(self, first: int = 0, count: int | None = None) -> Iterator[Planes]:
         count = self.num_frames - first if count is None else count
         for path in self.files[first : first + count]:
-            with Image.open(path) as im:
-                if im.mode not in ("RGB", "RGBA", "L", "P"):
-                    raise DataError(f"{path}: PNG mode {im.mode} is not 8-bit RGB")
-                if im.size != (self.width, self.height):
-                    raise DataError(f"{path}: size {im.size} differs from the first frame's")
-                rgb = np.asarray(im.convert("RGB"))
-            yield (rgb[..., 0].copy(), rgb[..., 1].copy(), rgb[..., 2].copy())
+            planes = read_png_frame(path)
+            if planes[0].shape != (self.height, self.width):
+                raise DataError(f"{path}: size {planes[0].shape[::-1]} differs from the first frame's")
+            yield planes
+
+
+def read_png_frame(path: Path) -> Planes:
+    """One 8-bit PNG as (R, G, B) planes."""
+    with Image.open(path) as im:
+        if im.mode not in ("RGB", "RGBA", "L", "P"):
+            raise DataError(f"{path}: PNG mode {im.mode} is not 8-bit RGB")
+        rgb = np.asarray(im.convert("RGB"))
+    return (rgb[..., 0].copy(), rgb[..., 1].copy(), rgb[..., 2].copy())
 
 
 def write_png_frame(path: Path, planes: Planes) -> None:
