@@ -29,6 +29,7 @@ class Param:
     help: str
     choices: tuple[Any, ...] | None = None
     affects_result: bool = True
+    item_kind: type | None = str  # what a list holds (None: the adapter checks it)
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,8 @@ class Adapter(ABC):
                 raise ConditionError(f"{where}.{key}: expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
             if p.choices is not None and value not in p.choices:
                 raise ConditionError(f"{where}.{key}: {value!r} is not one of {', '.join(map(str, p.choices))}")
-            if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-                raise ConditionError(f"{where}.{key}: expected a list of strings")
+            if isinstance(value, list) and p.item_kind and not all(isinstance(v, p.item_kind) for v in value):
+                raise ConditionError(f"{where}.{key}: expected a list of {p.item_kind.__name__}")
             out[key] = value
         return out
 

@@ -62,8 +62,8 @@ class Generation:
     src_types: tuple[str, ...]
     rate: str  # "pair", "q_scale", "q_index", "qp"
     period_minus_one: bool  # their own -1 means "only frame 0"
-    stream_on_cpu: bool  # their stream path runs without CUDA
-    needs_cuda: bool
+    stream_on_cpu: bool  # their stream path runs without CUDA (else it calls torch.cuda.synchronize)
+    needs_cuda: bool  # real CUDA work (streams, half precision): no CPU run at all
     estimated_mode: bool  # can run without writing a bitstream
     rans_module: str  # import path of the entropy-coder extension, relative to the script folder
     rans_build: str  # that repository's README command
@@ -91,13 +91,14 @@ GENERATIONS: dict[str, Generation] = {
                           "MLCodec_extensions_cpp", "cd src/cpp && bash install.sh", "inference_extensions_cuda",
                           "git clone https://github.com/NVIDIA/cutlass third_party/cutlass (checkout v4.4.1), then "
                           "cd src/layers/extensions/inference && bash install.sh"),
-    "evc": Generation("DCVC-family/EVC", "test_image.py", "image", ("png",), "q_scale", False, False, True, True,
+    # EVC calls torch.cuda.synchronize() in both paths: on a CPU only with the shim.
+    "evc": Generation("DCVC-family/EVC", "test_image.py", "image", ("png",), "q_scale", False, False, False, True,
                       "src.models.MLCodec_rans", _CMAKE),
 }
 
 # Makes torch.cuda.synchronize a no-op for CPU devices in the generation's processes (workers included, via
 # sitecustomize), so a stream path whose only CUDA call is that timing barrier can run on a CPU. Used only
-# when the descriptor asks (cpu_stream: true) and recorded in every record.
+# when the descriptor asks (cpu_sync_shim: true) and recorded in every record.
 CPU_SYNC_SHIM = Path(__file__).with_name("cpu_sync_shim")
 
 _FRAME_LINE = re.compile(r"^frame (\d+)[ ,]")
@@ -125,8 +126,8 @@ class DcvcFamily(Adapter):
         "src_type": Param(str, None, "yuv420 (8-bit 4:2:0 file) or png (RGB frames): what the script reads"),
         "write_stream": Param(bool, True, "write and decode real bitstreams (needs the generation's C++ coder)"),
         "allow_estimated_bits": Param(bool, False, "where no bitstream can be written, accept the entropy estimate"),
-        "cpu_stream": Param(bool, False, "on a CPU, run a stream path whose only CUDA call is "
-                            "torch.cuda.synchronize with that call made a no-op (recorded)"),
+        "cpu_sync_shim": Param(bool, False, "on a CPU, make torch.cuda.synchronize a no-op in the script's processes "
+                               "so a path whose only CUDA call is that timing barrier runs (recorded)"),
         "extra_args": Param(list, [], "more options for the script, after ours"),
         "timeout_s": Param(int, 0, "kill the script after this many seconds (0: no limit)", affects_result=False),
     }
@@ -147,6 +148,9 @@ class DcvcFamily(Adapter):
         if gen.needs_cuda and params["device"] == "cpu":
             raise ConditionError(f"{where}.device: {cls.name} runs only on a CUDA GPU (its script requires it); "
                                  "set device: cuda")
+        if cls.name == "evc" and params["device"] == "cpu" and not params["cpu_sync_shim"]:
+            raise ConditionError(f"{where}.device: evc calls torch.cuda.synchronize for every image; on a CPU set "
+                                 "cpu_sync_shim: true (recorded) or device: cuda")
         return params
 
     def check_condition(self, intra_period: int, where: str) -> None:
@@ -158,7 +162,7 @@ class DcvcFamily(Adapter):
         gen, p = self.generation, self.params
         if not p["write_stream"]:
             return False, "write_stream: false in the descriptor"
-        if p["device"] == "cpu" and not gen.stream_on_cpu and not p["cpu_stream"]:
+        if p["device"] == "cpu" and not gen.stream_on_cpu and not p["cpu_sync_shim"]:
             return False, f"{self.name}'s stream path calls torch.cuda.synchronize, which fails on a CPU"
         return True, ""
 
@@ -345,7 +349,7 @@ print(json.dumps(out))
         config.write_text(json.dumps(self.config_json(task, data_root), indent=1))
         argv = self.command(task, config, out, stream)
         env = dict(os.environ)
-        shim = stream and self.params["device"] == "cpu" and not self.generation.stream_on_cpu
+        shim = self.params["device"] == "cpu" and self.params["cpu_sync_shim"]
         if shim:
             env["PYTHONPATH"] = os.pathsep.join([str(CPU_SYNC_SHIM), *filter(None, [env.get("PYTHONPATH")])])
         coded = 0
@@ -388,7 +392,7 @@ print(json.dumps(out))
         folder.mkdir()
         reader = RawVideoReader(task.input_path, task.fmt, task.width, task.height)
         for i, planes in enumerate(reader.frames(0, task.frames)):
-            write_png_frame(folder / f"im{i + 1:05d}.png", planes, task.fmt)
+            write_png_frame(folder / f"im{i + 1:05d}.png", planes)
 
     def _collect_decoded(self, out: Path, task: CodingTask, dest: Path, log: str) -> None:
         """The decoded frames the script saved (a .yuv file or numbered PNGs), as one raw file in ``task.fmt``."""
@@ -485,7 +489,8 @@ class _PairRates(DcvcFamily):
 
     PARAMS: ClassVar[dict[str, Param]] = {
         **{k: v for k, v in DcvcFamily.PARAMS.items() if k not in ("i_frame_model", "p_frame_model")},
-        "checkpoints": Param(list, [], "[intra, inter] checkpoint pairs, one per rate point (rate points index it)"),
+        "checkpoints": Param(list, [], "[intra, inter] checkpoint pairs, one per rate point (rate points index it)",
+                             item_kind=None),
     }
 
     @classmethod
@@ -493,8 +498,7 @@ class _PairRates(DcvcFamily):
         pairs = raw.get("checkpoints", []) if isinstance(raw, dict) else []
         if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs):
             raise ConditionError(f"{where}.checkpoints: expected a list of [intra checkpoint, inter checkpoint] pairs")
-        return super().validate_params({**raw, "checkpoints": [[str(x) for x in p] for p in pairs]} if pairs else raw,
-                                       where)
+        return super().validate_params(raw, where)
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> int:
