@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from bench.conditions import load_condition
+from bench.conditions import load_codec_descriptor, load_condition
 from bench.errors import ConditionError
 
 BASE = """
@@ -122,3 +122,13 @@ def test_extends_cycle_is_an_error(tmp_path: Path) -> None:
 def test_source_format_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConditionError, match=r"colour.source_format: sequence BasketballPass is yuv420p, not"):
         load_condition(write(tmp_path, BASE + "colour: {source_format: yuv420p10le}\n"))
+
+
+def test_every_shipped_descriptor_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """codecs/*.yaml: valid parameters and rate points for their adapters (paths are not checked here)."""
+    monkeypatch.setenv("LVCBENCH_DCVC_ROOT", str(tmp_path))
+    shipped = sorted((REPO / "codecs").glob("*.yaml"))
+    assert {p.stem for p in shipped} >= {"x264", "x265", "vtm", "hm", "dcvc-fm", "dcvc-rt", "evc"}
+    for path in shipped:
+        spec = load_codec_descriptor(path)
+        assert spec.adapter and spec.rate_points, path
