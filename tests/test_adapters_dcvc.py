@@ -350,3 +350,16 @@ def test_real_checkout(tmp_path: Path, clip_dir: Path, name: str, params: dict, 
     result = adapter.code_sequence(CodingTask(raw, fmt, 96, 64, 30.0, 4, -1, rate_point, work))
     assert result.decoded_path.stat().st_size == 4 * fmt.frame_bytes(96, 64)
     assert result.codec_reported["reported_metrics"]
+
+
+def test_doctor_names_everything_missing(tmp_path: Path) -> None:
+    adapter = _adapter(tmp_path, "dcvc-fm", p_frame_model="missing.pth.tar", device="cuda")
+    with pytest.raises(AdapterError) as e:
+        adapter.doctor()
+    message = str(e.value)
+    assert message.startswith("codec dcvc-fm: p_frame_model ") and "missing.pth.tar does not exist" in message
+    assert ("its entropy coder src.models.MLCodec_rans does not import (build it: cd " in message
+            and "&& cd src && mkdir build && cd build && cmake ../cpp -DCMAKE_BUILD_TYPE=Release && make -j)" in message)
+    assert "device cuda: no CUDA device visible to torch" in message
+    estimated = _adapter(tmp_path, "dcvc-dc", write_stream=False, allow_estimated_bits=True)
+    assert estimated.doctor().endswith("device cpu; estimated bits (write_stream: false in the descriptor))")

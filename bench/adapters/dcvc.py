@@ -242,20 +242,34 @@ print(json.dumps(out))
                 "checkpoints_sha256": {k: sha256_file(p) for k, p in self.checkpoints().items()}}
 
     def doctor(self) -> str:
+        """Everything a run needs, each missing piece named with what to do (all of them, not the first)."""
         folder = self._folder()
-        for path in self.checkpoints().values():
-            path.stat()
-        env = self._environment
         gen = self.generation
         problems = []
+        for key in [k for k in self.PARAMS if k in ("i_frame_model", "p_frame_model")]:
+            try:
+                self._checkpoint(key)
+            except AdapterError as e:
+                problems.append(str(e).removeprefix(f"codec {self.name}: "))
+        if "checkpoints" in self.PARAMS:
+            try:
+                self.checkpoints()
+            except AdapterError as e:
+                problems.append(str(e).removeprefix(f"codec {self.name}: "))
+        try:
+            env = self._environment
+        except AdapterError as e:  # the interpreter itself does not run
+            problems.append(str(e).removeprefix(f"codec {self.name}: "))
+            raise AdapterError(f"codec {self.name}: " + "; ".join(problems)) from None
         if env.get("torch") is None:
-            problems.append(f"torch does not import: {env.get('torch_error')}")
+            problems.append(f"torch does not import in {self.params['python']}: {env.get('torch_error')}")
         stream, why = self._mode()
         if stream and not env.get("rans"):
             problems.append(f"its entropy coder {gen.rans_module} does not import (build it: cd {folder} && "
                             f"{gen.rans_build}); or set write_stream: false and allow_estimated_bits: true")
-        if gen.needs_cuda and not env.get("cuda_available"):
-            problems.append("no CUDA device visible to torch")
+        if (gen.needs_cuda or self.params["device"] != "cpu") and not env.get("cuda_available"):
+            problems.append(f"device {self.params['device']}: no CUDA device visible to torch in "
+                            f"{self.params['python']}")
         if problems:
             raise AdapterError(f"codec {self.name}: " + "; ".join(problems))
         kernels = ""
