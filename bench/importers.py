@@ -168,6 +168,28 @@ def _number(entry: dict[str, Any], key: str, path: Path, where: str, required: b
     return float(value)
 
 
+def dcvc_entry_metrics(entry: dict[str, Any]) -> dict[str, float | None]:
+    """One DCVC result entry's all-frame averages under our metric names (the adapters use it too).
+
+    DCVC (2021) writes ``ave_all_frame_quality``: PSNR when above 1, else MS-SSIM. With ``..._psnr_y`` present
+    the content was YUV 4:2:0 and ``ave_all_frame_psnr`` is the 6:1:1 average; otherwise RGB. An MS-SSIM of 0
+    means ``--calc_ssim`` was off: absent, not a value."""
+    def num(key: str) -> float | None:
+        v = entry.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+    if "ave_all_frame_quality" in entry:
+        q = num("ave_all_frame_quality")
+        return {"psnr_rgb" if q is not None and q > 1 else "ms_ssim_rgb": q}
+    ms = num("ave_all_frame_msssim") or None
+    if "ave_all_frame_psnr_y" in entry:
+        out = {"psnr_yuv_611": num("ave_all_frame_psnr"), "ms_ssim_yuv_611": ms}
+        out.update({f"psnr_{p}": num(f"ave_all_frame_psnr_{p}") for p in "yuv"})
+        out["ms_ssim_y"] = num("ave_all_frame_msssim_y") or None
+        return out
+    return {"psnr_rgb": num("ave_all_frame_psnr"), "ms_ssim_rgb": ms}
+
+
 def _dcvc(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
     data = json.loads(text)
     records = []
@@ -185,24 +207,14 @@ def _dcvc(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
                     raise ImportError_(f"{path}: {where}: expected a result entry")
                 bpp = _number(e, "ave_all_frame_bpp", path, where, required=True)
                 frames = int(_number(e, "i_frame_num", path, where, True) + _number(e, "p_frame_num", path, where, True))
-                metrics: dict[str, float | None] = {}
                 yuv = "ave_all_frame_psnr_y" in e
-                if "ave_all_frame_quality" in e:  # DCVC 2021: PSNR or MS-SSIM by --model_type
-                    q = _number(e, "ave_all_frame_quality", path, where)
-                    metrics["psnr_rgb" if q is not None and q > 1 else "ms_ssim_rgb"] = q
-                else:
-                    psnr = _number(e, "ave_all_frame_psnr", path, where)
-                    if psnr is None and not yuv:
-                        raise ImportError_(f"{path}: {where}: expected key 'ave_all_frame_psnr' or "
-                                           "'ave_all_frame_quality'")
-                    ms = _number(e, "ave_all_frame_msssim", path, where) or None
-                    if yuv:
-                        metrics.update({"psnr_yuv_611": psnr, "ms_ssim_yuv_611": ms})
-                        for plane in "yuv":
-                            metrics[f"psnr_{plane}"] = _number(e, f"ave_all_frame_psnr_{plane}", path, where)
-                        metrics["ms_ssim_y"] = _number(e, "ave_all_frame_msssim_y", path, where) or None
-                    else:
-                        metrics.update({"psnr_rgb": psnr, "ms_ssim_rgb": ms})
+                for key in ("ave_all_frame_quality", "ave_all_frame_psnr", "ave_all_frame_msssim",
+                            *(f"ave_all_frame_{m}_{p}" for m in ("psnr", "msssim") for p in "yuv")):
+                    _number(e, key, path, where)  # a present value must be a number
+                if "ave_all_frame_quality" not in e and "ave_all_frame_psnr" not in e and not yuv:
+                    raise ImportError_(f"{path}: {where}: expected key 'ave_all_frame_psnr' or "
+                                       "'ave_all_frame_quality'")
+                metrics = dcvc_entry_metrics(e)
                 per_frame = {}
                 if isinstance(e.get("frame_bpp"), list):
                     pixels = e.get("frame_pixel_num") or ((width or 0) * (height or 0))

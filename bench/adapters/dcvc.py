@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import re
 import shutil
@@ -45,6 +44,7 @@ from bench.adapters import register
 from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file
 from bench.adapters.process import run_program
 from bench.errors import AdapterError, ConditionError
+from bench.importers import dcvc_entry_metrics
 from bench.video.formats import PixelFormat, pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter, read_png_frame, write_png_frame
 
@@ -440,7 +440,7 @@ print(json.dumps(out))
 
     def _reported(self, entry: dict[str, Any], log: str, stream: bool, shim: bool, task: CodingTask) -> dict[str, Any]:
         env = self._environment
-        metrics = entry_metrics(entry)
+        metrics = dcvc_entry_metrics(entry)  # the importer's reading (EVC's entries made video-like first)
         reported: dict[str, Any] = {
             "result": {k: v for k, v in entry.items() if not isinstance(v, list)},
             "reported_metrics": {**{k: v for k, v in metrics.items() if v is not None},
@@ -474,26 +474,6 @@ def single_entry(data: Any, path: Path) -> dict[str, Any]:
     if len(entries) != 1:
         raise AdapterError(f"{path}: expected one result entry (class -> sequence -> rate), found {len(entries)}")
     return entries[0]
-
-
-def entry_metrics(entry: dict[str, Any]) -> dict[str, float | None]:
-    """One result entry's all-frame averages under our metric names (their definitions: see the README)."""
-    def num(key: str) -> float | None:
-        v = entry.get(key)
-        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
-
-    if "ave_all_frame_quality" in entry:  # DCVC (2021): PSNR or MS-SSIM by --model_type
-        q = num("ave_all_frame_quality")
-        return {"psnr_rgb" if q is not None and q > 1 else "ms_ssim_rgb": q}
-    ms = num("ave_all_frame_msssim") or None  # 0 means "not computed" (--calc_ssim off)
-    if "ave_all_frame_psnr_y" in entry:
-        out = {"psnr_yuv_611": num("ave_all_frame_psnr"), "ms_ssim_yuv_611": ms}
-        out.update({f"psnr_{p}": num(f"ave_all_frame_psnr_{p}") for p in "yuv"})
-        out["ms_ssim_y"] = num("ave_all_frame_msssim_y") or None
-        return out
-    if "ave_all_frame_psnr" in entry:
-        return {"psnr_rgb": num("ave_all_frame_psnr"), "ms_ssim_rgb": ms}
-    return {"psnr_rgb": num("psnr"), "ms_ssim_rgb": num("msssim") or None}  # EVC's per-image entries
 
 
 # --- the generations -----------------------------------------------------------------------------------------
