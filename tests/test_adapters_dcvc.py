@@ -364,3 +364,12 @@ def test_doctor_names_everything_missing(tmp_path: Path) -> None:
     assert "device cuda: no CUDA device visible to torch" in message
     estimated = _adapter(tmp_path, "dcvc-dc", write_stream=False, allow_estimated_bits=True)
     assert estimated.doctor().endswith("device cpu; estimated bits (write_stream: false in the descriptor))")
+
+
+def test_timings_from_their_fields_where_reported(tmp_path: Path) -> None:
+    entry = {"avg_frame_encoding_time": 0.01, "avg_frame_decoding_time": 0.02}
+    assert _adapter(tmp_path, "dcvc-rt")._codec_times(entry, 96, 50.0) == pytest.approx((0.96, 1.92))
+    # UF HT: times are per call; 97 frames = the intra frame and 12 chunks of 8
+    assert _adapter(tmp_path, "dcvc-uf", model_structure="htl")._codec_times(entry, 97, 50.0) == \
+        pytest.approx((0.13, 0.26))
+    assert _adapter(tmp_path, "dcvc-hem")._codec_times({"test_time": 3.0}, 96, 50.0) == (50.0, 0.0)
