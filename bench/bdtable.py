@@ -201,9 +201,10 @@ def time_ratios(points: pd.DataFrame, anchor: str) -> pd.DataFrame:
                 out[name] = None
                 continue
             ratio = (sums.loc[codec, col] / sums.loc[anchor, col]).dropna()
-            ratio = ratio[(ratio > 0) & np.isfinite(ratio)]
+            ratio = ratio[(ratio > 0) & np.isfinite(ratio)]  # 0: no separate time (e.g. decode inside one script)
             out[name] = float(np.exp(np.log(ratio).mean())) if len(ratio) else None
-            out["sequences"] = len(ratio)
+            if col == "encode_s":
+                out["sequences"] = len(ratio)
         rows.append(out)
     return pd.DataFrame(rows)
 

@@ -19,6 +19,7 @@ from bench.adapters.dcvc import GENERATIONS, single_entry
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dcvc_entry_metrics as entry_metrics
+from bench.report.html import build_report, sources_from
 from bench.report.tables import summary_frame
 from bench.runner import RunOptions, run_condition
 from bench.video.colour import ColourSpec, convert
@@ -288,6 +289,8 @@ def test_estimated_bits_only_when_allowed_and_marked(tmp_path: Path, clip_dir: P
     assert r["rate"]["bits"] == pytest.approx(8 * (400 + 61 + 62 + 63 + 400 + 65))
     assert "entropy-model estimate" in r["rate"]["definition"]
     assert summary_frame([r])["codec"].tolist() == ["dc (estimated bits)"]
+    html = build_report(sources_from([str(tmp_path / "r2" / "nvc")]), tmp_path / "report", "t", None).read_text()
+    assert "dc (estimated bits)" in html and "none (estimated bits)" in html  # figures and the decode checks
 
 
 def test_yuv_generation_end_to_end(tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,7 @@ from bench.outputs import write_bd_tables
 from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Series, legend, line_chart
-from bench.report.tables import frames_frame, summary_frame, write_csv
+from bench.report.tables import display_name, frames_frame, summary_frame, write_csv
 from bench.store import atomic_write_text
 
 _METRIC_LABELS = {"psnr_yuv_611": "PSNR-YUV (6:1:1) [dB]", "psnr_y": "PSNR-Y [dB]", "psnr_rgb": "PSNR-RGB [dB]",
@@ -110,7 +110,7 @@ def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict
     by_seq: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for r in records:
         if r["status"] == "ok" and r.get("per_frame"):
-            by_seq.setdefault(r["sequence"]["name"], {}).setdefault(r["codec"]["name"], []).append(r)
+            by_seq.setdefault(r["sequence"]["name"], {}).setdefault(display_name(r), []).append(r)
     out = []
     for seq in sorted(by_seq):
         q_series, b_series, chosen = [], [], []
@@ -177,7 +177,7 @@ def _reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list
         beyond = any(d < -0.01 or d > 1.5 * bounds[k] + 0.01 for k, d in diff.items() if k in bounds)
         for k, ours in (("kbps", r["rate"].get("kbps")), ("bpp", r["rate"].get("bpp"))):
             beyond |= k in diff and bool(ours) and abs(diff[k]) / ours > 0.001
-        cells = [r["codec"]["name"], r["sequence"]["name"], str(r["rate_point"])]
+        cells = [display_name(r), r["sequence"]["name"], str(r["rate_point"])]
         cells += [(f"{diff[k]:+.6f}" if k == "bpp" else f"{diff[k]:+.4f}") if k in diff else "" for k in keys]
         table.append([*cells, f"{rounding:.4f}", "yes" if beyond else "no"])
     return [_REPORTED_LABELS.get(k, k) for k in keys], table
@@ -258,7 +258,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
                              f"{1000 * dec / frames:.2f}" if frames and dec else ""])
     checks, failures, identities, commands = [], [], {}, {}
     for r in records:
-        codec, seq = r["codec"]["name"], r["sequence"]["name"]
+        codec, seq = display_name(r), r["sequence"]["name"]
         if r["status"] != "ok":
             failures.append({"what": f"{codec} / {seq} / {r['rate_point']}", "message": r["error"]["message"],
                              "stderr": r["error"].get("stderr_tail", "")})

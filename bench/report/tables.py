@@ -14,16 +14,21 @@ ESTIMATED_SUFFIX = " (estimated bits)"
 METRIC_COLUMNS = ("psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", "psnr_rgb", "ms_ssim_y", "ms_ssim_rgb")
 
 
+def display_name(record: dict[str, Any]) -> str:
+    """The codec's name as every table and figure shows it: a rate from an entropy-model estimate, not a
+    bitstream, is named so."""
+    estimated = record["status"] == "ok" and (record.get("rate") or {}).get("bits_source") == "estimated"
+    return record["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else "")
+
+
 def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per job: codec, sequence, rate point, rate, pooled metrics, times, status, origin.
 
     Works for our records and imported ones alike (missing fields are empty)."""
     rows = []
     for r in records:
-        estimated = r["status"] == "ok" and (r.get("rate") or {}).get("bits_source") == "estimated"
         row = {
-            # A rate from an entropy-model estimate, not a bitstream, is named so in every table and figure.
-            "codec": r["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else ""), "adapter": r["codec"]["adapter"], "sequence": r["sequence"]["name"],
+            "codec": display_name(r), "adapter": r["codec"]["adapter"], "sequence": r["sequence"]["name"],
             "group": r["sequence"]["group"], "rate_knob": r.get("rate_knob"), "rate_point": r["rate_point"],
             "status": r["status"], "frames": r["source"].get("count"), "fps": r["sequence"].get("fps"),
             "origin": r["imported"]["source"] if r.get("imported") else "measured",
@@ -57,8 +62,7 @@ def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         n = max((len(v) for v in pf.values() if isinstance(v, list)), default=0)
         if r["status"] != "ok" or n == 0:
             continue
-        estimated = (r.get("rate") or {}).get("bits_source") == "estimated"
-        cols["codec"] += [r["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else "")] * n
+        cols["codec"] += [display_name(r)] * n
         cols["sequence"] += [r["sequence"]["name"]] * n
         cols["rate_point"] += [r["rate_point"]] * n
         cols["frame"] += list(range(n))
