@@ -102,7 +102,8 @@ GENERATIONS: dict[str, Generation] = {
 # when the descriptor asks (cpu_sync_shim: true) and recorded in every record.
 CPU_SYNC_SHIM = Path(__file__).with_name("cpu_sync_shim")
 
-_FRAME_LINE = re.compile(r"^frame (\d+),")  # "frame 3, 0.52 seconds, ..." (not "frame 3 decoded")
+# A coded frame: "frame 3, 0.52 seconds, ..." (TCM to DC), "frame 3 encoded, ..." (FM); not "frame 3 decoded".
+_FRAME_LINE = re.compile(r"^frame (\d+)(,| encoded)")
 _NUMBER_IN_NAME = re.compile(r"(\d+)(?!.*\d)")
 
 
