@@ -193,11 +193,12 @@ def time_ratios(points: pd.DataFrame, anchor: str) -> pd.DataFrame:
     sums = ok[["codec", "sequence"]].join(ok[cols].apply(pd.to_numeric, errors="coerce")) \
         .groupby(["codec", "sequence"]).sum(min_count=1)
     rows = []
+    coded = set(sums.index.get_level_values(0))
     for codec in sorted(set(ok["codec"]) - {anchor}):
         out: dict[str, object] = {"codec": codec}
         for col in ("encode_s", "decode_s"):
             name = col.replace("_s", "_ratio")
-            if col not in cols or codec not in sums.index.get_level_values(0):
+            if col not in cols or codec not in coded or anchor not in coded:  # e.g. every anchor job failed
                 out[name] = None
                 continue
             ratio = (sums.loc[codec, col] / sums.loc[anchor, col]).dropna()

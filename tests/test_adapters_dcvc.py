@@ -351,9 +351,12 @@ def test_real_checkout(tmp_path: Path, clip_dir: Path, name: str, params: dict, 
         shutil.copy(source, raw)
     work = tmp_path / "work"
     work.mkdir()
-    result = adapter.code_sequence(CodingTask(raw, fmt, 96, 64, 30.0, 4, -1, rate_point, work))
+    # Intra period 2: with randomly initialised weights HEM's P-frame latents grow past what its rANS coder takes
+    # after a few frames (it then loops forever); trained checkpoints do not do that.
+    result = adapter.code_sequence(CodingTask(raw, fmt, 96, 64, 30.0, 4, 2, rate_point, work))
     assert result.decoded_path.stat().st_size == 4 * fmt.frame_bytes(96, 64)
-    assert result.codec_reported["reported_metrics"]
+    assert result.codec_reported["reported_metrics"] and result.codec_reported["intra_period_passed"] == 2
+    assert (result.estimated_bits is None) == bool(result.bitstreams)
 
 
 def test_doctor_names_everything_missing(tmp_path: Path) -> None:

@@ -107,6 +107,12 @@ def test_time_ratios_are_geometric_means() -> None:
     ratios = time_ratios(pd.DataFrame(rows), "a").set_index("codec")
     assert ratios.loc["b", "encode_ratio"] == pytest.approx(4.0)  # sqrt(2 * 8)
     assert ratios.loc["b", "decode_ratio"] == pytest.approx(0.5)
+    assert ratios.loc["b", "sequences"] == 2
+    # Every anchor job failed: no ratios, and no crash (a real run with an anchor that cannot code RGB did).
+    failed = pd.DataFrame([{**r, "status": "failed", "encode_s": None, "decode_s": None} if r["codec"] == "a" else r
+                           for r in rows])
+    ratios = time_ratios(failed, "a").set_index("codec")
+    assert ratios.loc["b", "encode_ratio"] is None and ratios.loc["b", "decode_ratio"] is None
 
 
 def test_unknown_anchor_and_metric(dcvc_points: pd.DataFrame) -> None:

@@ -81,11 +81,9 @@ def test_run_records_every_job_and_resumes(tmp_path: Path, clip_dir: Path, capsy
     assert (reports / "t" / "rd" / "Pan.png").stat().st_size > 10_000
     mtimes = {p: p.stat().st_mtime_ns for p in (results / "t" / "records").glob("*/*/*.json")}
 
-    # Second run: nothing is coded, nothing is rewritten.
-    t0 = time.perf_counter()
+    # Second run: nothing is coded, nothing is rewritten (its speed is a benchmark's business, not a test's).
     assert main(argv) == 0
     assert "12 jobs, 0 coded, 12 already recorded, 0 failed" in capsys.readouterr().out
-    assert time.perf_counter() - t0 < 10
     assert {p: p.stat().st_mtime_ns for p in (results / "t" / "records").glob("*/*/*.json")} == mtimes
     assert not (results / "t" / "work").exists() or not any((results / "t" / "work").iterdir())
 
