@@ -133,19 +133,25 @@ def _run(args: argparse.Namespace) -> int:
     from bench.report.html import build_report, sources_from
 
     report_dir = args.reports / condition.name
-    if condition.anchor:
+    anchor = condition.anchor
+    if anchor:
         from bench.outputs import write_bd_tables
         from bench.report.tables import summary_frame
         from bench.store import ResultStore
 
         points = summary_frame(ResultStore(args.results / condition.name).run_records())
-        rgb = all(s.fmt.family == "rgb" for s in condition.sequences)
-        text, _ = write_bd_tables(points, condition.anchor, _options(args, "psnr_rgb" if rgb else "psnr_yuv_611"),
-                                  report_dir / "tables", "report")
-        print(text)
-        paths["BD tables (CSV, LaTeX)"] = report_dir / "tables"
+        if not ((points["codec"] == anchor) & (points["status"] == "ok")).any():
+            # The failures are listed below; BD tables against nothing would only add a confusing error.
+            print(f"no BD tables: no job of the anchor {anchor} succeeded")
+            anchor = None
+        else:
+            rgb = all(s.fmt.family == "rgb" for s in condition.sequences)
+            text, _ = write_bd_tables(points, anchor, _options(args, "psnr_rgb" if rgb else "psnr_yuv_611"),
+                                      report_dir / "tables", "report")
+            print(text)
+            paths["BD tables (CSV, LaTeX)"] = report_dir / "tables"
     paths["report"] = build_report(sources_from([str(args.results / condition.name)]), report_dir,
-                                   f"lvc-bench report: {condition.name}", condition.anchor, args.method)
+                                   f"lvc-bench report: {condition.name}", anchor, args.method)
     for label, path in paths.items():
         print(f"  {label}: {path}")
     if outcome.failed:

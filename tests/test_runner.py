@@ -206,3 +206,17 @@ codecs:
     (rec,) = [r for r in records(tmp_path / "results", "c") if r["sequence"]["name"] == "Pan10"]
     assert rec["sequence"]["format"] == rec["coding"]["codec_format"] == "yuv420p10le"
     assert rec["measurement"]["psnr_peak"] == {"convention": "vtm", "yuv": 1020, "rgb": 1023}
+
+
+def test_anchor_that_failed_everywhere_gives_failures_not_a_crash(tmp_path: Path, clip_dir: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    bad = ("codecs:\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [30]}\n"
+           "  - {name: broken, adapter: x264, params: {extra_args: ['-profile:v', 'nosuch']}, rate_points: [30]}\n"
+           "anchor: broken")
+    cond = condition_file(tmp_path, clip_dir, codecs="", extra=bad)
+    argv = ["--conditions", str(cond), "--results", str(tmp_path / "r"), "--reports", str(tmp_path / "rep"),
+            "--no-progress"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "no BD tables: no job of the anchor broken succeeded" in captured.out
+    assert "error: 2 job(s) failed" in captured.err and (tmp_path / "rep" / "t" / "index.html").is_file()
