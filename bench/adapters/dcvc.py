@@ -103,7 +103,8 @@ GENERATIONS: dict[str, Generation] = {
 CPU_SYNC_SHIM = Path(__file__).with_name("cpu_sync_shim")
 
 # A coded frame: "frame 3, 0.52 seconds, ..." (TCM to DC), "frame 3 encoded, ..." (FM); not "frame 3 decoded".
-_FRAME_LINE = re.compile(r"^frame (\d+)(,| encoded)")
+# tqdm's bar shares the stream without a newline of its own, so the report may follow it on the same line.
+_FRAME_LINE = re.compile(r"\bframe (\d+)(?:,| encoded)")
 _NUMBER_IN_NAME = re.compile(r"(\d+)(?!.*\d)")
 
 
@@ -372,7 +373,7 @@ print(json.dumps(out))
 
         def on_line(line: str) -> None:
             nonlocal coded
-            if task.progress is not None and _FRAME_LINE.match(line):
+            if task.progress is not None and _FRAME_LINE.search(line):
                 coded += 1
                 task.progress(min(coded, task.frames), task.frames)
 
