@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("ls", help="list datasets, codec descriptors, conditions and adapters")
     doc = sub.add_parser("doctor", help="check that each codec's tools are installed, print versions")
+    doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm")
     doc.add_argument("--conditions", type=Path, help="check only this condition's codecs")
     return parser
 
@@ -199,6 +200,14 @@ def _doctor(args: argparse.Namespace) -> int:
 
     if args.conditions:
         specs = [(c.name, c.adapter, c.params_dict) for c in load_condition(args.conditions).codecs]
+    elif args.codecs:
+        from bench.conditions import find_descriptor, load_codec_descriptor
+
+        specs = []
+        for name in args.codecs:
+            # Looked up as a condition in ./conditions would look it up: ./codecs, then the repository's.
+            c = load_codec_descriptor(find_descriptor(name, Path.cwd() / "conditions" / "_.yaml"))
+            specs.append((c.name, c.adapter, c.params_dict))
     else:
         specs = [(n, n, {}) for n in adapter_names()]
     problems = 0

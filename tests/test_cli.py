@@ -57,6 +57,14 @@ def test_ls_and_doctor(capsys: pytest.CaptureFixture, monkeypatch: pytest.Monkey
     assert "ok   x265: 4." in out and "ok   vvenc: 1." in out
     assert "FAIL vtm: codec vtm: no build given; set root: (the source tree) or encoder: in the descriptor, or the " \
            "environment variable LVCBENCH_VTM_ROOT" in out
+    # One descriptor by name, as `evaluate.py doctor dcvc-fm`.
+    monkeypatch.delenv("LVCBENCH_DCVC_ROOT", raising=False)
+    assert main(["doctor", "x265"]) == 0 and "ok   x265: 4." in capsys.readouterr().out
+    assert main(["doctor", "dcvc-fm"]) == 2
+    assert "params.checkout: environment variable LVCBENCH_DCVC_ROOT is not set" in capsys.readouterr().err
+    monkeypatch.setenv("LVCBENCH_DCVC_ROOT", "/nowhere")
+    assert main(["doctor", "dcvc-fm"]) == 1
+    assert "FAIL dcvc-fm: codec dcvc-fm: /nowhere/DCVC-family/DCVC-FM has no test_video.py" in capsys.readouterr().out
 
 
 def test_jobs_must_be_positive(capsys: pytest.CaptureFixture) -> None:
