@@ -306,6 +306,11 @@ _DHVC_FRAME = re.compile(r"^\s*frame:\s*(\d+)\s+bpp:\s*([-\d.eE+]+)\s+psnr:\s*([
 _DHVC_SEQ = re.compile(r"q=(\S+?),.*?frame_dir\.stem=(\S+?),\s*bpp=([-\d.eE+]+),\s*psnr=([-\d.eE+]+)")
 
 
+def dhvc_frame_lines(text: str) -> list[tuple[int, float, float]]:
+    """(frame, bpp, psnr) from DHVC 1.0 test.py's per-frame ``frame: i bpp: b psnr: p`` lines."""
+    return [(int(m.group(1)), float(m.group(2)), float(m.group(3))) for m in _DHVC_FRAME.finditer(text)]
+
+
 def _dhvc_stdout(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
     clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
     records, frames = [], []

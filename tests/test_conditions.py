@@ -127,6 +127,7 @@ def test_source_format_is_checked(tmp_path: Path) -> None:
 def test_every_shipped_descriptor_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """codecs/*.yaml: valid parameters and rate points for their adapters (paths are not checked here)."""
     monkeypatch.setenv("LVCBENCH_DCVC_ROOT", str(tmp_path))
+    monkeypatch.setenv("LVCBENCH_DHVC_ROOT", str(tmp_path))
     shipped = sorted((REPO / "codecs").glob("*.yaml"))
     assert {p.stem for p in shipped} >= {"x264", "x265", "vtm", "hm", "dcvc-fm", "dcvc-rt", "evc"}
     for path in shipped:

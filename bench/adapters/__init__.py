@@ -22,7 +22,7 @@ def register(cls: type[Adapter]) -> type[Adapter]:
 
 def _load_builtin() -> None:
     if not _REGISTRY:
-        from bench.adapters import dcvc, ffmpeg, reference  # noqa: F401  (they register their adapters)
+        from bench.adapters import dcvc, dhvc, ffmpeg, reference  # noqa: F401  (they register their adapters)
 
 
 def adapter_names() -> list[str]:

@@ -1,0 +1,96 @@
+"""Our driver for the DHVC line, run with the interpreter of the user's DHVC environment (it imports only the
+standard library, numpy, torch and the official model from the user's checkout; nothing from ``bench``).
+
+The official DHVC 1.0 ``test.py`` keeps neither bitstreams nor reconstructions (it overwrites one ``.bits`` file
+per frame), picks its GPU by a hard-coded ``CUDA_VISIBLE_DEVICES``, and runs a FLOP counter first; so the adapter
+runs this driver instead, which codes a sequence the way ``test.py`` does and keeps everything:
+
+* frames are read from a raw file of 8-bit planar R, G, B frames (``width x height`` each), scaled to [0, 1];
+* each frame is zero-padded, centred, to a multiple of 64; the temporal context is reset to the model's learned
+  bias whenever ``frame % gop == 0`` and otherwise holds the decoded latents of the two previous frames;
+* ``compress`` gives a 6-byte head and the packed latent strings; both are written as one file per frame
+  (``frame_00000.bin`` ...; 27 bytes of that are the head, the string count and the string lengths), read back,
+  and ``decompress``-ed; the output is clamped to [0, 1] and cropped back;
+* decoded frames are written, rounded to 8 bits, as planar R, G, B to ``decoded.rgb``;
+* one JSON line per frame goes to stdout: frame index, bitstream bytes, PSNR on the unrounded output (as
+  ``test.py`` computes it) and encode/decode seconds; the last line holds the peak GPU memory.
+
+Usage: ``python dhvc_driver.py SPEC.json`` with SPEC = {"model": "dhvc-1.0", "code_dir": <checkout>/dhvc-1.0,
+"checkpoint", "input", "width", "height", "frames", "gop", "device", "out"}.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _pad_amounts(size, multiple=64):
+    total = (size + multiple - 1) // multiple * multiple - size
+    return total // 2, total - total // 2  # centred: the smaller half first, as test.py pads
+
+
+def main(spec_path):
+    spec = json.loads(Path(spec_path).read_text())
+    sys.path.insert(0, spec["code_dir"])
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    device = torch.device(spec["device"])
+    torch.set_num_threads(1)  # parallelism comes from jobs, as everywhere in the suite
+    if spec["model"] != "dhvc-1.0":
+        raise SystemExit(f"driver: unknown model {spec['model']!r}")
+    from models.dhvc import dhvc_base  # the official model, from the user's checkout
+
+    net = dhvc_base()
+    snapshot = torch.load(spec["checkpoint"], map_location="cpu")
+    state = snapshot.get("state_dict", snapshot) if isinstance(snapshot, dict) else snapshot
+    net.load_state_dict(state, strict=True)  # a checkpoint that does not fit is an error, never skipped
+    net.to(device).eval()
+    net.compress_mode()
+
+    w, h, frames, gop = spec["width"], spec["height"], spec["frames"], spec["gop"]
+    left, right = _pad_amounts(w)
+    top, bottom = _pad_amounts(h)
+    out = Path(spec["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    frame_bytes = 3 * w * h
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    with open(spec["input"], "rb") as src, open(out / "decoded.rgb", "wb") as dec:
+        z_lists = None
+        for fi in range(frames):
+            raw = np.frombuffer(src.read(frame_bytes), dtype=np.uint8)
+            if raw.size != frame_bytes:
+                raise SystemExit(f"driver: {spec['input']} ends before frame {fi}")
+            # float64 division, then float32: the values test.py gets from cv2 / 255. and torch.FloatTensor
+            x = torch.from_numpy((raw.reshape(1, 3, h, w) / 255.0).astype(np.float32)).to(device)
+            x_pad = F.pad(x, (left, right, top, bottom), mode="constant", value=0)
+            if fi % gop == 0:
+                bias = net.get_temp_bias(x_pad)
+                z_lists = [bias, bias]
+            with torch.no_grad():
+                t0 = time.perf_counter()
+                head, strings = net.compress(x_pad, z_lists, get_latent=True)
+                path = out / f"frame_{fi:05d}.bin"
+                path.write_bytes(head + strings)
+                t1 = time.perf_counter()
+                data = path.read_bytes()
+                rec_pad, z_new = net.decompress(data[:6], data[6:], z_lists, get_latent=True)
+                z_lists = [z_lists[-1], z_new]
+                rec = rec_pad.clamp(0, 1)[:, :, top : top + h, left : left + w]
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                t2 = time.perf_counter()
+            mse = torch.mean((x - rec) ** 2).item()
+            psnr = -10 * float(np.log10(mse)) if mse > 0 else float("inf")
+            dec.write(np.clip(np.rint(rec[0].cpu().numpy() * 255), 0, 255).astype(np.uint8).tobytes())
+            print(json.dumps({"frame": fi, "bytes": len(data), "psnr": psnr, "encode_s": t1 - t0,
+                              "decode_s": t2 - t1}), flush=True)
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    print(json.dumps({"done": True, "peak_gpu_bytes": peak, "torch": torch.__version__}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
