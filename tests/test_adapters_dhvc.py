@@ -94,6 +94,58 @@ for fi, png in enumerate(sorted(seq.glob("*.png"))[: int(a.f)]):
 '''
 
 
+DHIC_MODEL = '''
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class Vae(nn.Module):
+    """DHIC's coding interface: quality q quantises to 4 + q // 8 levels per sample, one string per 'latent'."""
+
+    def __init__(self):
+        super().__init__()
+        self.gain = nn.Parameter(torch.tensor(1.0))
+
+    def sample_lmb(self, cur_qp=None, bs=1):
+        return [cur_qp] * bs, None
+
+    def forward_bottomup(self, x, layer_qp):
+        return {"x": x, "qp": layer_qp[0]}, None
+
+    def forward_topdown(self, fdict, mode):
+        levels = 4 + fdict["qp"] // 8
+        if mode == "compress":
+            q = torch.round(fdict["x"] * (levels - 1)).to(torch.uint8).numpy()
+            fdict["shape"] = q.shape
+            fdict["bit_strings"] = [[q[:, c].tobytes()] for c in range(3)] + [[bytes([levels])]]
+            return fdict
+        b, h64, w64 = fdict["shape"]
+        planes = [np.frombuffer(s[0], np.uint8).reshape(b, h64 * 64, w64 * 64) for s in fdict["bit_strings"][:3]]
+        fdict["x_hat"] = torch.from_numpy(np.stack(planes, 1).astype(np.float32)) / (levels - 1)
+        return fdict
+
+    def get_initial_fdict(self, layer_qp, shape):
+        return {"qp": layer_qp[0], "shape": shape}
+
+
+def dhvc():
+    return Vae()
+'''
+
+
+def _dhic_checkout(tmp_path: Path) -> Path:
+    import torch
+
+    root = tmp_path / "DHVC"
+    models = root / "dhic" / "models"
+    models.mkdir(parents=True)
+    (models / "__init__.py").write_text("")
+    (models / "dhvc_dec_intra_var_rate.py").write_text(DHIC_MODEL)
+    torch.save({"state_dict": {"gain": torch.tensor(1.0)}}, root / "dhic" / "checkpoint.pth.tar")
+    return root
+
+
 def _checkout(tmp_path: Path) -> Path:
     import torch
 
@@ -188,6 +240,46 @@ def test_intra_period_and_rate_points(tmp_path: Path) -> None:
         cls.validate_rate_point(-1, "w")
     with pytest.raises(AdapterError, match=r"has no models/ folder; point checkout: at a clone of NJUVISION/DHVC"):
         cls(cls.validate_params({"checkout": str(tmp_path)}, "w")).identity()
+
+
+def test_dhic_end_to_end(tmp_path: Path, clip_dir: Path) -> None:
+    """Every frame an image at its quality index; one real stream per frame with our 28-byte header."""
+    root = _dhic_checkout(tmp_path)
+    cond = _condition(tmp_path, clip_dir, root)
+    cond.write_text(cond.read_text().replace("intra_period: -1", "intra_period: 1").replace(
+        "adapter: dhvc-1.0", "adapter: dhic").replace("checkpoints: [q3.pth.tar], official_check: true",
+                                                      "checkpoint: checkpoint.pth.tar").replace(
+        "rate_points: [0]", "rate_points: [0, 63]"))
+    outcome = run_condition(load_condition(cond), RunOptions(tmp_path / "results", progress=False))
+    assert not outcome.failed, outcome.failed
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "results" / "dhvc" / "records").rglob("*.json"))]
+    assert [r["rate_point"] for r in records] == [0, 63]
+    for r in records:
+        # header 28 bytes + 3 planes of 128 x 64 + the one-byte fourth string
+        assert r["rate"]["bitstream_bytes"] == [28 + 3 * 128 * 64 + 1] * 5
+        assert r["per_frame"]["frame_type"] == ["I"] * 5
+    low, high = (r["metrics"]["psnr_rgb"] for r in records)
+    assert high > low + 10  # 11 levels at q 63 against 4 at q 0
+    with pytest.raises(ConditionError, match=r"dhic is an image codec; set intra_period: 1"):
+        adapter_class("dhic")({"checkout": str(root)}).check_condition(4, "c.yaml")
+    with pytest.raises(ConditionError, match=r"64 is not a rate point for dhic: expected a quality index 0..63"):
+        adapter_class("dhic").validate_rate_point(64, "c.yaml")
+
+
+def test_dhic_checkpoint_that_does_not_fit_is_an_error(tmp_path: Path, clip_dir: Path) -> None:
+    import torch
+
+    root = _dhic_checkout(tmp_path)
+    torch.save({"state_dict": {"gain": torch.tensor(1.0), "extra": torch.zeros(2)}}, root / "dhic" / "checkpoint.pth.tar")
+    cls = adapter_class("dhic")
+    adapter = cls(cls.validate_params({"checkout": str(root), "python": sys.executable,
+                                       "checkpoint": "checkpoint.pth.tar"}, "w"))
+    raw = tmp_path / "in.raw"
+    raw.write_bytes(bytes(96 * 64 * 3))
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(AdapterError, match=r'Unexpected key\(s\) in state_dict: "extra"'):
+        adapter.code_sequence(CodingTask(raw, pixel_format("gbrp"), 96, 64, 30.0, 1, 1, 3, work))
 
 
 def test_official_per_frame_lines() -> None:

@@ -124,16 +124,20 @@ class _DhvcBase(Adapter):
                 "model_sha256": {p.name: sha256_file(p) for p in model_files},
                 "checkpoints_sha256": [sha256_file(self.checkpoint(i)) for i in range(len(self.params["checkpoints"]))]}
 
-    def doctor(self) -> str:
-        folder = self.code_dir()
+    def _checkpoint_problems(self) -> list[str]:
+        if not self.params["checkpoints"]:
+            return ["no checkpoints listed (one per rate point)"]
         problems = []
         for i in range(len(self.params["checkpoints"])):
             try:
                 self.checkpoint(i)
             except AdapterError as e:
                 problems.append(str(e).removeprefix(f"codec {self.name}: "))
-        if not self.params["checkpoints"]:
-            problems.append("no checkpoints listed (one per rate point)")
+        return problems
+
+    def doctor(self) -> str:
+        folder = self.code_dir()
+        problems = self._checkpoint_problems()
         env = self._environment
         if self.params["device"] != "cpu" and not env["cuda"]:
             problems.append(f"device {self.params['device']}: no CUDA device visible to torch in {self.params['python']}")
@@ -154,6 +158,10 @@ class Dhvc1(_DhvcBase):
     def gop(self, task: CodingTask) -> int:
         return task.frames if task.intra_period == -1 else task.intra_period
 
+    def spec(self, task: CodingTask) -> dict[str, Any]:
+        """What this model adds to the driver's job description."""
+        return {}
+
     def code_sequence(self, task: CodingTask) -> CodingResult:
         folder, checkpoint = self.code_dir(), self.checkpoint(task.rate_point)
         work = task.work_dir.resolve()
@@ -162,7 +170,7 @@ class Dhvc1(_DhvcBase):
         out = work / "driver"
         spec = {"model": self.name, "code_dir": str(folder), "checkpoint": str(checkpoint), "input": str(rgb),
                 "width": task.width, "height": task.height, "frames": task.frames, "gop": self.gop(task),
-                "device": self.params["device"], "out": str(out)}
+                "device": self.params["device"], "out": str(out), **self.spec(task)}
         (work / "spec.json").write_text(json.dumps(spec, indent=1))
         argv = [self.params["python"], str(DRIVER), str(work / "spec.json")]
         reports: list[dict[str, Any]] = []
@@ -199,7 +207,7 @@ class Dhvc1(_DhvcBase):
             "peak_gpu_bytes": done.get("peak_gpu_bytes"), "torch": done.get("torch"),
             "note": "PSNR on the unrounded output, as test.py computes it; ours is on the 8-bit decoded frames",
         }
-        if self.params["official_check"]:
+        if self.params.get("official_check"):
             reported["official_check"] = self._official_check(task, work, checkpoint, frames)
         return CodingResult(bitstreams=bitstreams, decoded_path=decoded, commands=[argv],
                             encode_seconds=sum(f["encode_s"] for f in frames),
@@ -245,6 +253,60 @@ class Dhvc1(_DhvcBase):
         return {"frames": len(theirs), "bits_equal": True, "their_bits": their_bits,
                 "their_psnr": [p for _, _, p in theirs], "max_psnr_difference_to_driver": psnr_diff,
                 "command": argv[:2] + ["<ptflops-stub wrapper>"] + argv[3:]}
+
+
+@register
+class Dhic(Dhvc1):
+    """DHIC (ICLR 2026), a variable-rate image model: every frame coded as an image at quality index 0..63
+    (one checkpoint for all rates; the rate point is the index). Its test_dhic.py does not run as shipped and
+    reports likelihood estimates; our driver writes real bitstreams through the model's compress/decompress
+    path (28-byte header of ours). Strict checkpoint loading: keys that do not fit stop the job."""
+
+    name = "dhic"
+    subfolder = "dhic"
+    PARAMS: ClassVar[dict[str, Param]] = {
+        **{k: v for k, v in _DhvcBase.PARAMS.items() if k not in ("checkpoints", "official_check")},
+        "checkpoint": Param(str, None, "the model checkpoint (relative paths start at the dhic folder)"),
+    }
+
+    @classmethod
+    def validate_rate_point(cls, value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 63:
+            raise ConditionError(f"{where}: {value!r} is not a rate point for dhic: expected a quality index 0..63")
+        return value
+
+    def check_condition(self, intra_period: int, where: str) -> None:
+        if intra_period != 1:
+            raise ConditionError(f"{where}: dhic is an image codec; set intra_period: 1 (every frame intra)")
+
+    def checkpoint(self, index: int = 0) -> Path:
+        raw = self.params["checkpoint"]
+        if not raw:
+            raise AdapterError("codec dhic: no checkpoint given in the descriptor")
+        path = Path(raw).expanduser()
+        path = path if path.is_absolute() else self.code_dir() / path
+        if not path.is_file():
+            raise AdapterError(f"codec dhic: checkpoint {path} does not exist")
+        return path
+
+    def identity(self) -> dict[str, Any]:
+        folder, env = self.code_dir(), self._environment
+        return {**Adapter.identity(self), "torch": env["torch"], "driver_sha256": sha256_file(DRIVER),
+                "model_sha256": {p.name: sha256_file(p) for p in sorted((folder / "models").glob("*.py"))},
+                "checkpoint_sha256": sha256_file(self.checkpoint())}
+
+    def _checkpoint_problems(self) -> list[str]:
+        try:
+            self.checkpoint()
+        except AdapterError as e:
+            return [str(e).removeprefix("codec dhic: ")]
+        return []
+
+    def gop(self, task: CodingTask) -> int:
+        return 1
+
+    def spec(self, task: CodingTask) -> dict[str, Any]:
+        return {"quality": task.rate_point}
 
 
 @register

@@ -15,8 +15,18 @@ runs this driver instead, which codes a sequence the way ``test.py`` does and ke
 * one JSON line per frame goes to stdout: frame index, bitstream bytes, PSNR on the unrounded output (as
   ``test.py`` computes it) and encode/decode seconds; the last line holds the peak GPU memory.
 
-Usage: ``python dhvc_driver.py SPEC.json`` with SPEC = {"model": "dhvc-1.0", "code_dir": <checkout>/dhvc-1.0,
-"checkpoint", "input", "width", "height", "frames", "gop", "device", "out"}.
+DHIC (``model: "dhic"``, code_dir <checkout>/dhic) codes every frame as an image at quality index ``quality``
+(0..63): ``forward_bottomup`` and ``forward_topdown(mode="compress")`` give four rANS strings, written with a
+header of ours (DHIC defines none; 28 bytes: batch, padded H/64 and W/64, h, w as uint16, the quality and the
+string count as bytes, the string lengths as uint32), read back and decoded with ``forward_topdown(mode=
+"decompress")``. Its ``models/ska.py`` is missing upstream (imported, never used on this path): an empty module
+stands in for it.
+
+Coding is single-threaded (``torch.set_num_threads(1)``, as test.py): the helper's runs showed that with two
+threads DHVC 1.0 writes different bytes and a stream decoded with another thread count desynchronises.
+
+Usage: ``python dhvc_driver.py SPEC.json`` with SPEC = {"model": "dhvc-1.0" | "dhic", "code_dir", "checkpoint",
+"input", "width", "height", "frames", "gop" (DHVC) or "quality" (DHIC), "device", "out"}.
 """
 
 import json
@@ -39,16 +49,23 @@ def main(spec_path):
 
     device = torch.device(spec["device"])
     torch.set_num_threads(1)  # parallelism comes from jobs, as everywhere in the suite
-    if spec["model"] != "dhvc-1.0":
-        raise SystemExit(f"driver: unknown model {spec['model']!r}")
-    from models.dhvc import dhvc_base  # the official model, from the user's checkout
+    if spec["model"] == "dhvc-1.0":
+        from models.dhvc import dhvc_base as build  # the official model, from the user's checkout
+    elif spec["model"] == "dhic":
+        import types
 
-    net = dhvc_base()
+        sys.modules.setdefault("models.ska", types.SimpleNamespace(SKA=None))  # missing upstream, unused here
+        from models.dhvc_dec_intra_var_rate import dhvc as build
+    else:
+        raise SystemExit(f"driver: unknown model {spec['model']!r}")
+
+    net = build()
     snapshot = torch.load(spec["checkpoint"], map_location="cpu")
     state = snapshot.get("state_dict", snapshot) if isinstance(snapshot, dict) else snapshot
     net.load_state_dict(state, strict=True)  # a checkpoint that does not fit is an error, never skipped
     net.to(device).eval()
-    net.compress_mode()
+    if spec["model"] == "dhvc-1.0":
+        net.compress_mode()
 
     w, h, frames, gop = spec["width"], spec["height"], spec["frames"], spec["gop"]
     left, right = _pad_amounts(w)
@@ -67,18 +84,24 @@ def main(spec_path):
             # float64 division, then float32: the values test.py gets from cv2 / 255. and torch.FloatTensor
             x = torch.from_numpy((raw.reshape(1, 3, h, w) / 255.0).astype(np.float32)).to(device)
             x_pad = F.pad(x, (left, right, top, bottom), mode="constant", value=0)
-            if fi % gop == 0:
-                bias = net.get_temp_bias(x_pad)
-                z_lists = [bias, bias]
+            path = out / f"frame_{fi:05d}.bin"
             with torch.no_grad():
                 t0 = time.perf_counter()
-                head, strings = net.compress(x_pad, z_lists, get_latent=True)
-                path = out / f"frame_{fi:05d}.bin"
-                path.write_bytes(head + strings)
+                if spec["model"] == "dhic":
+                    path.write_bytes(_dhic_encode(net, x_pad, spec["quality"], h, w))
+                else:
+                    if fi % gop == 0:
+                        bias = net.get_temp_bias(x_pad)
+                        z_lists = [bias, bias]
+                    head, strings = net.compress(x_pad, z_lists, get_latent=True)
+                    path.write_bytes(head + strings)
                 t1 = time.perf_counter()
                 data = path.read_bytes()
-                rec_pad, z_new = net.decompress(data[:6], data[6:], z_lists, get_latent=True)
-                z_lists = [z_lists[-1], z_new]
+                if spec["model"] == "dhic":
+                    rec_pad = _dhic_decode(net, data)
+                else:
+                    rec_pad, z_new = net.decompress(data[:6], data[6:], z_lists, get_latent=True)
+                    z_lists = [z_lists[-1], z_new]
                 rec = rec_pad.clamp(0, 1)[:, :, top : top + h, left : left + w]
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
@@ -90,6 +113,34 @@ def main(spec_path):
                               "decode_s": t2 - t1}), flush=True)
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     print(json.dumps({"done": True, "peak_gpu_bytes": peak, "torch": torch.__version__}), flush=True)
+
+
+def _dhic_encode(net, x_pad, quality, h, w):
+    import struct
+
+    layer_qp, _ = net.sample_lmb(cur_qp=quality, bs=1)
+    fdict, _ = net.forward_bottomup(x_pad, layer_qp)
+    fdict = net.forward_topdown(fdict, mode="compress")  # also builds the CDF tables (update())
+    strings = [s[0] for s in fdict["bit_strings"]]  # one batch element, coarse to fine
+    head = struct.pack("<5H2B", 1, x_pad.shape[2] // 64, x_pad.shape[3] // 64, h, w, quality, len(strings))
+    return head + struct.pack(f"<{len(strings)}I", *map(len, strings)) + b"".join(strings)
+
+
+def _dhic_decode(net, data):
+    import struct
+
+    batch, h64, w64, _, _, quality, n = struct.unpack("<5H2B", data[:12])
+    lengths = struct.unpack(f"<{n}I", data[12 : 12 + 4 * n])
+    strings, pos = [], 12 + 4 * n
+    for length in lengths:
+        strings.append([data[pos : pos + length]])
+        pos += length
+    if pos != len(data):
+        raise SystemExit(f"driver: DHIC stream has {len(data) - pos} bytes after its strings")
+    layer_qp, _ = net.sample_lmb(cur_qp=quality, bs=batch)
+    fdict = net.get_initial_fdict(layer_qp, (batch, h64, w64))
+    fdict["bit_strings"] = strings
+    return net.forward_topdown(fdict, mode="decompress")["x_hat"]
 
 
 if __name__ == "__main__":
