@@ -328,3 +328,23 @@ def test_real_dhvc_1(tmp_path: Path, demo_dir: Path) -> None:
     result = adapter.code_sequence(CodingTask(raw, rgb, 416, 240, 30.0, 3, -1, 0, work))
     assert result.codec_reported["official_check"]["bits_equal"]
     assert [p.stat().st_size * 8 for p in result.bitstreams] == result.codec_reported["frame_bits"]
+
+
+@pytest.mark.skipif(not os.environ.get("LVCBENCH_DHVC_ROOT") or not os.environ.get("LVCBENCH_DHIC_CHECKPOINT"),
+                    reason="set LVCBENCH_DHVC_ROOT, LVCBENCH_DHIC_CHECKPOINT and optionally LVCBENCH_DHVC_PYTHON to run "
+                           "DHIC for real")
+def test_real_dhic(tmp_path: Path, demo_dir: Path) -> None:
+    cls = adapter_class("dhic")
+    adapter = cls(cls.validate_params({
+        "checkout": os.environ["LVCBENCH_DHVC_ROOT"], "python": os.environ.get("LVCBENCH_DHVC_PYTHON", sys.executable),
+        "checkpoint": os.environ["LVCBENCH_DHIC_CHECKPOINT"]}, "w"))
+    yuv, rgb = pixel_format("yuv420p"), pixel_format("gbrp")
+    raw = tmp_path / "in.rgb"
+    with RawVideoWriter(raw, rgb) as writer:
+        for planes in RawVideoReader(demo_dir / "HopperPan_416x240_30.yuv", yuv, 416, 240).frames(0, 2):
+            writer.write(convert(planes, yuv, rgb, ColourSpec("bt709", "full", "bilinear")))
+    work = tmp_path / "work"
+    work.mkdir()
+    result = adapter.code_sequence(CodingTask(raw, rgb, 416, 240, 30.0, 2, 1, 3, work))
+    sizes = [p.stat().st_size for p in result.bitstreams]
+    assert len(sizes) == 2 and all(s > 28 for s in sizes) and result.frame_types == ["I", "I"]
