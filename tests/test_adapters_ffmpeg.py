@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,11 @@ def test_thread_count_is_in_the_key_only_where_it_changes_the_stream() -> None:
     with pytest.raises(AdapterError, match="threads 0"):
         adapter_class("x264")({"threads": 0}).code_sequence(
             CodingTask(Path("in"), pixel_format("yuv420p"), 96, 64, 30.0, 4, -1, 30, Path(".")))
+
+
+def test_registry_is_complete_after_importing_one_adapter_module_first() -> None:
+    """Importing bench.adapters.dcvc directly (as its tests do) registers only its adapters; the registry must
+    still load the others (it used to treat a non-empty registry as fully loaded)."""
+    code = ("import bench.adapters.dcvc\nfrom bench.adapters import adapter_names\n"
+            "assert 'x264' in adapter_names() and 'dhvc-1.0' in adapter_names(), adapter_names()")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -21,8 +21,9 @@ def register(cls: type[Adapter]) -> type[Adapter]:
 
 
 def _load_builtin() -> None:
-    if not _REGISTRY:
-        from bench.adapters import dcvc, dhvc, ffmpeg, reference  # noqa: F401  (they register their adapters)
+    # Importing the modules registers their adapters (once: Python imports a module once). Not "if the registry
+    # is empty": a caller that imported one adapter module first would then hide all the others.
+    from bench.adapters import dcvc, dhvc, ffmpeg, reference  # noqa: F401
 
 
 def adapter_names() -> list[str]:
