@@ -10,6 +10,7 @@ timeouts) stay out of it.
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,21 @@ class CodingResult:
     # Set (and bitstreams left empty) only when the codec could not write a real bitstream and the descriptor
     # allowed its entropy-model estimate instead; every table and figure then marks the point as estimated.
     estimated_bits: float | None = None
+
+
+def validate_device(value: str, where: str) -> str:
+    """cpu, cuda or cuda:N (the neural codecs' device parameter)."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", value):
+        raise ConditionError(f"{where}.device: expected cpu, cuda or cuda:N, got {value!r}")
+    return value
+
+
+def checkpoint_index(codec: str, value: Any, where: str) -> int:
+    """A rate point that picks one entry of the descriptor's checkpoints list."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConditionError(f"{where}: {value!r} is not a rate point for {codec}: expected an index into the "
+                             "descriptor's checkpoints list (0, 1, ...)")
+    return value
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -35,15 +35,22 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters import register
-from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file
-from bench.adapters.process import run_program
+from bench.adapters.base import (
+    Adapter,
+    CodingResult,
+    CodingTask,
+    Param,
+    checkpoint_index,
+    sha256_file,
+    validate_device,
+)
+from bench.adapters.process import run_program, run_python_snippet
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dcvc_entry_metrics
 from bench.video.formats import PixelFormat, pixel_format
@@ -146,8 +153,7 @@ class DcvcFamily(Adapter):
         if params["src_type"] not in gen.src_types:
             raise ConditionError(f"{where}.src_type: {cls.name} reads {' or '.join(gen.src_types)}, not "
                                  f"{params['src_type']!r}")
-        if not re.fullmatch(r"cpu|cuda(:\d+)?", params["device"]):
-            raise ConditionError(f"{where}.device: expected cpu, cuda or cuda:N, got {params['device']!r}")
+        validate_device(params["device"], where)
         if gen.needs_cuda and params["device"] == "cpu":
             raise ConditionError(f"{where}.device: {cls.name} runs only on a CUDA GPU (its script requires it); "
                                  "set device: cuda")
@@ -199,16 +205,7 @@ class DcvcFamily(Adapter):
 
     def _python(self, snippet: str, what: str) -> str:
         """Run a few lines with the generation's interpreter in its folder (its own imports work there)."""
-        try:
-            proc = subprocess.run([self.params["python"], "-c", snippet], capture_output=True, text=True,  # noqa: S603
-                                  cwd=self._folder(), timeout=600, check=False)
-        except OSError as e:
-            raise AdapterError(f"codec {self.name}: cannot run the interpreter {self.params['python']}: "
-                               f"{e.strerror or e}") from None
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-            raise AdapterError(f"codec {self.name}: {what} failed in {self.params['python']}: {last}", proc.stderr[-3000:])
-        return proc.stdout
+        return run_python_snippet(self.params["python"], snippet, f"codec {self.name}: {what}", cwd=self._folder())
 
     @functools.cached_property
     def _environment(self) -> dict[str, Any]:
@@ -513,10 +510,7 @@ class _PairRates(DcvcFamily):
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConditionError(f"{where}: {value!r} is not a rate point for {cls.name}: expected an index into "
-                                 "the descriptor's checkpoints list (0, 1, ...)")
-        return value
+        return checkpoint_index(cls.name, value, where)
 
     def _pair(self, index: int) -> tuple[Path, Path]:
         pairs = self.params["checkpoints"]

@@ -18,15 +18,22 @@ from __future__ import annotations
 import functools
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from bench.adapters import register
-from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file
-from bench.adapters.process import run_program
+from bench.adapters.base import (
+    Adapter,
+    CodingResult,
+    CodingTask,
+    Param,
+    checkpoint_index,
+    sha256_file,
+    validate_device,
+)
+from bench.adapters.process import run_program, run_python_snippet
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dhvc_frame_lines
 from bench.video.formats import PixelFormat, pixel_format
@@ -67,17 +74,12 @@ class _DhvcBase(Adapter):
     @classmethod
     def validate_params(cls, raw: Any, where: str) -> dict[str, Any]:
         params = super().validate_params(raw, where)
-        if params["device"] not in ("cpu", "cuda") and not (params["device"].startswith("cuda:")
-                                                           and params["device"][5:].isdigit()):
-            raise ConditionError(f"{where}.device: expected cpu, cuda or cuda:N, got {params['device']!r}")
+        validate_device(params["device"], where)
         return params
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConditionError(f"{where}: {value!r} is not a rate point for {cls.name}: expected an index into the "
-                                 "descriptor's checkpoints list (0, 1, ...)")
-        return value
+        return checkpoint_index(cls.name, value, where)
 
     def code_dir(self) -> Path:
         raw = self.params["checkout"]
@@ -106,16 +108,8 @@ class _DhvcBase(Adapter):
         snippet = ("import json, sys\nimport torch\nprint(json.dumps({'python': sys.version.split()[0], 'torch': "
                    "torch.__version__, 'cuda': torch.cuda.is_available(), 'gpu': torch.cuda.get_device_name(0) if "
                    "torch.cuda.is_available() else None}))")
-        try:
-            proc = subprocess.run([self.params["python"], "-c", snippet], capture_output=True, text=True,  # noqa: S603
-                                  timeout=300, check=False)
-        except OSError as e:
-            raise AdapterError(f"codec {self.name}: cannot run the interpreter {self.params['python']}: "
-                               f"{e.strerror or e}") from None
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-            raise AdapterError(f"codec {self.name}: torch does not import in {self.params['python']}: {last}")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        out = run_python_snippet(self.params["python"], snippet, f"codec {self.name}: importing torch", timeout=300)
+        return json.loads(out.strip().splitlines()[-1])
 
     def identity(self) -> dict[str, Any]:
         folder, env = self.code_dir(), self._environment

@@ -57,3 +57,17 @@ def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
         last = next((line.strip() for line in reversed(lines) if line.strip()), "no message")
         raise AdapterError(f"{what} failed with exit code {proc.returncode}: {last}", text[-3000:])
     return text
+
+
+def run_python_snippet(python: str, snippet: str, what: str, cwd: Path | None = None, timeout: float = 600) -> str:
+    """Run a few lines with another environment's interpreter (a neural codec's own); return its stdout.
+    WHAT names the step in errors ("codec dcvc-hem: reading the checkpoints' q-scales")."""
+    try:
+        proc = subprocess.run([python, "-c", snippet], capture_output=True, text=True, cwd=cwd,  # noqa: S603
+                              timeout=timeout, check=False)
+    except OSError as e:
+        raise AdapterError(f"{what}: cannot run the interpreter {python}: {e.strerror or e}") from None
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise AdapterError(f"{what} failed in {python}: {last}", proc.stderr[-3000:])
+    return proc.stdout
