@@ -135,10 +135,11 @@ def _run(args: argparse.Namespace) -> int:
 
     report_dir = args.reports / condition.name
     anchor = condition.anchor
+    from bench.store import ResultStore
+
     if anchor:
         from bench.outputs import write_bd_tables
         from bench.report.tables import summary_frame
-        from bench.store import ResultStore
 
         points = summary_frame(ResultStore(args.results / condition.name).run_records())
         if not ((points["codec"] == anchor) & (points["status"] == "ok")).any():
@@ -155,6 +156,10 @@ def _run(args: argparse.Namespace) -> int:
                                    f"lvc-bench report: {condition.name}", anchor, args.method)
     for label, path in paths.items():
         print(f"  {label}: {path}")
+    from bench.report.tables import cautions
+
+    for codec, text in cautions(ResultStore(args.results / condition.name).run_records()):
+        print(f"  CAUTION {codec}: {text}")
     if outcome.failed:
         for record in outcome.failed:
             print(f"  FAILED {record['codec']['name']} / {record['sequence']['name']} / {record['rate_point']}: "
@@ -199,7 +204,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from bench.conditions import load_condition
 
     if args.conditions:
-        specs = [(c.name, c.adapter, c.params_dict) for c in load_condition(args.conditions).codecs]
+        specs = [(c.name, c.adapter, c.params_dict, c.rate_points) for c in load_condition(args.conditions).codecs]
     elif args.codecs:
         from bench.conditions import find_descriptor, load_codec_descriptor
 
@@ -207,13 +212,17 @@ def _doctor(args: argparse.Namespace) -> int:
         for name in args.codecs:
             # Looked up as a condition in ./conditions would look it up: ./codecs, then the repository's.
             c = load_codec_descriptor(find_descriptor(name, Path.cwd() / "conditions" / "_.yaml"))
-            specs.append((c.name, c.adapter, c.params_dict))
+            specs.append((c.name, c.adapter, c.params_dict, c.rate_points))
     else:
-        specs = [(n, n, {}) for n in adapter_names()]
+        specs = [(n, n, {}, ()) for n in adapter_names()]
     problems = 0
-    for name, adapter, params in specs:
+    for name, adapter, params, rate_points in specs:
         try:
-            print(f"  ok   {name}: {adapter_class(adapter)(params).doctor()}")
+            codec = adapter_class(adapter)(params)
+            line = codec.doctor()
+            for rp in rate_points:  # what a run checks before its first job (a checkpoint against its model)
+                codec.rate_point_identity(rp)
+            print(f"  ok   {name}: {line}")
         except BenchError as e:
             problems += 1
             print(f"  FAIL {name}: {e}")

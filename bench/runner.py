@@ -128,8 +128,9 @@ def plan(condition: Condition) -> tuple[list[Job], dict[str, Adapter]]:
                             "set spatial.mode to pad or crop")
         for codec in condition.codecs:
             for rp in codec.rate_points:
-                key = job_key(condition, source_id, seq, identities[codec.name], rp)
-                jobs.append(Job(condition, seq, source, source_id, codec, identities[codec.name], rp, key))
+                identity = {**identities[codec.name], **adapters[codec.name].rate_point_identity(rp)}
+                key = job_key(condition, source_id, seq, identity, rp)
+                jobs.append(Job(condition, seq, source, source_id, codec, identity, rp, key))
     return jobs, adapters
 
 
@@ -272,6 +273,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             bits, bits_source, definition = 8 * (sum(sizes) - excluded), "bitstream", RATE_DEFINITION
         frames, w, h = job.source_id.count, g.measured_width, g.measured_height
         record = _base_record(job, g, codec_fmt)
+        if result.processing:
+            record["coding"]["codec_processing"] = result.processing
         record.update({
             "status": "ok",
             "rate": {"bits": bits, "bpp": bits / (w * h * frames), "kbps": bits * job.source.fps / frames / 1000,
@@ -290,7 +293,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
                                                    bits / (w * h * frames))},
             "commands": result.commands,
             "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
-                       "measure_s": measure_seconds},
+                       "measure_s": measure_seconds, **result.timing_details},
+            "cautions": result.cautions,
             "provenance": {**environment(), "started_at": started, "finished_at": now()},
             "error": None,
         })
@@ -345,7 +349,7 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                 outcome.failed.append(existing)
     (store.root / "condition.yaml").write_text(condition.text, encoding="utf-8")
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
-    _limit_torch_threads(condition)
+    _limit_torch_threads(condition, adapters, options.jobs)
     try:
         with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
                   dynamic_ncols=True) as bar:
@@ -373,11 +377,18 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
     return outcome
 
 
-def _limit_torch_threads(condition: Condition) -> None:
-    """MS-SSIM runs single-threaded; parallelism comes from ``--jobs``. With more threads, torch's OpenMP
-    workers spin against the encoders running beside them: measured here, one 416x240 RGB MS-SSIM took 54 ms
-    on one thread and 1.3 s on two while an encoder held the other core."""
-    if condition.metrics.ms_ssim:
-        import torch
+def _limit_torch_threads(condition: Condition, adapters: dict[str, Adapter], jobs: int) -> None:
+    """Keep torch's thread pool from fighting the jobs that run beside it.
 
-        torch.set_num_threads(1)
+    Jobs run as threads of this process and torch has one pool for all of them: with two jobs on two cores
+    and torch's default of one thread per core, four OpenMP workers spin against each other. Measured here:
+    one 416x240 RGB MS-SSIM took 54 ms on one thread and 1.3 s on two while an encoder held the other core; a
+    random-weight bmshj2018-hyperprior frame took 20-30 s with two in-process jobs on the default pool against
+    about 2 s with one thread each. So in-process torch codecs get cores / jobs threads, and MS-SSIM (which
+    runs while other jobs' encoders work) one."""
+    in_process = any(a.in_process_torch for a in adapters.values())
+    if not in_process and not condition.metrics.ms_ssim:
+        return
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, jobs)) if in_process else 1)

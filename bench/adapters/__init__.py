@@ -1,5 +1,6 @@
 """Codec adapters, registered by kebab-case name (``x264``, ``x265``, ``vvenc``, ``svtav1``, ``aom``, ``vtm``,
-``hm``, ``ecm``, ``dcvc``, ``dcvc-tcm``, ``dcvc-hem``, ``dcvc-dc``, ``dcvc-fm``, ``dcvc-rt``, ``dcvc-uf``, ``evc``).
+``hm``, ``ecm``, ``dcvc``, ``dcvc-tcm``, ``dcvc-hem``, ``dcvc-dc``, ``dcvc-fm``, ``dcvc-rt``, ``dcvc-uf``, ``evc``,
+``dhvc-1.0``, ``dhic``, ``dhvc-2.0``, ``compressai``).
 
 The registry is explicit: each module lists its classes here, so there is no import-time discovery magic
 and two adapters can never silently claim one name.
@@ -23,7 +24,7 @@ def register(cls: type[Adapter]) -> type[Adapter]:
 def _load_builtin() -> None:
     # Importing the modules registers their adapters (once: Python imports a module once). Not "if the registry
     # is empty": a caller that imported one adapter module first would then hide all the others.
-    from bench.adapters import dcvc, dhvc, ffmpeg, reference  # noqa: F401
+    from bench.adapters import compressai_zoo, dcvc, dhvc, ffmpeg, reference  # noqa: F401
 
 
 def adapter_names() -> list[str]:

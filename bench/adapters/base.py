@@ -67,6 +67,12 @@ class CodingResult:
     # Set (and bitstreams left empty) only when the codec could not write a real bitstream and the descriptor
     # allowed its entropy-model estimate instead; every table and figure then marks the point as estimated.
     estimated_bits: float | None = None
+    # How the codec's side processed the frames (model input scaling, padding, weights, device), for the record.
+    processing: dict[str, Any] = field(default_factory=dict)
+    # Extra timing facts (warm-up excluded, threads, peak GPU memory), merged into the record's timing.
+    timing_details: dict[str, Any] = field(default_factory=dict)
+    # What a reader must know before trusting these numbers (randomly initialised weights); shown in bold.
+    cautions: list[str] = field(default_factory=list)
 
 
 def validate_device(value: str, where: str) -> str:
@@ -98,6 +104,7 @@ class Adapter(ABC):
     name: ClassVar[str]
     version: ClassVar[int] = 1  # bump when the adapter's output for the same inputs changes
     rate_knob: ClassVar[str] = "qp"
+    in_process_torch: ClassVar[bool] = False  # runs torch models in this process (the runner sizes torch's pool)
     PARAMS: ClassVar[dict[str, Param]] = {}
 
     def __init__(self, params: Mapping[str, Any]) -> None:
@@ -134,6 +141,12 @@ class Adapter(ABC):
     def identity(self) -> dict[str, Any]:
         """Everything about the codec that changes results: part of every job key."""
         return {"adapter": self.name, "adapter_version": self.version, "params": self.result_params()}
+
+    def rate_point_identity(self, rate_point: Any) -> dict[str, Any]:
+        """What one rate point adds to the job key beyond :meth:`identity` (the weights file a quality level
+        loads); raise AdapterError when that rate point cannot run. Called when a run is planned, before anything
+        is coded. Default: nothing."""
+        return {}
 
     def check_condition(self, intra_period: int, where: str) -> None:
         """Refuse (ConditionError naming ``where``) a condition this codec cannot honour as written; called when

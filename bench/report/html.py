@@ -29,7 +29,7 @@ from bench.outputs import write_bd_tables
 from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Series, legend, line_chart
-from bench.report.tables import display_name, frames_frame, summary_frame, write_csv
+from bench.report.tables import cautions, display_name, frames_frame, summary_frame, write_csv
 from bench.store import atomic_write_text
 
 _METRIC_LABELS = {"psnr_yuv_611": "PSNR-YUV (6:1:1) [dB]", "psnr_y": "PSNR-Y [dB]", "psnr_rgb": "PSNR-RGB [dB]",
@@ -296,7 +296,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         definitions=METRIC_DEFINITIONS, bd_method=BDOptions(method=method).describe(),
         exported=exported, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns,
-        n_records=len(records), n_failed=len(failures),
+        n_records=len(records), n_failed=len(failures), cautions=cautions(records),
     )
     path = out_dir / "index.html"
     atomic_write_text(path, html)

@@ -21,6 +21,15 @@ def display_name(record: dict[str, Any]) -> str:
     return record["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else "")
 
 
+def cautions(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(codec, caution) once each: what a reader must know before trusting a codec's numbers (random weights)."""
+    seen: dict[tuple[str, str], None] = {}
+    for r in records:
+        for text in r.get("cautions") or []:
+            seen[(r["codec"]["name"], text.replace("**", ""))] = None
+    return list(seen)
+
+
 def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per job: codec, sequence, rate point, rate, pooled metrics, times, status, origin.
 
@@ -42,6 +51,11 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             row.update({"encode_s": timing.get("encode_s"), "decode_s": timing.get("decode_s"),
                         "pooling": (r.get("measurement") or {}).get("pooling"),
                         "psnr_peak": ((r.get("measurement") or {}).get("psnr_peak") or {}).get("yuv")})
+            estimated = (r.get("codec_reported") or {}).get("estimated_bits")
+            if estimated is not None and r["rate"].get("bits"):  # a learned model's likelihood estimate, beside
+                row["estimated_bpp"] = estimated * r["rate"]["bpp"] / r["rate"]["bits"]  # its real rate
+        if r.get("cautions"):
+            row["cautions"] = "; ".join(c.replace("**", "") for c in r["cautions"])
         else:
             row["error"] = r["error"]["message"]
         row["key"] = r["key"]
