@@ -128,7 +128,11 @@ def plan(condition: Condition) -> tuple[list[Job], dict[str, Adapter]]:
                             "set spatial.mode to pad or crop")
         for codec in condition.codecs:
             for rp in codec.rate_points:
-                identity = {**identities[codec.name], **adapters[codec.name].rate_point_identity(rp)}
+                try:
+                    extra = adapters[codec.name].rate_point_identity(rp)
+                except AdapterError as e:
+                    raise AdapterError(f"{condition.path}: codec {codec.name}, rate point {rp}: {e}") from None
+                identity = {**identities[codec.name], **extra}
                 key = job_key(condition, source_id, seq, identity, rp)
                 jobs.append(Job(condition, seq, source, source_id, codec, identity, rp, key))
     return jobs, adapters
