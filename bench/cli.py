@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("ls", help="list datasets, codec descriptors, conditions and adapters")
     doc = sub.add_parser("doctor", help="check that each codec's tools are installed, print versions")
-    doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm")
+    doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm, or "
+                     "adapters (compressai: lists its architectures)")
     doc.add_argument("--conditions", type=Path, help="check only this condition's codecs")
     return parser
 
@@ -210,8 +211,16 @@ def _doctor(args: argparse.Namespace) -> int:
 
         specs = []
         for name in args.codecs:
-            # Looked up as a condition in ./conditions would look it up: ./codecs, then the repository's.
-            c = load_codec_descriptor(find_descriptor(name, Path.cwd() / "conditions" / "_.yaml"))
+            # Looked up as a condition in ./conditions would look it up: ./codecs, then the repository's; a name
+            # with no descriptor that is an adapter's (`doctor compressai`) checks the adapter itself.
+            try:
+                descriptor = find_descriptor(name, Path.cwd() / "conditions" / "_.yaml")
+            except BenchError:
+                if name not in adapter_names():
+                    raise
+                specs.append((name, name, {}, ()))
+                continue
+            c = load_codec_descriptor(descriptor)
             specs.append((c.name, c.adapter, c.params_dict, c.rate_points))
     else:
         specs = [(n, n, {}, ()) for n in adapter_names()]

@@ -9,6 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import compressai
 import numpy as np
 import pytest
 import torch
@@ -275,11 +276,14 @@ def test_doctor_lists_architectures_and_quality_levels(capsys: pytest.CaptureFix
         "mbt2018-mean (image, quality 1..8, mse/ms-ssim)", "mbt2018 (image, quality 1..8, mse/ms-ssim)",
         "cheng2020-anchor (image, quality 1..6, mse/ms-ssim)", "cheng2020-attn (image, quality 1..6, mse/ms-ssim)",
         "ssf2020 (video, quality 1..9, mse)"]
+    assert main(["doctor", "compressai"]) == 0
+    assert f"ok   compressai: compressai {compressai.__version__}, torch {torch.__version__}; architectures: " \
+        "bmshj2018-factorized (image, quality 1..8, mse/ms-ssim)" in capsys.readouterr().out
     with pytest.raises(AdapterError, match="quality 7 is not a level of cheng2020-anchor"):
         CompressAIModel({"architecture": "cheng2020-anchor", "weights": "random"}).rate_point_identity(7)
 
 
-def test_device_type_is_in_the_job_key_and_cuda_is_checked() -> None:
+def test_device_type_is_in_the_job_key_and_cuda_is_checked(tmp_path: Path, clip_dir: Path) -> None:
     def identity(device: str) -> dict:
         return CompressAIModel({"architecture": "mbt2018", "device": device}).identity()
 
@@ -288,6 +292,10 @@ def test_device_type_is_in_the_job_key_and_cuda_is_checked() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(AdapterError, match="device cuda:1: no CUDA device visible to torch"):
             CompressAIModel({"architecture": "mbt2018", "device": "cuda:1"}).doctor()
+        codecs = "[{name: gpu, adapter: compressai, params: {architecture: mbt2018, weights: random, device: cuda}, " \
+                 "rate_points: [1]}]"
+        with pytest.raises(AdapterError, match=r"c.yaml: codec gpu: device cuda: no CUDA device visible to torch"):
+            plan(load_condition(_condition(tmp_path, clip_dir, codecs)))
 
 
 def test_container_round_trip_and_truncation(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ FAST = {"x264": {"preset": "veryfast"}, "x265": {"preset": "ultrafast"}, "vvenc"
 
 def test_registry() -> None:
     assert adapter_names() == sorted([*ADAPTERS, "vtm", "hm", "ecm", "dcvc", "dcvc-tcm", "dcvc-hem", "dcvc-dc", "dcvc-fm",
-                                      "dcvc-rt", "dcvc-uf", "evc", "dhvc-1.0", "dhvc-2.0", "dhic"])
+                                      "dcvc-rt", "dcvc-uf", "evc", "dhvc-1.0", "dhvc-2.0", "dhic", "compressai"])
 
 
 def _task(clip_dir: Path, tmp_path: Path, name: str, intra_period: int) -> CodingTask:

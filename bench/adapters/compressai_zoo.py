@@ -300,6 +300,11 @@ class CompressAIModel(Adapter):
         loaded = self.load_model(rate_point, "cpu")  # the fit check: from_state_dict on the architecture
         return {"weights": {"file": Path(loaded.description["file"]).name, "sha256": loaded.description["sha256"]}}
 
+    def check_condition(self, intra_period: int, where: str) -> None:
+        """A CUDA device that is not there stops the run before the first job, not every job one by one."""
+        _ = self.architecture
+        _check_device(self.params["device"], where)
+
     def input_format(self, coding: PixelFormat) -> PixelFormat:
         return make_format("rgb", "444", coding.bit_depth)  # the models take RGB; the runner converts
 
@@ -308,9 +313,7 @@ class CompressAIModel(Adapter):
 
         zoo = _zoo()
         head = f"compressai {zoo['version']}, torch {torch.__version__}"
-        device = self.params["device"]
-        if device != "cpu" and not torch.cuda.is_available():
-            raise AdapterError(f"codec {self.name}: device {device}: no CUDA device visible to torch")
+        _check_device(self.params["device"], f"codec {self.name}")
         if self.params["architecture"] is None:
             listing = "; ".join(f"{a} ({ARCHITECTURES[a].kind}, quality {min(qualities(a))}..{max(qualities(a))}, "
                                 f"{'/'.join(m for m in zoo['urls'][a])})" for a in ARCHITECTURES)
@@ -339,8 +342,7 @@ class CompressAIModel(Adapter):
 
         arch = ARCHITECTURES[self.architecture]
         device = self.params["device"]
-        if device != "cpu" and not torch.cuda.is_available():
-            raise AdapterError(f"codec {self.name}: device {device}: no CUDA device visible to torch")
+        _check_device(device, f"codec {self.name}")
         streams = task.work_dir / "streams"
         streams.mkdir(parents=True, exist_ok=True)
         decoded = task.work_dir / "decoded.rgb"
@@ -589,6 +591,18 @@ def _tensors(tree: Any) -> Iterator[Any]:
             yield from _tensors(v)
     else:
         yield tree
+
+
+def _check_device(device: str, where: str) -> None:
+    if device == "cpu":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise AdapterError(f"{where}: device {device}: no CUDA device visible to torch")
+    index = torch.device(device).index
+    if index is not None and index >= torch.cuda.device_count():
+        raise AdapterError(f"{where}: device {device}: torch sees {torch.cuda.device_count()} CUDA device(s)")
 
 
 def _device_lock(device: str) -> Any:

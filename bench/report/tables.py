@@ -54,10 +54,10 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             estimated = (r.get("codec_reported") or {}).get("estimated_bits")
             if estimated is not None and r["rate"].get("bits"):  # a learned model's likelihood estimate, beside
                 row["estimated_bpp"] = estimated * r["rate"]["bpp"] / r["rate"]["bits"]  # its real rate
-        if r.get("cautions"):
-            row["cautions"] = "; ".join(c.replace("**", "") for c in r["cautions"])
         else:
             row["error"] = r["error"]["message"]
+        if r.get("cautions"):
+            row["cautions"] = "; ".join(c.replace("**", "") for c in r["cautions"])
         row["key"] = r["key"]
         rows.append(row)
     df = pd.DataFrame(rows)
