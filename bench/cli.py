@@ -20,7 +20,7 @@ from bench.errors import BenchError
 if TYPE_CHECKING:
     from bench.bdtable import BDOptions
 
-SUBCOMMANDS = ("run", "bd", "report", "validate", "ls", "doctor")
+SUBCOMMANDS = ("run", "status", "bd", "report", "validate", "ls", "doctor")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,8 +36,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="jobs to run at once (default: the number of CPU cores; each job's encoder and metrics "
                           "are single-threaded unless its descriptor says otherwise)")
     run.add_argument("--retry-failed", action="store_true", help="rerun jobs recorded as failed")
+    run.add_argument("--retries", type=int, default=0, help="run a job that fails again, up to this many times "
+                     "(each failure's message is kept in the final record)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _bd_options(run)
+
+    st = sub.add_parser("status", help="what a run of a condition has done, failed, is running and has left, "
+                        "read from its results folder (works while the run goes on elsewhere)")
+    st.add_argument("--conditions", required=True, type=Path, help="test condition YAML file")
+    st.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
+    st.add_argument("--data-root", type=Path, help="folder holding the sequence files (only read before a run)")
 
     bd = sub.add_parser("bd", help="BD tables against an anchor from result folders and imported files")
     bd.add_argument("sources", nargs="+", help="results/<condition> folders, or files (or folders of files) to "
@@ -127,8 +135,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise BenchError(f"--jobs must be 1 or more, got {args.jobs}")
+    if args.retries < 0:
+        raise BenchError(f"--retries must be 0 or more, got {args.retries}")
     condition = load_condition(args.conditions, args.data_root)
-    outcome = run_condition(condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress))
+    outcome = run_condition(condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
+                                                  args.retries))
     paths = write_outputs(condition, outcome.jobs, args.results, args.reports)
     print(f"{condition.name}: {len(outcome.jobs)} jobs, {outcome.coded} coded, {outcome.skipped} already recorded, "
           f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
@@ -168,6 +179,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {len(outcome.failed)} job(s) failed; fix the cause and rerun with --retry-failed",
               file=sys.stderr)
         return 1
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from bench.conditions import load_condition
+    from bench.status import condition_status
+
+    print(condition_status(load_condition(args.conditions, args.data_root), args.results).render())
     return 0
 
 
@@ -243,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "bd": _bd, "report": _report, "validate": _validate, "ls": _ls, "doctor": _doctor}
+    handlers = {"run": _run, "status": _status, "bd": _bd, "report": _report, "validate": _validate, "ls": _ls, "doctor": _doctor}
     try:
         return handlers[args.command](args)
     except BenchError as e:

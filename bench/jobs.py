@@ -64,6 +64,11 @@ class Job:
     def label(self) -> str:
         return f"{self.codec.name} / {self.sequence.name} / {self.codec.adapter} {self.rate_point}"
 
+    def manifest_entry(self) -> dict[str, Any]:
+        """What the run manifest keeps of a job: enough for ``status`` to name it without the data."""
+        return {"key": self.key, "codec": self.codec.name, "sequence": self.sequence.name,
+                "rate_point": self.rate_point}
+
 
 def job_key(condition: Condition, source_id: SourceIdentity, sequence: SequenceInfo,
             codec_identity: dict[str, Any], rate_point: Any) -> str:

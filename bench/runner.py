@@ -59,6 +59,7 @@ class RunOptions:
     jobs: int = 1
     retry_failed: bool = False
     progress: bool = True
+    retries: int = 0  # run a failed job again up to this many times in the same run
 
 
 @dataclass
@@ -352,6 +353,7 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
             if existing["status"] == "failed":
                 outcome.failed.append(existing)
     (store.root / "condition.yaml").write_text(condition.text, encoding="utf-8")
+    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name)  # what `status` reads
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
     _limit_torch_threads(condition, adapters, options.jobs)
     try:
@@ -363,7 +365,18 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                     # minutes a frame at 1080p); with several jobs in flight it shows the latest report.
                     bar.set_postfix_str(f"{job.label}: frame {coded}/{total}")
 
-                return run_job(job, adapters[job.codec.name], store, inputs, frame_done)
+                failures: list[dict[str, Any]] = []
+                while True:
+                    record = run_job(job, adapters[job.codec.name], store, inputs, frame_done)
+                    if record["status"] == "ok" or len(failures) >= options.retries:
+                        break
+                    failures.append({"message": record["error"]["message"],
+                                     "finished_at": record["provenance"]["finished_at"]})
+                    bar.write(f"retrying {job.label} ({len(failures)}/{options.retries}): {record['error']['message']}")
+                if failures:  # the earlier attempts and why they failed stay with the final record
+                    record["retries"] = {"allowed": options.retries, "failed_attempts": failures}
+                    store.write(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key), record)
+                return record
 
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool_:
                 futures = {pool_.submit(one, job): job for job in todo}

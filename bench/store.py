@@ -17,7 +17,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,20 @@ class ResultStore:
         return self.root / "bitstreams" / _safe(codec) / _safe(sequence)
 
     def work_dir(self, key: str) -> Path:
-        return self.root / "work" / f"{key[:16]}-{os.getpid()}"
+        """A job's scratch folder while it runs; its name (key, host, process id) is what ``status`` reads to
+        tell running jobs from interrupted ones."""
+        return self.root / "work" / f"{key[:16]}-{_host()}-{os.getpid()}"
+
+    def work_in_progress(self) -> list[WorkInProgress]:
+        """The work folders present now: jobs running, or left behind by a run that was killed."""
+        out = []
+        for d in sorted((self.root / "work").glob("*")) if (self.root / "work").is_dir() else []:
+            host, _, pid = d.name[17:].rpartition("-")
+            if len(d.name) < 19 or not pid.isdigit():
+                continue
+            alive = None if host != _host() else (int(pid) == os.getpid() or _alive(int(pid)))
+            out.append(WorkInProgress(d.name[:16], host, int(pid), d.stat().st_mtime, alive))
+        return out
 
     def read(self, path: Path) -> dict[str, Any] | None:
         """The record at ``path``, or None if there is none."""
@@ -92,10 +107,16 @@ class ResultStore:
                 out.append(record)
         return out
 
-    def write_run_manifest(self, keys: list[str], condition_name: str) -> None:
-        """The keys of the jobs the last run planned: what ``bd`` and reports read from this folder."""
-        atomic_write_text(self.root / "run.json", json.dumps({"schema_version": SCHEMA_VERSION,
-                                                              "condition": condition_name, "keys": keys}, indent=1))
+    def write_run_manifest(self, jobs: list[dict[str, Any]], condition_name: str) -> None:
+        """The jobs the last run planned (key, codec, sequence, rate point), written when it starts: what
+        ``status`` compares the records with, and what ``bd`` and reports read from this folder."""
+        atomic_write_text(self.root / "run.json", json.dumps({
+            "schema_version": SCHEMA_VERSION, "condition": condition_name, "keys": [j["key"] for j in jobs],
+            "jobs": jobs}, indent=1, default=str))
+
+    def run_manifest(self) -> dict[str, Any] | None:
+        path = self.root / "run.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
     def run_records(self) -> list[dict[str, Any]]:
         """Records of the last run's planned jobs (all records when the folder has no run manifest)."""
@@ -115,11 +136,25 @@ class ResultStore:
             if not parent.is_dir():
                 continue
             for d in parent.iterdir():
-                pid = d.name.rsplit("-", 1)[-1]
-                if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                # work/<key16>-<host>-<pid>, prepared/<pid>: only this host's processes can be checked.
+                host, _, pid = d.name[17:].rpartition("-") if parent.name == "work" else (_host(), "", d.name)
+                if host == _host() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
                     shutil.rmtree(d, ignore_errors=True)
             if not any(parent.iterdir()):
                 parent.rmdir()
+
+
+@dataclass(frozen=True)
+class WorkInProgress:
+    key16: str
+    host: str
+    pid: int
+    since: float  # modification time of the work folder (its creation, near enough)
+    alive: bool | None  # None: on another host, which this one cannot check
+
+
+def _host() -> str:
+    return _safe(socket.gethostname()) or "host"
 
 
 def _alive(pid: int) -> bool:

@@ -14,9 +14,12 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
+from bench.adapters import adapter_class
 from bench.cli import main
 from bench.conditions import load_condition
+from bench.errors import AdapterError
 from bench.runner import RunOptions, plan, run_condition
+from bench.status import condition_status
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, write_png_frame, write_y4m
@@ -86,6 +89,7 @@ def test_run_records_every_job_and_resumes(tmp_path: Path, clip_dir: Path, capsy
     assert "12 jobs, 0 coded, 12 already recorded, 0 failed" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in (results / "t" / "records").glob("*/*/*.json")} == mtimes
     assert not (results / "t" / "work").exists() or not any((results / "t" / "work").iterdir())
+    assert condition_status(load_condition(cond), results).counts() == {"done": 12, "failed": 0, "running": 0, "interrupted": 0, "left": 0}
 
 
 def test_failed_job_is_recorded_and_retried(tmp_path: Path, clip_dir: Path, capsys: pytest.CaptureFixture) -> None:
@@ -145,10 +149,18 @@ def test_kill_9_mid_run_then_rerun_completes(tmp_path: Path, clip_dir: Path) -> 
     deadline = time.time() + 120
     while time.time() < deadline and len(list((results / "t" / "records").glob("*/*/*.json"))) < 3:
         time.sleep(0.05)
+    # `status`, from the results folder alone while the run goes on: the manifest lists all 18 jobs.
+    during = condition_status(load_condition(cond), results).counts()
     os.killpg(proc.pid, signal.SIGKILL)  # the run and its encoders, mid-job
     proc.wait()
+    assert sum(during.values()) == 18 and during["done"] >= 3 and during["running"] >= 1, during
     done_before = len(list((results / "t" / "records").glob("*/*/*.json")))
     assert 3 <= done_before < 18
+    after_kill = condition_status(load_condition(cond), results)
+    counts = after_kill.counts()
+    assert counts["done"] == done_before and counts["running"] == 0 and counts["interrupted"] >= 1, counts
+    assert counts["interrupted"] + counts["left"] == 18 - done_before
+    assert "the next run codes it again" in after_kill.render()
     rerun = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     recs = records(results)
@@ -159,6 +171,36 @@ def test_kill_9_mid_run_then_rerun_completes(tmp_path: Path, clip_dir: Path) -> 
     assert sorted(r["key"] for r in recs) == sorted(j.key for j in jobs)
     assert not list(results.rglob("*.tmp")) and not list(results.rglob("*.partial"))
     assert not (results / "t" / "work").exists() or not any((results / "t" / "work").iterdir())
+    assert condition_status(load_condition(cond), results).counts()["done"] == 18
+
+
+def test_retries_keep_each_failure_with_the_final_record(tmp_path: Path, clip_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    x264 = adapter_class("x264")
+    original = x264.code_sequence
+    calls: list[int] = []
+
+    def flaky(self, task):  # noqa: ANN001, ANN202
+        calls.append(1)
+        if len(calls) <= 2:  # the first two attempts of the first job fail, as a preempted node would
+            raise AdapterError(f"codec x264: transient failure {len(calls)}")
+        return original(self, task)
+
+    monkeypatch.setattr(x264, "code_sequence", flaky)
+    one = ("codecs:\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [30]}")
+    cond = load_condition(condition_file(tmp_path, clip_dir, codecs="", extra=one))
+    outcome = run_condition(cond, RunOptions(tmp_path / "r", progress=False, retries=1))
+    assert [r["status"] for r in outcome.failed] == ["failed"]  # 2 failures > 1 retry: the first job fails
+    failed = outcome.failed[0]
+    assert failed["error"]["message"] == "codec x264: transient failure 2"
+    assert [a["message"] for a in failed["retries"]["failed_attempts"]] == ["codec x264: transient failure 1"]
+    calls.clear()
+    outcome = run_condition(cond, RunOptions(tmp_path / "r", progress=False, retries=2, retry_failed=True))
+    assert not outcome.failed
+    ok = [r for r in records(tmp_path / "r") if r["sequence"]["name"] == failed["sequence"]["name"]][0]
+    assert ok["status"] == "ok" and ok["retries"] == {"allowed": 2, "failed_attempts": [
+        {"message": "codec x264: transient failure 1", "finished_at": ok["retries"]["failed_attempts"][0]["finished_at"]},
+        {"message": "codec x264: transient failure 2", "finished_at": ok["retries"]["failed_attempts"][1]["finished_at"]}]}
 
 
 def test_png_and_ten_bit_y4m_sources(tmp_path: Path, clip_dir: Path) -> None:
