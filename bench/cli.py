@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="jobs to run at once (default: the number of CPU cores; each job's encoder and metrics "
                           "are single-threaded unless its descriptor says otherwise)")
     run.add_argument("--retry-failed", action="store_true", help="rerun jobs recorded as failed")
+    run.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"),
+                     help="local: --jobs jobs at once in this process (default); slurm: one SLURM job per coding "
+                          "job through submitit (an array per codec, resources from the codec descriptor), records "
+                          "in the same results folder; submitit-local: the same through submitit's local processes")
     run.add_argument("--retries", type=int, default=0, help="run a job that fails again, up to this many times "
                      "(each failure's message is kept in the final record)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -139,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
         raise BenchError(f"--retries must be 0 or more, got {args.retries}")
     condition = load_condition(args.conditions, args.data_root)
     outcome = run_condition(condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
-                                                  args.retries))
+                                                  args.retries, args.executor))
     paths = write_outputs(condition, outcome.jobs, args.results, args.reports)
     print(f"{condition.name}: {len(outcome.jobs)} jobs, {outcome.coded} coded, {outcome.skipped} already recorded, "
           f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")

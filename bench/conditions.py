@@ -89,6 +89,9 @@ class CodecSpec:
     rate_points: tuple[Any, ...]
     description: str = ""
     defined_in: str = ""
+    # What a cluster job of this codec asks the scheduler for (gpus, cpus, mem_gb, time_min, partition);
+    # operational, so not part of any job key.
+    resources: tuple[tuple[str, Any], ...] = ()
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -411,8 +414,24 @@ def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: s
     if len(set(rate_points)) != len(rate_points):
         s.fail("lists a rate point twice", "rate_points")
     description = s.get("description", str, "")
+    resources = _resources(s.get("resources", dict, {}), file, s.key("resources"))
     s.done()
-    return CodecSpec(name, adapter, tuple(sorted(params.items())), rate_points, description, str(file))
+    return CodecSpec(name, adapter, tuple(sorted(params.items())), rate_points, description, str(file),
+                     tuple(sorted(resources.items())))
+
+
+RESOURCE_KEYS = {"gpus": int, "cpus": int, "mem_gb": (int, float), "time_min": int, "partition": str}
+
+
+def _resources(raw: Mapping[str, Any], file: Path, where: str) -> dict[str, Any]:
+    for key, value in raw.items():
+        kind = RESOURCE_KEYS.get(key)
+        if kind is None:
+            raise ConditionError(f"{file}: {where}: unknown key {key!r} (known keys here: "
+                                 f"{', '.join(sorted(RESOURCE_KEYS))})")
+        if isinstance(value, bool) or not isinstance(value, kind) or (kind is not str and value < 0):
+            raise ConditionError(f"{file}: {where}.{key}: {value!r} is not a valid value")
+    return dict(raw)
 
 
 def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None,
@@ -427,7 +446,7 @@ def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None
         data = dict(data)
         if "params" in overrides:
             data["params"] = {**(data.get("params") or {}), **overrides["params"]}
-        for key in ("name", "rate_points", "description"):
+        for key in ("name", "rate_points", "description", "resources"):
             if key in overrides:
                 data[key] = overrides[key]
     if used_at is None:
@@ -447,7 +466,7 @@ def _codecs(doc: _Section) -> tuple[CodecSpec, ...]:
             if isinstance(item, str):
                 out.append(load_codec_descriptor(find_descriptor(item, doc.file)))
             elif isinstance(item, Mapping) and "descriptor" in item:
-                extra = set(item) - {"descriptor", "name", "params", "rate_points", "description"}
+                extra = set(item) - {"descriptor", "name", "params", "rate_points", "description", "resources"}
                 if extra:
                     doc.fail(f"unknown key {sorted(extra)[0]!r} (with descriptor: name, params, rate_points, "
                              "description)", where)

@@ -53,13 +53,17 @@ ESTIMATED_RATE_DEFINITION = "bits = the codec's own entropy-model estimate (sum 
                             "wherever shown: it omits the real coder's overhead"
 
 
+EXECUTORS = ("local", "slurm", "submitit-local")
+
+
 @dataclass
 class RunOptions:
     results_dir: Path = Path("results")
-    jobs: int = 1
+    jobs: int = 1  # local: jobs at once; submitit-local: processes at once; slurm: array tasks at once per codec
     retry_failed: bool = False
     progress: bool = True
     retries: int = 0  # run a failed job again up to this many times in the same run
+    executor: str = "local"  # local threads, or one submitit job per coding job (slurm, or submitit's local)
 
 
 @dataclass
@@ -102,15 +106,20 @@ def geometry(condition: Condition, width: int, height: int) -> Geometry:
 
 # --- planning ------------------------------------------------------------------------------------------------
 
-def plan(condition: Condition) -> tuple[list[Job], dict[str, Adapter]]:
+def plan(condition: Condition, only_sequence: str | None = None,
+         only_codec: str | None = None) -> tuple[list[Job], dict[str, Adapter]]:
     """Locate and check every sequence, identify the frames read, and key every job. No coding happens here;
-    any problem with the data stops the run before anything is written."""
-    adapters = {c.name: adapter_class(c.adapter)(c.params_dict) for c in condition.codecs}
+    any problem with the data stops the run before anything is written. ONLY_SEQUENCE plans that sequence
+    alone, ONLY_CODEC that codec alone (a cluster node running one job reads and hashes just its own source)."""
+    codecs = [c for c in condition.codecs if only_codec is None or c.name == only_codec]
+    adapters = {c.name: adapter_class(c.adapter)(c.params_dict) for c in codecs}
     for name, adapter in adapters.items():
         adapter.check_condition(condition.intra_period, f"{condition.path}: codec {name}")
     identities = {name: a.identity() for name, a in adapters.items()}
     jobs = []
     for seq in condition.sequences:
+        if only_sequence is not None and seq.name != only_sequence:
+            continue
         path = locate(seq, condition.data_root)
         source = open_source(seq, path)
         first = condition.frames.first
@@ -127,7 +136,7 @@ def plan(condition: Condition) -> tuple[list[Job], dict[str, Adapter]]:
         if condition.spatial.mode == "none" and source.fmt.chroma == "420" and (g.coded_width % 2 or g.coded_height % 2):
             raise DataError(f"{path}: {source.width}x{source.height} is odd, which 4:2:0 codecs cannot take; "
                             "set spatial.mode to pad or crop")
-        for codec in condition.codecs:
+        for codec in codecs:
             for rp in codec.rate_points:
                 try:
                     extra = adapters[codec.name].rate_point_identity(rp)
@@ -314,6 +323,25 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
     return record
 
 
+def run_job_with_retries(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache, retries: int,
+                         progress: Callable[[int, int], None] | None = None,
+                         note: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """:func:`run_job`, run again up to RETRIES times while it fails; the earlier failures and their messages
+    stay with the final record (``retries.failed_attempts``)."""
+    failures: list[dict[str, Any]] = []
+    while True:
+        record = run_job(job, adapter, store, inputs, progress)
+        if record["status"] == "ok" or len(failures) >= retries:
+            break
+        failures.append({"message": record["error"]["message"], "finished_at": record["provenance"]["finished_at"]})
+        if note:
+            note(f"retrying {job.label} ({len(failures)}/{retries}): {record['error']['message']}")
+    if failures:
+        record["retries"] = {"allowed": retries, "failed_attempts": failures}
+        store.write(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key), record)
+    return record
+
+
 def _difference_to_ours(reported: dict[str, Any], ours: dict[str, float | None], kbps: float,
                         bpp: float) -> dict[str, Any]:
     """Codec-reported minus measured, for every number the codec reports under one of our names."""
@@ -365,28 +393,29 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                     # minutes a frame at 1080p); with several jobs in flight it shows the latest report.
                     bar.set_postfix_str(f"{job.label}: frame {coded}/{total}")
 
-                failures: list[dict[str, Any]] = []
-                while True:
-                    record = run_job(job, adapters[job.codec.name], store, inputs, frame_done)
-                    if record["status"] == "ok" or len(failures) >= options.retries:
-                        break
-                    failures.append({"message": record["error"]["message"],
-                                     "finished_at": record["provenance"]["finished_at"]})
-                    bar.write(f"retrying {job.label} ({len(failures)}/{options.retries}): {record['error']['message']}")
-                if failures:  # the earlier attempts and why they failed stay with the final record
-                    record["retries"] = {"allowed": options.retries, "failed_attempts": failures}
-                    store.write(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key), record)
-                return record
+                def note(message: str) -> None:
+                    bar.write(message)
 
-            with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool_:
-                futures = {pool_.submit(one, job): job for job in todo}
-                for fut in as_completed(futures):
-                    record = fut.result()
+                return run_job_with_retries(job, adapters[job.codec.name], store, inputs, options.retries,
+                                            frame_done, note)
+
+            if options.executor != "local":  # one process per job, started by submitit; records land here
+                from bench.cluster import run_on_submitit
+
+                for record in run_on_submitit(condition, todo, options, store, bar):
                     outcome.coded += 1
                     if record["status"] != "ok":
                         outcome.failed.append(record)
-                        bar.write(f"FAILED {futures[fut].label}: {record['error']['message']}")
-                    bar.update(1)
+            else:
+                with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool_:
+                    futures = {pool_.submit(one, job): job for job in todo}
+                    for fut in as_completed(futures):
+                        record = fut.result()
+                        outcome.coded += 1
+                        if record["status"] != "ok":
+                            outcome.failed.append(record)
+                            bar.write(f"FAILED {futures[fut].label}: {record['error']['message']}")
+                        bar.update(1)
     finally:
         shutil.rmtree(inputs.root, ignore_errors=True)
         store.clean_stale_work()
@@ -408,4 +437,5 @@ def _limit_torch_threads(condition: Condition, adapters: dict[str, Adapter], job
         return
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, jobs)) if in_process else 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(max(1, cores // max(1, jobs)) if in_process else 1)
