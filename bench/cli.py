@@ -148,16 +148,17 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{condition.name}: {len(outcome.jobs)} jobs, {outcome.coded} coded, {outcome.skipped} already recorded, "
           f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
     from bench.report.html import build_report, sources_from
+    from bench.report.tables import cautions
+    from bench.store import ResultStore
 
     report_dir = args.reports / condition.name
     anchor = condition.anchor
-    from bench.store import ResultStore
-
+    records = ResultStore(args.results / condition.name).run_records()
     if anchor:
         from bench.outputs import write_bd_tables
         from bench.report.tables import summary_frame
 
-        points = summary_frame(ResultStore(args.results / condition.name).run_records())
+        points = summary_frame(records)
         if not ((points["codec"] == anchor) & (points["status"] == "ok")).any():
             # The failures are listed below; BD tables against nothing would only add a confusing error.
             print(f"no BD tables: no job of the anchor {anchor} succeeded")
@@ -172,9 +173,7 @@ def _run(args: argparse.Namespace) -> int:
                                    f"lvc-bench report: {condition.name}", anchor, args.method)
     for label, path in paths.items():
         print(f"  {label}: {path}")
-    from bench.report.tables import cautions
-
-    for codec, text in cautions(ResultStore(args.results / condition.name).run_records()):
+    for codec, text in cautions(records):
         print(f"  CAUTION {codec}: {text}")
     if outcome.failed:
         for record in outcome.failed:

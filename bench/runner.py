@@ -393,11 +393,8 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                     # minutes a frame at 1080p); with several jobs in flight it shows the latest report.
                     bar.set_postfix_str(f"{job.label}: frame {coded}/{total}")
 
-                def note(message: str) -> None:
-                    bar.write(message)
-
                 return run_job_with_retries(job, adapters[job.codec.name], store, inputs, options.retries,
-                                            frame_done, note)
+                                            frame_done, bar.write)
 
             if options.executor != "local":  # one process per job, started by submitit; records land here
                 from bench.cluster import run_on_submitit

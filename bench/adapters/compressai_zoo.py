@@ -221,9 +221,7 @@ class CompressAIModel(Adapter):
             if not path.is_file():
                 raise AdapterError(f"codec {self.name}: checkpoint {path} (quality {quality}) does not exist")
             return path, "checkpoints"
-        if quality not in qualities(arch):
-            raise AdapterError(f"codec {self.name}: quality {quality} is not a level of {arch} "
-                               f"({', '.join(map(str, qualities(arch)))})")
+        self._check_quality(quality)
         url = official_url(arch, metric, quality)
         if url is None:
             raise AdapterError(f"codec {self.name}: the zoo has no official {metric} weights for {arch} quality "
@@ -240,6 +238,12 @@ class CompressAIModel(Adapter):
         raise AdapterError(f"codec {self.name}: weights file {file_name} not found in {looked}; nothing is "
                            f"downloaded at run time: fetch {url} and put it in one of those folders")
 
+    def _check_quality(self, quality: int) -> None:
+        levels = qualities(self.architecture)
+        if quality not in levels:
+            raise AdapterError(f"codec {self.name}: quality {quality} is not a level of {self.architecture} "
+                               f"({', '.join(map(str, levels))})")
+
     def load_model(self, quality: int, device: str) -> LoadedModel:
         """A fresh model instance for a quality level, in eval mode on DEVICE, entropy tables ready."""
         import torch
@@ -247,9 +251,7 @@ class CompressAIModel(Adapter):
         arch, zoo = self.architecture, _zoo()
         cls = zoo["classes"][arch]
         if self.params["weights"] == "random":
-            if quality not in qualities(arch):
-                raise AdapterError(f"codec {self.name}: quality {quality} is not a level of {arch} "
-                                   f"({', '.join(map(str, qualities(arch)))})")
+            self._check_quality(quality)
             with _RANDOM_INIT:
                 torch.manual_seed(self.params["seed"])
                 net = cls(*zoo["image_cfgs"][arch][quality]) if arch in zoo["image_cfgs"] else cls()
@@ -276,7 +278,7 @@ class CompressAIModel(Adapter):
                                    f"{type(e).__name__}: {detail[:300]}") from None
             if not stored:
                 net.update(force=True)
-            description = {"source": found_in, "file": str(path), "sha256": sha256_file(path),
+            description = {"source": found_in, "file": str(path), "sha256": _file_sha256(path),
                            "entropy_tables": "stored in the file" if stored else "computed by update(force=True)"}
         return LoadedModel(net.eval().to(device), description)
 
@@ -293,9 +295,7 @@ class CompressAIModel(Adapter):
     def rate_point_identity(self, rate_point: Any) -> dict[str, Any]:
         """The weights file of this quality level, checked against the architecture before any job runs."""
         if self.params["weights"] == "random":
-            if rate_point not in qualities(self.architecture):
-                raise AdapterError(f"codec {self.name}: quality {rate_point} is not a level of {self.architecture} "
-                                   f"({', '.join(map(str, qualities(self.architecture)))})")
+            self._check_quality(rate_point)
             return {}
         loaded = self.load_model(rate_point, "cpu")  # the fit check: from_state_dict on the architecture
         return {"weights": {"file": Path(loaded.description["file"]).name, "sha256": loaded.description["sha256"]}}
@@ -534,6 +534,18 @@ def load_state_dict(path: Path) -> dict[str, Any]:
         if key in checkpoint:
             state = checkpoint[key]
     return rename_old_keys(state)
+
+
+def _file_sha256(path: Path) -> str:
+    """A weights file's SHA-256, computed once per file version (planning and both model instances of every
+    job would otherwise hash the same ~100 MB again)."""
+    stat = path.stat()
+    return _sha256_of_version(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of_version(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(Path(path))
 
 
 def _has_entropy_tables(state: dict[str, Any]) -> bool:
