@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
                           "in the same results folder; submitit-local: the same through submitit's local processes")
     run.add_argument("--retries", type=int, default=0, help="run a job that fails again, up to this many times "
                      "(each failure's message is kept in the final record)")
+    run.add_argument("--gpus", type=_gpu_list, default=(), metavar="0,1,3",
+                     help="local executor: run jobs whose descriptor names a CUDA device on these GPUs, one job per "
+                          "GPU, beside the --jobs CPU jobs (default: each on its descriptor's device, one at a time)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _bd_options(run)
 
@@ -132,6 +135,29 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gpu_list(text: str) -> tuple[int, ...]:
+    try:
+        gpus = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GPU numbers separated by commas (0,1,3), got {text!r}") from None
+    if any(g < 0 for g in gpus) or len(set(gpus)) != len(gpus):
+        raise argparse.ArgumentTypeError(f"expected distinct GPU numbers 0 or more, got {text!r}")
+    return gpus
+
+
+def _check_gpus(gpus: tuple[int, ...], executor: str) -> None:
+    """--gpus names GPUs this machine has, for the executor that uses it; else stop before anything runs."""
+    if executor != "local":
+        raise BenchError(f"--gpus is for --executor local; with {executor} each job gets the GPUs its descriptor's "
+                         "resources.gpus asks for")
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if max(gpus) >= count:
+        raise BenchError(f"--gpus {','.join(map(str, gpus))}: torch sees {count} CUDA device(s) here (numbered from 0, "
+                         "after CUDA_VISIBLE_DEVICES); list only those")
+
+
 def _run(args: argparse.Namespace) -> int:
     from bench.conditions import load_condition
     from bench.outputs import write_outputs
@@ -141,9 +167,11 @@ def _run(args: argparse.Namespace) -> int:
         raise BenchError(f"--jobs must be 1 or more, got {args.jobs}")
     if args.retries < 0:
         raise BenchError(f"--retries must be 0 or more, got {args.retries}")
+    if args.gpus:
+        _check_gpus(args.gpus, args.executor)
     condition = load_condition(args.conditions, args.data_root)
     outcome = run_condition(condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
-                                                  args.retries, args.executor))
+                                                  args.retries, args.executor, args.gpus))
     paths = write_outputs(condition, outcome.jobs, args.results, args.reports)
     print(f"{condition.name}: {len(outcome.jobs)} jobs, {outcome.coded} coded, {outcome.skipped} already recorded, "
           f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")

@@ -16,13 +16,15 @@ A failed job becomes a failed record (message and stderr tail) and the run goes 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import queue
 import shutil
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,7 @@ class RunOptions:
     progress: bool = True
     retries: int = 0  # run a failed job again up to this many times in the same run
     executor: str = "local"  # local threads, or one submitit job per coding job (slurm, or submitit's local)
+    gpus: tuple[int, ...] = ()  # local: GPU jobs pinned one per listed GPU; empty: each on its descriptor's device
 
 
 @dataclass
@@ -244,9 +247,11 @@ def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) ->
 
 
 def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
-            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+            progress: Callable[[int, int], None] | None = None, gpu: int | None = None,
+            cpus: int = 1) -> dict[str, Any]:
     """Code and measure one job and write its record (ok or failed). Returns the record. PROGRESS, when given,
-    hears (frames coded, frames) from adapters whose tools report each coded frame."""
+    hears (frames coded, frames) from adapters whose tools report each coded frame. GPU pins a GPU job to that
+    GPU (recorded in the provenance); CPUS is the cores it may use (a split VTM encode runs that many segments)."""
     started = now()
     work = store.work_dir(job.key)
     shutil.rmtree(work, ignore_errors=True)
@@ -257,7 +262,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
     try:
         codec_fmt = adapter.input_format(job.condition.colour.coding(job.source.fmt))
         task = CodingTask(inputs.get(job, codec_fmt), codec_fmt, g.coded_width, g.coded_height, job.source.fps,
-                          job.source_id.count, job.condition.intra_period, job.rate_point, work, progress=progress)
+                          job.source_id.count, job.condition.intra_period, job.rate_point, work, progress=progress,
+                          gpu=gpu, cpus=cpus)
         result = adapter.code_sequence(task)
         expected = job.source_id.count * codec_fmt.frame_bytes(g.coded_width, g.coded_height)
         got = result.decoded_path.stat().st_size if result.decoded_path.exists() else 0
@@ -309,7 +315,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
                        "measure_s": measure_seconds, **result.timing_details},
             "cautions": result.cautions,
-            "provenance": {**environment(), "started_at": started, "finished_at": now()},
+            "provenance": {**environment(), **({"pinned_gpu": gpu} if gpu is not None else {}),
+                           "started_at": started, "finished_at": now()},
             "error": None,
         })
     except BenchError as e:
@@ -325,12 +332,13 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
 
 def run_job_with_retries(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache, retries: int,
                          progress: Callable[[int, int], None] | None = None,
-                         note: Callable[[str], None] | None = None) -> dict[str, Any]:
+                         note: Callable[[str], None] | None = None, gpu: int | None = None,
+                         cpus: int = 1) -> dict[str, Any]:
     """:func:`run_job`, run again up to RETRIES times while it fails; the earlier failures and their messages
     stay with the final record (``retries.failed_attempts``)."""
     failures: list[dict[str, Any]] = []
     while True:
-        record = run_job(job, adapter, store, inputs, progress)
+        record = run_job(job, adapter, store, inputs, progress, gpu, cpus)
         if record["status"] == "ok" or len(failures) >= retries:
             break
         failures.append({"message": record["error"]["message"], "finished_at": record["provenance"]["finished_at"]})
@@ -387,14 +395,14 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
     try:
         with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
                   dynamic_ncols=True) as bar:
-            def one(job: Job) -> dict[str, Any]:
+            def one(job: Job, gpu: int | None = None) -> dict[str, Any]:
                 def frame_done(coded: int, total: int) -> None:
                     # One status line that moves with every coded frame (the reference software takes
                     # minutes a frame at 1080p); with several jobs in flight it shows the latest report.
                     bar.set_postfix_str(f"{job.label}: frame {coded}/{total}")
 
                 return run_job_with_retries(job, adapters[job.codec.name], store, inputs, options.retries,
-                                            frame_done, bar.write)
+                                            frame_done, bar.write, gpu, max(1, available_cores() // options.jobs))
 
             if options.executor != "local":  # one process per job, started by submitit; records land here
                 from bench.cluster import run_on_submitit
@@ -404,8 +412,18 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                     if record["status"] != "ok":
                         outcome.failed.append(record)
             else:
-                with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool_:
-                    futures = {pool_.submit(one, job): job for job in todo}
+                # CPU jobs share --jobs threads; GPU jobs run beside them, one per GPU (see GpuSlots).
+                slots = GpuSlots(options.gpus)
+                on_gpu = {job.key: adapters[job.codec.name] for job in todo if adapters[job.codec.name].uses_gpu()}
+
+                def one_on_a_gpu(job: Job) -> dict[str, Any]:
+                    with slots.take(adapters[job.codec.name]) as gpu:
+                        return one(job, gpu)
+
+                with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as cpu_pool, \
+                        ThreadPoolExecutor(max_workers=slots.workers(list(on_gpu.values()))) as gpu_pool:
+                    futures = {gpu_pool.submit(one_on_a_gpu, job) if job.key in on_gpu else cpu_pool.submit(one, job): job
+                               for job in todo}
                     for fut in as_completed(futures):
                         record = fut.result()
                         outcome.coded += 1
@@ -418,6 +436,45 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
         store.clean_stale_work()
     outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+class GpuSlots:
+    """One job per GPU at a time on the local executor, so a job's GPU time and peak memory are its own.
+
+    With ``--gpus 0,1,3`` a GPU job takes whichever listed GPU is free and is pinned to it (numbered as this
+    process sees the GPUs); without, it waits for the device its descriptor names. CPU jobs never wait here."""
+
+    def __init__(self, gpus: tuple[int, ...]) -> None:
+        self.gpus = gpus
+        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for gpu in gpus:
+            self._free.put(gpu)
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def workers(self, adapters: list[Adapter]) -> int:
+        """Threads for the GPU jobs of ADAPTERS: one per GPU they can use."""
+        return len(self.gpus) if self.gpus else max(1, len({_cuda_device(a) for a in adapters}))
+
+    @contextlib.contextmanager
+    def take(self, adapter: Adapter) -> Iterator[int | None]:
+        """Wait for a GPU; yield the one pinned (None without ``--gpus``); give it back afterwards."""
+        if self.gpus:
+            gpu = self._free.get()
+            try:
+                yield gpu
+            finally:
+                self._free.put(gpu)
+            return
+        with self._guard:
+            lock = self._locks.setdefault(_cuda_device(adapter), threading.Lock())
+        with lock:
+            yield None
+
+
+def _cuda_device(adapter: Adapter) -> str:
+    device = str(adapter.params.get("device", "cuda"))
+    return "cuda:0" if device == "cuda" else device  # a fresh process's current device is its first
 
 
 def _limit_torch_threads(condition: Condition, adapters: dict[str, Adapter], jobs: int) -> None:
@@ -434,5 +491,9 @@ def _limit_torch_threads(condition: Condition, adapters: dict[str, Adapter], job
         return
     import torch
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, cores // max(1, jobs)) if in_process else 1)
+    torch.set_num_threads(max(1, available_cores() // max(1, jobs)) if in_process else 1)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (on a SLURM node: the ones the job was given)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

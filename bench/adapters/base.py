@@ -47,9 +47,13 @@ class CodingTask:
     rate_point: Any
     work_dir: Path
     threads: int = 0  # 0: the tool's default
+    cpus: int = 1  # cores this job may use beside the others: cores / --jobs locally, its allocation on a cluster
     # Called as progress(frames coded, frames in total) by adapters whose tools report each coded frame;
     # long encodes (the reference software: minutes a frame at 1080p) then show where they are.
     progress: Callable[[int, int], None] | None = None
+    # The GPU the runner pinned this job to (``--gpus``), numbered as this process sees the GPUs; None: the
+    # descriptor's device as written. Only set for adapters whose :meth:`Adapter.uses_gpu` is true.
+    gpu: int | None = None
 
 
 @dataclass
@@ -147,6 +151,16 @@ class Adapter(ABC):
         loads); raise AdapterError when that rate point cannot run. Called when a run is planned, before anything
         is coded. Default: nothing."""
         return {}
+
+    def uses_gpu(self) -> bool:
+        """Whether this descriptor's jobs run on a GPU (its ``device`` parameter names CUDA); the local executor
+        then runs them one per GPU."""
+        return str(self.params.get("device", "cpu")).startswith("cuda")
+
+    def job_device(self, task: CodingTask) -> str:
+        """The torch device of one job run in this process: the pinned GPU where the runner chose one, else the
+        descriptor's device."""
+        return f"cuda:{task.gpu}" if task.gpu is not None and self.uses_gpu() else str(self.params.get("device", "cpu"))
 
     def check_condition(self, intra_period: int, where: str) -> None:
         """Refuse (ConditionError naming ``where``) a condition this codec cannot honour as written; called when

@@ -341,7 +341,7 @@ class CompressAIModel(Adapter):
         import torch
 
         arch = ARCHITECTURES[self.architecture]
-        device = self.params["device"]
+        device = self.job_device(task)  # the pinned GPU under --gpus
         _check_device(device, f"codec {self.name}")
         streams = task.work_dir / "streams"
         streams.mkdir(parents=True, exist_ok=True)
@@ -352,12 +352,12 @@ class CompressAIModel(Adapter):
             peaks: dict[str, int] = {}
             _reset_peak(device)
             encoder = self.load_model(task.rate_point, device)
-            encoded = self._encode(encoder.net, arch, task, streams)
+            encoded = self._encode(encoder.net, arch, task, streams, device)
             del encoder.net
             peaks["encode"] = _peak(device)
             _reset_peak(device)
             decoder = self.load_model(task.rate_point, device)
-            decode_seconds = self._decode(decoder.net, arch, task, encoded, decoded)
+            decode_seconds = self._decode(decoder.net, arch, task, encoded, decoded, device)
             peaks["decode"] = _peak(device)
             del decoder.net
         frame_bits = [8 * p.stat().st_size for p in encoded.paths]
@@ -375,10 +375,11 @@ class CompressAIModel(Adapter):
         return CodingResult(
             bitstreams=encoded.paths, decoded_path=decoded, encode_seconds=encoded.seconds,
             decode_seconds=decode_seconds, frame_types=encoded.frame_types, codec_reported=reported,
-            processing=self._processing(arch, task, decoder.description), timing_details=timing,
+            processing=self._processing(arch, task, decoder.description, device), timing_details=timing,
             cautions=self._cautions())
 
-    def _processing(self, arch: Architecture, task: CodingTask, weights: dict[str, Any]) -> dict[str, Any]:
+    def _processing(self, arch: Architecture, task: CodingTask, weights: dict[str, Any],
+                    device: str) -> dict[str, Any]:
         m = arch.pad_multiple
         peak = task.fmt.peak
         padded = [-(-task.width // m) * m, -(-task.height // m) * m]
@@ -395,7 +396,7 @@ class CompressAIModel(Adapter):
                         "coded_size": [task.width, task.height], "model_size": padded,
                         "cropped_back": padded != [task.width, task.height]},
             "frames": frames,
-            "device": self.params["device"],
+            "device": device,
             "decode_check": ("decoder output equal to the encoder-side reconstruction bit for bit on every frame "
                              "(SHA-256 of the float32 tensor)") if self.params["verify_decode"] else "off",
             "bitstream": "one file per frame: the model's strings and latent shapes, layout in "
@@ -409,13 +410,14 @@ class CompressAIModel(Adapter):
                 f"{float(self.params['random_gain']):g}): not a trained model; its rates and quality say nothing "
                 f"about {self.architecture}'s real performance"]
 
-    def _frames(self, task: CodingTask, first: int = 0, count: int | None = None) -> Iterator[torch.Tensor]:
+    def _frames(self, task: CodingTask, device: str, first: int = 0,
+                count: int | None = None) -> Iterator[torch.Tensor]:
         import torch
 
         reader = RawVideoReader(task.input_path, task.fmt, task.width, task.height)
         for planes in reader.frames(first, task.frames if count is None else count):
             rgb = np.stack(planes).astype(np.float32) / task.fmt.peak
-            yield torch.from_numpy(rgb).unsqueeze(0).to(self.params["device"])
+            yield torch.from_numpy(rgb).unsqueeze(0).to(device)
 
     def _pad(self, x: torch.Tensor, multiple: int) -> torch.Tensor:
         import torch.nn.functional as F  # noqa: N812 (the usual name)
@@ -428,11 +430,11 @@ class CompressAIModel(Adapter):
             return F.pad(x, extra, mode="replicate")
         return F.pad(x, extra, mode="constant", value=0.0)
 
-    def _encode(self, net: Any, arch: Architecture, task: CodingTask, streams: Path) -> _Encoded:
+    def _encode(self, net: Any, arch: Architecture, task: CodingTask, streams: Path, device: str) -> _Encoded:
         out = _Encoded()
         verify, estimate = self.params["verify_decode"], self.params["estimate_bits"]
         if self.params["warmup"]:
-            x0 = self._pad(next(self._frames(task, 0, 1)), arch.pad_multiple)
+            x0 = self._pad(next(self._frames(task, device, 0, 1)), arch.pad_multiple)
             if arch.kind == "image":
                 enc = net.compress(x0)
                 net.decompress(enc["strings"], enc["shape"])
@@ -440,10 +442,10 @@ class CompressAIModel(Adapter):
                 _, enc = net.encode_keyframe(x0)
                 net.decode_keyframe(enc["strings"], enc["shape"])
         ref = None
-        for i, frame in enumerate(self._frames(task)):
+        for i, frame in enumerate(self._frames(task, device)):
             x = self._pad(frame, arch.pad_multiple)
             intra = arch.kind == "image" or ref is None or (task.intra_period > 0 and i % task.intra_period == 0)
-            _sync(self.params["device"])
+            _sync(device)
             t0 = time.perf_counter()
             if arch.kind == "image":
                 enc, recon = net.compress(x), None
@@ -454,7 +456,7 @@ class CompressAIModel(Adapter):
             else:
                 recon, enc = net.encode_inter(x, ref)
                 groups = [(enc["shape"][k], enc["strings"][k]) for k in ("motion", "residual")]
-            _sync(self.params["device"])
+            _sync(device)
             out.seconds += time.perf_counter() - t0
             coded = CodedFrame(INTRA if intra else INTER, task.width if intra else 0, task.height if intra else 0,
                                tuple(LatentGroup((int(s[0]), int(s[1])), tuple(_one(v) for v in strs))
@@ -474,7 +476,8 @@ class CompressAIModel(Adapter):
                 task.progress(i + 1, task.frames)
         return out
 
-    def _decode(self, net: Any, arch: Architecture, task: CodingTask, encoded: _Encoded, decoded: Path) -> float:
+    def _decode(self, net: Any, arch: Architecture, task: CodingTask, encoded: _Encoded, decoded: Path,
+                device: str) -> float:
         if self.params["warmup"]:
             self._decode_one(net, arch, decode_frame(encoded.paths[0].read_bytes(), encoded.paths[0]), None)
         seconds, ref, size, mismatched = 0.0, None, (task.width, task.height), []
@@ -485,10 +488,10 @@ class CompressAIModel(Adapter):
                     size = (frame.width, frame.height)
                 elif arch.kind == "image" or ref is None:
                     raise AdapterError(f"bitstream {path}: an inter frame where {self.architecture} needs an intra one")
-                _sync(self.params["device"])
+                _sync(device)
                 t0 = time.perf_counter()
                 x_hat = self._decode_one(net, arch, frame, ref)
-                _sync(self.params["device"])
+                _sync(device)
                 seconds += time.perf_counter() - t0
                 if encoded.digests[i] is not None and _digest(x_hat) != encoded.digests[i]:
                     mismatched.append(i)
@@ -499,7 +502,7 @@ class CompressAIModel(Adapter):
             shown = ", ".join(map(str, mismatched[:10])) + (" ..." if len(mismatched) > 10 else "")
             raise AdapterError(f"codec {self.name}: decoding the written bitstream does not reproduce the "
                                f"encoder-side reconstruction on frame(s) {shown} of {len(encoded.paths)} "
-                               f"({self.architecture} on {self.params['device']}); these bitstreams are not usable")
+                               f"({self.architecture} on {device}); these bitstreams are not usable")
         return seconds
 
     @staticmethod

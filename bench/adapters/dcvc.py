@@ -50,7 +50,7 @@ from bench.adapters.base import (
     sha256_file,
     validate_device,
 )
-from bench.adapters.process import run_program, run_python_snippet
+from bench.adapters.process import pinned_gpu_environment, run_program, run_python_snippet
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dcvc_entry_metrics
 from bench.video.formats import PixelFormat, pixel_format
@@ -316,7 +316,6 @@ print(json.dumps(out))
     def command(self, task: CodingTask, config: Path, out: Path, stream: bool) -> list[str]:
         """The script's command line for one job (paths inside the job's work folder)."""
         p, gen = self.params, self.generation
-        cuda = p["device"] != "cpu"
         args = [p["python"], gen.script, "--test_config", str(config), "-w", "1"]
         args += self.model_args()
         args += self.rate_args(task.rate_point)
@@ -326,7 +325,7 @@ print(json.dumps(out))
                 args += ["--force_intra", "1"] if self.name != "dcvc" else []
             if self.name != "dcvc":
                 args += ["--force_frame_num", str(task.frames), "--force_intra_period", str(period)]
-        args += self.device_args(cuda)
+        args += self.device_args(self.process_device(task))
         args += self.output_args(out, stream)
         return [*args, *p["extra_args"]]
 
@@ -334,10 +333,21 @@ print(json.dumps(out))
         c = self.checkpoints()
         return ["--i_frame_model_path", str(c["i_frame_model"]), "--model_path", str(c["p_frame_model"])]
 
-    def device_args(self, cuda: bool) -> list[str]:
-        if not cuda:
+    def process_device(self, task: CodingTask) -> str:
+        """The device as the script's process sees it: a job the runner pinned to a GPU runs with only that GPU
+        visible (see :meth:`environment`), where it is cuda:0."""
+        return "cuda:0" if task.gpu is not None and self.uses_gpu() else self.params["device"]
+
+    def environment(self, task: CodingTask) -> dict[str, str]:
+        env = pinned_gpu_environment(task.gpu) if task.gpu is not None and self.uses_gpu() else dict(os.environ)
+        if self.params["device"] == "cpu" and self.params["cpu_sync_shim"]:
+            env["PYTHONPATH"] = os.pathsep.join([str(CPU_SYNC_SHIM), *filter(None, [env.get("PYTHONPATH")])])
+        return env
+
+    def device_args(self, device: str) -> list[str]:
+        if device == "cpu":
             return ["--cuda", "0"]
-        index = self.params["device"].partition(":")[2]
+        index = device.partition(":")[2]
         return ["--cuda", "1", *(["--cuda_device", index] if index else [])]
 
     def output_args(self, out: Path, stream: bool) -> list[str]:
@@ -362,10 +372,8 @@ print(json.dumps(out))
         config = work / "test_config.json"
         config.write_text(json.dumps(self.config_json(task, data_root), indent=1))
         argv = self.command(task, config, out, stream)
-        env = dict(os.environ)
+        env = self.environment(task)
         shim = self.params["device"] == "cpu" and self.params["cpu_sync_shim"]
-        if shim:
-            env["PYTHONPATH"] = os.pathsep.join([str(CPU_SYNC_SHIM), *filter(None, [env.get("PYTHONPATH")])])
         coded = 0
 
         def on_line(line: str) -> None:
@@ -557,9 +565,9 @@ class Dcvc(_PairRates):
         return ["--i_frame_model_name", self.params["i_frame_model_name"], "--i_frame_model_path", str(i),
                 "--model_path", str(p), "--model_type", self.params["model_type"]]
 
-    def device_args(self, cuda: bool) -> list[str]:
-        index = self.params["device"].partition(":")[2]
-        return ["--cuda", "1", *(["--cuda_device", index] if index else [])] if cuda else []
+    def device_args(self, device: str) -> list[str]:
+        index = device.partition(":")[2]
+        return ["--cuda", "1", *(["--cuda_device", index] if index else [])] if device != "cpu" else []
 
     def output_args(self, out: Path, stream: bool) -> list[str]:
         return [*(["--write_stream", "1"] if stream else []), "--write_recon_frame", "1", "--recon_bin_path",
@@ -736,9 +744,9 @@ class _NewStyle(_IndexRates):
         return ["--model_path_i", str(c["i_frame_model"]), "--model_path_p", str(c["p_frame_model"]),
                 "--calc_ssim", "1"]
 
-    def device_args(self, cuda: bool) -> list[str]:
-        index = self.params["device"].partition(":")[2] or "0"
-        return ["--cuda", "1", "--cuda_idx", index] if cuda else ["--cuda", "0"]
+    def device_args(self, device: str) -> list[str]:
+        index = device.partition(":")[2] or "0"
+        return ["--cuda", "1", "--cuda_idx", index] if device != "cpu" else ["--cuda", "0"]
 
     def output_args(self, out: Path, stream: bool) -> list[str]:
         return ["--write_stream", str(int(stream)), "--stream_path", str(out / "stream"), "--save_decoded_frame", "1",
@@ -799,8 +807,8 @@ class DcvcUf(_NewStyle):
                                  f"reliably in hts/htl), not at 0, N, 2N as intra_period {intra_period} means here; "
                                  "use intra_period: -1 (as its paper and configs do)")
 
-    def device_args(self, cuda: bool) -> list[str]:
-        return ["--cuda_idx", self.params["device"].partition(":")[2] or "0"]
+    def device_args(self, device: str) -> list[str]:
+        return ["--cuda_idx", device.partition(":")[2] or "0"]
 
     def output_args(self, out: Path, stream: bool) -> list[str]:
         # UF always writes and decodes its bitstream (no --write_stream flag).

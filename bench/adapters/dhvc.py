@@ -33,7 +33,7 @@ from bench.adapters.base import (
     sha256_file,
     validate_device,
 )
-from bench.adapters.process import run_program, run_python_snippet
+from bench.adapters.process import pinned_gpu_environment, run_program, run_python_snippet
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dhvc_frame_lines
 from bench.video.formats import PixelFormat, pixel_format
@@ -162,9 +162,11 @@ class Dhvc1(_DhvcBase):
         rgb = work / "input.rgb"
         self._planar_rgb(task, rgb)
         out = work / "driver"
+        # A job the runner pinned to a GPU runs the driver with only that GPU visible, as cuda:0.
+        pinned = task.gpu is not None and self.uses_gpu()
         spec = {"model": self.name, "code_dir": str(folder), "checkpoint": str(checkpoint), "input": str(rgb),
                 "width": task.width, "height": task.height, "frames": task.frames, "gop": self.gop(task),
-                "device": self.params["device"], "out": str(out), **self.spec(task)}
+                "device": "cuda:0" if pinned else self.params["device"], "out": str(out), **self.spec(task)}
         (work / "spec.json").write_text(json.dumps(spec, indent=1))
         argv = [self.params["python"], str(DRIVER), str(work / "spec.json")]
         reports: list[dict[str, Any]] = []
@@ -179,7 +181,7 @@ class Dhvc1(_DhvcBase):
                     task.progress(reports[-1]["frame"] + 1, task.frames)
 
         log = run_program(argv, f"codec {self.name}: driver", self.params["timeout_s"] or None, work / "driver.log",
-                          on_line)
+                          on_line, env=pinned_gpu_environment(task.gpu) if pinned else None)
         frames = [r for r in reports if "frame" in r]
         done = next((r for r in reports if r.get("done")), None)
         if len(frames) != task.frames or done is None:
@@ -230,7 +232,8 @@ class Dhvc1(_DhvcBase):
         argv = [self.params["python"], "-c", _OFFICIAL_WRAPPER, str(self.code_dir()), "-d", "bench", "-c",
                 str(checkpoint), "-p", str(private / "data"), "-q", "0", "-g", str(self.gop(task)), "-f",
                 str(task.frames)]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        pinned = task.gpu is not None and self.uses_gpu()
+        env = {**(pinned_gpu_environment(task.gpu) if pinned else os.environ), "PYTHONUNBUFFERED": "1"}
         log = run_program(argv, f"codec {self.name}: official test.py", self.params["timeout_s"] or None,
                           private / "test.log", cwd=private, env=env)
         theirs = dhvc_frame_lines(log)

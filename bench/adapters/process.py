@@ -59,6 +59,19 @@ def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
     return text
 
 
+def pinned_gpu_environment(gpu: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """BASE (default: our environment) with ``CUDA_VISIBLE_DEVICES`` narrowed to GPU, numbered as this process
+    sees the GPUs: a codec's own process then sees that one GPU, as ``cuda:0``, and cannot touch the others
+    (torch and its extensions otherwise open a context on GPU 0 whatever device they are given)."""
+    env = dict(os.environ if base is None else base)
+    visible = [v.strip() for v in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    if "CUDA_VISIBLE_DEVICES" in env and not 0 <= gpu < len(visible):
+        raise AdapterError(f"GPU {gpu}: CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']!r} lists {len(visible)} "
+                           "GPU(s); number --gpus as this process sees them (0 is its first)")
+    env["CUDA_VISIBLE_DEVICES"] = visible[gpu] if visible else str(gpu)
+    return env
+
+
 def run_python_snippet(python: str, snippet: str, what: str, cwd: Path | None = None, timeout: float = 600) -> str:
     """Run a few lines with another environment's interpreter (a neural codec's own); return its stdout.
     WHAT names the step in errors ("codec dcvc-hem: reading the checkpoints' q-scales")."""
