@@ -26,7 +26,11 @@ import functools
 import os
 import re
 import subprocess
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
@@ -147,6 +151,7 @@ class ReferenceSoftware(Adapter):
     env_root: ClassVar[str]
     encoder_names: ClassVar[tuple[str, ...]]
     decoder_names: ClassVar[tuple[str, ...]]
+    parcat_names: ClassVar[tuple[str, ...]] = ()  # VTM's bitstream joiner (split encodes)
     cfg_names: ClassVar[dict[str, str]]
     cfg_names_444: ClassVar[dict[str, str]] = {}  # where 4:4:4 input needs another cfg (HM's RExt ones)
     extra_defaults: ClassVar[tuple[str, ...]] = ()
@@ -225,7 +230,7 @@ class ReferenceSoftware(Adapter):
         if root is None:
             raise AdapterError(f"codec {self.name}: no build given; set root: (the source tree) or {kind}: in the "
                                f"descriptor, or the environment variable {self.env_root}")
-        names = self.encoder_names if kind == "encoder" else self.decoder_names
+        names = {"encoder": self.encoder_names, "decoder": self.decoder_names, "parcat": self.parcat_names}[kind]
         for name in names:
             found = sorted((root / "bin").rglob(name)) if (root / "bin").is_dir() else []
             if found:
@@ -292,14 +297,17 @@ class ReferenceSoftware(Adapter):
 
     # -- one job --
 
-    def encoder_args(self, task: CodingTask) -> list[str]:
+    def encoder_args(self, task: CodingTask, segment: Segment | None = None) -> list[str]:
+        """The encoder's options for the whole sequence, or for one SEGMENT of a split encode (its frames, and the
+        condition's intra period always, so its last picture is the intra picture the next segment starts on)."""
         config = self.params["config"]
         chroma = task.fmt.chroma
         cfg = self.cfg_file(chroma)
         fps = Fraction(task.fps).limit_denominator(1001)
+        first, count = (segment.first, segment.count) if segment else (0, task.frames)
         args = ["-c", str(cfg), "-wdt", str(task.width), "-hgt", str(task.height),
                 f"--FrameRate={fps.numerator}" + (f":{fps.denominator}" if fps.denominator != 1 else ""),
-                f"--FramesToBeEncoded={task.frames}", "--FrameSkip=0", f"--InputBitDepth={task.fmt.bit_depth}",
+                f"--FramesToBeEncoded={count}", f"--FrameSkip={first}", f"--InputBitDepth={task.fmt.bit_depth}",
                 f"--OutputBitDepth={task.fmt.bit_depth}", f"--InternalBitDepth={self.params['internal_bit_depth']}",
                 f"--InputChromaFormat={chroma}", f"--ChromaFormatIDC={chroma}", f"--QP={task.rate_point}",
                 "--SEIDecodedPictureHash=1", *self.extra_defaults, *self.format_args(task.fmt)]
@@ -307,7 +315,7 @@ class ReferenceSoftware(Adapter):
             args.append("--TemporalSubsampleRatio=1")  # CTC AI codes every 8th frame; we code every frame
         if config == "AI":
             args.append("--IntraPeriod=1")
-        elif task.intra_period == -1 or task.intra_period >= task.frames:
+        elif segment is None and (task.intra_period == -1 or task.intra_period >= task.frames):
             args.append("--IntraPeriod=-1")
         else:
             args.append(f"--IntraPeriod={task.intra_period}")
@@ -320,25 +328,15 @@ class ReferenceSoftware(Adapter):
         return []
 
     def code_sequence(self, task: CodingTask) -> CodingResult:
-        encoder, decoder = self._program("encoder"), self._program("decoder")
+        decoder = self._program("decoder")
         bitstream, decoded = task.work_dir / "stream.bin", task.work_dir / "decoded.yuv"
-        summary = task.work_dir / "summary.txt"
-        summary.unlink(missing_ok=True)  # the encoders append to it
         cfg = self.cfg_file(task.fmt.chroma)
-        encode = [str(encoder), *self.encoder_args(task), "-i", str(task.input_path), "-b", str(bitstream), "-o", "",
-                  f"--SummaryOutFilename={summary}"]
         timeout = self.params["timeout_s"] or None
-        coded = 0
-
-        def on_line(line: str) -> None:
-            nonlocal coded
-            if task.progress is not None and _CODED_PICTURE.match(line):
-                coded += 1
-                task.progress(coded, task.frames)
-
-        t0 = time.perf_counter()
-        log = run_program(encode, f"codec {self.name}: encoder", timeout, task.work_dir / "encoder.log", on_line)
-        encode_s = time.perf_counter() - t0
+        segments = self.segments(task)
+        if len(segments) > 1:
+            encoded = self._encode_split(task, segments, bitstream, timeout)
+        else:
+            encoded = self._encode_whole(task, bitstream, timeout)
         decode = [str(decoder), "-b", str(bitstream), "-o", str(decoded), "-d", str(task.fmt.bit_depth)]
         t0 = time.perf_counter()
         dec_log = run_program(decode, f"codec {self.name}: decoder", timeout, task.work_dir / "decoder.log")
@@ -347,20 +345,19 @@ class ReferenceSoftware(Adapter):
         if bad or missing or ok != task.frames:
             raise AdapterError(f"codec {self.name}: decoded-picture hash check failed: {ok} of {task.frames} pictures "
                                f"confirmed, {bad} mismatched, {missing} without a hash", dec_log[-3000:])
-        pictures = parse_pictures(log)
-        summary_values = parse_summary(log)
-        reported: dict[str, Any] = {"summary": summary_values, "hash_check": f"MD5 OK for {ok} pictures",
-                                    "version": parse_version(log),
+        pictures = encoded.pictures
+        reported: dict[str, Any] = {"summary": encoded.summary, "hash_check": f"MD5 OK for {ok} pictures",
+                                    "version": parse_version(encoded.log),
                                     "config_file": {"path": str(cfg), "sha256": sha256_file(cfg)}}
-        if summary_values:
+        if encoded.summary:
             # Named as ours so the runner can record the difference (the log measures at the internal bit
             # depth with peak 255 << (b-8), before output rounding; its bitrate counts coded NAL bits).
             names = {"psnr_y": "Y-PSNR", "psnr_u": "U-PSNR", "psnr_v": "V-PSNR", "psnr_yuv_vtm": "YUV-PSNR",
                      "kbps": "Bitrate"}
-            reported["reported_metrics"] = {ours: summary_values[theirs] for ours, theirs in names.items()
-                                            if theirs in summary_values}
-        if summary.exists():
-            reported["summary_file"] = summary.read_text().strip()
+            reported["reported_metrics"] = {ours: encoded.summary[theirs] for ours, theirs in names.items()
+                                            if theirs in encoded.summary}
+        if encoded.summary_text:
+            reported["summary_file"] = encoded.summary_text
         frame_types = bits = None
         if sorted(pictures) == list(range(task.frames)):
             frame_types = [pictures[i][0] for i in range(task.frames)]
@@ -368,10 +365,117 @@ class ReferenceSoftware(Adapter):
             reported["log_psnr_y"] = [pictures[i][2] for i in range(task.frames)]
         reported["frame_bits"] = bits
         reported["excluded_bytes"] = hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc)
-        reported["excluded_reason"] = "decoded-picture-hash SEI (verification only; off in the CTC configurations)"
-        return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[encode, decode],
-                            encode_seconds=encode_s, decode_seconds=decode_s, frame_types=frame_types,
-                            codec_reported=reported, logs={"encode": log[-3000:], "decode": dec_log[-3000:]})
+        reported["excluded_reason"] = "decoded-picture hash SEI (verification only; off in the CTC configurations)"
+        processing: dict[str, Any] = {}
+        if encoded.split is not None:
+            reported["split"] = encoded.split
+            processing["split"] = encoded.split["how"]
+        return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[*encoded.commands, decode],
+                            encode_seconds=encoded.seconds, decode_seconds=decode_s, frame_types=frame_types,
+                            codec_reported=reported, logs={"encode": encoded.log[-3000:], "decode": dec_log[-3000:]},
+                            processing=processing, timing_details=encoded.timing)
+
+    def segments(self, task: CodingTask) -> list[Segment]:
+        """How this job's encode is split (one segment: not split). Only VTM/ECM split, when asked."""
+        return [Segment(0, task.frames)]
+
+    def _progress(self, task: CodingTask) -> Callable[[str], None]:
+        """An encoder-log listener that reports each coded picture (from every segment of a split encode)."""
+        coded, lock = 0, threading.Lock()
+
+        def on_line(line: str) -> None:
+            nonlocal coded
+            if task.progress is not None and _CODED_PICTURE.match(line):
+                with lock:
+                    coded += 1
+                    task.progress(min(coded, task.frames), task.frames)
+
+        return on_line
+
+    def _encode_whole(self, task: CodingTask, bitstream: Path, timeout: float | None) -> _Encoded:
+        summary = task.work_dir / "summary.txt"
+        summary.unlink(missing_ok=True)  # the encoders append to it
+        encode = [str(self._program("encoder")), *self.encoder_args(task), "-i", str(task.input_path), "-b",
+                  str(bitstream), "-o", "", f"--SummaryOutFilename={summary}"]
+        t0 = time.perf_counter()
+        log = run_program(encode, f"codec {self.name}: encoder", timeout, task.work_dir / "encoder.log",
+                          self._progress(task))
+        seconds = time.perf_counter() - t0
+        return _Encoded([encode], log, seconds, parse_pictures(log), parse_summary(log),
+                        summary.read_text().strip() if summary.exists() else None)
+
+    def _encode_split(self, task: CodingTask, segments: list[Segment], bitstream: Path,
+                      timeout: float | None) -> _Encoded:
+        """Encode SEGMENTS side by side (up to segment_workers, default the job's CPU share, at once), join them
+        with parcat into BITSTREAM, and merge their per-picture log lines into display order."""
+        encoder, on_line, n = self._program("encoder"), self._progress(task), len(segments)
+
+        def encode(k: int) -> tuple[list[str], str, float]:
+            seg = segments[k]
+            argv = [str(encoder), *self.encoder_args(task, seg), "-i", str(task.input_path), "-b",
+                    str(task.work_dir / f"segment_{k:03d}.bin"), "-o", ""]
+            t0 = time.perf_counter()
+            log = run_program(argv, f"codec {self.name}: encoder, segment {k + 1} of {n} (frames {seg.first}.."
+                              f"{seg.first + seg.count - 1})", timeout, task.work_dir / f"encoder_{k:03d}.log", on_line)
+            return argv, log, time.perf_counter() - t0
+
+        workers = min(n, self.params["segment_workers"] or task.cpus)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(encode, range(n)))
+        wall = time.perf_counter() - t0
+        streams = [task.work_dir / f"segment_{k:03d}.bin" for k in range(n)]
+        join = [str(self._program("parcat")), *map(str, streams), str(bitstream)]
+        run_program(join, f"codec {self.name}: parcat", timeout, task.work_dir / "parcat.log")
+        pictures: dict[int, tuple[str, int, float, float, float]] = {}
+        for k, (seg, (_, log, _)) in enumerate(zip(segments, done, strict=True)):
+            for poc, picture in parse_pictures(log).items():
+                if k > 0 and poc == 0:
+                    continue  # this segment's leading IDR: parcat drops it, the previous segment's CRA stays
+                pictures[seg.first + poc] = picture
+        facts = [{"frames": [seg.first, seg.first + seg.count - 1], "encode_s": secs,
+                  "bitstream_bytes": stream.stat().st_size}
+                 for seg, (_, _, secs), stream in zip(segments, done, streams, strict=True)]
+        how = (f"split at the intra period into {n} segments encoded separately ({workers} at a time), each from "
+               "one intra picture to the next inclusive, joined with parcat (which drops each later segment's "
+               "leading IDR picture, the previous segment's CRA of the same frame staying); decoded and measured "
+               "as one sequence")
+        split = {"segments": facts, "workers": workers, "how": how,
+                 "log_summary": "none: each segment's encoder summary covers that segment only"}
+        return _Encoded([argv for argv, _, _ in done] + [join], "\n".join(log for _, log, _ in done),
+                        sum(secs for _, _, secs in done), pictures, None, None, split,
+                        {"encode_wall_s": wall, "encode_s_is": "sum of the segments' encoder times"})
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Frames FIRST .. FIRST + COUNT - 1 of a split encode, coded on their own (the first as an IDR picture)."""
+
+    first: int
+    count: int
+
+
+def split_segments(frames: int, intra_period: int) -> list[Segment]:
+    """Intra-period segments: each runs from one intra picture to the next inclusive. That closing picture, coded
+    as a CRA, is the copy the joined stream keeps (parcat drops the next segment's own copy, its leading IDR), so
+    the joined stream has every frame once. One segment when there is nothing to split."""
+    if intra_period <= 0 or frames <= intra_period + 1:
+        return [Segment(0, frames)]
+    return [Segment(first, min(intra_period + 1, frames - first)) for first in range(0, frames - 1, intra_period)]
+
+
+@dataclass
+class _Encoded:
+    """What encoding produced, whole or split: commands, log text, seconds, per-picture log lines by POC."""
+
+    commands: list[list[str]]
+    log: str
+    seconds: float
+    pictures: dict[int, tuple[str, int, float, float, float]]
+    summary: dict[str, float] | None
+    summary_text: str | None
+    split: dict[str, Any] | None = None
+    timing: dict[str, Any] = field(default_factory=dict)
 
 
 @register
@@ -380,8 +484,37 @@ class Vtm(ReferenceSoftware):
     env_root = "LVCBENCH_VTM_ROOT"
     encoder_names = ("EncoderAppStatic", "EncoderApp")
     decoder_names = ("DecoderAppStatic", "DecoderApp")
+    parcat_names = ("parcatStatic", "parcat")
     cfg_names = {"LDB": "encoder_lowdelay_vtm.cfg", "LDP": "encoder_lowdelay_P_vtm.cfg",
                  "RA": "encoder_randomaccess_vtm.cfg", "AI": "encoder_intra_vtm.cfg"}
+    PARAMS: ClassVar[dict[str, Param]] = {
+        **ReferenceSoftware.PARAMS,
+        "split_at_intra_period": Param(bool, False, "RA only: encode each intra period as its own segment, side "
+                                       "by side, and join them with parcat (the JVET CTC practice for long RA "
+                                       "encodes; recorded)"),
+        "segment_workers": Param(int, 0, "segments encoded at once (0: the job's CPU share)", affects_result=False),
+        "parcat": Param(str, None, "parcat program (default: found under root/bin)", affects_result=False),
+    }
+
+    def check_condition(self, intra_period: int, where: str) -> None:
+        super().check_condition(intra_period, where)
+        if self.params["split_at_intra_period"] and (self.params["config"] != "RA" or intra_period <= 0):
+            raise ConditionError(f"{where}: codec {self.name} splits at intra-period boundaries only in config RA with "
+                                 f"a periodic intra period (this is {self.params['config']}, intra_period "
+                                 f"{intra_period}); set split_at_intra_period: false or use RA with intra_period N")
+        if self.params["segment_workers"] < 0:
+            raise ConditionError(f"{where}: codec {self.name}: segment_workers must be 0 (the job's CPU share) or more")
+
+    def segments(self, task: CodingTask) -> list[Segment]:
+        if not self.params["split_at_intra_period"]:
+            return [Segment(0, task.frames)]
+        return split_segments(task.frames, task.intra_period)
+
+    def identity(self) -> dict[str, Any]:
+        out = super().identity()
+        if self.params["split_at_intra_period"]:
+            out["parcat_sha256"] = sha256_file(self._program("parcat"))
+        return out
 
 
 @register
