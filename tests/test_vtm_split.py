@@ -19,7 +19,7 @@ from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
 from bench.adapters.reference import Segment, split_segments
 from bench.conditions import load_condition
-from bench.errors import ConditionError
+from bench.errors import AdapterError, ConditionError
 from bench.runner import RunOptions, run_condition
 from bench.video.formats import pixel_format
 
@@ -132,6 +132,17 @@ def _standin_build(root: Path) -> Path:
         path.write_text(f"#!{sys.executable}\n{body}")
         path.chmod(path.stat().st_mode | stat.S_IEXEC)
     return root
+
+
+def test_doctor_and_key_name_parcat(tmp_path: Path) -> None:
+    root = _standin_build(tmp_path / "build")
+    split = adapter_class("vtm")({"root": str(root), "config": "RA", "split_at_intra_period": True})
+    assert split.doctor().endswith(f"; split at the intra period, joined with {root / 'bin' / 'parcatStatic'}")
+    assert len(split.identity()["parcat_sha256"]) == 64
+    (root / "bin" / "parcatStatic").unlink()
+    with pytest.raises(AdapterError, match=r"codec vtm: no parcatStatic or parcat under .*bin; build it"):
+        split.identity()
+    assert "parcat_sha256" not in adapter_class("vtm")({"root": str(root), "config": "RA"}).identity()
 
 
 def test_split_run_through_the_runner(tmp_path: Path, clip_dir: Path) -> None:

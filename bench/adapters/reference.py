@@ -516,6 +516,12 @@ class Vtm(ReferenceSoftware):
             out["parcat_sha256"] = sha256_file(self._program("parcat"))
         return out
 
+    def doctor(self) -> str:
+        line = super().doctor()
+        if self.params["split_at_intra_period"]:
+            line += f"; split at the intra period, joined with {self._program('parcat')}"
+        return line
+
 
 @register
 class Ecm(Vtm):
