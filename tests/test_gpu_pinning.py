@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import pytest
 from test_runner import condition_file, records
 
-from bench.adapters import register
+import bench.adapters
 from bench.adapters.base import CodingResult, CodingTask, Param
 from bench.adapters.ffmpeg import X264
 from bench.adapters.process import pinned_gpu_environment
@@ -25,7 +25,6 @@ SEEN: list[tuple[str, int | None, float, float]] = []  # (codec, gpu, start, end
 _SEEN_LOCK = threading.Lock()
 
 
-@register
 class GpuProbe(X264):
     """x264 that claims a GPU: real bitstreams, with the GPU it was given and its start and end noted."""
 
@@ -39,6 +38,13 @@ class GpuProbe(X264):
         with _SEEN_LOCK:
             SEEN.append((self.params["device"], task.gpu, start, time.monotonic()))
         return result
+
+
+@pytest.fixture(autouse=True)
+def _probe_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe is an adapter for these tests only: registered for each, gone afterwards."""
+    bench.adapters.adapter_names()  # the built-in adapters first, as every caller sees them
+    monkeypatch.setitem(bench.adapters._REGISTRY, GpuProbe.name, GpuProbe)
 
 
 def _overlap(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
