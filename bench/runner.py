@@ -395,6 +395,8 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
     try:
         with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
                   dynamic_ncols=True) as bar:
+            cpu_share = max(1, available_cores() // options.jobs)  # cores each job may use (split VTM segments)
+
             def one(job: Job, gpu: int | None = None) -> dict[str, Any]:
                 def frame_done(coded: int, total: int) -> None:
                     # One status line that moves with every coded frame (the reference software takes
@@ -402,7 +404,7 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                     bar.set_postfix_str(f"{job.label}: frame {coded}/{total}")
 
                 return run_job_with_retries(job, adapters[job.codec.name], store, inputs, options.retries,
-                                            frame_done, bar.write, gpu, max(1, available_cores() // options.jobs))
+                                            frame_done, bar.write, gpu, cpu_share)
 
             if options.executor != "local":  # one process per job, started by submitit; records land here
                 from bench.cluster import run_on_submitit

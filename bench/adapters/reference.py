@@ -365,15 +365,13 @@ class ReferenceSoftware(Adapter):
             reported["log_psnr_y"] = [pictures[i][2] for i in range(task.frames)]
         reported["frame_bits"] = bits
         reported["excluded_bytes"] = hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc)
-        reported["excluded_reason"] = "decoded-picture hash SEI (verification only; off in the CTC configurations)"
-        processing: dict[str, Any] = {}
+        reported["excluded_reason"] = "decoded-picture-hash SEI (verification only; off in the CTC configurations)"
         if encoded.split is not None:
             reported["split"] = encoded.split
-            processing["split"] = encoded.split["how"]
         return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[*encoded.commands, decode],
                             encode_seconds=encoded.seconds, decode_seconds=decode_s, frame_types=frame_types,
                             codec_reported=reported, logs={"encode": encoded.log[-3000:], "decode": dec_log[-3000:]},
-                            processing=processing, timing_details=encoded.timing)
+                            processing=encoded.processing, timing_details=encoded.timing)
 
     def segments(self, task: CodingTask) -> list[Segment]:
         """How this job's encode is split (one segment: not split). Only VTM/ECM split, when asked."""
@@ -440,10 +438,10 @@ class ReferenceSoftware(Adapter):
                "one intra picture to the next inclusive, joined with parcat (which drops each later segment's "
                "leading IDR picture, the previous segment's CRA of the same frame staying); decoded and measured "
                "as one sequence")
-        split = {"segments": facts, "workers": workers, "how": how,
+        split = {"segments": facts, "workers": workers,
                  "log_summary": "none: each segment's encoder summary covers that segment only"}
         return _Encoded([argv for argv, _, _ in done] + [join], "\n".join(log for _, log, _ in done),
-                        sum(secs for _, _, secs in done), pictures, None, None, split,
+                        sum(secs for _, _, secs in done), pictures, None, None, split, {"split": how},
                         {"encode_wall_s": wall, "encode_s_is": "sum of the segments' encoder times"})
 
 
@@ -474,7 +472,8 @@ class _Encoded:
     pictures: dict[int, tuple[str, int, float, float, float]]
     summary: dict[str, float] | None
     summary_text: str | None
-    split: dict[str, Any] | None = None
+    split: dict[str, Any] | None = None  # the segments' facts, for codec_reported
+    processing: dict[str, Any] = field(default_factory=dict)  # how it was split, for coding.codec_processing
     timing: dict[str, Any] = field(default_factory=dict)
 
 
@@ -507,7 +506,7 @@ class Vtm(ReferenceSoftware):
 
     def segments(self, task: CodingTask) -> list[Segment]:
         if not self.params["split_at_intra_period"]:
-            return [Segment(0, task.frames)]
+            return super().segments(task)
         return split_segments(task.frames, task.intra_period)
 
     def identity(self) -> dict[str, Any]:
