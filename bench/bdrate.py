@@ -42,12 +42,16 @@ class Status(str, Enum):
     NON_FINITE = "non_finite"
     NON_POSITIVE_RATE = "non_positive_rate"
     MISSING = "missing"  # one of the curves is absent (no records for it)
+    SATURATED = "saturated"  # a value, but most of the compared quality range lies where the metric saturates
 
     def __str__(self) -> str:
         return self.value
 
 
+# Values averaged into class means. A saturated value is shown with its flag but kept out of the means: near a
+# metric's ceiling (VMAF ~100) equal-quality rates are ill-defined, so its BD-rate is not a number to average.
 USABLE = (Status.OK, Status.LOW_OVERLAP)
+SATURATED_FRACTION = 0.5  # more than this share of the compared quality range at or above the saturation level
 
 
 @dataclass(frozen=True)
@@ -215,12 +219,14 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 
 def bd(anchor_rate: np.ndarray, anchor_quality: np.ndarray, test_rate: np.ndarray, test_quality: np.ndarray,
        kind: str = "rate", method: str = "pchip", min_points: int = DEFAULT_MIN_POINTS,
-       min_overlap: float = DEFAULT_MIN_OVERLAP, repair: str | None = None) -> BDResult:
-    """BD-rate (``kind="rate"``, percent) or BD-quality (``kind="quality"``) of test against anchor."""
+       min_overlap: float = DEFAULT_MIN_OVERLAP, repair: str | None = None,
+       saturates_at: float | None = None) -> BDResult:
+    """BD-rate (``kind="rate"``, percent) or BD-quality (``kind="quality"``) of test against anchor.
+    SATURATES_AT: the quality level above which the metric saturates (VMAF); see :func:`compare`."""
     _check_options(method, kind, repair)
     anchor = prepare_curve(anchor_rate, anchor_quality, "anchor", min_points, repair, method)
     test = prepare_curve(test_rate, test_quality, "test", min_points, repair, method)
-    return compare(anchor, test, kind, method, min_overlap, repair)
+    return compare(anchor, test, kind, method, min_overlap, repair, saturates_at)
 
 
 def _check_options(method: str, kind: str, repair: str | None) -> None:
@@ -233,8 +239,11 @@ def _check_options(method: str, kind: str, repair: str | None) -> None:
 
 
 def compare(anchor: Curve, test: Curve, kind: str = "rate", method: str = "pchip",
-            min_overlap: float = DEFAULT_MIN_OVERLAP, repair: str | None = None) -> BDResult:
-    """The BD value of two prepared curves (see :func:`bd`)."""
+            min_overlap: float = DEFAULT_MIN_OVERLAP, repair: str | None = None,
+            saturates_at: float | None = None) -> BDResult:
+    """The BD value of two prepared curves (see :func:`bd`). With SATURATES_AT, a value whose compared quality
+    range (the shared range for BD-rate; both curves' range for BD-quality) lies more than half at or above it
+    is flagged ``saturated``."""
     base = {"kind": kind, "method": method, "repair": repair}
     for curve in (anchor, test):
         if curve.invalid is not None:
@@ -253,6 +262,13 @@ def compare(anchor: Curve, test: Curve, kind: str = "rate", method: str = "pchip
         value = (math.pow(10.0, mean_diff) - 1.0) * 100.0
     else:
         value = (_integral(rt, qt, r_lo, r_hi, method) - _integral(ra, qa, r_lo, r_hi, method)) / (r_hi - r_lo)
+    if saturates_at is not None:
+        lo, hi = (q_lo, q_hi) if kind == "rate" else (min(qa.min(), qt.min()), max(qa.max(), qt.max()))
+        above = max(0.0, hi - max(lo, saturates_at)) / (hi - lo) if hi > lo else float(lo >= saturates_at)
+        info["extra"] = {"saturated_fraction": above}
+        if above > SATURATED_FRACTION:
+            return BDResult(value, Status.SATURATED, message=f"{above:.0%} of the compared quality range is at or "
+                            f"above {saturates_at:g}, where the metric saturates", **info)
     if overlap < min_overlap:
         return BDResult(value, Status.LOW_OVERLAP, message=f"the curves share {overlap:.0%} of their "
                         f"{'quality' if kind == 'rate' else 'log-rate'} range (threshold {min_overlap:.0%})", **info)

@@ -1,8 +1,10 @@
 """Command line: ``python evaluate.py [run] --conditions FILE`` and the helper subcommands.
 
-Subcommands: ``run`` (the default; ends with BD tables against the condition's anchor), ``bd`` (BD tables from
-result folders and imported files), ``validate`` (load a condition and check its data without coding),
-``ls`` (datasets, codecs, conditions, adapters) and ``doctor`` (are the codec tools there, which versions).
+Subcommands: ``run`` (the default; ends with BD tables against the condition's anchor), ``remeasure`` (measure
+what a finished run lacks, never coding), ``migrate`` (bring a results folder to the current record schema),
+``bd`` (BD tables from result folders and imported files), ``validate`` (load a condition and check its data
+without coding), ``ls`` (datasets, codecs, conditions, adapters, metrics) and ``doctor`` (are the codec tools
+there, which versions).
 A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make ``run`` exit 1.
 """
 
@@ -19,8 +21,10 @@ from bench.errors import BenchError
 
 if TYPE_CHECKING:
     from bench.bdtable import BDOptions
+    from bench.conditions import Condition
+    from bench.runner import RunOutcome
 
-SUBCOMMANDS = ("run", "status", "bd", "report", "validate", "ls", "doctor")
+SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "validate", "ls", "doctor")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +51,22 @@ def _parser() -> argparse.ArgumentParser:
                           "GPU, beside the --jobs CPU jobs (default: each on its descriptor's device, one at a time)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _bd_options(run)
+
+    rem = sub.add_parser("remeasure", help="take the measurements a finished run lacks (new metrics, new metric "
+                         "versions) from its stored bitstreams or kept decoded frames; codes nothing")
+    rem.add_argument("--conditions", required=True, type=Path, help="test condition YAML file")
+    rem.add_argument("--metrics", default=None, metavar="vmaf,xpsnr,ms_ssim",
+                     help="measure these too, beside the condition's (names of metrics.* keys: ms_ssim, vmaf, xpsnr)")
+    rem.add_argument("--data-root", type=Path, help="folder holding the sequence files (overrides the condition)")
+    rem.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
+    rem.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)")
+    rem.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="jobs to measure at once")
+    rem.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _bd_options(rem)
+
+    mig = sub.add_parser("migrate", help="rewrite the records of results folders in the current schema (runs, "
+                         "reports and bd do it on their own when they read a folder)")
+    mig.add_argument("folders", nargs="+", type=Path, help="results/<condition> folders")
 
     st = sub.add_parser("status", help="what a run of a condition has done, failed, is running and has left, "
                         "read from its results folder (works while the run goes on elsewhere)")
@@ -160,7 +180,6 @@ def _check_gpus(gpus: tuple[int, ...], executor: str) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from bench.conditions import load_condition
-    from bench.outputs import write_outputs
     from bench.runner import RunOptions, run_condition
 
     if args.jobs < 1:
@@ -172,9 +191,57 @@ def _run(args: argparse.Namespace) -> int:
     condition = load_condition(args.conditions, args.data_root)
     outcome = run_condition(condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
                                                   args.retries, args.executor, args.gpus))
+    return _finish(args, condition, outcome)
+
+
+def _outcome_line(name: str, outcome: RunOutcome) -> str:
+    measured = (f", {outcome.measured} measured again ({outcome.measurements} measurements; {outcome.redecoded} "
+                f"bitstreams decoded again, {outcome.restored} kept decodes restored)" if outcome.measured else "")
+    return (f"{name}: {len(outcome.jobs)} jobs, {outcome.coded} coded{measured}, {outcome.skipped} complete already, "
+            f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
+
+
+def _remeasure(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from bench.conditions import load_condition
+    from bench.metrics import measures
+    from bench.runner import RunOptions, run_condition
+
+    if args.jobs < 1:
+        raise BenchError(f"--jobs must be 1 or more, got {args.jobs}")
+    condition = load_condition(args.conditions, args.data_root)
+    spec = condition.metrics
+    if args.metrics:
+        keys = {m.condition_key: m for m in measures().values() if m.condition_key}
+        extra = list(spec.requests)
+        for name in (n.strip() for n in args.metrics.split(",") if n.strip()):
+            if name not in keys:
+                raise BenchError(f"--metrics {name}: not a measure; use one of {', '.join(sorted(keys))}")
+            m = keys[name]
+            value = m.condition_default if m.condition_default not in (False, None) else True
+            extra += [r for r in m.requests_from_condition(value, f"--metrics {name}") if r not in extra]
+        condition = dataclasses.replace(condition, metrics=dataclasses.replace(spec, requests=tuple(extra)))
+    outcome = run_condition(condition, RunOptions(args.results, args.jobs, progress=not args.no_progress), code=False)
+    return _finish(args, condition, outcome)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from bench.store import ResultStore
+
+    for folder in args.folders:
+        if not (folder / "records").is_dir():
+            raise BenchError(f"{folder}: not a results folder (no records/ inside); pass results/<condition>")
+        print(f"{folder}: {ResultStore(folder).upgrade()} record(s) migrated")
+    return 0
+
+
+def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome) -> int:
+    """What run and remeasure print and write once their jobs are done: tables, BD, report, failures."""
+    from bench.outputs import write_outputs
+
     paths = write_outputs(condition, outcome.jobs, args.results, args.reports)
-    print(f"{condition.name}: {len(outcome.jobs)} jobs, {outcome.coded} coded, {outcome.skipped} already recorded, "
-          f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
+    print(_outcome_line(condition.name, outcome))
     from bench.report.html import build_report, sources_from
     from bench.report.tables import cautions
     from bench.store import ResultStore
@@ -203,12 +270,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  {label}: {path}")
     for codec, text in cautions(records):
         print(f"  CAUTION {codec}: {text}")
+    for job, message in outcome.measure_failed:
+        print(f"  NOT MEASURED {job.label}: {message}", file=sys.stderr)
     if outcome.failed:
         for record in outcome.failed:
             print(f"  FAILED {record['codec']['name']} / {record['sequence']['name']} / {record['rate_point']}: "
                   f"{record['error']['message']}", file=sys.stderr)
         print(f"error: {len(outcome.failed)} job(s) failed; fix the cause and rerun with --retry-failed",
               file=sys.stderr)
+        return 1
+    if outcome.measure_failed:
+        print(f"error: {len(outcome.measure_failed)} job(s) could not be measured", file=sys.stderr)
         return 1
     return 0
 
@@ -245,6 +317,10 @@ def _ls(_: argparse.Namespace) -> int:
         seqs = DATASETS.get(name)
         print(f"  {name}" + (f" ({len(seqs)} sequences)" if seqs else " (generated on first use)"))
     print("adapters: " + ", ".join(adapter_names()))
+    from bench.metrics import measures, metrics
+
+    print("metrics: " + ", ".join(metrics()))
+    print("measures (metrics: keys): " + ", ".join(f"{m.condition_key or m.name} ({m.scope})" for m in measures().values()))
     print("codecs (codecs/*.yaml): " + ", ".join(sorted(p.stem for p in (REPO_ROOT / "codecs").glob("*.yaml"))))
     print("conditions: " + ", ".join(sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "conditions").glob("*.yaml"))))
     return 0
@@ -293,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "status": _status, "bd": _bd, "report": _report, "validate": _validate, "ls": _ls, "doctor": _doctor}
+    handlers = {"run": _run, "remeasure": _remeasure, "migrate": _migrate, "status": _status, "bd": _bd, "report": _report, "validate": _validate, "ls": _ls, "doctor": _doctor}
     try:
         return handlers[args.command](args)
     except BenchError as e:

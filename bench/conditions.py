@@ -26,7 +26,7 @@ import yaml
 from bench.adapters import adapter_class, adapter_names
 from bench.datasets import SequenceInfo, dataset, dataset_names
 from bench.errors import BenchError, ConditionError
-from bench.metrics import MS_SSIM_SPACES, POOLINGS, PSNR_PEAKS, MetricSpec
+from bench.metrics import POOLINGS, PSNR_PEAKS, MetricSpec, measures, request
 from bench.video.colour import CHROMA_UPSAMPLING, MATRICES, RANGES, ColourSpec
 from bench.video.formats import PIXEL_FORMATS, PixelFormat, pixel_format
 
@@ -92,6 +92,9 @@ class CodecSpec:
     # What a cluster job of this codec asks the scheduler for (gpus, cpus, mem_gb, time_min, partition);
     # operational, so not part of any job key.
     resources: tuple[tuple[str, Any], ...] = ()
+    # Whether the decoded frames are kept (FFV1, lossless) for measuring later: "auto" keeps them only for
+    # codecs that cannot decode a stored bitstream on their own (DCVC, DHVC harnesses); not in any key.
+    keep_decoded: str = "auto"
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -115,8 +118,9 @@ class Condition:
     codecs: tuple[CodecSpec, ...]
     anchor: str | None
 
-    def result_fields(self) -> dict[str, Any]:
-        """Every field that changes a job's result (the job key adds source, codec and rate point)."""
+    def coding_fields(self) -> dict[str, Any]:
+        """Every condition field that changes a bitstream or its decoded frames (the job key adds the source,
+        the codec and the rate point). The ``metrics:`` block is not among them: measuring never recodes."""
         return {
             "frames": {"first": self.frames.first, "count": self.frames.count},
             "intra_period": self.intra_period,
@@ -125,8 +129,6 @@ class Condition:
                        "chroma_upsampling": self.colour.chroma_upsampling},
             "spatial": {"mode": self.spatial.mode, "multiple": self.spatial.multiple, "pad": self.spatial.pad,
                         "crop_anchor": self.spatial.crop_anchor},
-            "metrics": {"pooling": self.metrics.pooling, "psnr_peak": self.metrics.psnr_peak,
-                        "ms_ssim": list(self.metrics.ms_ssim)},
         }
 
     def codec(self, name: str) -> CodecSpec:
@@ -163,6 +165,12 @@ class _Section:
                 self.fail("is required", name)
             return default
         return _typed(self.data[name], kind, self.file, self.key(name), choices, check)
+
+    def raw(self, name: str, default: Any) -> Any:
+        """The value as YAML gave it (its reader checks it), or DEFAULT when absent or empty."""
+        self.seen.add(name)
+        value = self.data.get(name)
+        return default if value is None else value
 
     def section(self, name: str) -> _Section:
         self.seen.add(name)
@@ -312,13 +320,21 @@ def _spatial(s: _Section) -> SpatialSpec:
 
 
 def _metrics(s: _Section) -> MetricSpec:
-    ms = s.get("ms_ssim", list, ["y", "rgb"])
-    for i, space in enumerate(ms):
-        _typed(space, str, s.file, f"{s.key('ms_ssim')}[{i}]", choices=MS_SSIM_SPACES)
+    # PSNR's SSE is always measured; every other measure is asked for by its own key (ms_ssim, vmaf, xpsnr),
+    # which the measure itself parses (the registry is the one place that knows them).
+    requests = [request("sse")]
+    for m in measures().values():
+        if m.condition_key is None:
+            continue
+        value = s.raw(m.condition_key, m.condition_default)
+        try:
+            requests += m.requests_from_condition(value, s.key(m.condition_key))
+        except ConditionError as e:
+            raise ConditionError(f"{s.file}: {e}") from None
     spec = MetricSpec(
         pooling=s.get("pooling", str, "mean_psnr", choices=POOLINGS),
         psnr_peak=s.get("psnr_peak", str, "bitdepth", choices=PSNR_PEAKS),
-        ms_ssim=tuple(ms),
+        requests=tuple(requests),
     )
     s.done()
     return spec
@@ -415,9 +431,13 @@ def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: s
         s.fail("lists a rate point twice", "rate_points")
     description = s.get("description", str, "")
     resources = _resources(s.get("resources", dict, {}), file, s.key("resources"))
+    keep_decoded = s.get("keep_decoded", str, "auto", choices=KEEP_DECODED)
     s.done()
     return CodecSpec(name, adapter, tuple(sorted(params.items())), rate_points, description, str(file),
-                     tuple(sorted(resources.items())))
+                     tuple(sorted(resources.items())), keep_decoded)
+
+
+KEEP_DECODED = ("auto", "always", "never")
 
 
 RESOURCE_KEYS = {"gpus": int, "cpus": int, "mem_gb": (int, float), "time_min": int, "partition": str}
@@ -446,7 +466,7 @@ def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None
         data = dict(data)
         if "params" in overrides:
             data["params"] = {**(data.get("params") or {}), **overrides["params"]}
-        for key in ("name", "rate_points", "description", "resources"):
+        for key in ("name", "rate_points", "description", "resources", "keep_decoded"):
             if key in overrides:
                 data[key] = overrides[key]
     if used_at is None:
@@ -466,10 +486,11 @@ def _codecs(doc: _Section) -> tuple[CodecSpec, ...]:
             if isinstance(item, str):
                 out.append(load_codec_descriptor(find_descriptor(item, doc.file)))
             elif isinstance(item, Mapping) and "descriptor" in item:
-                extra = set(item) - {"descriptor", "name", "params", "rate_points", "description", "resources"}
+                extra = set(item) - {"descriptor", "name", "params", "rate_points", "description", "resources",
+                                     "keep_decoded"}
                 if extra:
                     doc.fail(f"unknown key {sorted(extra)[0]!r} (with descriptor: name, params, rate_points, "
-                             "description)", where)
+                             "description, resources, keep_decoded)", where)
                 overrides = {k: v for k, v in item.items() if k != "descriptor"}
                 out.append(load_codec_descriptor(find_descriptor(str(item["descriptor"]), doc.file), overrides,
                                                  (doc.file, where)))

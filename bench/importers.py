@@ -38,10 +38,9 @@ from typing import Any
 from bench import SCHEMA_VERSION
 from bench.datasets import DATASETS, parse_file_name
 from bench.errors import BenchError
+from bench.metrics import metric_names
 
 FORMATS = ("dcvc", "compressai", "dhvc-json", "dhvc-stdout", "vtm-log", "csv")
-KNOWN_METRICS = ("psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", "psnr_rgb", "ms_ssim_y",
-                 "ms_ssim_rgb", "ms_ssim_yuv_611", "vmaf")
 
 
 class ImportError_(BenchError):
@@ -399,7 +398,7 @@ def _csv(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
         if row.get("group"):
             group = row["group"]
         fps = num(row, "fps", line) or fps
-        metrics = {m: num(row, m, line) for m in row if m in KNOWN_METRICS}
+        metrics = {m: num(row, m, line) for m in row if m in metric_names()}
         frames = num(row, "frames", line)
         records.append(imported_record(
             source=path, fmt="csv", codec=row["codec"] or codec, sequence=name, group=group,

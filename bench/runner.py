@@ -1,15 +1,20 @@
-"""Run a condition: plan the jobs, skip those already recorded, prepare inputs, code, measure, record.
+"""Run a condition: plan the jobs, skip what is recorded, code what is not, measure what is missing.
 
-This is the one measurement path. For every job the runner
+This is the one measurement path. For every job not yet coded the runner
 
 1. prepares the input: the condition's frame range of the source, cropped if the condition says so,
    converted to the coding format and then to the format the codec takes, padded to the condition's
    multiple; written once per sequence and format as a raw file;
 2. lets the adapter encode it to real bitstream(s) and decode them in a separate step;
-3. checks that the decoder returned exactly the frames it was given;
+3. checks that the decoder returned exactly the frames it was given, and hashes them;
 4. converts the decoded frames back (codec format -> coding format -> source format, cropping away any
    padding) and measures every frame against the untouched source frames with :mod:`bench.metrics`;
-5. writes one record atomically. Rate is the bitstream files' bytes x 8.
+5. keeps the decoded frames (FFV1) if the codec cannot decode its stream again (:mod:`bench.decoded`);
+6. writes each measurement, then the record (the commit point), atomically. Rate is the bitstream bytes x 8.
+
+A job already coded whose condition now asks for a measurement it lacks (a new metric, a new metric version)
+is only measured: its frames are re-decoded from the stored bitstream or restored from the kept copy, checked
+against the hash taken at coding time, and measured. Pooling and the PSNR peak need no measuring at all.
 
 A failed job becomes a failed record (message and stderr tail) and the run goes on.
 """
@@ -37,9 +42,14 @@ from bench.adapters import adapter_class
 from bench.adapters.base import Adapter, CodingTask, sha256_file
 from bench.conditions import Condition
 from bench.datasets import locate, open_source
+from bench.decoded import check as check_decoded
+from bench.decoded import keep as keep_decoded
+from bench.decoded import raw_sha256, restore
 from bench.errors import AdapterError, BenchError, DataError
 from bench.jobs import Job, canonical_json, identify_source, job_key
-from bench.metrics import METRIC_DEFINITIONS, PerFrame, measure_frame, pool, psnr_peak
+from bench.metrics.frames import MeasuredSequence
+from bench.metrics.measuring import take_measurements, wanted_key
+from bench.metrics.registry import MeasureRequest
 from bench.provenance import environment, now
 from bench.store import ResultStore
 from bench.video.colour import convert
@@ -72,9 +82,14 @@ class RunOptions:
 @dataclass
 class RunOutcome:
     jobs: list[Job]
-    coded: int = 0
+    coded: int = 0  # jobs coded (encoded, decoded, measured)
+    measured: int = 0  # jobs coded earlier that were only measured (missing measurements)
+    redecoded: int = 0  # of those, how many had their stored bitstream decoded again
+    restored: int = 0  # ... and how many had their kept decoded frames restored
+    measurements: int = 0  # measurement documents written
     skipped: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    measure_failed: list[tuple[Job, str]] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -164,8 +179,8 @@ class InputCache:
     def path_for(self, job: Job, codec_fmt: PixelFormat) -> Path:
         c = job.condition
         ident = canonical_json({"source": job.source_id.as_dict(), "coding": c.colour.coding(job.source.fmt).name,
-                                "codec_fmt": codec_fmt.name, "colour": c.result_fields()["colour"],
-                                "spatial": c.result_fields()["spatial"]})
+                                "codec_fmt": codec_fmt.name, "colour": c.coding_fields()["colour"],
+                                "spatial": c.coding_fields()["spatial"]})
         digest = hashlib.sha256(ident.encode()).hexdigest()[:16]
         return self.root / f"{job.sequence.name}_{codec_fmt.name}_{digest}.raw"
 
@@ -198,25 +213,25 @@ class InputCache:
 
 # --- one job -------------------------------------------------------------------------------------------------
 
-def _measure(job: Job, decoded: Path, codec_fmt: PixelFormat, g: Geometry) -> tuple[PerFrame, dict[str, Any], dict]:
+def measured_sequence(job: Job, decoded: Path, codec_fmt: PixelFormat, g: Geometry, work: Path) -> MeasuredSequence:
+    """The job's frame pairs in the measured domain: source frames (cropped as the condition says) and decoded
+    frames converted back codec format -> coding format -> source format, padding cropped away."""
     c = job.condition
     src_fmt = job.source.fmt
     coding = c.colour.coding(src_fmt)
     spec = c.colour.spec
-    yuv_peak = psnr_peak(src_fmt.bit_depth, c.metrics.psnr_peak)
-    rgb_peak = (1 << src_fmt.bit_depth) - 1
-    per_frame = PerFrame()
-    dec_reader = RawVideoReader(decoded, codec_fmt, g.coded_width, g.coded_height)
-    sources = job.source.reader().frames(job.source_id.first, job.source_id.count)
-    for ref, dec in zip(sources, dec_reader.frames(0, job.source_id.count), strict=True):
-        if c.spatial.mode == "crop":
-            ref = crop(ref, src_fmt, g.measured_width, g.measured_height, g.offset_x, g.offset_y)
-        dec = crop(dec, codec_fmt, g.measured_width, g.measured_height)
-        dec = convert(convert(dec, codec_fmt, coding, spec), coding, src_fmt, spec)
-        per_frame.add(measure_frame(ref, dec, src_fmt, spec, c.metrics), yuv_peak, rgb_peak)
-    pooled = pool(per_frame, c.metrics.pooling, yuv_peak, rgb_peak)
-    peaks = {"convention": c.metrics.psnr_peak, "yuv": yuv_peak, "rgb": rgb_peak}
-    return per_frame, pooled, peaks
+
+    def pairs() -> Iterator[tuple[Any, Any]]:
+        dec_reader = RawVideoReader(decoded, codec_fmt, g.coded_width, g.coded_height)
+        sources = job.source.reader().frames(job.source_id.first, job.source_id.count)
+        for ref, dec in zip(sources, dec_reader.frames(0, job.source_id.count), strict=True):
+            if c.spatial.mode == "crop":
+                ref = crop(ref, src_fmt, g.measured_width, g.measured_height, g.offset_x, g.offset_y)
+            dec = crop(dec, codec_fmt, g.measured_width, g.measured_height)
+            yield ref, convert(convert(dec, codec_fmt, coding, spec), coding, src_fmt, spec)
+
+    return MeasuredSequence(src_fmt, g.measured_width, g.measured_height, job.source.fps, job.source_id.count,
+                            spec, work, pairs)
 
 
 def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) -> dict[str, Any]:
@@ -225,7 +240,7 @@ def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) ->
     return {
         "schema_version": SCHEMA_VERSION,
         "key": job.key,
-        "condition": {"name": c.name, "file": str(c.path), "fields": c.result_fields()},
+        "condition": {"name": c.name, "file": str(c.path), "fields": c.coding_fields()},
         "sequence": {"name": seq.name, "group": seq.group, "file": str(job.source.path), "width": job.source.width,
                      "height": job.source.height, "fps": job.source.fps, "format": job.source.fmt.name,
                      "frames_in_file": job.source.num_frames},
@@ -272,9 +287,18 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             raise AdapterError(f"codec {job.codec.name}: the decoder returned {frames:g} frames of "
                                f"{g.coded_width}x{g.coded_height} {codec_fmt.name}, expected {job.source_id.count}",
                                result.logs.get("decode", ""))
+        decoded_sha = raw_sha256(result.decoded_path)
         t0 = time.perf_counter()
-        per_frame, pooled, peaks = _measure(job, result.decoded_path, codec_fmt, g)
+        seq = measured_sequence(job, result.decoded_path, codec_fmt, g, work / "measure")
+        docs, measure_errors = take_measurements(seq, list(job.condition.metrics.requests), job.key)
+        if not any(d["measure"] == "sse" for d in docs):  # no rate-distortion point without it
+            raise BenchError(f"measuring failed: {'; '.join(measure_errors)}")
         measure_seconds = time.perf_counter() - t0
+        kept_decoded = None
+        if _keeps_decoded(job, adapter):
+            dest = store.decoded_path(job.codec.name, job.sequence.name, job.rate_point, job.key)
+            kept_decoded = {"path": str(dest.relative_to(store.root)),
+                            **keep_decoded(result.decoded_path, codec_fmt, g.coded_width, g.coded_height, dest)}
         # Move the bitstreams into the store first; the record written last is the commit point.
         kept = []
         dest_dir = store.bitstream_dir(job.codec.name, job.sequence.name)
@@ -302,23 +326,21 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
                      "bitstreams": [str(p.relative_to(store.root)) for p in kept], "bitstream_bytes": sizes,
                      "excluded_bytes": excluded, "excluded_reason": result.codec_reported.get("excluded_reason"),
                      "bitstream_sha256": [sha256_file(p) for p in kept]},
-            "metrics": pooled,
-            "measurement": {"pooling": job.condition.metrics.pooling, "psnr_peak": peaks,
-                            "ms_ssim": list(job.condition.metrics.ms_ssim), "definitions": METRIC_DEFINITIONS,
-                            "domain": f"source format {job.source.fmt.name} at {w}x{h}"},
-            "per_frame": {**per_frame.__dict__, "frame_type": result.frame_types,
-                          "bits": result.codec_reported.get("frame_bits")},
-            "codec_reported": {**{k: v for k, v in result.codec_reported.items() if k != "frame_bits"},
-                               **_difference_to_ours(result.codec_reported, pooled, bits * job.source.fps / frames / 1000,
-                                                   bits / (w * h * frames))},
+            "decoded": {"sha256": decoded_sha, "format": codec_fmt.name, "size": [g.coded_width, g.coded_height],
+                        "kept": kept_decoded, "redecodable": adapter.can_redecode and bool(kept)},
+            "per_frame": {"frame_type": result.frame_types, "bits": result.codec_reported.get("frame_bits")},
+            "codec_reported": {k: v for k, v in result.codec_reported.items() if k != "frame_bits"},
             "commands": result.commands,
             "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
                        "measure_s": measure_seconds, **result.timing_details},
             "cautions": result.cautions,
+            "measurement_errors": measure_errors,  # measures that failed: missing, taken again by the next run
             "provenance": {**environment(), **({"pinned_gpu": gpu} if gpu is not None else {}),
                            "started_at": started, "finished_at": now()},
             "error": None,
         })
+        for doc in docs:
+            store.write_measurement(record, doc)
     except BenchError as e:
         record = _failed_record(job, g, codec_fmt, started, str(e), getattr(e, "stderr_tail", ""))
     except Exception as e:  # a bug or an unexpected tool behaviour: record it, keep the run going
@@ -350,16 +372,61 @@ def run_job_with_retries(job: Job, adapter: Adapter, store: ResultStore, inputs:
     return record
 
 
-def _difference_to_ours(reported: dict[str, Any], ours: dict[str, float | None], kbps: float,
-                        bpp: float) -> dict[str, Any]:
-    """Codec-reported minus measured, for every number the codec reports under one of our names."""
-    theirs = reported.get("reported_metrics") or {}
-    diff: dict[str, float] = {}
-    for name, value in theirs.items():
-        mine = {"kbps": kbps, "bpp": bpp}.get(name, ours.get(name))
-        if mine is not None and value is not None:
-            diff[name] = float(value) - float(mine)
-    return {"difference_to_ours": diff} if diff else {}
+def _keeps_decoded(job: Job, adapter: Adapter) -> bool:
+    """Whether this job keeps its decoded frames: always/never as the codec entry says; auto, when the codec
+    cannot decode a stored bitstream again."""
+    return {"always": True, "never": False}.get(job.codec.keep_decoded, not adapter.can_redecode)
+
+
+def missing_measurements(job: Job, record: dict[str, Any], store: ResultStore) -> list[MeasureRequest]:
+    """The condition's measurements that RECORD (coded, ok) has not got under the key they would have now."""
+    have = {d["key"] for d in store.measurements(record)}
+    return [r for r in job.condition.metrics.requests if wanted_key(job.key, r) not in have]
+
+
+def can_measure_again(record: dict[str, Any], adapter: Adapter) -> bool:
+    """Whether a coded job's decoded frames can be had without coding: kept, or its stream decoded again."""
+    decoded = record.get("decoded") or {}
+    return bool(decoded.get("kept")) or (adapter.can_redecode and bool((record.get("rate") or {}).get("bitstreams")))
+
+
+@dataclass
+class Remeasured:
+    documents: int
+    how: str  # "re-decoded" | "restored"
+
+
+def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str, Any],
+                requests: list[MeasureRequest]) -> Remeasured:
+    """Measure a coded job again for REQUESTS: get its decoded frames back (kept copy, or its stored bitstream
+    decoded again), check them against the hash taken at coding time, measure, write each measurement."""
+    work = store.work_dir(job.key)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        g = geometry(job.condition, job.source.width, job.source.height)
+        codec_fmt = adapter.input_format(job.condition.colour.coding(job.source.fmt))
+        decoded_info = record.get("decoded") or {}
+        if decoded_info.get("kept"):
+            raw, how = work / "decoded.raw", "restored"
+            restore(store.root / decoded_info["kept"]["path"], codec_fmt, raw)
+        elif adapter.can_redecode:
+            task = CodingTask(Path(os.devnull), codec_fmt, g.coded_width, g.coded_height, job.source.fps,
+                              job.source_id.count, job.condition.intra_period, job.rate_point, work)
+            raw, how = adapter.redecode(task, [store.root / p for p in record["rate"]["bitstreams"]]), "re-decoded"
+        else:
+            raise BenchError(f"{job.label}: its decoded frames were not kept and {job.codec.adapter} cannot decode a "
+                             "stored bitstream on its own; code it again (evaluate.py run)")
+        check_decoded(raw, decoded_info.get("sha256"), job.label)
+        seq = measured_sequence(job, raw, codec_fmt, g, work / "measure")
+        docs, errors = take_measurements(seq, requests, job.key)
+        for doc in docs:
+            store.write_measurement(record, doc)
+        if errors:
+            raise BenchError("; ".join(errors))
+        return Remeasured(len(docs), how)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _failed_record(job: Job, g: Geometry, codec_fmt: PixelFormat | None, started: str, message: str,
@@ -372,32 +439,53 @@ def _failed_record(job: Job, g: Geometry, codec_fmt: PixelFormat | None, started
 
 # --- the run -------------------------------------------------------------------------------------------------
 
-def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
+def run_condition(condition: Condition, options: RunOptions, code: bool = True) -> RunOutcome:
+    """Code every planned job that has no record and measure every coded job the condition's measurements it
+    lacks. CODE False (``remeasure``): measure only; a job without a record is left alone."""
     t0 = time.perf_counter()
     jobs, adapters = plan(condition)
     store = ResultStore(options.results_dir / condition.name)
     store.root.mkdir(parents=True, exist_ok=True)
     store.clean_stale_work()
+    store.upgrade()  # records of an earlier schema keep their codings
     outcome = RunOutcome(jobs)
-    todo = []
+    to_code: list[Job] = []
+    to_measure: dict[str, tuple[dict[str, Any], list[MeasureRequest]]] = {}
     for job in jobs:
         existing = store.read(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key))
         if existing is None or (existing["status"] == "failed" and options.retry_failed):
-            todo.append(job)
-        else:
+            if code:
+                to_code.append(job)
+            continue
+        if existing["status"] == "failed":
             outcome.skipped += 1
-            if existing["status"] == "failed":
-                outcome.failed.append(existing)
+            outcome.failed.append(existing)
+            continue
+        missing = missing_measurements(job, existing, store)
+        if not missing:
+            outcome.skipped += 1
+        elif can_measure_again(existing, adapters[job.codec.name]):
+            to_measure[job.key] = (existing, missing)
+        elif code:  # nothing to measure from (kept nowhere, no decoder of its own): the only way is to code it
+            to_code.append(job)
+        else:
+            outcome.measure_failed.append((job, f"{job.label}: its decoded frames were not kept and its codec cannot "
+                                                "decode a stored bitstream; run the condition to code it again"))
+    todo = [*to_code, *(j for j in jobs if j.key in to_measure)]
     (store.root / "condition.yaml").write_text(condition.text, encoding="utf-8")
-    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name)  # what `status` reads
+    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
-    _limit_torch_threads(condition, adapters, options.jobs)
+    if todo:  # a rerun with nothing to do never imports torch
+        _limit_torch_threads(condition, {n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)
     try:
         with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
                   dynamic_ncols=True) as bar:
             cpu_share = max(1, available_cores() // options.jobs)  # cores each job may use (split VTM segments)
 
             def one(job: Job, gpu: int | None = None) -> dict[str, Any]:
+                if job.key in to_measure:
+                    return _measure_only(job, gpu)
+
                 def frame_done(coded: int, total: int) -> None:
                     # One status line that moves with every coded frame (the reference software takes
                     # minutes a frame at 1080p); with several jobs in flight it shows the latest report.
@@ -406,13 +494,40 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                 return run_job_with_retries(job, adapters[job.codec.name], store, inputs, options.retries,
                                             frame_done, bar.write, gpu, cpu_share)
 
-            if options.executor != "local":  # one process per job, started by submitit; records land here
+            def _measure_only(job: Job, gpu: int | None) -> dict[str, Any]:
+                record, missing = to_measure[job.key]
+                try:
+                    done = measure_job(job, adapters[job.codec.name], store, record, missing)
+                except BenchError as e:
+                    return {"status": "measure_failed", "message": str(e)}
+                return {"status": "measured", "how": done.how, "documents": done.documents}
+
+            def count(job: Job, result: dict[str, Any]) -> None:
+                if result["status"] == "measured":
+                    outcome.measured += 1
+                    outcome.measurements += result["documents"]
+                    outcome.redecoded += result["how"] == "re-decoded"
+                    outcome.restored += result["how"] == "restored"
+                elif result["status"] == "measure_failed":
+                    outcome.measure_failed.append((job, result["message"]))
+                    bar.write(f"MEASURING FAILED {job.label}: {result['message']}")
+                else:
+                    outcome.coded += 1
+                    if result["status"] != "ok":
+                        outcome.failed.append(result)
+                        bar.write(f"FAILED {job.label}: {result['error']['message']}")
+                bar.update(1)
+
+            if options.executor != "local":  # one process per coding job, started by submitit; records land here
                 from bench.cluster import run_on_submitit
 
-                for record in run_on_submitit(condition, todo, options, store, bar):
+                for record in run_on_submitit(condition, to_code, options, store, bar):
                     outcome.coded += 1
                     if record["status"] != "ok":
                         outcome.failed.append(record)
+                for job in jobs:  # measuring needs no scheduler: done here, one job at a time
+                    if job.key in to_measure:
+                        count(job, _measure_only(job, None))
             else:
                 # CPU jobs share --jobs threads; GPU jobs run beside them, one per GPU (see GpuSlots).
                 slots = GpuSlots(options.gpus)
@@ -427,12 +542,7 @@ def run_condition(condition: Condition, options: RunOptions) -> RunOutcome:
                     futures = {gpu_pool.submit(one_on_a_gpu, job) if job.key in on_gpu else cpu_pool.submit(one, job): job
                                for job in todo}
                     for fut in as_completed(futures):
-                        record = fut.result()
-                        outcome.coded += 1
-                        if record["status"] != "ok":
-                            outcome.failed.append(record)
-                            bar.write(f"FAILED {futures[fut].label}: {record['error']['message']}")
-                        bar.update(1)
+                        count(futures[fut], fut.result())
     finally:
         shutil.rmtree(inputs.root, ignore_errors=True)
         store.clean_stale_work()
@@ -489,7 +599,7 @@ def _limit_torch_threads(condition: Condition, adapters: dict[str, Adapter], job
     about 2 s with one thread each. So in-process torch codecs get cores / jobs threads, and MS-SSIM (which
     runs while other jobs' encoders work) one."""
     in_process = any(a.in_process_torch for a in adapters.values())
-    if not in_process and not condition.metrics.ms_ssim:
+    if not in_process and not any(r.measure == "ms_ssim" for r in condition.metrics.requests):
         return
     import torch
 

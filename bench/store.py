@@ -2,14 +2,18 @@
 
 Layout under ``results/<condition>/``::
 
-    records/<codec>/<sequence>/<rate point>_<key16>.json   one per job (status ok or failed)
+    records/<codec>/<sequence>/<rate point>_<key16>.json   one per job (status ok or failed): the coding
     bitstreams/<codec>/<sequence>/<rate point>_<key16>.*   the real bitstreams the rates come from
-    condition.yaml                                        the condition file as it was run
+    measurements/<codec>/<sequence>/<rate point>_<key16>/<measure>_<mkey16>.json
+                                                          one per measure and parameters, per-frame values
+    decoded/<codec>/<sequence>/<rate point>_<key16>.mkv    decoded frames (FFV1, lossless), only for codecs
+                                                          that cannot decode a stored bitstream again
+    condition.yaml, run.json                              the condition file and the planned jobs of the run
     summary.csv, frames.csv                               tables rebuilt from the records after a run
 
-A record is written to a temporary file in the same folder and renamed into place, so a run killed at any
-moment leaves each record whole or absent, never half-written. A record holds ``schema_version``; records of
-another schema are refused with a message instead of being misread.
+Records and measurements are written to a temporary file in the same folder and renamed into place, so a run
+killed at any moment leaves each whole or absent, never half-written. Both hold ``schema_version``; records of
+an earlier schema are migrated (:mod:`bench.migrate`) when the store is read, so an upgrade never recodes.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 from bench import SCHEMA_VERSION
 from bench.errors import BenchError
+from bench.metrics.registry import MetricSpec, request
 
 
 def _umask() -> int:
@@ -68,6 +73,25 @@ class ResultStore:
     def bitstream_dir(self, codec: str, sequence: str) -> Path:
         return self.root / "bitstreams" / _safe(codec) / _safe(sequence)
 
+    def decoded_path(self, codec: str, sequence: str, rate_point: Any, key: str) -> Path:
+        return self.root / "decoded" / _safe(codec) / _safe(sequence) / f"{_safe(rate_point)}_{key[:16]}.mkv"
+
+    def measurement_dir(self, record: dict[str, Any]) -> Path:
+        """Where the measurements of one job's record live."""
+        return (self.root / "measurements" / _safe(record["codec"]["name"]) / _safe(record["sequence"]["name"])
+                / f"{_safe(record['rate_point'])}_{record['key'][:16]}")
+
+    def write_measurement(self, record: dict[str, Any], doc: dict[str, Any]) -> Path:
+        path = self.measurement_dir(record) / f"{_safe(doc['measure'])}_{doc['key'][:16]}.json"
+        atomic_write_text(path, json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n")
+        return path
+
+    def measurements(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The stored measurements of RECORD's job (any measure, version or implementation)."""
+        folder = self.measurement_dir(record)
+        docs = [_load_json(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+        return [d for d in docs if d.get("job_key") == record["key"]]
+
     def work_dir(self, key: str) -> Path:
         """A job's scratch folder while it runs; its name (key, host, process id) is what ``status`` reads to
         tell running jobs from interrupted ones."""
@@ -87,19 +111,29 @@ class ResultStore:
     def read(self, path: Path) -> dict[str, Any] | None:
         """The record at ``path``, or None if there is none."""
         try:
-            text = path.read_text(encoding="utf-8")
+            record = _load_json(path)
         except FileNotFoundError:
             return None
-        record = json.loads(text)
         if record.get("schema_version") != SCHEMA_VERSION:
             raise BenchError(f"{path}: record schema {record.get('schema_version')} is not {SCHEMA_VERSION}; "
-                             "move the old results folder aside and rerun")
+                             "run `evaluate.py migrate` on its results folder (or any run of its condition)")
         return record
+
+    def upgrade(self) -> int:
+        """Migrate every record of an earlier schema in place (new record and its measurements first, the old
+        file removed last); returns how many. Cheap when there is nothing to do: one look per record file."""
+        from bench.migrate import migrate_file
+
+        done = 0
+        for path in sorted((self.root / "records").glob("*/*/*.json")) if (self.root / "records").is_dir() else []:
+            done += migrate_file(self, path)
+        return done
 
     def write(self, path: Path, record: dict[str, Any]) -> None:
         atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=str) + "\n")
 
     def all_records(self) -> list[dict[str, Any]]:
+        self.upgrade()
         out = []
         for path in sorted((self.root / "records").glob("*/*/*.json")):
             record = self.read(path)
@@ -107,27 +141,37 @@ class ResultStore:
                 out.append(record)
         return out
 
-    def write_run_manifest(self, jobs: list[dict[str, Any]], condition_name: str) -> None:
-        """The jobs the last run planned (key, codec, sequence, rate point), written when it starts: what
-        ``status`` compares the records with, and what ``bd`` and reports read from this folder."""
+    def write_run_manifest(self, jobs: list[dict[str, Any]], condition_name: str, metrics: MetricSpec) -> None:
+        """The jobs the last run planned (key, codec, sequence, rate point) and how it measures, written when it
+        starts: what ``status`` compares the records with, and what ``bd`` and reports read from this folder."""
         atomic_write_text(self.root / "run.json", json.dumps({
-            "schema_version": SCHEMA_VERSION, "condition": condition_name, "keys": [j["key"] for j in jobs],
-            "jobs": jobs}, indent=1, default=str))
+            "schema_version": SCHEMA_VERSION, "condition": condition_name, "metrics": metrics.describe(),
+            "keys": [j["key"] for j in jobs], "jobs": jobs}, indent=1, default=str))
 
     def run_manifest(self) -> dict[str, Any] | None:
         path = self.root / "run.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        return _load_json(path) if path.exists() else None
+
+    def view(self, record: dict[str, Any], metrics: MetricSpec) -> dict[str, Any]:
+        """RECORD with its pooled metrics and per-frame values as METRICS says (see bench.metrics.pooling)."""
+        from bench.metrics.pooling import pooled_view
+
+        return pooled_view(record, self.measurements(record) if record.get("status") == "ok" else [], metrics)
 
     def run_records(self) -> list[dict[str, Any]]:
-        """Records of the last run's planned jobs (all records when the folder has no run manifest)."""
+        """Records of the last run's planned jobs (all records when the folder has no run manifest), with their
+        metrics pooled as that run's condition says."""
         if not (self.root / "records").is_dir():
             raise BenchError(f"{self.root}: not a results folder (no records/ inside); pass results/<condition>")
         records = self.all_records()
-        manifest = self.root / "run.json"
-        if manifest.exists():
-            keys = set(json.loads(manifest.read_text(encoding="utf-8"))["keys"])
+        manifest = self.run_manifest()
+        if manifest is not None and manifest.get("schema_version") == SCHEMA_VERSION:
+            keys = set(manifest["keys"])
             records = [r for r in records if r["key"] in keys]
-        return records
+            spec = MetricSpec.from_description(manifest.get("metrics") or {})
+        else:  # no manifest, or one from before the metrics were kept apart: every record, default metrics
+            spec = default_metric_spec()
+        return [self.view(r, spec) for r in records]
 
     def clean_stale_work(self) -> None:
         """Remove the work and prepared-input folders of runs that are no longer alive (a killed run leaves
@@ -142,6 +186,23 @@ class ResultStore:
                     shutil.rmtree(d, ignore_errors=True)
             if not any(parent.iterdir()):
                 parent.rmdir()
+
+
+def default_metric_spec() -> MetricSpec:
+    """What a condition without a ``metrics:`` block measures: PSNR (SSE) and MS-SSIM on Y and RGB."""
+    return MetricSpec(requests=(request("sse"), request("ms_ssim", space="y"), request("ms_ssim", space="rgb")))
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    """A stored JSON object; a damaged file is one error naming it (a run never leaves one, a disk fault can)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BenchError(f"{path}: not readable JSON ({e}); delete it to redo that job") from None
+    if not isinstance(data, dict):
+        raise BenchError(f"{path}: not a record (a JSON object expected); delete it to redo that job")
+    return data
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -13,7 +14,12 @@ import torch
 from pytorch_msssim import ms_ssim as reference_ms_ssim
 
 from bench.adapters.ffmpeg import ffmpeg_exe
-from bench.metrics import MetricSpec, PerFrame, measure_frame, pool, psnr, psnr_peak
+from bench.metrics import MetricSpec, psnr_peak, request
+from bench.metrics.frames import FrameViews, MeasuredSequence
+from bench.metrics.measuring import take_measurements
+from bench.metrics.ms_ssim import MsSsim
+from bench.metrics.pooling import pooled_view
+from bench.metrics.psnr import psnr
 from bench.video.colour import ColourSpec
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader
@@ -64,20 +70,33 @@ def _ffmpeg_psnr(ref: Path, dist: Path, pix_fmt: str, tmp: Path) -> tuple[list[d
     return frames, stat_rows
 
 
-def _measure(ref: Path, dist: Path, fmt_name: str, spec: MetricSpec) -> PerFrame:
+class _Measured:
+    """Per-frame values (attribute access) and pooled metrics of one measured pair of files."""
+
+    def __init__(self, view: dict) -> None:
+        self.__dict__.update(view["per_frame"])
+        self.pooled = view["metrics"]
+
+
+def _measure(ref: Path, dist: Path, fmt_name: str, spec: MetricSpec, tmp: Path | None = None) -> _Measured:
+    """The suite's measuring path (measured sequence -> measures -> pooling) on two raw files."""
     fmt = pixel_format(fmt_name)
-    per_frame = PerFrame()
-    peak = psnr_peak(fmt.bit_depth, spec.psnr_peak)
-    for a, b in zip(RawVideoReader(ref, fmt, W, H).frames(0, N), RawVideoReader(dist, fmt, W, H).frames(0, N),
-                    strict=True):
-        per_frame.add(measure_frame(a, b, fmt, ColourSpec(), spec), peak, fmt.peak)
-    return per_frame
+    seq = MeasuredSequence(fmt, W, H, 30.0, N, ColourSpec(), tmp or Path("."), lambda: zip(
+        RawVideoReader(ref, fmt, W, H).frames(0, N), RawVideoReader(dist, fmt, W, H).frames(0, N), strict=True))
+    docs, errors = take_measurements(seq, list(spec.requests), "job")
+    assert not errors
+    record = {"status": "ok", "key": "job", "sequence": {"format": fmt_name}}
+    return _Measured(pooled_view(record, docs, spec))
+
+
+def _spec(*extra: object, **kw: str) -> MetricSpec:
+    return MetricSpec(requests=(request("sse"), *extra), **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("src", "dec", "fmt_name"), [("src8", "dec8", "yuv420p"), ("src10", "dec10", "yuv420p10le")])
 def test_per_frame_psnr_equals_ffmpeg_psnr_filter(distorted: dict[str, Path], tmp_path: Path, src: str, dec: str,
                                                   fmt_name: str) -> None:
-    ours = _measure(distorted[src], distorted[dec], fmt_name, MetricSpec(ms_ssim=()))
+    ours = _measure(distorted[src], distorted[dec], fmt_name, _spec())
     meta, stats = _ffmpeg_psnr(distorted[src], distorted[dec], fmt_name, tmp_path)
     assert len(meta) >= N and len(stats) >= N
     def as_ffmpeg_prints(value: float) -> str:
@@ -100,7 +119,7 @@ def test_per_frame_psnr_equals_ffmpeg_psnr_filter(distorted: dict[str, Path], tm
 
 
 def test_ms_ssim_equals_pytorch_msssim(distorted: dict[str, Path]) -> None:
-    ours = _measure(distorted["src8"], distorted["dec8"], "yuv420p", MetricSpec(ms_ssim=("y",)))
+    ours = _measure(distorted["src8"], distorted["dec8"], "yuv420p", _spec(request("ms_ssim", space="y")))
     # Independent read of the Y planes straight from the files.
     ref = np.fromfile(distorted["src8"], np.uint8)
     dec = np.fromfile(distorted["dec8"], np.uint8)
@@ -116,37 +135,34 @@ def test_ms_ssim_equals_pytorch_msssim(distorted: dict[str, Path]) -> None:
 def test_ms_ssim_undefined_for_small_frames() -> None:
     rng = np.random.default_rng(0)
     a = tuple(rng.integers(0, 256, s).astype(np.uint8) for s in [(64, 96), (32, 48), (32, 48)])
-    m = measure_frame(a, a, pixel_format("yuv420p"), ColourSpec(), MetricSpec())
-    assert m.ms_ssim_y is None and m.ms_ssim_rgb is None
+    views = FrameViews(a, a, pixel_format("yuv420p"), ColourSpec())
+    assert MsSsim().frame(views, {"space": "y"}) == {"ms_ssim": None}
+    assert MsSsim().frame(views, {"space": "rgb"}) == {"ms_ssim": None}
+
+
+def _pooled(pooling: str, values: dict, samples: list[int]) -> dict:
+    doc = {"measure": "sse", "params": {}, "values": values, "constants": {"samples": samples}, "version": 1,
+           "implementation": {}, "key": "k"}
+    record = {"status": "ok", "key": "job", "sequence": {"format": "yuv420p"}}
+    return pooled_view(record, [doc], MetricSpec(pooling, "bitdepth", (request("sse"),)))["metrics"]
 
 
 def test_pooling_and_yuv_combinations_by_hand() -> None:
     # Two 4:2:0 frames with known SSE per plane: Y 64 samples, U/V 16 samples each, peak 255.
-    pf = PerFrame()
-    pf.samples = [64, 16, 16, 192]
-    pf.sse_y, pf.sse_u, pf.sse_v, pf.sse_rgb = [64, 640], [16, 16], [32, 32], [192, 1920]
-    for sy, su, sv, srgb in zip(pf.sse_y, pf.sse_u, pf.sse_v, pf.sse_rgb, strict=True):
-        py, pu, pv = psnr(sy / 64, 255), psnr(su / 16, 255), psnr(sv / 16, 255)
-        pf.psnr_y.append(py)
-        pf.psnr_u.append(pu)
-        pf.psnr_v.append(pv)
-        pf.psnr_yuv_611.append((6 * py + pu + pv) / 8)
-        pf.psnr_yuv_vtm.append(psnr((sy + su + sv) / 96, 255))
-        pf.psnr_rgb.append(psnr(srgb / 192, 255))
-        pf.ms_ssim_y.append(None)
-        pf.ms_ssim_rgb.append(None)
+    values = {"sse_y": [64, 640], "sse_u": [16, 16], "sse_v": [32, 32], "sse_rgb": [192, 1920]}
+    samples = [64, 16, 16, 192]
     db = 10 * math.log10(255**2)  # PSNR at MSE 1
-    mean = pool(pf, "mean_psnr", 255, 255)
+    mean = _pooled("mean_psnr", values, samples)
     assert mean["psnr_y"] == pytest.approx(db - 5.0)  # (MSE 1, MSE 10) -> mean of PSNRs
     assert mean["psnr_u"] == pytest.approx(db)
     assert mean["psnr_v"] == pytest.approx(db - 10 * math.log10(2))
     assert mean["psnr_yuv_611"] == pytest.approx((6 * (db - 5) + db + db - 10 * math.log10(2)) / 8)
     # VTM: mean MSE per plane (5.5, 1, 2), weighted 4:1:1 -> (4*5.5 + 1 + 2) / 6
     assert mean["psnr_yuv_vtm"] == pytest.approx(db - 10 * math.log10((4 * 5.5 + 1 + 2) / 6))
-    mse = pool(pf, "psnr_of_mean_mse", 255, 255)
+    mse = _pooled("psnr_of_mean_mse", values, samples)
     assert mse["psnr_y"] == pytest.approx(db - 10 * math.log10(5.5))
     assert mse["psnr_rgb"] == pytest.approx(db - 10 * math.log10(5.5))
-    assert mean["ms_ssim_y"] is None
+    assert "ms_ssim_y" not in mean  # not measured, not reported
 
 
 def test_psnr_peak_conventions() -> None:
@@ -154,3 +170,43 @@ def test_psnr_peak_conventions() -> None:
     assert psnr_peak(10, "bitdepth") == 1023
     assert psnr_peak(10, "vtm") == 1020
     assert psnr(0.0, 255) == 100.0  # identical frames are capped, not infinite
+
+
+def _by_hand(ref: Path, dist: Path, pix_fmt: str, filter_text: str, tmp: Path) -> str:
+    """ffmpeg run by hand on the two files, as its documentation shows: distorted first, reference second."""
+    raw = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{W}x{H}", "-r", "30"]
+    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *raw, "-i", str(dist), *raw, "-i", str(ref),
+                           "-lavfi", f"[0:v][1:v]{filter_text}", "-f", "null", "-"], cwd=tmp, capture_output=True,
+                          text=True, check=True).stderr
+
+
+@pytest.mark.parametrize(("src", "dec", "fmt_name"), [("src8", "dec8", "yuv420p"), ("src10", "dec10", "yuv420p10le")])
+def test_vmaf_and_xpsnr_equal_ffmpeg_run_by_hand(distorted: dict[str, Path], tmp_path: Path, src: str, dec: str,
+                                                 fmt_name: str) -> None:
+    work = tmp_path / "work"
+    # By hand on exactly the frames measured (the 8-bit source file is the whole demo sequence).
+    fmt = pixel_format(fmt_name)
+    ref = tmp_path / "ref.yuv"
+    ref.write_bytes(distorted[src].read_bytes()[: N * fmt.frame_bytes(W, H)])
+    ours = _measure(distorted[src], distorted[dec], fmt_name,
+                    _spec(request("vmaf", model="vmaf_v0.6.1"), request("vmaf", model="vmaf_v0.6.1neg"),
+                          request("xpsnr")), work)
+    for model, name in (("vmaf_v0.6.1", "vmaf"), ("vmaf_v0.6.1neg", "vmaf_neg")):
+        log = _by_hand(ref, distorted[dec], fmt_name,
+                       f"libvmaf=model=version={model}:log_fmt=json:log_path=hand.json", tmp_path)
+        frames = json.loads((tmp_path / "hand.json").read_text())["frames"]
+        assert getattr(ours, name) == [f["metrics"]["vmaf"] for f in frames]  # every printed digit
+        printed = float(re.search(r"VMAF score: ([\d.]+)", log).group(1))
+        assert ours.pooled[name] == pytest.approx(printed, abs=5e-7)  # libvmaf's pooled mean, 6 decimals
+        assert 0 < ours.pooled[name] <= 100
+    log = _by_hand(ref, distorted[dec], fmt_name, "xpsnr=stats_file=hand.log", tmp_path)
+    rows = re.findall(r"XPSNR y:\s*([\d.]+)\s+XPSNR u:\s*([\d.]+)\s+XPSNR v:\s*([\d.]+)",
+                      (tmp_path / "hand.log").read_text())
+    assert len(rows) == N
+    for i, plane in enumerate("yuv"):
+        assert getattr(ours, f"xpsnr_{plane}") == [float(r[i]) for r in rows]
+        # The filter's own average: PSNR of the mean weighted MSE (not the mean of per-frame values).
+        printed = float(re.search(rf"XPSNR\s+y: ([\d.]+)\s+u: ([\d.]+)\s+v: ([\d.]+)", log).group(i + 1))
+        assert ours.pooled[f"xpsnr_{plane}"] == pytest.approx(printed, abs=2e-4)
+        assert abs(ours.pooled[f"xpsnr_{plane}"] - float(np.mean(getattr(ours, f"xpsnr_{plane}")))) > 1e-3 or \
+            np.ptp(getattr(ours, f"xpsnr_{plane}")) < 0.01

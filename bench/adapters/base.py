@@ -109,6 +109,9 @@ class Adapter(ABC):
     version: ClassVar[int] = 1  # bump when the adapter's output for the same inputs changes
     rate_knob: ClassVar[str] = "qp"
     in_process_torch: ClassVar[bool] = False  # runs torch models in this process (the runner sizes torch's pool)
+    # Whether a stored bitstream can be decoded again on its own (see redecode); if not, the runner keeps the
+    # decoded frames (FFV1) so that they can be measured later without coding again.
+    can_redecode: ClassVar[bool] = False
     PARAMS: ClassVar[dict[str, Param]] = {}
 
     def __init__(self, params: Mapping[str, Any]) -> None:
@@ -175,6 +178,11 @@ class Adapter(ABC):
     @abstractmethod
     def code_sequence(self, task: CodingTask) -> CodingResult:
         """Encode the input to real bitstream(s), then decode them in a separate step."""
+
+    def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
+        """Decode the stored BITSTREAMS of a job coded with TASK's settings again; return the raw decoded frames
+        (``task.fmt`` at the coded size, under ``task.work_dir``). Only for adapters with ``can_redecode``."""
+        raise NotImplementedError(f"adapter {self.name} cannot decode a stored bitstream on its own")
 
     @abstractmethod
     def doctor(self) -> str:

@@ -143,6 +143,7 @@ class _Encoded:
 class CompressAIModel(Adapter):
     name = "compressai"
     version = 1
+    can_redecode = True
     rate_knob = "quality"
     in_process_torch = True
     PARAMS: ClassVar[dict[str, Param]] = {
@@ -377,6 +378,21 @@ class CompressAIModel(Adapter):
             decode_seconds=decode_seconds, frame_types=encoded.frame_types, codec_reported=reported,
             processing=self._processing(arch, task, decoder.description, device), timing_details=timing,
             cautions=self._cautions())
+
+    def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
+        import torch
+
+        arch = ARCHITECTURES[self.architecture]
+        device = self.job_device(task)
+        _check_device(device, f"codec {self.name}")
+        decoded = task.work_dir / "decoded.rgb"
+        with _device_lock(device), torch.inference_mode():
+            if device != "cpu":
+                torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+            decoder = self.load_model(task.rate_point, device)
+            self._decode(decoder.net, arch, task, _Encoded(paths=list(bitstreams), digests=[None] * len(bitstreams)),
+                         decoded, device)
+        return decoded
 
     def _processing(self, arch: Architecture, task: CodingTask, weights: dict[str, Any],
                     device: str) -> dict[str, Any]:

@@ -83,6 +83,7 @@ class FfmpegAdapter(Adapter):
     input_formats: ClassVar[tuple[str, ...]] = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
     version_pattern: ClassVar[str] = ""
     split_at_intra: ClassVar[bool] = False
+    can_redecode: ClassVar[bool] = True
     thread_count_is_neutral: ClassVar[bool] = False  # True: the bitstream does not depend on the thread count
     PARAMS: ClassVar[dict[str, Param]] = {
         "preset": Param(str, "medium", "encoder speed preset"),
@@ -174,20 +175,7 @@ class FfmpegAdapter(Adapter):
                 for part in parts:
                     out.write(part.read_bytes())
                     part.unlink()
-        dec_codec = ["-c:v", self.decoder] if self.decoder else []
-        decode = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "info", *dec_codec, "-i", str(bitstream),
-                  "-vf", "showinfo", "-f", "rawvideo", "-pix_fmt", task.fmt.name, *self.params["decode_args"],
-                  str(decoded)]
-        t0 = time.perf_counter()
-        dec = _run(decode, f"codec {self.name}: decoder")
-        decode_s = time.perf_counter() - t0
-        coded = _STREAM_PIX_FMT.search(dec.stderr)
-        if coded is None or coded.group(1) != task.fmt.name:
-            # ffmpeg converts pixel formats silently (4:4:4 input becomes 4:2:0 for some encoders): a stream in
-            # another format than the one given would be measured after a conversion nobody asked for.
-            raise AdapterError(f"codec {self.name}: the bitstream is {coded.group(1) if coded else 'of unknown format'}"
-                               f", not the {task.fmt.name} it was given; this encoder cannot code that format",
-                               dec.stderr[-3000:])
+        decode, dec, decode_s = self._decode(task, bitstream, decoded)
         logs["decode"] = dec.stderr[-3000:]
         packets = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(bitstream), "-map", "0:v:0",
                    "-c", "copy", "-f", "framecrc", "-"]
@@ -199,6 +187,31 @@ class FfmpegAdapter(Adapter):
                             "packet_bytes_total": sum(sizes), "encoded_segments": [list(s) for s in segments]},
             logs=logs,
         )
+
+
+    def _decode(self, task: CodingTask, bitstream: Path,
+                decoded: Path) -> tuple[list[str], subprocess.CompletedProcess[str], float]:
+        """Decode BITSTREAM to raw frames in ``task.fmt``: (command, finished process, seconds)."""
+        dec_codec = ["-c:v", self.decoder] if self.decoder else []
+        decode = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "info", *dec_codec, "-i",
+                  str(bitstream), "-vf", "showinfo", "-f", "rawvideo", "-pix_fmt", task.fmt.name,
+                  *self.params["decode_args"], str(decoded)]
+        t0 = time.perf_counter()
+        dec = _run(decode, f"codec {self.name}: decoder")
+        seconds = time.perf_counter() - t0
+        coded = _STREAM_PIX_FMT.search(dec.stderr)
+        if coded is None or coded.group(1) != task.fmt.name:
+            # ffmpeg converts pixel formats silently (4:4:4 input becomes 4:2:0 for some encoders): a stream in
+            # another format than the one given would be measured after a conversion nobody asked for.
+            raise AdapterError(f"codec {self.name}: the bitstream is {coded.group(1) if coded else 'of unknown format'}"
+                               f", not the {task.fmt.name} it was given; this encoder cannot code that format",
+                               dec.stderr[-3000:])
+        return decode, dec, seconds
+
+    def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
+        decoded = task.work_dir / "decoded.yuv"
+        self._decode(task, bitstreams[0], decoded)
+        return decoded
 
 
 _STREAM_PIX_FMT = re.compile(r"Stream #0:0[^\n]*?: Video: [^,\n]+?, (\w+)")

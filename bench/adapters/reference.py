@@ -148,6 +148,8 @@ _CODED_PICTURE = re.compile(r"^POC\s+\d+\b")
 class ReferenceSoftware(Adapter):
     """Shared plumbing of VTM, HM and ECM (same command-line options, nearly the same logs)."""
 
+    can_redecode = True
+
     env_root: ClassVar[str]
     encoder_names: ClassVar[tuple[str, ...]]
     decoder_names: ClassVar[tuple[str, ...]]
@@ -327,8 +329,27 @@ class ReferenceSoftware(Adapter):
         """Options an input format needs beyond the cfg (none for VTM/ECM, whose profile follows the input)."""
         return []
 
+    def _decode(self, task: CodingTask, bitstream: Path, decoded: Path) -> tuple[list[str], str, float, int]:
+        """Decode BITSTREAM with the reference decoder and check every picture's MD5 SEI: (command, log,
+        seconds, pictures confirmed)."""
+        decode = [str(self._program("decoder")), "-b", str(bitstream), "-o", str(decoded), "-d", str(task.fmt.bit_depth)]
+        t0 = time.perf_counter()
+        dec_log = run_program(decode, f"codec {self.name}: decoder", self.params["timeout_s"] or None,
+                              task.work_dir / "decoder.log")
+        seconds = time.perf_counter() - t0
+        ok, bad, missing = hash_check(dec_log)
+        if bad or missing or ok != task.frames:
+            raise AdapterError(f"codec {self.name}: decoded-picture hash check failed: {ok} of {task.frames} pictures "
+                               f"confirmed, {bad} mismatched, {missing} without a hash", dec_log[-3000:])
+        return decode, dec_log, seconds, ok
+
+    def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
+        decoded = task.work_dir / "decoded.yuv"
+        self._decode(task, bitstreams[0], decoded)
+        return decoded
+
     def code_sequence(self, task: CodingTask) -> CodingResult:
-        decoder = self._program("decoder")
+        self._program("decoder")  # a missing decoder stops the job before the (long) encode
         bitstream, decoded = task.work_dir / "stream.bin", task.work_dir / "decoded.yuv"
         cfg = self.cfg_file(task.fmt.chroma)
         timeout = self.params["timeout_s"] or None
@@ -337,14 +358,7 @@ class ReferenceSoftware(Adapter):
             encoded = self._encode_split(task, segments, bitstream, timeout)
         else:
             encoded = self._encode_whole(task, bitstream, timeout)
-        decode = [str(decoder), "-b", str(bitstream), "-o", str(decoded), "-d", str(task.fmt.bit_depth)]
-        t0 = time.perf_counter()
-        dec_log = run_program(decode, f"codec {self.name}: decoder", timeout, task.work_dir / "decoder.log")
-        decode_s = time.perf_counter() - t0
-        ok, bad, missing = hash_check(dec_log)
-        if bad or missing or ok != task.frames:
-            raise AdapterError(f"codec {self.name}: decoded-picture hash check failed: {ok} of {task.frames} pictures "
-                               f"confirmed, {bad} mismatched, {missing} without a hash", dec_log[-3000:])
+        decode, dec_log, decode_s, ok = self._decode(task, bitstream, decoded)
         pictures = encoded.pictures
         reported: dict[str, Any] = {"summary": encoded.summary, "hash_check": f"MD5 OK for {ok} pictures",
                                     "version": parse_version(encoded.log),

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +25,13 @@ from bench import __version__
 from bench.bdrate import METHODS
 from bench.bdtable import BDOptions, class_average_points, pivot_classes, time_ratios, with_db_columns
 from bench.errors import BenchError
-from bench.metrics import METRIC_DEFINITIONS
+from bench.metrics import definitions, headline_columns, metric_label, metric_names
 from bench.outputs import write_bd_tables
 from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Series, legend, line_chart
 from bench.report.tables import cautions, display_name, frames_frame, summary_frame, write_csv
 from bench.store import atomic_write_text
-
-_METRIC_LABELS = {"psnr_yuv_611": "PSNR-YUV (6:1:1) [dB]", "psnr_y": "PSNR-Y [dB]", "psnr_rgb": "PSNR-RGB [dB]",
-                  "psnr_yuv_vtm": "PSNR-YUV (VTM 4:1:1 MSE) [dB]", "ms_ssim_y_db": "MS-SSIM-Y [dB]",
-                  "ms_ssim_rgb_db": "MS-SSIM-RGB [dB]", "ms_ssim_yuv_611_db": "MS-SSIM-YUV (6:1:1) [dB]"}
-_REPORT_METRICS = ("psnr_yuv_611", "psnr_rgb", "psnr_y", "ms_ssim_y_db", "ms_ssim_rgb_db")
 
 
 @dataclass
@@ -78,12 +74,12 @@ def condition_differences(sources: list[Source]) -> list[dict[str, Any]]:
 
 
 def _usable_metrics(points: pd.DataFrame) -> list[str]:
-    return [m for m in _REPORT_METRICS if m in points.columns and pd.to_numeric(points[m], errors="coerce").notna().any()]
+    return [m for m in headline_columns() if m in points.columns and pd.to_numeric(points[m], errors="coerce").notna().any()]
 
 
 def _tip(codec: str, rate_point: Any, bpp: float, kbps: float | None, metric: str, value: float, where: str) -> str:
     kb = f", {kbps:.1f} kbps" if kbps is not None and not math.isnan(kbps) else ""
-    return f"{codec} @ {rate_point} ({where}): {bpp:.5f} bpp{kb}, {_METRIC_LABELS.get(metric, metric)} {value:.3f}"
+    return f"{codec} @ {rate_point} ({where}): {bpp:.5f} bpp{kb}, {metric_label(metric)} {value:.3f}"
 
 
 def _rd_figure(key: str, title: str, rows: pd.DataFrame, metric: str, styles: dict, where: str) -> Figure:
@@ -100,7 +96,7 @@ def _rd_figure(key: str, title: str, rows: pd.DataFrame, metric: str, styles: di
                                                    float(q[i]), where)) for i in order]
         alt = [None if math.isnan(kbps[i]) else float(kbps[i]) for i in order]
         series.append(Series(str(codec), style.colour, style.svg_marker, points, alt_x=alt))
-    svg = line_chart(series, "bpp (bitstream bits / pixels)", _METRIC_LABELS.get(metric, metric), title=title,
+    svg = line_chart(series, "bpp (bitstream bits / pixels)", metric_label(metric), title=title,
                      switchable=True)
     return Figure(key, svg)
 
@@ -128,7 +124,7 @@ def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict
             # Dense charts: only intra frames get a marker (and a hover text); the line carries the codec name.
             q_series.append(Series(codec, style.colour, style.svg_marker,
                                    [(i, float(v), f"{codec} @ {r['rate_point']} intra frame {i}: "
-                                     f"{_METRIC_LABELS.get(metric, metric)} {v:.3f}" if i in intra else "")
+                                     f"{metric_label(metric)} {v:.3f}" if i in intra else "")
                                     for i, v in enumerate(pf[metric])], intra, markers=False))
             if pf.get("bits"):
                 b_series.append(Series(codec, style.colour, style.svg_marker,
@@ -137,15 +133,13 @@ def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict
                                        markers=False))
         if q_series:
             out.append({"sequence": seq, "chosen": ", ".join(chosen),
-                        "quality": line_chart(q_series, "frame", "quality [dB]", title=f"{seq}: quality per frame",
+                        "quality": line_chart(q_series, "frame", "PSNR per frame [dB] (PSNR-Y, or PSNR-RGB for RGB content)", title=f"{seq}: quality per frame",
                                               width=560),
                         "bits": line_chart(b_series, "frame", "bits", title=f"{seq}: bits per frame", width=560)
                         if b_series else ""})
     return out
 
 
-_REPORTED_ORDER = ("psnr_y", "psnr_u", "psnr_v", "psnr_yuv_vtm", "psnr_yuv_611", "psnr_rgb", "ms_ssim_y",
-                   "ms_ssim_rgb", "ms_ssim_yuv_611", "kbps", "bpp")
 
 
 def _reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -160,7 +154,7 @@ def _reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list
     an estimate of 0.082); a rate when it differs by more than 0.1 %. The bound shown is PSNR-Y's (PSNR-RGB's
     for codecs that report only RGB)."""
     rows = [r for r in records if r["status"] == "ok" and (r.get("codec_reported") or {}).get("difference_to_ours")]
-    keys = [k for k in _REPORTED_ORDER if any(k in r["codec_reported"]["difference_to_ours"] for r in rows)]
+    keys = [k for k in (*metric_names(), "kbps", "bpp") if any(k in r["codec_reported"]["difference_to_ours"] for r in rows)]
     table = []
     for r in rows:
         diff = r["codec_reported"]["difference_to_ours"]
@@ -180,7 +174,7 @@ def _reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list
         cells = [display_name(r), r["sequence"]["name"], str(r["rate_point"])]
         cells += [(f"{diff[k]:+.6f}" if k == "bpp" else f"{diff[k]:+.4f}") if k in diff else "" for k in keys]
         table.append([*cells, f"{rounding:.4f}", "yes" if beyond else "no"])
-    return [_REPORTED_LABELS.get(k, k) for k in keys], table
+    return [f"&Delta; {html_escape(metric_label(k))}" for k in keys], table
 
 
 def _rounding_bound(sse: list[int] | None, samples: int) -> float:
@@ -189,9 +183,6 @@ def _rounding_bound(sse: list[int] | None, samples: int) -> float:
     return 10 * math.log10(1 + 1 / (12 * mse)) if mse > 0 else 0.0
 
 
-_REPORTED_LABELS = {"psnr_y": "&Delta; PSNR-Y", "psnr_u": "&Delta; PSNR-U", "psnr_v": "&Delta; PSNR-V",
-                    "psnr_yuv_vtm": "&Delta; YUV-PSNR (VTM)", "psnr_yuv_611": "&Delta; PSNR-YUV 6:1:1",
-                    "psnr_rgb": "&Delta; PSNR-RGB", "kbps": "&Delta; kbps", "bpp": "&Delta; bpp"}
 
 
 def _fmt_table(df: pd.DataFrame) -> list[list[str]]:
@@ -230,7 +221,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
             pivot = pivot_classes(classes) if not classes.empty else pd.DataFrame()
             tables_written += [str(p.relative_to(out_dir)) for p in paths.values()]
             bd_sections.append({
-                "metric": metric, "label": _METRIC_LABELS.get(metric, metric), "method": opts.describe(),
+                "metric": metric, "label": metric_label(metric), "method": opts.describe(),
                 "columns": ["codec", *pivot.columns], "rows": [[idx, *row] for idx, row in zip(pivot.index, pivot.values.tolist(), strict=True)],
                 "per_sequence": _fmt_table(per_seq[["codec", "group", "sequence", "value", "status", "overlap_quality",
                                                     "overlap_rate", "points_anchor", "points_test", "message"]]),
@@ -287,13 +278,13 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     template = _environment().get_template("report.html.j2")
     html = template.render(
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
-        sources=sources, anchor=anchor, differences=differences, metrics=metrics, metric_labels=_METRIC_LABELS,
+        sources=sources, anchor=anchor, differences=differences, metrics=metrics, metric_labels={m: metric_label(m) for m in metrics},
         bd_sections=bd_sections, class_figures=class_figures, sequence_figures=sequence_figures,
         legend=legend([(c, s.colour, s.svg_marker) for c, s in styles.items()]),
         per_frame=_per_frame_figures(records, styles), times=_fmt_table(times) if not times.empty else [],
         time_columns=list(times.columns), per_frame_ms=per_frame_ms, checks=checks, failures=failures,
         identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
-        definitions=METRIC_DEFINITIONS, bd_method=BDOptions(method=method).describe(),
+        definitions=definitions(), bd_method=BDOptions(method=method).describe(),
         exported=exported, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns,
         n_records=len(records), n_failed=len(failures), cautions=cautions(records),

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bench.metrics import metric_label  # noqa: E402
 from bench.report.styles import codec_styles  # noqa: E402
 
 
@@ -22,7 +23,8 @@ def plot_sequence(df: pd.DataFrame, sequence: str, path: Path, note: str) -> Non
     ok = df[(df["sequence"] == sequence) & (df["status"] == "ok")]
     styles = codec_styles(sorted(df["codec"].unique()))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for ax, metric, label in ((axes[0], "psnr_yuv_611", "PSNR-YUV (6:1:1) [dB]"), (axes[1], "psnr_y", "PSNR-Y [dB]")):
+    for ax, metric in ((axes[0], "psnr_yuv_611"), (axes[1], "psnr_y")):
+        label = metric_label(metric)
         for codec, rows in ok.groupby("codec"):
             rows = rows.sort_values("bpp")
             style = styles[codec]
@@ -81,15 +83,13 @@ def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, p
     and PNG (300 dpi). ``part``/``parts`` share the figures between processes. Returns the file names."""
     from bench.bdtable import class_average_points
 
-    labels = {"psnr_yuv_611": "PSNR-YUV 6:1:1 [dB]", "psnr_y": "PSNR-Y [dB]", "psnr_rgb": "PSNR-RGB [dB]",
-              "ms_ssim_y_db": "MS-SSIM-Y [dB]", "ms_ssim_rgb_db": "MS-SSIM-RGB [dB]"}
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = codec_styles(list(points["codec"]))
     jobs = [("classes", m) for m in metrics] + [("sequences", g) for g in sorted(points["group"].unique())]
     written: list[Path] = []
     for kind, what in jobs[part::parts]:
         if kind == "classes":
-            metric, label = what, labels.get(what, what)
+            metric, label = what, metric_label(what)
             averaged = class_average_points(points, metric)
             groups = sorted(averaged["group"].unique())
             if not groups:
@@ -101,7 +101,7 @@ def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, p
             axes[0][0].legend(fontsize=6)
             written += _save_all(fig, out_dir / f"rd_classes_{metric}")
         else:
-            metric, label = metrics[0], labels.get(metrics[0], metrics[0])
+            metric, label = metrics[0], metric_label(metrics[0])
             part_points = points[points["group"] == what]
             seqs = sorted(part_points["sequence"].unique())
             cols = min(4, len(seqs))

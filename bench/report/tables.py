@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from bench.metrics import metric_names
 from bench.store import atomic_write_text
 
 ESTIMATED_SUFFIX = " (estimated bits)"
-METRIC_COLUMNS = ("psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", "psnr_rgb", "ms_ssim_y", "ms_ssim_rgb")
 
 
 def display_name(record: dict[str, Any]) -> str:
@@ -45,8 +45,9 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         }
         if r["status"] == "ok":
             row.update({"bits": r["rate"].get("bits"), "bpp": r["rate"].get("bpp"), "kbps": r["rate"].get("kbps")})
-            row.update({m: r["metrics"].get(m) for m in METRIC_COLUMNS})
-            row.update({m: v for m, v in r["metrics"].items() if m not in METRIC_COLUMNS})
+            pooled = r.get("metrics") or {}
+            row.update({m: pooled[m] for m in metric_names() if m in pooled})  # registry order first
+            row.update({m: v for m, v in pooled.items() if m not in row})
             timing = r.get("timing") or {}
             row.update({"encode_s": timing.get("encode_s"), "decode_s": timing.get("decode_s"),
                         "pooling": (r.get("measurement") or {}).get("pooling"),
@@ -68,8 +69,9 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per coded frame of every successful job (the raw material for per-frame plots)."""
-    names = ("frame_type", "bits", "psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611", "psnr_yuv_vtm", "psnr_rgb",
-             "ms_ssim_y", "ms_ssim_rgb", "sse_y", "sse_u", "sse_v", "sse_rgb")
+    records = list(records)
+    measured = {k for r in records for k in (r.get("per_frame") or {})}
+    names = ("frame_type", "bits", *(m for m in metric_names() if m in measured), "sse_y", "sse_u", "sse_v", "sse_rgb")
     cols: dict[str, list[Any]] = {k: [] for k in ("codec", "sequence", "rate_point", "frame", *names)}
     for r in records:
         pf = r.get("per_frame") or {}
