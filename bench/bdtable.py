@@ -31,7 +31,7 @@ from bench.bdrate import (
     prepare_curve,
 )
 from bench.errors import BenchError
-from bench.metrics import metric
+from bench.metrics import metric as registered_metric
 
 OVERALL = "Overall"
 
@@ -55,7 +55,7 @@ class BDOptions:
 def with_db_columns(points: pd.DataFrame) -> pd.DataFrame:
     """Add ``<ms-ssim metric>_db`` = -10 log10(1 - x) for every MS-SSIM column (for BD in dB)."""
     out = points.copy()
-    for col in [c for c in points.columns if (m := metric(c)) is not None and m.display == "db" and c == m.name]:
+    for col in [c for c in points.columns if (m := registered_metric(c)) is not None and m.display == "db" and c == m.name]:
         values = pd.to_numeric(out[col], errors="coerce")
         out[f"{col}_db"] = -10 * np.log10(np.clip(1 - values, 1e-12, None))
     return out
@@ -64,7 +64,7 @@ def with_db_columns(points: pd.DataFrame) -> pd.DataFrame:
 def _curves(points: pd.DataFrame, metric: str) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     if metric not in points.columns:
         raise BenchError(f"metric {metric!r} is in none of the results; available: "
-                         f"{', '.join(c for c in points.columns if metric(c) is not None)}")
+                         f"{', '.join(c for c in points.columns if registered_metric(c) is not None)}")
     ok = points[points["status"] == "ok"]
     rate = pd.to_numeric(ok["bpp"], errors="coerce").to_numpy(dtype=float)
     quality = pd.to_numeric(ok[metric], errors="coerce").to_numpy(dtype=float)
@@ -88,7 +88,7 @@ def _prepared(curve: tuple[np.ndarray, np.ndarray], who: str, opts: BDOptions) -
 
 
 def _bd(anchor: Curve, test: Curve, opts: BDOptions) -> BDResult:
-    m = metric(opts.metric)
+    m = registered_metric(opts.metric)
     return compare(anchor, test, opts.kind, opts.method, opts.min_overlap, opts.repair,
                    m.saturates_at if m is not None and m.display != "db" else None)
 

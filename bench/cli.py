@@ -197,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
 def _outcome_line(name: str, outcome: RunOutcome) -> str:
     measured = (f", {outcome.measured} measured again ({outcome.measurements} measurements; {outcome.redecoded} "
                 f"bitstreams decoded again, {outcome.restored} kept decodes restored)" if outcome.measured else "")
-    return (f"{name}: {len(outcome.jobs)} jobs, {outcome.coded} coded{measured}, {outcome.skipped} complete already, "
+    return (f"{name}: {len(outcome.jobs)} jobs, {outcome.coded} coded{measured}, {outcome.skipped} already recorded, "
             f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
 
 

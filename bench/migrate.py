@@ -25,7 +25,7 @@ from bench import SCHEMA_VERSION
 from bench.errors import BenchError
 from bench.jobs import coding_key
 from bench.metrics.measuring import document
-from bench.metrics.registry import MeasureOutput, request
+from bench.metrics.registry import MeasureOutput, measurement_key, request
 from bench.provenance import now
 
 
@@ -75,13 +75,12 @@ def migrate_v1(old: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]
     for space in measurement.get("ms_ssim") or []:
         values = pf.get(f"ms_ssim_{space}")
         if isinstance(values, list) and len(values) == frames:
-            doc = document(key, request("ms_ssim", space=space), MeasureOutput({"ms_ssim": values}), 0.0, frames,
-                           domain)
-            if doc["implementation"].get("pytorch_msssim") != version:  # keyed by what computed it, not by today's
-                from bench.metrics.registry import measurement_key
-
-                doc["implementation"] = {"pytorch_msssim": version}
-                doc["key"] = measurement_key(key, request("ms_ssim", space=space), doc["implementation"])
+            req = request("ms_ssim", space=space)
+            doc = document(key, req, MeasureOutput({"ms_ssim": values}), 0.0, frames, domain)
+            # Keyed by the library that computed the values (its provenance), not by today's: after an upgrade
+            # of pytorch-msssim the next run measures MS-SSIM again instead of mixing versions.
+            doc["implementation"] = {"pytorch_msssim": version}
+            doc["key"] = measurement_key(key, req, doc["implementation"])
             docs.append(doc)
     for doc in docs:
         doc["migrated_from_schema"] = 1

@@ -25,6 +25,7 @@ from bench.conditions import load_condition
 from bench.errors import AdapterError
 from bench.report.html import build_report, sources_from
 from bench.runner import RunOptions, plan, run_condition
+from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter
@@ -160,7 +161,7 @@ codecs: {codecs}
 
 
 def _records(results: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(results.rglob("records/**/*.json"))]
+    return [r for d in sorted(p.parent for p in results.glob("*/records")) for r in ResultStore(d).run_records()]
 
 
 def test_pipeline_rate_is_the_bytes_on_disk_and_the_record_says_random(tmp_path: Path, clip_dir: Path) -> None:

@@ -5,7 +5,6 @@ at the end when $LVCBENCH_DCVC_ROOT points at a microsoft/DCVC clone with checkp
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -22,6 +21,7 @@ from bench.importers import dcvc_entry_metrics as entry_metrics
 from bench.report.html import build_report, sources_from
 from bench.report.tables import summary_frame
 from bench.runner import RunOptions, run_condition
+from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter, write_png_frame
@@ -234,7 +234,7 @@ codecs: [{codec}]
 
 
 def _records(results: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((results / "nvc" / "records").rglob("*.json"))]
+    return ResultStore(results / "nvc").run_records()
 
 
 def test_png_generation_end_to_end(tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dhvc_frame_lines
 from bench.runner import RunOptions, run_condition
+from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter, write_png_frame
@@ -200,8 +201,7 @@ def test_driver_and_official_check_end_to_end(tmp_path: Path, clip_dir: Path, st
     outcome = run_condition(load_condition(_condition(tmp_path, clip_dir, root)),
                             RunOptions(tmp_path / "results", progress=False))
     assert not outcome.failed, outcome.failed
-    (path,) = (tmp_path / "results" / "dhvc" / "records").rglob("*.json")
-    r = json.loads(path.read_text())
+    (r,) = ResultStore(tmp_path / "results" / "dhvc").run_records()
     # One real file per frame: 6-byte head, count, length, 3 x 128 x 64 samples, and a byte per frame since the
     # context reset (only at frame 0: our -1 is passed as gop = frame count).
     sizes = [6 + 5 + 3 * 128 * 64 + k for k in range(5)]
@@ -214,6 +214,8 @@ def test_driver_and_official_check_end_to_end(tmp_path: Path, clip_dir: Path, st
     diff = r["codec_reported"]["difference_to_ours"]
     assert 0 < abs(diff["psnr_rgb"]) < 0.1 and diff["bpp"] == pytest.approx(0, abs=1e-12)
     assert r["timing"]["encode_s"] > 0 and r["timing"]["decode_s"] > 0
+    # DHVC decodes only inside its own driver: the decoded frames are kept (FFV1) for measuring later.
+    assert r["decoded"]["kept"]["bytes"] > 0 and not r["decoded"]["redecodable"]
 
 
 def test_official_check_mismatch_fails_the_job(tmp_path: Path, clip_dir: Path, stub_path: None,
@@ -252,7 +254,7 @@ def test_dhic_end_to_end(tmp_path: Path, clip_dir: Path) -> None:
         "rate_points: [0]", "rate_points: [0, 63]"))
     outcome = run_condition(load_condition(cond), RunOptions(tmp_path / "results", progress=False))
     assert not outcome.failed, outcome.failed
-    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "results" / "dhvc" / "records").rglob("*.json"))]
+    records = ResultStore(tmp_path / "results" / "dhvc").run_records()
     assert [r["rate_point"] for r in records] == [0, 63]
     for r in records:
         # header 28 bytes + 3 planes of 128 x 64 + the one-byte fourth string

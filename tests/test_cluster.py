@@ -19,6 +19,7 @@ from bench.cluster import scheduler_parameters
 from bench.conditions import load_condition
 from bench.runner import RunOptions, run_condition
 from bench.status import condition_status
+from bench.store import ResultStore
 
 CODECS = """codecs:
   - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 30, 36, 42]}
@@ -51,8 +52,7 @@ metrics: {{ms_ssim: []}}
 def _comparable(results: Path) -> dict[str, tuple]:
     """What must not depend on how a job was run: key, rate, every metric, the bitstream bytes, the identity."""
     out = {}
-    for p in (results / "c" / "records").glob("*/*/*.json"):
-        r = json.loads(p.read_text())
+    for r in ResultStore(results / "c").run_records():
         assert r["status"] == "ok", r["error"]
         out[r["key"]] = (r["rate"]["bits"], r["rate"]["bitstream_sha256"], json.dumps(r["metrics"], sort_keys=True),
                          json.dumps(r["per_frame"], sort_keys=True), json.dumps(r["codec"], sort_keys=True))

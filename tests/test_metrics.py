@@ -206,7 +206,7 @@ def test_vmaf_and_xpsnr_equal_ffmpeg_run_by_hand(distorted: dict[str, Path], tmp
     for i, plane in enumerate("yuv"):
         assert getattr(ours, f"xpsnr_{plane}") == [float(r[i]) for r in rows]
         # The filter's own average: PSNR of the mean weighted MSE (not the mean of per-frame values).
-        printed = float(re.search(rf"XPSNR\s+y: ([\d.]+)\s+u: ([\d.]+)\s+v: ([\d.]+)", log).group(i + 1))
+        printed = float(re.search(r"XPSNR\s+y: ([\d.]+)\s+u: ([\d.]+)\s+v: ([\d.]+)", log).group(i + 1))
         assert ours.pooled[f"xpsnr_{plane}"] == pytest.approx(printed, abs=2e-4)
         assert abs(ours.pooled[f"xpsnr_{plane}"] - float(np.mean(getattr(ours, f"xpsnr_{plane}")))) > 1e-3 or \
             np.ptp(getattr(ours, f"xpsnr_{plane}")) < 0.01

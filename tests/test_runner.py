@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from bench.conditions import load_condition
 from bench.errors import AdapterError
 from bench.runner import RunOptions, plan, run_condition
 from bench.status import condition_status
+from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, write_png_frame, write_y4m
@@ -44,7 +44,8 @@ codecs: {codecs}
 
 
 def records(results: Path, name: str = "t") -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((results / name / "records").glob("*/*/*.json"))]
+    """The last run's records with their measurements pooled as its condition says (what tables and reports see)."""
+    return ResultStore(results / name).run_records()
 
 
 FAST = ("codecs:\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 32, 40]}\n"

@@ -5,7 +5,6 @@ decoder run when $LVCBENCH_VTM_ROOT points at a build."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -21,6 +20,7 @@ from bench.adapters.reference import Segment, split_segments
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
 from bench.runner import RunOptions, run_condition
+from bench.store import ResultStore
 from bench.video.formats import pixel_format
 
 
@@ -162,8 +162,7 @@ codecs:
 """)
     outcome = run_condition(load_condition(cond), RunOptions(tmp_path / "results", progress=False))
     assert outcome.coded == 2 and not outcome.failed, [f["error"] for f in outcome.failed]
-    recs = {r["codec"]["name"]: r for r in (json.loads(p.read_text())
-                                            for p in (tmp_path / "results" / "split" / "records").rglob("*.json"))}
+    recs = {r["codec"]["name"]: r for r in ResultStore(tmp_path / "results" / "split").run_records()}
     split, whole = recs["vtm-RA"], recs["vtm-RA-whole"]
     facts = split["codec_reported"]["split"]
     assert [s["frames"] for s in facts["segments"]] == [[0, 4], [4, 8], [8, 11]]

@@ -22,6 +22,9 @@ def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec:
     (how) from DOCS, for the measures SPEC asks for. A measurement missing for a requested measure leaves its
     metrics out (the report and tables then show them empty)."""
     view = dict(record)
+    fields = dict((record.get("condition") or {}).get("fields") or {})
+    fields["metrics"] = spec.describe()
+    view["condition"] = {**(record.get("condition") or {}), "fields": fields}
     if record.get("status") != "ok":
         return view
     by_request = {_request_of(d): d for d in docs}
@@ -54,9 +57,6 @@ def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec:
         "definitions": {k: v for k, v in definitions().items() if k in pooled},
         "domain": next((by_request[r].get("domain") for r in wanted), None),
     }
-    fields = dict((record.get("condition") or {}).get("fields") or {})
-    fields["metrics"] = spec.describe()
-    view["condition"] = {**(record.get("condition") or {}), "fields": fields}
     return view
 
 
