@@ -156,3 +156,19 @@ def test_own_pchip_integral_equals_scipy() -> None:
             np.testing.assert_allclose(pchip_slopes(x, y), ref.derivative()(x), rtol=1e-12, atol=1e-12)
             lo, hi = x[0] + 0.3 * (x[-1] - x[0]), x[-1] - 0.1 * (x[-1] - x[0])
             assert _integral(x, y, lo, hi, "pchip") == pytest.approx(float(ref.integrate(lo, hi)), rel=1e-12, abs=1e-12)
+
+
+def test_saturated_quality_range_is_flagged_and_kept_out_of_means() -> None:
+    rate = np.array([0.1, 0.2, 0.4, 0.8])
+    # VMAF-like curves living near the ceiling: most of the shared range is above 95.
+    high = bd_rate(rate, np.array([93.0, 96.5, 98.5, 99.5]), rate * 0.9, np.array([93.2, 96.8, 98.7, 99.6]),
+                   saturates_at=95.0)
+    assert high.status == Status.SATURATED and high.value is not None and not high.usable
+    assert high.extra["saturated_fraction"] == pytest.approx((99.5 - 95.0) / (99.5 - 93.2))
+    # The same curves an order of magnitude lower are an ordinary comparison.
+    low = bd_rate(rate, np.array([60.0, 70.0, 80.0, 88.0]), rate * 0.9, np.array([61.0, 71.0, 81.0, 89.0]),
+                  saturates_at=95.0)
+    assert low.status == Status.OK and low.extra["saturated_fraction"] == 0.0
+    # Without a saturation level (PSNR) nothing is flagged.
+    assert bd_rate(rate, np.array([93.0, 96.5, 98.5, 99.5]), rate * 0.9,
+                   np.array([93.2, 96.8, 98.7, 99.6])).status == Status.OK
