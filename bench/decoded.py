@@ -15,23 +15,20 @@ coding time; a mismatch (a decoder that is not deterministic) stops the measurem
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench.adapters.base import sha256_file
 from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.errors import BenchError
 from bench.video.formats import PixelFormat
 
 
-def raw_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def raw_sha256(path: Path) -> str:
+    """SHA-256 of the raw decoded frames (the file the codec's decoder wrote)."""
+    return sha256_file(path, chunk=1 << 22)
 
 
 def _ffmpeg(argv: list[str], what: str) -> None:
