@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import SCHEMA_VERSION
 from bench.conditions import Condition
 from bench.store import ResultStore
 
@@ -53,8 +54,10 @@ class StatusReport:
 
 def condition_status(condition: Condition, results_dir: Path) -> StatusReport:
     store = ResultStore(results_dir / condition.name)
+    if (store.root / "records").is_dir():
+        store.upgrade()  # records of an earlier schema, re-keyed (their manifest's keys are the old ones)
     manifest = store.run_manifest()
-    if manifest is not None and manifest.get("jobs"):
+    if manifest is not None and manifest.get("jobs") and manifest.get("schema_version") == SCHEMA_VERSION:
         jobs, source = manifest["jobs"], f"the manifest of the run that started at {_mtime(store.root / 'run.json')}"
     else:
         from bench.runner import plan

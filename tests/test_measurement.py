@@ -16,6 +16,7 @@ from bench.cli import main
 from bench.conditions import load_condition
 from bench.errors import ConditionError
 from bench.runner import RunOptions, plan, run_condition
+from bench.status import condition_status
 from bench.store import ResultStore
 
 DATA = Path(__file__).parent / "data"
@@ -162,6 +163,8 @@ codecs:
         old["codec"]["identity"][k] = jobs[0].codec_identity[k]
     old_path.write_text(json.dumps(old))
 
+    # status reads the old folder (migrating it) and finds the job done.
+    assert condition_status(load_condition(cond), results).counts()["done"] == 1
     outcome = run_condition(load_condition(cond), RunOptions(results, progress=False))
     assert (outcome.coded, outcome.measured, outcome.skipped) == (0, 0, 1) and not encoder_calls
     assert not old_path.exists()
