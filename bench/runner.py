@@ -380,8 +380,9 @@ def _keeps_decoded(job: Job, adapter: Adapter) -> bool:
 
 def missing_measurements(job: Job, record: dict[str, Any], store: ResultStore) -> list[MeasureRequest]:
     """The condition's measurements that RECORD (coded, ok) has not got under the key they would have now."""
-    have = {d["key"] for d in store.measurements(record)}
-    return [r for r in job.condition.metrics.requests if wanted_key(job.key, r) not in have]
+    # Checked by file name: a rerun of a finished condition must not read every job's per-frame values.
+    return [r for r in job.condition.metrics.requests
+            if not store.has_measurement(record, r.measure, wanted_key(job.key, r))]
 
 
 def can_measure_again(record: dict[str, Any], adapter: Adapter) -> bool:

@@ -86,6 +86,10 @@ class ResultStore:
         atomic_write_text(path, json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n")
         return path
 
+    def has_measurement(self, record: dict[str, Any], measure: str, key: str) -> bool:
+        """Whether RECORD's job has the measurement keyed KEY (by its file name: nothing is read)."""
+        return (self.measurement_dir(record) / f"{_safe(measure)}_{key[:16]}.json").is_file()
+
     def measurements(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The stored measurements of RECORD's job (any measure, version or implementation)."""
         folder = self.measurement_dir(record)
