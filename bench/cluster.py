@@ -57,7 +57,7 @@ def run_planned_job(condition_file: str, data_root: str | None, results_dir: str
                          "condition, the codec or the source changed since the run was submitted; run it again")
     store = ResultStore(Path(results_dir) / condition.name)
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
-    _limit_torch_threads(condition, adapters, 1)
+    _limit_torch_threads(adapters, 1)
     try:
         record = run_job_with_retries(job, adapters[codec], store, inputs, retries, cpus=available_cores())
     finally:

@@ -27,6 +27,7 @@ from bench.adapters import adapter_class, adapter_names
 from bench.datasets import SequenceInfo, dataset, dataset_names
 from bench.errors import BenchError, ConditionError
 from bench.metrics import POOLINGS, PSNR_PEAKS, MetricSpec, measures, request
+from bench.metrics.backends import device_problem
 from bench.video.colour import CHROMA_UPSAMPLING, MATRICES, RANGES, ColourSpec
 from bench.video.formats import PIXEL_FORMATS, PixelFormat, pixel_format
 
@@ -335,6 +336,7 @@ def _metrics(s: _Section) -> MetricSpec:
         pooling=s.get("pooling", str, "mean_psnr", choices=POOLINGS),
         psnr_peak=s.get("psnr_peak", str, "bitdepth", choices=PSNR_PEAKS),
         requests=tuple(requests),
+        device=s.get("device", str, "auto", check=device_problem),
     )
     s.done()
     return spec

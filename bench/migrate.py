@@ -70,17 +70,18 @@ def migrate_v1(old: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]
     frames = old["source"]["count"]
     docs = [document(key, request("sse"), MeasureOutput(
         {p: list(pf[p]) for p in ("sse_y", "sse_u", "sse_v", "sse_rgb")}, {"samples": list(pf["samples"])}),
-        0.0, frames, domain)]
+        0.0, {"device": "cpu", "implementation": "migrated from schema 1"}, frames, domain)]
     version = ((old.get("provenance") or {}).get("packages") or {}).get("pytorch-msssim") or "unknown"
     for space in measurement.get("ms_ssim") or []:
         values = pf.get(f"ms_ssim_{space}")
         if isinstance(values, list) and len(values) == frames:
             req = request("ms_ssim", space=space)
-            doc = document(key, req, MeasureOutput({"ms_ssim": values}), 0.0, frames, domain)
-            # Keyed by the library that computed the values (its provenance), not by today's: after an upgrade
-            # of pytorch-msssim the next run measures MS-SSIM again instead of mixing versions.
-            doc["implementation"] = {"pytorch_msssim": version}
-            doc["key"] = measurement_key(key, req, doc["implementation"])
+            doc = document(key, req, MeasureOutput({"ms_ssim": values}), 0.0,
+                           {"device": "cpu", "implementation": f"pytorch_msssim {version}"}, frames, domain)
+            # Keyed as what computed them: version 1 of the measure (pytorch_msssim on the CPU) and the library's
+            # version, never as today's; the next run measures MS-SSIM again instead of mixing implementations.
+            doc["version"], doc["implementation"] = 1, {"pytorch_msssim": version}
+            doc["key"] = measurement_key(key, req, doc["implementation"], version=1)
             docs.append(doc)
     for doc in docs:
         doc["migrated_from_schema"] = 1

@@ -47,6 +47,7 @@ from bench.decoded import keep as keep_decoded
 from bench.decoded import raw_sha256, restore
 from bench.errors import AdapterError, BenchError, DataError
 from bench.jobs import Job, canonical_json, identify_source, job_key
+from bench.metrics.backends import Backend, make_backend, measuring_device
 from bench.metrics.frames import MeasuredSequence
 from bench.metrics.measuring import take_measurements, wanted_key
 from bench.metrics.registry import MeasureRequest
@@ -290,7 +291,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
         decoded_sha = raw_sha256(result.decoded_path)
         t0 = time.perf_counter()
         seq = measured_sequence(job, result.decoded_path, codec_fmt, g, work / "measure")
-        docs, measure_errors = take_measurements(seq, list(job.condition.metrics.requests), job.key)
+        with measuring_backend(job, adapter, gpu, cpus) as backend:
+            docs, measure_errors = take_measurements(seq, list(job.condition.metrics.requests), job.key, backend)
         if not any(d["measure"] == "sse" for d in docs):  # no rate-distortion point without it
             raise BenchError(f"measuring failed: {'; '.join(measure_errors)}")
         measure_seconds = time.perf_counter() - t0
@@ -378,6 +380,21 @@ def _keeps_decoded(job: Job, adapter: Adapter) -> bool:
     return {"always": True, "never": False}.get(job.codec.keep_decoded, not adapter.can_redecode)
 
 
+@contextlib.contextmanager
+def measuring_backend(job: Job, adapter: Adapter, gpu: int | None, cpus: int) -> Iterator[Backend]:
+    """Where JOB is measured: the condition's ``metrics: device``; for ``auto``, the GPU its codec ran on (the
+    pinned one, GPU), else the CPU with CPUS kernel threads (the job's share of the cores, as for coding)."""
+    codec_device = None
+    if adapter.uses_gpu():
+        codec_device = f"cuda:{gpu}" if gpu is not None else _cuda_device(adapter)
+    device = measuring_device(job.condition.metrics.device, codec_device)
+    backend = make_backend(device, cpus)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
 def missing_measurements(job: Job, record: dict[str, Any], store: ResultStore) -> list[MeasureRequest]:
     """The condition's measurements that RECORD (coded, ok) has not got under the key they would have now."""
     # Checked by file name: a rerun of a finished condition must not read every job's per-frame values.
@@ -398,9 +415,10 @@ class Remeasured:
 
 
 def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str, Any],
-                requests: list[MeasureRequest]) -> Remeasured:
+                requests: list[MeasureRequest], gpu: int | None = None, cpus: int = 1) -> Remeasured:
     """Measure a coded job again for REQUESTS: get its decoded frames back (kept copy, or its stored bitstream
-    decoded again), check them against the hash taken at coding time, measure, write each measurement."""
+    decoded again), check them against the hash taken at coding time, measure, write each measurement. GPU and
+    CPUS as for :func:`run_job`."""
     work = store.work_dir(job.key)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -420,7 +438,8 @@ def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str
                              "stored bitstream on its own; code it again (evaluate.py run)")
         check_decoded(raw, decoded_info.get("sha256"), job.label)
         seq = measured_sequence(job, raw, codec_fmt, g, work / "measure")
-        docs, errors = take_measurements(seq, requests, job.key)
+        with measuring_backend(job, adapter, gpu, cpus) as backend:
+            docs, errors = take_measurements(seq, requests, job.key, backend)
         for doc in docs:
             store.write_measurement(record, doc)
         if errors:
@@ -473,11 +492,13 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
             outcome.measure_failed.append((job, f"{job.label}: its decoded frames were not kept and its codec cannot "
                                                 "decode a stored bitstream; run the condition to code it again"))
     todo = [*to_code, *(j for j in jobs if j.key in to_measure)]
+    if todo and condition.metrics.device.startswith("cuda"):
+        make_backend(condition.metrics.device, 1).close()  # no GPU: the one-line error now, before any coding
     (store.root / "condition.yaml").write_text(condition.text, encoding="utf-8")
     store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
     if todo:  # a rerun with nothing to do never imports torch
-        _limit_torch_threads(condition, {n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)
+        _limit_torch_threads({n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)
     try:
         with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
                   dynamic_ncols=True) as bar:
@@ -498,7 +519,7 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
             def _measure_only(job: Job, gpu: int | None) -> dict[str, Any]:
                 record, missing = to_measure[job.key]
                 try:
-                    done = measure_job(job, adapters[job.codec.name], store, record, missing)
+                    done = measure_job(job, adapters[job.codec.name], store, record, missing, gpu, cpu_share)
                 except BenchError as e:
                     return {"status": "measure_failed", "message": str(e)}
                 return {"status": "measured", "how": done.how, "documents": done.documents}
@@ -590,21 +611,19 @@ def _cuda_device(adapter: Adapter) -> str:
     return "cuda:0" if device == "cuda" else device  # a fresh process's current device is its first
 
 
-def _limit_torch_threads(condition: Condition, adapters: dict[str, Adapter], jobs: int) -> None:
+def _limit_torch_threads(adapters: dict[str, Adapter], jobs: int) -> None:
     """Keep torch's thread pool from fighting the jobs that run beside it.
 
     Jobs run as threads of this process and torch has one pool for all of them: with two jobs on two cores
     and torch's default of one thread per core, four OpenMP workers spin against each other. Measured here:
     one 416x240 RGB MS-SSIM took 54 ms on one thread and 1.3 s on two while an encoder held the other core; a
     random-weight bmshj2018-hyperprior frame took 20-30 s with two in-process jobs on the default pool against
-    about 2 s with one thread each. So in-process torch codecs get cores / jobs threads, and MS-SSIM (which
-    runs while other jobs' encoders work) one."""
-    in_process = any(a.in_process_torch for a in adapters.values())
-    if not in_process and not any(r.measure == "ms_ssim" for r in condition.metrics.requests):
-        return
+    about 2 s with one thread each. So in-process torch codecs get cores / jobs threads."""
+    if not any(a.in_process_torch for a in adapters.values()):
+        return  # measuring on the CPU uses the suite's kernels, with their own thread budget, not torch
     import torch
 
-    torch.set_num_threads(max(1, available_cores() // max(1, jobs)) if in_process else 1)
+    torch.set_num_threads(max(1, available_cores() // max(1, jobs)))
 
 
 def available_cores() -> int:

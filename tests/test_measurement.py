@@ -165,14 +165,19 @@ codecs:
 
     # status reads the old folder (migrating it) and finds the job done.
     assert condition_status(load_condition(cond), results).counts()["done"] == 1
+    # Its SSE is reused as it is; its MS-SSIM was computed by pytorch_msssim (version 1 of the measure), so
+    # the stored bitstream is decoded again and MS-SSIM measured by today's kernels. Nothing is coded.
     outcome = run_condition(load_condition(cond), RunOptions(results, progress=False))
-    assert (outcome.coded, outcome.measured, outcome.skipped) == (0, 0, 1) and not encoder_calls
-    assert not old_path.exists()
+    assert (outcome.coded, outcome.measured, outcome.redecoded, outcome.skipped) == (0, 1, 1, 0)
+    assert not encoder_calls and not old_path.exists()
     [view] = ResultStore(results / "t").run_records()
     assert view["key"] == jobs[0].key and view["migrated"]["old_key"] == old["key"]
-    for name, value in old["metrics"].items():  # the same numbers, pooled again from the migrated values
-        assert view["metrics"][name] == pytest.approx(value, rel=1e-12), name
-    assert view["per_frame"]["ms_ssim_rgb"] == old["per_frame"]["ms_ssim_rgb"]
+    for name, value in old["metrics"].items():
+        if name.startswith("ms_ssim"):  # measured again: equal to pytorch_msssim's values within float32 rounding
+            assert view["metrics"][name] == pytest.approx(value, abs=5e-6), name
+        else:  # the same numbers, pooled again from the migrated values
+            assert view["metrics"][name] == pytest.approx(value, rel=1e-12), name
+    assert view["per_frame"]["ms_ssim_rgb"] == pytest.approx(old["per_frame"]["ms_ssim_rgb"], abs=5e-6)
     assert view["rate"]["bits"] == old["rate"]["bits"]
     # A new metric on a migrated record: its stored bitstream is decoded again; nothing is coded.
     assert main(["remeasure", "--conditions", str(cond), "--metrics", "vmaf", "--results", str(results),

@@ -15,7 +15,8 @@ from pytorch_msssim import ms_ssim as reference_ms_ssim
 
 from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.metrics import MetricSpec, psnr_peak, request
-from bench.metrics.frames import FrameViews, MeasuredSequence
+from bench.metrics.backends import CpuBackend
+from bench.metrics.frames import MeasuredSequence
 from bench.metrics.measuring import take_measurements
 from bench.metrics.ms_ssim import MsSsim
 from bench.metrics.pooling import pooled_view
@@ -135,9 +136,9 @@ def test_ms_ssim_equals_pytorch_msssim(distorted: dict[str, Path]) -> None:
 def test_ms_ssim_undefined_for_small_frames() -> None:
     rng = np.random.default_rng(0)
     a = tuple(rng.integers(0, 256, s).astype(np.uint8) for s in [(64, 96), (32, 48), (32, 48)])
-    views = FrameViews(a, a, pixel_format("yuv420p"), ColourSpec())
-    assert MsSsim().frame(views, {"space": "y"}) == {"ms_ssim": None}
-    assert MsSsim().frame(views, {"space": "rgb"}) == {"ms_ssim": None}
+    batch = CpuBackend().batch([(a, a)], pixel_format("yuv420p"), ColourSpec())
+    assert MsSsim().frames(batch, {"space": "y"}) == {"ms_ssim": [None]}
+    assert MsSsim().frames(batch, {"space": "rgb"}) == {"ms_ssim": [None]}
 
 
 def _pooled(pooling: str, values: dict, samples: list[int]) -> dict:

@@ -1,50 +1,27 @@
-"""The frames every metric sees: source and decoded frames in the measured domain, and their other colour family.
+"""The frames every metric sees: source and decoded frames in the measured domain, read ahead in batches.
 
 The measured domain is the source's own format at its original size (padding cropped away, the condition's
-crop applied to both). Metrics of the other colour family (RGB metrics of YUV sources, YUV metrics of RGB
-sources) convert both frames with the condition's colour path at the source bit depth; :class:`FrameViews`
-converts once per frame however many metrics ask. Sequence-scope measures that run an external filter get
-the same frames written as raw YUV files (:meth:`MeasuredSequence.yuv_files`).
+crop applied to both). Per-frame measures get :class:`~bench.metrics.backends.FrameBatch` es from
+:meth:`MeasuredSequence.batches`: a reading thread reads, crops, converts and (for a GPU) uploads the next
+frames while the current ones are measured, and holds at most ``READ_AHEAD`` batches, so memory stays flat in
+the number of frames. Sequence-scope measures that run an external filter get the same frames written as raw
+YUV files (:meth:`MeasuredSequence.yuv_files`).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.metrics.backends import Backend, FrameBatch
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import PixelFormat, Planes, make_format
 from bench.video.io import RawVideoWriter
 
-
-@dataclass
-class FrameViews:
-    """One source frame and its decoded frame, both in the source format ``fmt``; other families on demand."""
-
-    reference: Planes
-    decoded: Planes
-    fmt: PixelFormat
-    colour: ColourSpec
-    _cache: dict[str, tuple[Planes, Planes]] = field(default_factory=dict, repr=False)
-
-    def yuv(self) -> tuple[Planes, Planes]:
-        """(reference, decoded) as YUV: the source planes, or YUV 4:4:4 from RGB by the colour path."""
-        if self.fmt.family == "yuv":
-            return self.reference, self.decoded
-        return self._converted("yuv", make_format("yuv", "444", self.fmt.bit_depth))
-
-    def rgb(self) -> tuple[Planes, Planes]:
-        """(reference, decoded) as R, G, B planes: the source planes, or converted from YUV by the colour path."""
-        if self.fmt.family == "rgb":
-            return self.reference, self.decoded
-        return self._converted("rgb", make_format("rgb", "444", self.fmt.bit_depth))
-
-    def _converted(self, family: str, target: PixelFormat) -> tuple[Planes, Planes]:
-        if family not in self._cache:
-            self._cache[family] = (convert(self.reference, self.fmt, target, self.colour),
-                                   convert(self.decoded, self.fmt, target, self.colour))
-        return self._cache[family]
+READ_AHEAD = 2  # batches waiting beside the one being measured
 
 
 @dataclass
@@ -65,9 +42,26 @@ class MeasuredSequence:
     def bit_depth(self) -> int:
         return self.fmt.bit_depth
 
-    def frames(self) -> Iterator[FrameViews]:
-        for ref, dec in self.pairs():
-            yield FrameViews(ref, dec, self.fmt, self.colour)
+    def batches(self, backend: Backend, families: set[str]) -> Iterator[FrameBatch]:
+        """The frame pairs in batches on BACKEND, with the colour FAMILIES the measures need converted, read and
+        prepared on another thread ahead of the caller."""
+
+        def produce() -> Iterator[FrameBatch]:
+            pending: list[tuple[Planes, Planes]] = []
+            for pair in self.pairs():
+                pending.append(pair)
+                if len(pending) == backend.batch_frames:
+                    yield self._prepared(backend, pending, families)
+                    pending = []
+            if pending:
+                yield self._prepared(backend, pending, families)
+
+        return read_ahead(produce(), READ_AHEAD)
+
+    def _prepared(self, backend: Backend, pairs: list[tuple[Planes, Planes]], families: set[str]) -> FrameBatch:
+        batch = backend.batch(pairs, self.fmt, self.colour)
+        batch.prepare(families)
+        return batch
 
     def yuv_format(self) -> PixelFormat:
         """The YUV format external filters see: the source format, or YUV 4:4:4 for RGB sources."""
@@ -80,9 +74,51 @@ class MeasuredSequence:
             ref_path, dec_path = self.work_dir / "reference.yuv", self.work_dir / "decoded.yuv"
             fmt = self.yuv_format()
             with RawVideoWriter(ref_path, fmt) as ref_out, RawVideoWriter(dec_path, fmt) as dec_out:
-                for views in self.frames():
-                    ref, dec = views.yuv()
-                    ref_out.write(ref)
-                    dec_out.write(dec)
+                for ref, dec in self.pairs():
+                    ref_out.write(convert(ref, self.fmt, fmt, self.colour))
+                    dec_out.write(convert(dec, self.fmt, fmt, self.colour))
             self._yuv_files = (ref_path, dec_path, fmt)
         return self._yuv_files
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[FrameBatch], depth: int) -> Iterator[FrameBatch]:
+    """Iterate ITEMS on a background thread, at most DEPTH ahead of the caller. An error there is raised here; a
+    caller that stops early stops the thread."""
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as e:  # handed to the consumer, raised there
+            put(e)
+            return
+        put(_DONE)
+
+    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()

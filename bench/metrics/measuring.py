@@ -1,7 +1,8 @@
 """Taking measurements: run the requested measures over one job's measured-domain frames.
 
-All per-frame measures share one pass over the frames (so a frame is read and colour-converted once, however
-many of them there are); each sequence measure then runs on its own. Every result becomes one measurement
+All per-frame measures share one pass over the frames, in batches on the job's backend (CPU kernels or a GPU;
+:mod:`bench.metrics.backends`), read and colour-converted once and ahead of the measuring (so a frame is read and
+converted once, however many measures there are); each sequence measure then runs on its own. Every result becomes one measurement
 document, keyed by the job, the measure, its version, parameters and implementation
 (:func:`~bench.metrics.registry.measurement_key`); the store writes each atomically beside the job's record.
 """
@@ -13,22 +14,24 @@ from typing import Any
 
 from bench import SCHEMA_VERSION
 from bench.errors import BenchError
+from bench.metrics.backends import Backend, CpuBackend
 from bench.metrics.frames import MeasuredSequence
 from bench.metrics.registry import MeasureOutput, MeasureRequest, measure, measurement_key
 from bench.provenance import now
 
 
-def take_measurements(seq: MeasuredSequence, requests: list[MeasureRequest],
-                      job_key: str) -> tuple[list[dict[str, Any]], list[str]]:
+def take_measurements(seq: MeasuredSequence, requests: list[MeasureRequest], job_key: str,
+                      backend: Backend | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Measure SEQ for every request: (one document per request that succeeded, in the order asked; one message
     per request that failed). A failed measure does not stop the others; it is simply missing, and the next run
-    takes it again."""
-    outputs: dict[MeasureRequest, tuple[MeasureOutput, float]] = {}
+    takes it again. Per-frame measures run on BACKEND (default: the CPU, one thread)."""
+    backend = backend or CpuBackend(1)
+    outputs: dict[MeasureRequest, tuple[MeasureOutput, float, dict[str, Any]]] = {}
     errors: list[str] = []
     per_frame = [r for r in requests if measure(r.measure).scope == "frame"]
     if per_frame:
         try:
-            outputs.update(_frame_pass(seq, per_frame))
+            outputs.update(_frame_pass(seq, per_frame, backend))
         except BenchError as e:
             errors.append(f"{', '.join(r.describe() for r in per_frame)}: {e}")
     for r in requests:
@@ -39,28 +42,31 @@ def take_measurements(seq: MeasuredSequence, requests: list[MeasureRequest],
             except BenchError as e:
                 errors.append(str(e))
                 continue
-            outputs[r] = (out, time.perf_counter() - t0)
+            outputs[r] = (out, time.perf_counter() - t0, {"device": "cpu (external program)"})
     domain = f"source format {seq.fmt.name} at {seq.width}x{seq.height}"
-    return [document(job_key, r, outputs[r][0], outputs[r][1], seq.count, domain) for r in requests if r in outputs], errors
+    return [document(job_key, r, *outputs[r], seq.count, domain) for r in requests if r in outputs], errors
 
 
-def _frame_pass(seq: MeasuredSequence, requests: list[MeasureRequest]) -> dict[MeasureRequest, tuple[MeasureOutput, float]]:
+def _frame_pass(seq: MeasuredSequence, requests: list[MeasureRequest],
+                backend: Backend) -> dict[MeasureRequest, tuple[MeasureOutput, float, dict[str, Any]]]:
     outs = {r: MeasureOutput({}) for r in requests}
     seconds = dict.fromkeys(requests, 0.0)
-    for i, views in enumerate(seq.frames()):
+    families = set().union(*(measure(r.measure).families(r.params_dict) for r in requests))
+    for i, batch in enumerate(seq.batches(backend, families)):
         for r in requests:
             m, params = measure(r.measure), r.params_dict
             t0 = time.perf_counter()
             if i == 0:
-                outs[r].constants = m.constants(views, params)
-            for name, value in m.frame(views, params).items():
-                outs[r].values.setdefault(name, []).append(value)
+                outs[r].constants = m.constants(batch, params)
+            for name, values in m.frames(batch, params).items():
+                outs[r].values.setdefault(name, []).extend(values)
             seconds[r] += time.perf_counter() - t0
-    return {r: (outs[r], seconds[r]) for r in requests}
+    computed_by = backend.describe()
+    return {r: (outs[r], seconds[r], computed_by) for r in requests}
 
 
-def document(job_key: str, req: MeasureRequest, out: MeasureOutput, seconds: float, frames: int,
-             domain: str) -> dict[str, Any]:
+def document(job_key: str, req: MeasureRequest, out: MeasureOutput, seconds: float, computed_by: dict[str, Any],
+             frames: int, domain: str) -> dict[str, Any]:
     m = measure(req.measure)
     implementation = m.implementation(req.params_dict)
     return {
@@ -69,7 +75,7 @@ def document(job_key: str, req: MeasureRequest, out: MeasureOutput, seconds: flo
         "measure": m.name, "version": m.version, "params": req.params_dict, "implementation": implementation,
         "scope": m.scope, "description": m.description, "domain": domain, "frames": frames,
         "values": out.values, "constants": out.constants, "commands": out.commands,
-        "seconds": seconds, "measured_at": now(),
+        "seconds": seconds, "computed_by": computed_by, "measured_at": now(),
     }
 
 

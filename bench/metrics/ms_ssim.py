@@ -1,22 +1,20 @@
-"""MS-SSIM: ``pytorch_msssim.ms_ssim`` on Y and on R, G, B (the ``ms_ssim`` measure, metrics ``ms_ssim_y`` and
-``ms_ssim_rgb``).
+"""MS-SSIM on Y and on R, G, B (the ``ms_ssim`` measure, metrics ``ms_ssim_y`` and ``ms_ssim_rgb``).
 
-Window 11, sigma 1.5, five scales with the standard weights, float32 input, ``data_range = 2^b - 1``; for RGB
-the three channels go in together and the channel mean is taken (``size_average``). Frames whose shorter side
-is 160 px or less have no value (None): the five-scale pyramid does not fit. Pooled as the mean over frames;
-shown and BD-computed in dB, ``-10 log10(1 - x)``.
+The definition is ``pytorch_msssim.ms_ssim``'s: window 11, sigma 1.5, five scales with the standard weights,
+float32, ``data_range = 2^b - 1``; for RGB the channel mean. On the CPU it is computed by the compiled kernels of
+:mod:`bench.metrics.kernels` (about 30x faster, equal within 5e-6 on every test frame), on a GPU by
+``pytorch_msssim`` itself. Frames whose shorter side is 160 px or less have no value (None): the five-scale
+pyramid does not fit. Pooled as the mean over frames; shown and BD-computed in dB, ``-10 log10(1 - x)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from importlib import metadata
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from bench.errors import ConditionError
-from bench.metrics.frames import FrameViews
 from bench.metrics.registry import (
     Measure,
     MeasureRequest,
@@ -27,28 +25,18 @@ from bench.metrics.registry import (
     request,
 )
 
+if TYPE_CHECKING:
+    from bench.metrics.backends import FrameBatch
+
 MS_SSIM_SPACES = ("y", "rgb")
-MS_SSIM_MIN_SIDE = 161  # pytorch_msssim needs min(H, W) > (win_size - 1) * 2^4 = 160
-
-
-def ms_ssim(reference: np.ndarray, distorted: np.ndarray, data_range: float) -> float | None:
-    """``pytorch_msssim.ms_ssim`` of two (C, H, W) arrays, or None when the frame is too small for 5 scales."""
-    if min(reference.shape[-2:]) < MS_SSIM_MIN_SIDE:
-        return None
-    import torch
-    from pytorch_msssim import ms_ssim as _ms_ssim
-
-    x = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))[None]
-    y = torch.from_numpy(np.ascontiguousarray(distorted, dtype=np.float32))[None]
-    with torch.no_grad():
-        return float(_ms_ssim(x, y, data_range=data_range, size_average=True))
 
 
 class MsSsim(Measure):
     name = "ms_ssim"
-    version = 1
+    version = 2  # 2: computed by the suite's kernels (CPU) or pytorch_msssim (GPU); 1: pytorch_msssim on the CPU
     scope = "frame"
-    description = "pytorch_msssim.ms_ssim (win 11, sigma 1.5, 5 scales, float32, data_range 2^b-1) per frame"
+    description = ("MS-SSIM as pytorch_msssim.ms_ssim defines it (win 11, sigma 1.5, 5 scales, float32, "
+                   "data_range 2^b-1) per frame")
     condition_key: ClassVar[str | None] = "ms_ssim"
     condition_default: ClassVar[Any] = ["y", "rgb"]
 
@@ -57,16 +45,15 @@ class MsSsim(Measure):
             raise ConditionError(f"{where}: expected a list of {', '.join(MS_SSIM_SPACES)}, got {value!r}")
         return [request(self.name, space=space) for space in dict.fromkeys(value)]
 
-    def implementation(self, params: Mapping[str, Any]) -> dict[str, str]:
-        return {"pytorch_msssim": metadata.version("pytorch-msssim")}
+    def families(self, params: Mapping[str, Any]) -> set[str]:
+        return {"yuv" if params["space"] == "y" else "rgb"}
 
-    def frame(self, views: FrameViews, params: Mapping[str, Any]) -> dict[str, Any]:
-        data_range = float((1 << views.fmt.bit_depth) - 1)
+    def frames(self, batch: FrameBatch, params: Mapping[str, Any]) -> dict[str, list[Any]]:
         if params["space"] == "y":
-            ref, dec = views.yuv()
-            return {"ms_ssim": ms_ssim(ref[0][None], dec[0][None], data_range)}
-        ref, dec = views.rgb()
-        return {"ms_ssim": ms_ssim(np.stack(ref), np.stack(dec), data_range)}
+            (y_ref, _, _), (y_dec, _, _) = batch.yuv()
+            return {"ms_ssim": batch.backend.ms_ssim([y_ref], [y_dec], float(batch.peak))}
+        ref, dec = batch.rgb()
+        return {"ms_ssim": batch.backend.ms_ssim(list(ref), list(dec), float(batch.peak))}
 
 
 def _frames(values: Mapping[str, Sequence[Any]], constants: Mapping[str, Any], ctx: PoolingContext) -> list[Any]:
@@ -81,6 +68,6 @@ def _mean(values: Mapping[str, Sequence[Any]], constants: Mapping[str, Any], ctx
 register_measure(MsSsim())
 for _space, _label, _order in (("y", "MS-SSIM-Y", 4), ("rgb", "MS-SSIM-RGB", 5)):
     register_metric(Metric(
-        f"ms_ssim_{_space}", _label, "", f"pytorch_msssim.ms_ssim on {'Y' if _space == 'y' else 'R,G,B (channel mean)'} "
+        f"ms_ssim_{_space}", _label, "", f"MS-SSIM (pytorch_msssim's definition) on {'Y' if _space == 'y' else 'R,G,B (channel mean)'} "
         "(win 11, sigma 1.5, float32, data_range 2^b-1)", "mean over frames (undefined if any frame is 160 px or less)",
         request("ms_ssim", space=_space), _frames, _mean, display="db", headline=_order))

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from bench.metrics.frames import FrameViews
 from bench.metrics.registry import Measure, Metric, PoolingContext, register_measure, register_metric, request
+
+if TYPE_CHECKING:
+    from bench.metrics.backends import FrameBatch
 
 PSNR_CAP_DB = 100.0
 
@@ -38,12 +40,6 @@ def psnr(mse: float, peak: float) -> float:
     return min(PSNR_CAP_DB, 10.0 * math.log10(peak * peak / mse))
 
 
-def sse(reference: np.ndarray, distorted: np.ndarray) -> int:
-    """Exact sum of squared differences of two integer planes."""
-    d = reference.astype(np.int64) - distorted.astype(np.int64)
-    return int(np.einsum("ij,ij->", d, d))
-
-
 class SquaredError(Measure):
     name = "sse"
     version = 1
@@ -51,15 +47,21 @@ class SquaredError(Measure):
     description = "exact integer sum of squared errors per plane (Y, U, V) and over R, G, B jointly, with sample counts"
     condition_key: ClassVar[str | None] = None  # always measured: rate-distortion needs it
 
-    def frame(self, views: FrameViews, params: Mapping[str, Any]) -> dict[str, Any]:
-        (yr, ur, vr), (yd, ud, vd) = views.yuv()
-        rgb_ref, rgb_dec = views.rgb()
-        return {"sse_y": sse(yr, yd), "sse_u": sse(ur, ud), "sse_v": sse(vr, vd),
-                "sse_rgb": sum(sse(a, b) for a, b in zip(rgb_ref, rgb_dec, strict=True))}
+    def families(self, params: Mapping[str, Any]) -> set[str]:
+        return {"yuv", "rgb"}
 
-    def constants(self, views: FrameViews, params: Mapping[str, Any]) -> dict[str, Any]:
-        yuv, rgb = views.yuv()[0], views.rgb()[0]
-        return {"samples": [*(int(p.size) for p in yuv), sum(int(p.size) for p in rgb)]}  # [Y, U, V, RGB]
+    def frames(self, batch: FrameBatch, params: Mapping[str, Any]) -> dict[str, list[Any]]:
+        sse = batch.backend.sse
+        (yr, ur, vr), (yd, ud, vd) = batch.yuv()
+        rgb_ref, rgb_dec = batch.rgb()
+        rgb = [sse(a, b) for a, b in zip(rgb_ref, rgb_dec, strict=True)]
+        return {"sse_y": sse(yr, yd), "sse_u": sse(ur, ud), "sse_v": sse(vr, vd),
+                "sse_rgb": [sum(per_plane) for per_plane in zip(*rgb, strict=True)]}
+
+    def constants(self, batch: FrameBatch, params: Mapping[str, Any]) -> dict[str, Any]:
+        samples = batch.backend.samples
+        yuv, rgb = samples(batch.yuv()[0]), samples(batch.rgb()[0])
+        return {"samples": [*yuv, sum(rgb)]}  # [Y, U, V, RGB]
 
 
 SSE = request("sse")

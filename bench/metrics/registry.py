@@ -5,8 +5,9 @@ Two kinds of entries, after Netflix vmaf's split between feature extractors and 
 * a :class:`Measure` computes raw per-frame values from the decoded frames and the source frames (per-plane
   SSE, MS-SSIM, VMAF, XPSNR). It has a name, a version, parameters and the versions of the library it runs
   (``implementation``); together with the job key they form the key its stored result is found by. A measure
-  sees one frame at a time (``scope = "frame"``) or the whole sequence (``scope = "sequence"``: VMAF's motion
-  feature and XPSNR's temporal activity need neighbouring frames).
+  sees batches of consecutive frames (``scope = "frame"``; on the CPU or a GPU, through the batch's backend) or
+  the whole sequence (``scope = "sequence"``: VMAF's motion feature and XPSNR's temporal activity need
+  neighbouring frames).
 * a :class:`Metric` is what tables, BD-rates, plots and importers show: a name (``psnr_y``, ``vmaf``), a label
   and unit, the measure it reads, how it is pooled over frames, whether higher is better, how it is displayed
   (MS-SSIM in dB) and where it saturates. Several metrics read one measure (six PSNR variants from one SSE).
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from bench.metrics.frames import FrameViews, MeasuredSequence
+    from bench.metrics.backends import FrameBatch
+    from bench.metrics.frames import MeasuredSequence
 
 POOLINGS = ("mean_psnr", "psnr_of_mean_mse")
 PSNR_PEAKS = ("bitdepth", "vtm")
@@ -63,15 +65,17 @@ class MetricSpec:
     pooling: str = "mean_psnr"
     psnr_peak: str = "bitdepth"
     requests: tuple[MeasureRequest, ...] = ()
+    device: str = "auto"  # where per-frame measures run: auto (the codec's GPU, else the CPU), cpu, cuda, cuda:N
 
     def describe(self) -> dict[str, Any]:
-        return {"pooling": self.pooling, "psnr_peak": self.psnr_peak,
+        return {"pooling": self.pooling, "psnr_peak": self.psnr_peak, "device": self.device,
                 "measures": [{"measure": r.measure, "params": r.params_dict} for r in self.requests]}
 
     @classmethod
     def from_description(cls, d: Mapping[str, Any]) -> MetricSpec:
         return cls(d.get("pooling", "mean_psnr"), d.get("psnr_peak", "bitdepth"),
-                   tuple(request(m["measure"], **(m.get("params") or {})) for m in d.get("measures") or []))
+                   tuple(request(m["measure"], **(m.get("params") or {})) for m in d.get("measures") or []),
+                   d.get("device", "auto"))
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,10 @@ class MeasureOutput:
 
 class Measure(ABC):
     """Computes raw per-frame values of one kind. Subclasses set the class attributes and implement
-    :meth:`frame` (``scope = "frame"``) or :meth:`sequence` (``scope = "sequence"``)."""
+    :meth:`frames` (``scope = "frame"``) or :meth:`sequence` (``scope = "sequence"``).
+
+    A frame measure's values must not depend on the device it ran on beyond float rounding (the CPU and GPU
+    paths are tested against each other): the device is recorded with each measurement, not keyed."""
 
     name: ClassVar[str]
     version: ClassVar[int]  # bump when the values for the same frames change
@@ -128,11 +135,16 @@ class Measure(ABC):
         """Versions of the code that computes the values (a library, the ffmpeg build): part of the key."""
         return {}
 
-    def frame(self, views: FrameViews, params: Mapping[str, Any]) -> dict[str, Any]:
+    def families(self, params: Mapping[str, Any]) -> set[str]:
+        """The colour families (``yuv``, ``rgb``) :meth:`frames` reads: converted ahead, on the reading thread."""
+        return set()
+
+    def frames(self, batch: FrameBatch, params: Mapping[str, Any]) -> dict[str, list[Any]]:
+        """Per-frame values of each frame of BATCH, by name (one list entry per frame)."""
         raise NotImplementedError(f"measure {self.name} has no per-frame implementation")
 
-    def constants(self, views: FrameViews, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Per-sequence values taken from the first frame (sample counts)."""
+    def constants(self, batch: FrameBatch, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Per-sequence values taken from the first batch (sample counts)."""
         return {}
 
     def sequence(self, seq: MeasuredSequence, params: Mapping[str, Any]) -> MeasureOutput:
@@ -251,10 +263,12 @@ def definitions() -> dict[str, str]:
     return {m.name: f"{m.description}; pooled: {m.pooling}" for m in metrics().values()}
 
 
-def measurement_key(job_key: str, req: MeasureRequest, implementation: Mapping[str, str]) -> str:
-    """The key one stored measurement is found by: the job, the measure, its version, parameters and
-    implementation. Pooling and the PSNR peak are not in it: they act on the stored values."""
+def measurement_key(job_key: str, req: MeasureRequest, implementation: Mapping[str, str],
+                    version: int | None = None) -> str:
+    """The key one stored measurement is found by: the job, the measure, its version (default: the registered
+    one), parameters and implementation. Pooling and the PSNR peak are not in it: they act on the stored values."""
     m = measure(req.measure)
-    payload = {"job": job_key, "measure": m.name, "version": m.version, "params": req.params_dict,
+    payload = {"job": job_key, "measure": m.name, "version": m.version if version is None else version,
+               "params": req.params_dict,
                "implementation": dict(implementation)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
