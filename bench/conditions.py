@@ -27,7 +27,7 @@ from bench.adapters import adapter_class, adapter_names
 from bench.datasets import SequenceInfo, dataset, dataset_names
 from bench.errors import BenchError, ConditionError
 from bench.metrics import POOLINGS, PSNR_PEAKS, MetricSpec, measures, request
-from bench.metrics.backends import device_problem
+from bench.metrics.registry import device_problem
 from bench.video.colour import CHROMA_UPSAMPLING, MATRICES, RANGES, ColourSpec
 from bench.video.formats import PIXEL_FORMATS, PixelFormat, pixel_format
 

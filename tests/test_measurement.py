@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from conftest import write_clip
 
 from bench.adapters.ffmpeg import FfmpegAdapter
@@ -186,6 +187,17 @@ codecs:
     assert not encoder_calls
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where there is no GPU")
+def test_asking_for_a_gpu_where_there_is_none_is_one_error(tmp_path: Path, clip_dir: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    cond = _condition(tmp_path, clip_dir, "{device: cuda}")
+    assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r"), "--reports",
+                 str(tmp_path / "p"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "metrics: device cuda asked for, but torch sees no CUDA device" in err and len(err.splitlines()) == 1
+    assert not list((tmp_path / "r").rglob("records/*/*/*.json"))  # nothing coded
+
+
 def test_migrate_command_and_unknown_schema(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     results = tmp_path / "r"
     shutil.copytree(DATA / "schema1", results)
@@ -208,6 +220,7 @@ def test_migrate_command_and_unknown_schema(tmp_path: Path, capsys: pytest.Captu
     ("{xpsnr: [y]}", "metrics.xpsnr: expected true or false"),
     ("{ms_ssim: [yuv]}", "metrics.ms_ssim: expected a list of y, rgb"),
     ("{vmf: true}", "metrics: unknown key 'vmf'"),
+    ("{device: gpu}", "metrics.device: expected auto, cpu, cuda or cuda:N, got 'gpu'"),
 ])
 def test_bad_metrics_block_is_one_error(tmp_path: Path, clip_dir: Path, metrics: str, message: str) -> None:
     with pytest.raises(ConditionError, match=message):

@@ -238,16 +238,6 @@ def _torch_upsample(c: Any, method: str) -> Any:
     return c
 
 
-DEVICES_HELP = "auto, cpu, cuda or cuda:N"
-
-
-def device_problem(value: str) -> str | None:
-    """What is wrong with a condition's ``metrics: device`` value, or None."""
-    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
-        return None
-    return f"expected {DEVICES_HELP}, got {value!r}"
-
-
 def measuring_device(asked: str, codec_device: str | None) -> str:
     """The device a job is measured on: ASKED by the condition, or for ``auto`` the GPU its codec ran on
     (CODEC_DEVICE, e.g. ``cuda:1``; None for CPU codecs) and the CPU otherwise."""

@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 
 POOLINGS = ("mean_psnr", "psnr_of_mean_mse")
 PSNR_PEAKS = ("bitdepth", "vtm")
+MEASURING_DEVICES = "auto, cpu, cuda or cuda:N"
+
+
+def device_problem(value: str) -> str | None:
+    """What is wrong with a condition's ``metrics: device`` value (see bench.metrics.backends), or None."""
+    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return None
+    return f"expected {MEASURING_DEVICES}, got {value!r}"
 
 
 @dataclass(frozen=True)
