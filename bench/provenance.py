@@ -13,7 +13,7 @@ from typing import Any
 
 from bench import __version__
 
-_PACKAGES = ("numpy", "scipy", "torch", "pytorch-msssim", "imageio-ffmpeg", "pandas", "matplotlib", "compressai")
+_PACKAGES = ("numpy", "scipy", "numba", "torch", "pytorch-msssim", "imageio-ffmpeg", "pandas", "matplotlib", "compressai")
 
 
 def _version(package: str) -> str | None:

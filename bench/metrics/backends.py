@@ -12,7 +12,8 @@ same measure code runs on either device, under the same definitions:
   frames (agrees with the CPU kernels within float32 rounding, about 1e-7).
 
 Which backend a job gets: the condition's ``metrics: {device: ...}`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``);
-``auto`` measures on the GPU a job's codec ran on, and on the CPU otherwise (:func:`measuring_device`).
+``auto`` measures on the GPU a job's codec ran on where torch here can use it, and on the CPU otherwise
+(:func:`measuring_device`).
 """
 
 from __future__ import annotations
@@ -240,10 +241,19 @@ def _torch_upsample(c: Any, method: str) -> Any:
 
 def measuring_device(asked: str, codec_device: str | None) -> str:
     """The device a job is measured on: ASKED by the condition, or for ``auto`` the GPU its codec ran on
-    (CODEC_DEVICE, e.g. ``cuda:1``; None for CPU codecs) and the CPU otherwise."""
-    if asked == "auto":
-        return codec_device if codec_device and codec_device.startswith("cuda") else "cpu"
-    return asked
+    (CODEC_DEVICE, e.g. ``cuda:1``; None for CPU codecs) where this process's torch can use it (a codec run in
+    its own environment may have CUDA where ours has not), and the CPU otherwise."""
+    if asked != "auto":
+        return asked
+    if codec_device and codec_device.startswith("cuda") and _cuda_available():
+        return codec_device
+    return "cpu"
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def make_backend(device: str, threads: int) -> Backend:
