@@ -308,7 +308,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _ls(_: argparse.Namespace) -> int:
-    from bench.adapters import adapter_names
+    from bench.adapters import adapter_class, adapter_names, adapter_origin
     from bench.conditions import REPO_ROOT
     from bench.datasets import DATASETS, dataset_names
 
@@ -316,7 +316,11 @@ def _ls(_: argparse.Namespace) -> int:
     for name in dataset_names():
         seqs = DATASETS.get(name)
         print(f"  {name}" + (f" ({len(seqs)} sequences)" if seqs else " (generated on first use)"))
-    print("adapters: " + ", ".join(adapter_names()))
+    names = adapter_names()
+    print("adapters: " + ", ".join(n for n in names if adapter_origin(n) == "built-in"))
+    for n in names:
+        if adapter_origin(n) != "built-in":
+            print(f"  {n}: {adapter_origin(n)}; {adapter_class(n).capabilities.describe()}")
     from bench.metrics import measures, metrics
 
     print("metrics: " + ", ".join(metrics()))

@@ -14,6 +14,7 @@ must not silently fall back to a default.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -23,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from bench.adapters import adapter_class, adapter_names
+from bench.adapters import adapter_class
 from bench.datasets import SequenceInfo, dataset, dataset_names
 from bench.errors import BenchError, ConditionError
 from bench.metrics import POOLINGS, PSNR_PEAKS, MetricSpec, measures, request
@@ -422,14 +423,22 @@ def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: s
         s.fail("an inline codec needs a name", "name")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         s.fail(f"codec name {name!r} may hold only letters, digits, '.', '_' and '-'", "name")
-    adapter = s.get("adapter", str, choices=tuple(adapter_names()))
-    cls = adapter_class(adapter)
-    params = cls.validate_params(s.get("params", dict, {}), f"{file}: {s.key('params')}")
+    adapter = s.get("adapter", str)
+    try:
+        cls = adapter_class(adapter, search=file.parent)
+    except ConditionError as e:
+        s.fail(str(e), "adapter")
+    raw_params = dict(s.get("params", dict, {}))
+    if "descriptor_dir" in cls.PARAMS:  # relative paths in its commands start at the descriptor's folder
+        raw_params.setdefault("descriptor_dir", str(file.parent.resolve()))
+    params = cls.validate_params(raw_params, f"{file}: {s.key('params')}")
     points = s.get("rate_points", list)
     if not points:
         s.fail("needs at least one rate point", "rate_points")
     rate_points = tuple(cls.validate_rate_point(p, f"{file}: {s.key('rate_points')}[{i}]") for i, p in enumerate(points))
-    if len(set(rate_points)) != len(rate_points):
+    # Compared as canonical JSON: an [intra, inter] rate point is a list, which a set cannot hold.
+    canonical = [json.dumps(p, sort_keys=True) for p in rate_points]
+    if len(set(canonical)) != len(canonical):
         s.fail("lists a rate point twice", "rate_points")
     description = s.get("description", str, "")
     resources = _resources(s.get("resources", dict, {}), file, s.key("resources"))

@@ -312,7 +312,7 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             kept.append(dest)
         sizes = [p.stat().st_size for p in kept]
         # Bytes a codec adds only for our verification (the reference software's picture-hash SEI) do not count.
-        excluded = int(result.codec_reported.get("excluded_bytes") or 0)
+        excluded = int(result.excluded_bytes)
         if result.estimated_bits is not None and not kept:
             bits, bits_source, definition = result.estimated_bits, "estimated", ESTIMATED_RATE_DEFINITION
         else:
@@ -326,12 +326,13 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             "rate": {"bits": bits, "bpp": bits / (w * h * frames), "kbps": bits * job.source.fps / frames / 1000,
                      "bits_source": bits_source, "definition": definition,
                      "bitstreams": [str(p.relative_to(store.root)) for p in kept], "bitstream_bytes": sizes,
-                     "excluded_bytes": excluded, "excluded_reason": result.codec_reported.get("excluded_reason"),
+                     "excluded_bytes": excluded, "excluded_reason": result.excluded_reason,
                      "bitstream_sha256": [sha256_file(p) for p in kept]},
             "decoded": {"sha256": decoded_sha, "format": codec_fmt.name, "size": [g.coded_width, g.coded_height],
                         "kept": kept_decoded, "redecodable": adapter.can_redecode and bool(kept)},
-            "per_frame": {"frame_type": result.frame_types, "bits": result.codec_reported.get("frame_bits")},
-            "codec_reported": {k: v for k, v in result.codec_reported.items() if k != "frame_bits"},
+            "per_frame": {"frame_type": result.frame_types, "bits": result.frame_bits},
+            "codec_reported": {**result.codec_reported,
+                               **({"reported_metrics": result.reported_metrics} if result.reported_metrics else {})},
             "commands": result.commands,
             "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
                        "measure_s": measure_seconds, **result.timing_details},
@@ -619,7 +620,7 @@ def _limit_torch_threads(adapters: dict[str, Adapter], jobs: int) -> None:
     one 416x240 RGB MS-SSIM took 54 ms on one thread and 1.3 s on two while an encoder held the other core; a
     random-weight bmshj2018-hyperprior frame took 20-30 s with two in-process jobs on the default pool against
     about 2 s with one thread each. So in-process torch codecs get cores / jobs threads."""
-    if not any(a.in_process_torch for a in adapters.values()):
+    if not any(a.capabilities.in_process_torch for a in adapters.values()):
         return  # measuring on the CPU uses the suite's kernels, with their own thread budget, not torch
     import torch
 

@@ -57,7 +57,9 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _safe(part: str) -> str:
+def _safe(part: Any) -> str:
+    if isinstance(part, (list, tuple)):  # an [intra, inter] rate point: "22-27"
+        part = "-".join(str(p) for p in part)
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in str(part))
 
 

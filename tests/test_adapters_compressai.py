@@ -90,7 +90,7 @@ def test_every_architecture_codes_and_decodes(arch: str, rgb_clip: Path, tmp_pat
     # One real file per frame, decoded frames for all of them; SSF: key frames at 0 and 2 (intra period 2).
     assert len(result.bitstreams) == frames and all(p.stat().st_size > 0 for p in result.bitstreams)
     assert result.frame_types == (["I", "P", "I"] if video else ["I", "I"])
-    assert result.codec_reported["frame_bits"] == [8 * p.stat().st_size for p in result.bitstreams]
+    assert result.frame_bits == [8 * p.stat().st_size for p in result.bitstreams]
     decoded = [np.stack(p) for p in RawVideoReader(result.decoded_path, RGB, 64, 64).frames()]
     assert len(decoded) == frames
 

@@ -354,7 +354,7 @@ def test_real_checkout(tmp_path: Path, demo_dir: Path, name: str, params: dict, 
     task = CodingTask(raw, fmt, 416, 240, 30.0, 3, 2, rate_point, work, progress=lambda k, n: progress.append(k))
     result = adapter.code_sequence(task)
     assert result.decoded_path.stat().st_size == 3 * fmt.frame_bytes(416, 240)
-    assert result.codec_reported["reported_metrics"] and result.codec_reported["intra_period_passed"] == 2
+    assert result.reported_metrics and result.codec_reported["intra_period_passed"] == 2
     assert (result.estimated_bits is None) == bool(result.bitstreams) and progress[-1] == 3
 
 

@@ -21,9 +21,8 @@ FAST = {"x264": {"preset": "veryfast"}, "x265": {"preset": "ultrafast"}, "vvenc"
         "aom": {"preset": 8}}
 
 
-def test_registry() -> None:
-    assert adapter_names() == sorted([*ADAPTERS, "vtm", "hm", "ecm", "dcvc", "dcvc-tcm", "dcvc-hem", "dcvc-dc", "dcvc-fm",
-                                      "dcvc-rt", "dcvc-uf", "evc", "dhvc-1.0", "dhvc-2.0", "dhic", "compressai"])
+def test_the_ffmpeg_adapters_are_registered() -> None:
+    assert set(ADAPTERS) <= set(adapter_names())  # every adapter's contract: tests/test_conformance.py
 
 
 def _task(clip_dir: Path, tmp_path: Path, name: str, intra_period: int) -> CodingTask:
@@ -54,7 +53,7 @@ def test_codes_decodes_and_places_intra_frames(clip_dir: Path, tmp_path: Path, n
     assert result.decoded_path.stat().st_size == 12 * task.fmt.frame_bytes(96, 64)
     intra = [i for i, t in enumerate(result.frame_types or []) if t == "I"]
     assert intra == ([0, 4, 8] if intra_period == 4 else [0]), result.frame_types
-    bits = result.codec_reported["frame_bits"]
+    bits = result.frame_bits
     assert bits is not None and len(bits) == 12
     # Packet sizes account for the stream; intra frames cost the most.
     assert 0.9 * bitstream.stat().st_size <= sum(bits) / 8 <= bitstream.stat().st_size

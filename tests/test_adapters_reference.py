@@ -258,10 +258,10 @@ def test_real_program(tmp_path: Path, clip_dir: Path, name: str, fmt_name: str) 
     result = adapter_class(name)({"config": "LDB"}).code_sequence(task)
     assert result.decoded_path.stat().st_size == 8 * fmt.frame_bytes(96, 64)
     assert result.codec_reported["hash_check"] == "MD5 OK for 8 pictures"
-    assert result.frame_types[0] == "I" and len(result.codec_reported["frame_bits"]) == 8
+    assert result.frame_types[0] == "I" and len(result.frame_bits) == 8
     assert seen == [(k, 8) for k in range(1, 9)]  # a progress report per coded picture
     summary = result.codec_reported["summary"]
-    coded_bytes = result.bitstreams[0].stat().st_size - result.codec_reported["excluded_bytes"]
+    coded_bytes = result.bitstreams[0].stat().st_size - result.excluded_bytes
     assert summary["Bitrate"] == pytest.approx(coded_bytes * 8 * 30 / 8 / 1000, abs=0.0005)  # log prints 4 decimals
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +30,7 @@ class GpuProbe(X264):
     """x264 that claims a GPU: real bitstreams, with the GPU it was given and its start and end noted."""
 
     name = "gpu-probe"
+    capabilities = replace(X264.capabilities, gpu=True)
     PARAMS: ClassVar[dict[str, Param]] = {**X264.PARAMS, "device": Param(str, "cuda", "as a neural codec's")}
 
     def code_sequence(self, task: CodingTask) -> CodingResult:

@@ -34,6 +34,31 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What an adapter can do, declared in one place; the runner, ``ls``, ``doctor`` and the conformance suite
+    (:mod:`bench.adapters.conformance`) read it."""
+
+    # The pixel formats :meth:`Adapter.input_format` may hand the codec (ffmpeg names: yuv420p, yuv420p10le,
+    # yuv444p, yuv444p10le, gbrp ...); the runner converts the source with the suite's own conversions.
+    input_formats: tuple[str, ...]
+    separate_decode: bool = False  # can decode a stored bitstream on its own (:meth:`Adapter.redecode`)
+    gpu: bool = False  # can run on a GPU (then its ``device`` parameter picks cpu, cuda or cuda:N)
+    in_process_torch: bool = False  # runs torch models in this process (the runner sizes torch's thread pool)
+    # Whether the bitstream is the same for any thread count: True (checked), False (it is not: the thread
+    # count is then part of the key), None (not established).
+    thread_neutral: bool | None = None
+
+    def describe(self) -> str:
+        facts = [f"input {', '.join(self.input_formats)}", "decodes stored bitstreams" if self.separate_decode
+                 else "decoded frames kept (no separate decoder)"]
+        if self.gpu:
+            facts.append("GPU or CPU")
+        if self.thread_neutral is not None:
+            facts.append("same bitstream for any thread count" if self.thread_neutral else "threads change the stream")
+        return "; ".join(facts)
+
+
+@dataclass(frozen=True)
 class CodingTask:
     """What the runner hands an adapter: a prepared raw input file and the coding settings."""
 
@@ -66,7 +91,15 @@ class CodingResult:
     encode_seconds: float = 0.0
     decode_seconds: float = 0.0
     frame_types: list[str] | None = None  # "I"/"P"/"B" per frame in display order, when known
-    codec_reported: dict[str, Any] = field(default_factory=dict)
+    frame_bits: list[int] | None = None  # bits of each frame in display order, when the codec or stream tells
+    # Bytes of the bitstream files that are not coded video and do not count in the rate (the reference
+    # software's picture-hash SEI, written only so that we can check the decoder), and why.
+    excluded_bytes: int = 0
+    excluded_reason: str | None = None
+    # The codec's own numbers under the suite's metric names (psnr_y, psnr_yuv_vtm, bpp, kbps ...): the record
+    # keeps each beside ours, with the difference, so that a disagreement with the codec's log is visible.
+    reported_metrics: dict[str, float] = field(default_factory=dict)
+    codec_reported: dict[str, Any] = field(default_factory=dict)  # anything else the codec said, kept as is
     logs: dict[str, str] = field(default_factory=dict)
     # Set (and bitstreams left empty) only when the codec could not write a real bitstream and the descriptor
     # allowed its entropy-model estimate instead; every table and figure then marks the point as estimated.
@@ -108,11 +141,13 @@ class Adapter(ABC):
     name: ClassVar[str]
     version: ClassVar[int] = 1  # bump when the adapter's output for the same inputs changes
     rate_knob: ClassVar[str] = "qp"
-    in_process_torch: ClassVar[bool] = False  # runs torch models in this process (the runner sizes torch's pool)
-    # Whether a stored bitstream can be decoded again on its own (see redecode); if not, the runner keeps the
-    # decoded frames (FFV1) so that they can be measured later without coding again.
-    can_redecode: ClassVar[bool] = False
+    # What it can do. Without ``separate_decode`` the runner keeps the decoded frames (FFV1) so that they can be
+    # measured later without coding again.
+    capabilities: ClassVar[Capabilities]
     PARAMS: ClassVar[dict[str, Param]] = {}
+    # Parameters and rate points the conformance suite codes two frames with when the tool is present (the
+    # parameters merged over the defaults); None: the adapter cannot run without the user's files.
+    conformance_example: ClassVar[tuple[dict[str, Any], list[Any]] | None] = None
 
     def __init__(self, params: Mapping[str, Any]) -> None:
         self.params = self.validate_params(params, self.name)
@@ -158,7 +193,7 @@ class Adapter(ABC):
     def uses_gpu(self) -> bool:
         """Whether this descriptor's jobs run on a GPU (its ``device`` parameter names CUDA); the local executor
         then runs them one per GPU."""
-        return str(self.params.get("device", "cpu")).startswith("cuda")
+        return self.capabilities.gpu and str(self.params.get("device", "cpu")).startswith("cuda")
 
     def job_device(self, task: CodingTask) -> str:
         """The torch device of one job run in this process: the pinned GPU where the runner chose one, else the
@@ -183,6 +218,10 @@ class Adapter(ABC):
         """Decode the stored BITSTREAMS of a job coded with TASK's settings again; return the raw decoded frames
         (``task.fmt`` at the coded size, under ``task.work_dir``). Only for adapters with ``can_redecode``."""
         raise NotImplementedError(f"adapter {self.name} cannot decode a stored bitstream on its own")
+
+    @property
+    def can_redecode(self) -> bool:
+        return self.capabilities.separate_decode
 
     @abstractmethod
     def doctor(self) -> str:

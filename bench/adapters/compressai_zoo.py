@@ -60,7 +60,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from bench.adapters import register
-from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file, validate_device
+from bench.adapters.base import (
+    Adapter,
+    Capabilities,
+    CodingResult,
+    CodingTask,
+    Param,
+    sha256_file,
+    validate_device,
+)
 from bench.adapters.frame_container import INTER, INTRA, CodedFrame, LatentGroup, decode_frame, encode_frame
 from bench.errors import AdapterError, ConditionError
 from bench.video.formats import PixelFormat, Planes, make_format
@@ -143,9 +151,10 @@ class _Encoded:
 class CompressAIModel(Adapter):
     name = "compressai"
     version = 1
-    can_redecode = True
     rate_knob = "quality"
-    in_process_torch = True
+    capabilities: ClassVar[Capabilities] = Capabilities(("gbrp", "gbrp10le"), separate_decode=True, gpu=True,
+                                                        in_process_torch=True)
+    conformance_example = ({"architecture": "bmshj2018-factorized", "weights": "random"}, [1])
     PARAMS: ClassVar[dict[str, Param]] = {
         "architecture": Param(str, None, "zoo architecture: " + ", ".join(ARCHITECTURES)),
         "metric": Param(str, "mse", "the distortion the weights were trained for (the zoo's mse or ms-ssim files)",
@@ -362,7 +371,7 @@ class CompressAIModel(Adapter):
             peaks["decode"] = _peak(device)
             del decoder.net
         frame_bits = [8 * p.stat().st_size for p in encoded.paths]
-        reported: dict[str, Any] = {"frame_bits": frame_bits}
+        reported: dict[str, Any] = {}
         if encoded.estimated_bits:
             reported.update({
                 "estimated_bits": sum(encoded.estimated_bits), "estimated_frame_bits": encoded.estimated_bits,
@@ -375,7 +384,8 @@ class CompressAIModel(Adapter):
             timing.update({"peak_gpu_memory_bytes": peaks, "gpu": torch.cuda.get_device_name(torch.device(device))})
         return CodingResult(
             bitstreams=encoded.paths, decoded_path=decoded, encode_seconds=encoded.seconds,
-            decode_seconds=decode_seconds, frame_types=encoded.frame_types, codec_reported=reported,
+            decode_seconds=decode_seconds, frame_types=encoded.frame_types, frame_bits=frame_bits,
+            codec_reported=reported,
             processing=self._processing(arch, task, decoder.description, device), timing_details=timing,
             cautions=self._cautions())
 

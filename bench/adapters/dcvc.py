@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 from bench.adapters import register
 from bench.adapters.base import (
     Adapter,
+    Capabilities,
     CodingResult,
     CodingTask,
     Param,
@@ -125,6 +126,9 @@ class DcvcFamily(Adapter):
 
     generation: ClassVar[Generation]
     version = 1
+    # Their test_video.py decodes inside its own run (no decoder on its own), so the runner keeps the decoded
+    # frames; src_type yuv420 reads 8-bit 4:2:0, png RGB.
+    capabilities: ClassVar[Capabilities] = Capabilities(("yuv420p", "gbrp"), gpu=True)
     PARAMS: ClassVar[dict[str, Param]] = {
         "checkout": Param(str, None, "the generation's folder in your microsoft/DCVC checkout (holds test_video.py)",
                           affects_result=False),
@@ -403,7 +407,8 @@ print(json.dumps(out))
         reported["wall_s"] = seconds
         encode_s, decode_s = self._codec_times(entry, task.frames, seconds)
         return CodingResult(bitstreams=bitstreams, decoded_path=decoded, commands=[argv], encode_seconds=encode_s,
-                            decode_seconds=decode_s, frame_types=frame_types, codec_reported=reported,
+                            decode_seconds=decode_s, frame_types=frame_types, frame_bits=reported.pop("frame_bits", None),
+                            reported_metrics=reported.pop("reported_metrics"), codec_reported=reported,
                             logs={"encode": log[-3000:]}, estimated_bits=estimated)
 
     def _codec_times(self, entry: dict[str, Any], frames: int, wall: float) -> tuple[float, float]:
@@ -709,7 +714,8 @@ class _IndexRates(DcvcFamily):
                                                 for v in values):
             raise ConditionError(f"{where}: {value!r} is not a rate point for {cls.name}: expected an integer 0..63 "
                                  "(or [intra, inter])")
-        return value
+        # Canonical, so that one coding has one key and one file name: [q] and [q, q] are q.
+        return values[0] if len(set(values)) == 1 else list(values)
 
     def rate_args(self, rate_point: Any) -> list[str]:
         i, p = (rate_point[0], rate_point[-1]) if isinstance(rate_point, list) else (rate_point, rate_point)

@@ -26,6 +26,7 @@ import numpy as np
 from bench.adapters import register
 from bench.adapters.base import (
     Adapter,
+    Capabilities,
     CodingResult,
     CodingTask,
     Param,
@@ -59,6 +60,9 @@ class _DhvcBase(Adapter):
 
     subfolder: ClassVar[str]
     version = 1
+    # RGB, as test.py reads its PNG frames; coding is single-threaded: with two threads DHVC 1.0 writes
+    # different bytes (see dhvc_driver).
+    capabilities: ClassVar[Capabilities] = Capabilities(("gbrp",), gpu=True, thread_neutral=False)
     PARAMS: ClassVar[dict[str, Param]] = {
         "checkout": Param(str, None, "your NJUVISION/DHVC clone", affects_result=False),
         "python": Param(str, "python3", "the interpreter of the environment where its requirements are installed",
@@ -76,6 +80,9 @@ class _DhvcBase(Adapter):
         params = super().validate_params(raw, where)
         validate_device(params["device"], where)
         return params
+
+    def input_format(self, coding: PixelFormat) -> PixelFormat:
+        return pixel_format("gbrp")  # RGB, as test.py reads its PNG frames
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> int:
@@ -146,9 +153,6 @@ class Dhvc1(_DhvcBase):
     name = "dhvc-1.0"
     subfolder = "dhvc-1.0"
 
-    def input_format(self, coding: PixelFormat) -> PixelFormat:
-        return pixel_format("gbrp")  # RGB, as test.py reads its PNG frames
-
     def gop(self, task: CodingTask) -> int:
         return task.frames if task.intra_period == -1 else task.intra_period
 
@@ -209,6 +213,7 @@ class Dhvc1(_DhvcBase):
                             encode_seconds=sum(f["encode_s"] for f in frames),
                             decode_seconds=sum(f["decode_s"] for f in frames),
                             frame_types=["I" if i % self.gop(task) == 0 else "P" for i in range(task.frames)],
+                            frame_bits=reported.pop("frame_bits"), reported_metrics=reported.pop("reported_metrics"),
                             codec_reported=reported, logs={"encode": log[-3000:]})
 
     @staticmethod

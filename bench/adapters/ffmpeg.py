@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters import register
-from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
 from bench.errors import AdapterError, ConditionError
 from bench.video.formats import PixelFormat, make_format
 
@@ -80,11 +80,11 @@ class FfmpegAdapter(Adapter):
     extension: ClassVar[str]
     decoder: ClassVar[str | None] = None
     qp_range: ClassVar[tuple[int, int]] = (0, 51)
-    input_formats: ClassVar[tuple[str, ...]] = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
+    capabilities: ClassVar[Capabilities] = Capabilities(("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le"),
+                                                        separate_decode=True, thread_neutral=False)
+    conformance_example = ({"preset": "ultrafast"}, [32])
     version_pattern: ClassVar[str] = ""
     split_at_intra: ClassVar[bool] = False
-    can_redecode: ClassVar[bool] = True
-    thread_count_is_neutral: ClassVar[bool] = False  # True: the bitstream does not depend on the thread count
     PARAMS: ClassVar[dict[str, Param]] = {
         "preset": Param(str, "medium", "encoder speed preset"),
         "extra_args": Param(list, [], "more encoder arguments, appended after ours (ffmpeg syntax)"),
@@ -104,8 +104,9 @@ class FfmpegAdapter(Adapter):
         return value
 
     def input_format(self, coding: PixelFormat) -> PixelFormat:
-        if coding.name not in self.input_formats:
-            raise AdapterError(f"codec {self.name}: cannot code {coding.name}; it takes {', '.join(self.input_formats)}")
+        formats = self.capabilities.input_formats
+        if coding.name not in formats:
+            raise AdapterError(f"codec {self.name}: cannot code {coding.name}; it takes {', '.join(formats)}")
         return coding
 
     def encoder_args(self, task: CodingTask, keyint: int) -> list[str]:
@@ -143,7 +144,7 @@ class FfmpegAdapter(Adapter):
         bitstream = task.work_dir / f"stream{self.extension}"
         decoded = task.work_dir / "decoded.yuv"
         threads = ["-threads", str(self.params["threads"])] if self.params["threads"] else []
-        if self.params["threads"] == 0 and not self.thread_count_is_neutral:
+        if self.params["threads"] == 0 and not self.capabilities.thread_neutral:
             raise AdapterError(f"codec {self.name}: threads 0 (the machine's default) makes its bitstreams depend "
                                "on the machine; give a thread count")
         segments = self.segments(task)
@@ -183,8 +184,8 @@ class FfmpegAdapter(Adapter):
         return CodingResult(
             bitstreams=[bitstream], decoded_path=decoded, commands=[*commands, decode, packets],
             encode_seconds=encode_s, decode_seconds=decode_s, frame_types=_frame_types(dec.stderr),
-            codec_reported={"frame_bits": [8 * s for s in sizes] if len(sizes) == task.frames else None,
-                            "packet_bytes_total": sum(sizes), "encoded_segments": [list(s) for s in segments]},
+            frame_bits=[8 * s for s in sizes] if len(sizes) == task.frames else None,
+            codec_reported={"packet_bytes_total": sum(sizes), "encoded_segments": [list(s) for s in segments]},
             logs=logs,
         )
 
@@ -300,10 +301,10 @@ class VVenC(FfmpegAdapter):
     name = "vvenc"
     encoder, muxer, extension = "libvvenc", "vvc", ".266"
     qp_range = (0, 63)
-    input_formats = ("yuv420p10le",)
+    capabilities = Capabilities(("yuv420p10le",), separate_decode=True, thread_neutral=True)
+    conformance_example = ({"preset": "faster"}, [37])
     version_pattern = r"libvvenc version: ([^\s]+)"
     split_at_intra = True
-    thread_count_is_neutral = True
     PARAMS = {**FfmpegAdapter.PARAMS,
               "preset": Param(str, "faster", "VVenC preset", ("faster", "fast", "medium", "slow", "slower")),
               "threads": Param(int, 0, "encoder threads; 0 = the encoder's default (output is the same)",
@@ -329,10 +330,10 @@ class SvtAv1(FfmpegAdapter):
     name = "svtav1"
     encoder, muxer, extension = "libsvtav1", "obu", ".obu"
     qp_range = (1, 63)
-    input_formats = ("yuv420p", "yuv420p10le")
+    capabilities = Capabilities(("yuv420p", "yuv420p10le"), separate_decode=True, thread_neutral=True)
+    conformance_example = ({"preset": 12}, [50])
     version_pattern = r"SVT-AV1 Encoder Lib (v[^\s]+)"
     decoder = "libdav1d"  # ffmpeg's native av1 decoder needs hardware acceleration
-    thread_count_is_neutral = True
     PARAMS = {**FfmpegAdapter.PARAMS,
               "preset": Param(int, 8, "SVT-AV1 preset (-2 slowest .. 13 fastest)", tuple(range(-2, 14))),
               "threads": Param(int, 0, "encoder threads; 0 = the encoder's default (output is the same)",
@@ -348,7 +349,9 @@ class Aom(FfmpegAdapter):
     name = "aom"
     encoder, muxer, extension = "libaom-av1", "obu", ".obu"
     qp_range = (0, 63)
-    input_formats = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
+    capabilities = Capabilities(("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le"), separate_decode=True,
+                                thread_neutral=False)
+    conformance_example = ({"preset": 8}, [50])
     version_pattern = r"libaom-av1 @ [^\]]*\] (v\d[^\s]*)"
     decoder = "libdav1d"
     PARAMS = {**FfmpegAdapter.PARAMS,

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters import register
-from bench.adapters.base import Adapter, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
 from bench.adapters.process import run_program
 from bench.errors import AdapterError, ConditionError
 from bench.video.formats import PixelFormat
@@ -148,7 +148,10 @@ _CODED_PICTURE = re.compile(r"^POC\s+\d+\b")
 class ReferenceSoftware(Adapter):
     """Shared plumbing of VTM, HM and ECM (same command-line options, nearly the same logs)."""
 
-    can_redecode = True
+    # YUV at the condition's coding format (4:2:0 or 4:4:4, 8 or 10 bit). The encoders take no thread count;
+    # a split encode (segments in parallel) is a different stream, and its key says so.
+    capabilities: ClassVar[Capabilities] = Capabilities(("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le"),
+                                                        separate_decode=True)
 
     env_root: ClassVar[str]
     encoder_names: ClassVar[tuple[str, ...]]
@@ -363,13 +366,14 @@ class ReferenceSoftware(Adapter):
         reported: dict[str, Any] = {"summary": encoded.summary, "hash_check": f"MD5 OK for {ok} pictures",
                                     "version": parse_version(encoded.log),
                                     "config_file": {"path": str(cfg), "sha256": sha256_file(cfg)}}
+        theirs_by_ours: dict[str, float] = {}
         if encoded.summary:
             # Named as ours so the runner can record the difference (the log measures at the internal bit
             # depth with peak 255 << (b-8), before output rounding; its bitrate counts coded NAL bits).
             names = {"psnr_y": "Y-PSNR", "psnr_u": "U-PSNR", "psnr_v": "V-PSNR", "psnr_yuv_vtm": "YUV-PSNR",
                      "kbps": "Bitrate"}
-            reported["reported_metrics"] = {ours: encoded.summary[theirs] for ours, theirs in names.items()
-                                            if theirs in encoded.summary}
+            theirs_by_ours = {ours: encoded.summary[theirs] for ours, theirs in names.items()
+                              if theirs in encoded.summary}
         if encoded.summary_text:
             reported["summary_file"] = encoded.summary_text
         frame_types = bits = None
@@ -377,13 +381,13 @@ class ReferenceSoftware(Adapter):
             frame_types = [pictures[i][0] for i in range(task.frames)]
             bits = [pictures[i][1] for i in range(task.frames)]
             reported["log_psnr_y"] = [pictures[i][2] for i in range(task.frames)]
-        reported["frame_bits"] = bits
-        reported["excluded_bytes"] = hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc)
-        reported["excluded_reason"] = "decoded-picture-hash SEI (verification only; off in the CTC configurations)"
         if encoded.split is not None:
             reported["split"] = encoded.split
         return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[*encoded.commands, decode],
                             encode_seconds=encoded.seconds, decode_seconds=decode_s, frame_types=frame_types,
+                            frame_bits=bits, excluded_bytes=hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc),
+                            excluded_reason="decoded-picture-hash SEI (verification only; off in the CTC "
+                                            "configurations)", reported_metrics=theirs_by_ours,
                             codec_reported=reported, logs={"encode": encoded.log[-3000:], "decode": dec_log[-3000:]},
                             processing=encoded.processing, timing_details=encoded.timing)
 

@@ -1,0 +1,321 @@
+"""``adapter: command``: any command-line codec, with no Python of its own, described in its descriptor.
+
+The descriptor gives two argument lists (never a shell string; nothing goes through a shell), an encode and a
+decode command, with placeholders the suite fills in for each job:
+
+    ``{input}`` the prepared input (a file, or a folder of PNG frames), ``{bitstream}`` where the bitstream goes
+    (or the per-frame pattern's folder), ``{decoded}`` where the decoder writes (same format as the input),
+    ``{width}`` ``{height}`` ``{fps}`` ``{frames}`` ``{first_frame}`` (always 0: the suite hands the codec only
+    the frames it codes), ``{rate_point}``, ``{intra_period}`` (-1: only the first frame is intra),
+    ``{work_dir}`` a scratch folder of the job, ``{descriptor_dir}`` the descriptor's folder, ``{python}``
+    the interpreter running the suite (for a script that codes with ``python3``-level tools).
+
+What it takes (``input_format``): raw ``yuv420p``, ``yuv420p10le``, ``yuv444p``, ``yuv444p10le`` (planar,
+10-bit little-endian), ``y4m`` (4:2:0 8-bit), or ``png`` (one 8-bit RGB PNG per frame, ``00000.png`` ... in
+the ``{input}`` folder; the decoder writes the same names into the ``{decoded}`` folder). Its bitstream is one
+file (``bitstream: "{work_dir}/out.bin"`` by default) or one file per frame (``bitstream_pattern:
+"{work_dir}/bits/{frame:05d}.bin"``); the rate is the bytes of those files. Optionally the codec's own
+numbers: a JSON file (``report_json``) whose numeric top-level entries are kept, and regular expressions
+(``report_regex: {name: pattern}``) over the encoder's output, each first group a number; entries named as the
+suite's metrics (``psnr_y``, ``bpp``, ...) are compared with ours in the record.
+
+Every program the commands run (the first word of each, and any argument that names an existing file before
+the job's own placeholders are filled in: a script, a config) is found and hashed: its path and SHA-256 are
+part of the job key, so a changed tool never reuses old results. ``timeout_s`` bounds each command.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bench.adapters import register
+from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.process import run_program
+from bench.errors import AdapterError, ConditionError
+from bench.video.formats import PixelFormat, pixel_format
+from bench.video.io import (
+    PngSequenceReader,
+    RawVideoReader,
+    RawVideoWriter,
+    Y4mReader,
+    write_png_frame,
+    write_y4m,
+)
+
+RAW_FORMATS = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
+INPUT_FORMATS = (*RAW_FORMATS, "y4m", "png")
+PLACEHOLDERS = ("input", "bitstream", "decoded", "width", "height", "fps", "frames", "first_frame", "rate_point",
+                "intra_period", "work_dir", "descriptor_dir", "python")
+_STATIC = ("descriptor_dir", "python")  # known when the descriptor is read (the rest only per job)
+
+
+def _fill(arg: str, values: dict[str, Any], where: str) -> str:
+    try:
+        return arg.format(**values)
+    except (KeyError, IndexError, ValueError) as e:
+        raise ConditionError(f"{where}: {arg!r}: unknown or malformed placeholder ({e}); known: "
+                             f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}") from None
+
+
+class _Static(dict):  # fills the static placeholders, leaves the others as they are
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@register
+class CommandCodec(Adapter):
+    name = "command"
+    version = 1
+    rate_knob = "rate point"
+    capabilities: ClassVar[Capabilities] = Capabilities(("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le",
+                                                         "gbrp"), separate_decode=True)
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "encode": Param(list, None, "encoder argument list with placeholders ({input}, {bitstream}, {rate_point} ...)"),
+        "decode": Param(list, None, "decoder argument list ({bitstream}, {decoded}, {width}, {height} ...)"),
+        "input_format": Param(str, "yuv420p", "what the codec reads and its decoder writes", INPUT_FORMATS),
+        "bitstream": Param(str, "{work_dir}/bitstream.bin", "where the encoder writes its one bitstream file"),
+        "bitstream_pattern": Param(str, None, "instead: one file per frame, with {frame} (e.g. "
+                                   "'{work_dir}/bits/{frame:05d}.bin')"),
+        "rate_points": Param(str, "int", "what a rate point is: int, float or str", ("int", "float", "str")),
+        "rate_range": Param(list, None, "[low, high] a numeric rate point must lie in", item_kind=None),
+        "report_json": Param(str, None, "a JSON file the encoder writes with its own numbers (placeholders allowed)",
+                             affects_result=False),
+        "report_regex": Param(dict, {}, "name: regular expression over the encoder's output; group 1 a number",
+                              affects_result=False),
+        "timeout_s": Param(int, 0, "kill a command after this many seconds (0: no limit)", affects_result=False),
+        "descriptor_dir": Param(str, None, "set by the suite: the descriptor's folder", affects_result=False),
+    }
+
+    @classmethod
+    def validate_params(cls, raw: Any, where: str) -> dict[str, Any]:
+        params = super().validate_params(raw, where)
+        for key in ("encode", "decode"):
+            argv = params[key]
+            if not argv:
+                raise ConditionError(f"{where}.{key}: give the {key} command as a list of arguments, e.g. "
+                                     f"[my_codec, {key}, '{{input}}', ...] (never a shell string)")
+            if not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in argv):
+                raise ConditionError(f"{where}.{key}: every argument must be a string or a number")
+            for a in argv:
+                _fill(str(a), {p: "" for p in PLACEHOLDERS}, f"{where}.{key}")
+        if params["bitstream_pattern"] is not None and "{frame" not in params["bitstream_pattern"]:
+            raise ConditionError(f"{where}.bitstream_pattern: needs a {{frame}} placeholder (e.g. {{frame:05d}})")
+        rng = params["rate_range"]
+        if rng is not None and (len(rng) != 2 or not all(isinstance(v, (int, float)) for v in rng) or rng[0] > rng[1]):
+            raise ConditionError(f"{where}.rate_range: expected [low, high], got {rng!r}")
+        for name, pattern in params["report_regex"].items():
+            try:
+                if re.compile(str(pattern)).groups < 1:
+                    raise re.error("no group")
+            except re.error as e:
+                raise ConditionError(f"{where}.report_regex.{name}: not a regular expression with a group ({e})") from None
+        return params
+
+    @classmethod
+    def validate_rate_point(cls, value: Any, where: str) -> Any:
+        # The descriptor decides the kind (checked again against it in check_rate_point); here only what no
+        # command can take: lists, mappings, booleans, nothing.
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
+            raise ConditionError(f"{where}: {value!r} is not a rate point for a command codec: expected one number "
+                                 "or word (the descriptor's rate_points says which)")
+        return value
+
+    def rate_point_identity(self, rate_point: Any) -> dict[str, Any]:
+        kind = self.params["rate_points"]
+        ok = {"int": isinstance(rate_point, int), "float": isinstance(rate_point, (int, float)),
+              "str": isinstance(rate_point, str)}[kind]
+        rng = self.params["rate_range"]
+        if not ok or (rng is not None and not rng[0] <= rate_point <= rng[1]):
+            allowed = f" in [{rng[0]}, {rng[1]}]" if rng else ""
+            raise ConditionError(f"codec {self.name}: rate point {rate_point!r} is not a {kind}{allowed}, as its "
+                                 "descriptor's rate_points/rate_range say")
+        return {}
+
+    # -- identity: the programs, found and hashed ------------------------------------------------------------
+
+    def _static_values(self) -> dict[str, Any]:
+        return _Static(descriptor_dir=self.params["descriptor_dir"] or ".", python=sys.executable)
+
+    def programs(self) -> list[Path]:
+        """Every program and file the commands name before a job fills them in: the first word of each command
+        (found on PATH or next to the descriptor) and any argument naming an existing file."""
+        found: list[Path] = []
+        for key in ("encode", "decode"):
+            argv = [str(a).format_map(self._static_values()) for a in self.params[key]]
+            exe = self._which(argv[0])
+            if exe is None:
+                raise AdapterError(f"codec {self.name}: {key} program {argv[0]!r} not found (on PATH, or relative to "
+                                   f"{self.params['descriptor_dir'] or 'the current folder'})")
+            found.append(exe)
+            found += [Path(a).resolve() for a in argv[1:] if "{" not in a and Path(a).is_file()]
+        return list(dict.fromkeys(found))
+
+    def _which(self, program: str) -> Path | None:
+        if "/" in program or "\\" in program:
+            p = Path(program)
+            if not p.is_absolute() and self.params["descriptor_dir"]:
+                p = Path(self.params["descriptor_dir"]) / p
+            return p.resolve() if p.is_file() else None
+        hit = shutil.which(program)
+        return Path(hit).resolve() if hit else None
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        ident["programs"] = [{"path": str(p), "sha256": sha256_file(p)} for p in self.programs()]
+        return ident
+
+    def doctor(self) -> str:
+        programs = self.programs()
+        return "; ".join(f"{p} (sha256 {sha256_file(p)[:12]})" for p in programs)
+
+    def input_format(self, coding: PixelFormat) -> PixelFormat:
+        fmt = self.params["input_format"]
+        if fmt == "png":
+            return pixel_format("gbrp")
+        if fmt == "y4m":
+            return pixel_format("yuv420p")
+        return pixel_format(fmt)
+
+    # -- one job ---------------------------------------------------------------------------------------------
+
+    def _values(self, task: CodingTask, paths: dict[str, Path]) -> dict[str, Any]:
+        return {"input": str(paths["input"]), "bitstream": str(paths["bitstream"]), "decoded": str(paths["decoded"]),
+                "width": task.width, "height": task.height, "fps": f"{task.fps:g}", "frames": task.frames,
+                "first_frame": 0, "rate_point": task.rate_point, "intra_period": task.intra_period,
+                "work_dir": str(task.work_dir), "descriptor_dir": self.params["descriptor_dir"] or ".",
+                "python": sys.executable}
+
+    def _paths(self, task: CodingTask) -> dict[str, Path]:
+        fmt = self.params["input_format"]
+        suffix = {"y4m": ".y4m", "png": ""}.get(fmt, ".yuv")
+        values = self._values(task, {"input": Path(), "bitstream": Path(), "decoded": Path()})
+        pattern = self.params["bitstream_pattern"]
+        bitstream = Path(pattern.split("{frame")[0]) if pattern else Path(self.params["bitstream"].format(**values))
+        if pattern:
+            bitstream = Path(str(bitstream).format(**values))
+        return {"input": task.work_dir / f"input{suffix}", "decoded": task.work_dir / f"decoded{suffix}",
+                "bitstream": bitstream}
+
+    def _bitstreams(self, task: CodingTask, paths: dict[str, Path]) -> list[Path]:
+        pattern = self.params["bitstream_pattern"]
+        if pattern is None:
+            files = [paths["bitstream"]]
+        else:
+            values = self._values(task, paths)
+            files = [Path(pattern.format(**values, frame=i)) for i in range(task.frames)]
+        missing = [str(p) for p in files if not p.is_file()]
+        if missing:
+            raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream at {missing[0]}"
+                               + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        return files
+
+    def _run(self, key: str, task: CodingTask, paths: dict[str, Path]) -> tuple[list[str], str, float]:
+        values = self._values(task, paths)
+        argv = [_fill(str(a), values, f"codec {self.name}.{key}") for a in self.params[key]]
+        exe = self._which(argv[0])
+        argv[0] = str(exe) if exe else argv[0]
+        t0 = time.perf_counter()
+        out = run_program(argv, f"codec {self.name}: {key}r", self.params["timeout_s"] or None,
+                          task.work_dir / f"{key}.log", cwd=task.work_dir)
+        return argv, out, time.perf_counter() - t0
+
+    def code_sequence(self, task: CodingTask) -> CodingResult:
+        paths = self._paths(task)
+        paths["bitstream"].parent.mkdir(parents=True, exist_ok=True)
+        self._write_input(task, paths["input"])
+        enc_argv, enc_log, encode_s = self._run("encode", task, paths)
+        bitstreams = self._bitstreams(task, paths)
+        decoded, dec_argv, decode_s = self._decode(task, paths)
+        return CodingResult(bitstreams=bitstreams, decoded_path=decoded, commands=[enc_argv, dec_argv],
+                            encode_seconds=encode_s, decode_seconds=decode_s,
+                            frame_bits=[8 * p.stat().st_size for p in bitstreams] if len(bitstreams) == task.frames
+                            and task.frames > 1 else None,
+                            reported_metrics=self._reported(task, paths, enc_log),
+                            logs={"encode": enc_log[-3000:]})
+
+    def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
+        paths = self._paths(task)
+        paths["bitstream"].parent.mkdir(parents=True, exist_ok=True)
+        targets = self._target_names(task, paths)
+        for src, dest in zip(bitstreams, targets, strict=True):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+        return self._decode(task, paths)[0]
+
+    def _target_names(self, task: CodingTask, paths: dict[str, Path]) -> list[Path]:
+        pattern = self.params["bitstream_pattern"]
+        if pattern is None:
+            return [paths["bitstream"]]
+        values = self._values(task, paths)
+        return [Path(pattern.format(**values, frame=i)) for i in range(task.frames)]
+
+    def _decode(self, task: CodingTask, paths: dict[str, Path]) -> tuple[Path, list[str], float]:
+        """(raw decoded frames in task.fmt, the command run, its seconds)."""
+        if self.params["input_format"] == "png":
+            paths["decoded"].mkdir(parents=True, exist_ok=True)
+        argv, _, seconds = self._run("decode", task, paths)
+        return self._read_decoded(task, paths["decoded"]), argv, seconds
+
+    # -- formats ---------------------------------------------------------------------------------------------
+
+    def _write_input(self, task: CodingTask, dest: Path) -> None:
+        fmt = self.params["input_format"]
+        frames = RawVideoReader(task.input_path, task.fmt, task.width, task.height).frames(0, task.frames)
+        if fmt == "png":
+            dest.mkdir(parents=True, exist_ok=True)
+            for i, planes in enumerate(frames):
+                write_png_frame(dest / f"{i:05d}.png", planes)
+        elif fmt == "y4m":
+            write_y4m(dest, frames, task.fmt, task.width, task.height, round(task.fps))
+        else:
+            shutil.copyfile(task.input_path, dest)
+
+    def _read_decoded(self, task: CodingTask, decoded: Path) -> Path:
+        fmt = self.params["input_format"]
+        what = f"codec {self.name}: the decoder"
+        if fmt in RAW_FORMATS:
+            if not decoded.is_file():
+                raise AdapterError(f"{what} wrote nothing at {decoded}")
+            return decoded
+        out = task.work_dir / "decoded.raw"
+        if fmt == "png":
+            if not decoded.is_dir() or not any(decoded.glob("*.png")):
+                raise AdapterError(f"{what} wrote no PNG frames into {decoded}")
+            reader: Any = PngSequenceReader(decoded)
+        else:
+            if not decoded.is_file():
+                raise AdapterError(f"{what} wrote nothing at {decoded}")
+            reader = Y4mReader(decoded)
+        with RawVideoWriter(out, task.fmt) as writer:
+            for planes in reader.frames(0, None):
+                if planes[0].shape != (task.height, task.width):
+                    raise AdapterError(f"{what} wrote {planes[0].shape[1]}x{planes[0].shape[0]} frames, expected "
+                                       f"{task.width}x{task.height}")
+                writer.write(planes)
+        return out
+
+    def _reported(self, task: CodingTask, paths: dict[str, Path], log: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.params["report_json"]:
+            path = Path(_fill(self.params["report_json"], self._values(task, paths), f"codec {self.name}.report_json"))
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as e:
+                raise AdapterError(f"codec {self.name}: report_json {path} could not be read: {e}") from None
+            if isinstance(data, dict):
+                out.update({k: float(v) for k, v in data.items() if isinstance(v, (int, float))
+                            and not isinstance(v, bool)})
+        for name, pattern in self.params["report_regex"].items():
+            m = re.search(str(pattern), log, re.MULTILINE)
+            if m:
+                try:
+                    out[name] = float(m.group(1))
+                except ValueError:
+                    pass
+        return out
