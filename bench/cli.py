@@ -254,10 +254,13 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
         from bench.report.tables import summary_frame
 
         points = summary_frame(records)
-        if not ((points["codec"] == anchor) & (points["status"] == "ok")).any():
+        ok = points[points["status"] == "ok"]
+        if not (ok["codec"] == anchor).any():
             # The failures are listed below; BD tables against nothing would only add a confusing error.
             print(f"no BD tables: no job of the anchor {anchor} succeeded")
             anchor = None
+        elif not (ok["codec"] != anchor).any():
+            print(f"no BD tables: no codec besides the anchor {anchor} has a successful job")
         else:
             rgb = all(s.fmt.family == "rgb" for s in condition.sequences)
             text, _ = write_bd_tables(points, anchor, _options(args, "psnr_rgb" if rgb else "psnr_yuv_611"),
@@ -344,7 +347,8 @@ def _doctor(args: argparse.Namespace) -> int:
             # Looked up as a condition in ./conditions would look it up: ./codecs, then the repository's; a name
             # with no descriptor that is an adapter's (`doctor compressai`) checks the adapter itself.
             try:
-                descriptor = find_descriptor(name, Path.cwd() / "conditions" / "_.yaml")
+                descriptor = Path(name) if name.endswith(".yaml") and Path(name).is_file() else \
+                    find_descriptor(name, Path.cwd() / "conditions" / "_.yaml")
             except BenchError:
                 if name not in adapter_names():
                     raise

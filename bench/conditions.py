@@ -397,8 +397,10 @@ def _sequences(doc: _Section, dataset_name: str | None) -> tuple[SequenceInfo, .
 # --- codecs ---------------------------------------------------------------------------------------------------
 
 def codec_dirs(condition_file: Path) -> list[Path]:
-    """Where descriptor names are looked up: next to the condition's folder, then the repository's."""
-    dirs = [condition_file.resolve().parent.parent / "codecs", REPO_ROOT / "codecs", Path.cwd() / "codecs"]
+    """Where descriptor names are looked up: the condition's own folder (a project of your own keeps its
+    descriptor beside its condition), a ``codecs`` folder next to the condition's folder, the repository's."""
+    here = condition_file.resolve().parent
+    dirs = [here, here.parent / "codecs", REPO_ROOT / "codecs", Path.cwd() / "codecs"]
     seen: list[Path] = []
     for d in dirs:
         if d not in seen:
@@ -406,12 +408,21 @@ def codec_dirs(condition_file: Path) -> list[Path]:
     return seen
 
 
+def _is_descriptor(path: Path) -> bool:
+    """A codec descriptor names its adapter at the top level (a condition beside it does not)."""
+    try:
+        return any(line.startswith("adapter:") for line in path.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def find_descriptor(name: str, condition_file: Path) -> Path:
     for d in codec_dirs(condition_file):
         candidate = d / f"{name}.yaml"
-        if candidate.is_file():
+        if candidate.is_file() and _is_descriptor(candidate):
             return candidate
-    known = sorted({p.stem for d in codec_dirs(condition_file) if d.is_dir() for p in d.glob("*.yaml")})
+    known = sorted({p.stem for d in codec_dirs(condition_file) if d.is_dir() for p in d.glob("*.yaml")
+                    if _is_descriptor(p)})
     raise ConditionError(f"unknown codec {name!r}: no {name}.yaml in {', '.join(str(d) for d in codec_dirs(condition_file))}"
                          f" (known codecs: {', '.join(known) or 'none'})")
 

@@ -3,7 +3,8 @@
 An adapter is found three ways, and ``evaluate.py ls`` lists where each came from:
 
 * **built-in**, registered by kebab-case name when its module is imported (``x264``, ``x265``, ``vvenc``,
-  ``svtav1``, ``aom``, ``vtm``, ``hm``, ``ecm``, the DCVC family, the DHVC line, ``compressai``, ``command``;
+  ``svtav1``, ``aom``, ``vtm``, ``hm``, ``ecm``, the DCVC family, the DHVC line, ``compressai``, and the two
+  that run your own codec without code of ours: ``command`` and ``python-model``;
   the list is :data:`BUILTIN_MODULES`);
 * **plug-in**: a package that ships adapters names them in the entry-point group ``lvcbench.adapters``
   (``my-codec = my_package.adapters:MyCodec`` in its ``pyproject.toml``); installed, they register under
@@ -26,7 +27,7 @@ from bench.adapters.base import Adapter
 from bench.errors import ConditionError
 
 ENTRY_POINT_GROUP = "lvcbench.adapters"
-BUILTIN_MODULES = ("ffmpeg", "reference", "dcvc", "dhvc", "compressai_zoo", "command")
+BUILTIN_MODULES = ("ffmpeg", "reference", "dcvc", "dhvc", "compressai_zoo", "command", "python_model")
 
 _REGISTRY: dict[str, type[Adapter]] = {}
 _ORIGIN: dict[str, str] = {}

@@ -94,6 +94,10 @@ class CommandCodec(Adapter):
 
     @classmethod
     def validate_params(cls, raw: Any, where: str) -> dict[str, Any]:
+        for key in ("encode", "decode"):
+            if isinstance(raw.get(key), str):
+                raise ConditionError(f"{where}.{key}: give the command as a list of arguments, not one string: it "
+                                     "never goes through a shell (e.g. [my_codec, --in, '{input}'])")
         params = super().validate_params(raw, where)
         for key in ("encode", "decode"):
             argv = params[key]
@@ -144,26 +148,37 @@ class CommandCodec(Adapter):
 
     def programs(self) -> list[Path]:
         """Every program and file the commands name before a job fills them in: the first word of each command
-        (found on PATH or next to the descriptor) and any argument naming an existing file."""
+        (found on PATH or next to the descriptor) and any argument naming an existing file (a script, a
+        config: relative to the descriptor's folder)."""
         found: list[Path] = []
         for key in ("encode", "decode"):
-            argv = [str(a).format_map(self._static_values()) for a in self.params[key]]
-            exe = self._which(argv[0])
-            if exe is None:
-                raise AdapterError(f"codec {self.name}: {key} program {argv[0]!r} not found (on PATH, or relative to "
-                                   f"{self.params['descriptor_dir'] or 'the current folder'})")
-            found.append(exe)
-            found += [Path(a).resolve() for a in argv[1:] if "{" not in a and Path(a).is_file()]
+            argv = self._static_argv(key)
+            found.append(Path(argv[0]))
+            found += [Path(a) for a in argv[1:] if Path(a).is_absolute() and Path(a).is_file()]
         return list(dict.fromkeys(found))
 
+    def _static_argv(self, key: str) -> list[str]:
+        """The command with the static placeholders filled in, its program found and the arguments that name
+        files next to the descriptor made absolute (the job runs in its own work folder)."""
+        argv = [str(a).format_map(self._static_values()) for a in self.params[key]]
+        exe = self._which(argv[0])
+        if exe is None:
+            raise AdapterError(f"codec {self.name}: {key} program {argv[0]!r} not found (on PATH, or relative to "
+                               f"{self.params['descriptor_dir'] or 'the current folder'})")
+        base = Path(self.params["descriptor_dir"] or ".")
+        return [str(exe), *(str((base / a).absolute()) if "{" not in a and not Path(a).is_absolute()
+                            and (base / a).is_file() else a for a in argv[1:])]
+
     def _which(self, program: str) -> Path | None:
+        # Not resolved through symlinks: a virtual environment's python is a link, and only run by its own
+        # path does it find its packages (hashing reads through the link all the same).
         if "/" in program or "\\" in program:
             p = Path(program)
             if not p.is_absolute() and self.params["descriptor_dir"]:
                 p = Path(self.params["descriptor_dir"]) / p
-            return p.resolve() if p.is_file() else None
+            return p.absolute() if p.is_file() else None
         hit = shutil.which(program)
-        return Path(hit).resolve() if hit else None
+        return Path(hit).absolute() if hit else None
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
@@ -196,11 +211,15 @@ class CommandCodec(Adapter):
         suffix = {"y4m": ".y4m", "png": ""}.get(fmt, ".yuv")
         values = self._values(task, {"input": Path(), "bitstream": Path(), "decoded": Path()})
         pattern = self.params["bitstream_pattern"]
-        bitstream = Path(pattern.split("{frame")[0]) if pattern else Path(self.params["bitstream"].format(**values))
-        if pattern:
-            bitstream = Path(str(bitstream).format(**values))
+        # {bitstream}: the one file, or the folder the per-frame files go to
+        bitstream = Path(pattern.format(**values, frame=0)).parent if pattern else \
+            Path(self.params["bitstream"].format(**values))
         return {"input": task.work_dir / f"input{suffix}", "decoded": task.work_dir / f"decoded{suffix}",
                 "bitstream": bitstream}
+
+    def _make_folders(self, paths: dict[str, Path]) -> None:
+        folder = paths["bitstream"] if self.params["bitstream_pattern"] else paths["bitstream"].parent
+        folder.mkdir(parents=True, exist_ok=True)
 
     def _bitstreams(self, task: CodingTask, paths: dict[str, Path]) -> list[Path]:
         pattern = self.params["bitstream_pattern"]
@@ -217,9 +236,7 @@ class CommandCodec(Adapter):
 
     def _run(self, key: str, task: CodingTask, paths: dict[str, Path]) -> tuple[list[str], str, float]:
         values = self._values(task, paths)
-        argv = [_fill(str(a), values, f"codec {self.name}.{key}") for a in self.params[key]]
-        exe = self._which(argv[0])
-        argv[0] = str(exe) if exe else argv[0]
+        argv = [_fill(a, values, f"codec {self.name}.{key}") for a in self._static_argv(key)]
         t0 = time.perf_counter()
         out = run_program(argv, f"codec {self.name}: {key}r", self.params["timeout_s"] or None,
                           task.work_dir / f"{key}.log", cwd=task.work_dir)
@@ -227,7 +244,7 @@ class CommandCodec(Adapter):
 
     def code_sequence(self, task: CodingTask) -> CodingResult:
         paths = self._paths(task)
-        paths["bitstream"].parent.mkdir(parents=True, exist_ok=True)
+        self._make_folders(paths)
         self._write_input(task, paths["input"])
         enc_argv, enc_log, encode_s = self._run("encode", task, paths)
         bitstreams = self._bitstreams(task, paths)
@@ -241,7 +258,7 @@ class CommandCodec(Adapter):
 
     def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
         paths = self._paths(task)
-        paths["bitstream"].parent.mkdir(parents=True, exist_ok=True)
+        self._make_folders(paths)
         targets = self._target_names(task, paths)
         for src, dest in zip(bitstreams, targets, strict=True):
             dest.parent.mkdir(parents=True, exist_ok=True)

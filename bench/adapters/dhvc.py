@@ -21,8 +21,6 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
 from bench.adapters import register
 from bench.adapters.base import (
     Adapter,
@@ -34,11 +32,12 @@ from bench.adapters.base import (
     sha256_file,
     validate_device,
 )
+from bench.adapters.driver import read_planar_rgb, run_driver, write_planar_rgb
 from bench.adapters.process import pinned_gpu_environment, run_program, run_python_snippet
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dhvc_frame_lines
 from bench.video.formats import PixelFormat, pixel_format
-from bench.video.io import RawVideoReader, RawVideoWriter, write_png_frame
+from bench.video.io import RawVideoReader, write_png_frame
 
 DRIVER = Path(__file__).with_name("dhvc_driver.py")
 
@@ -164,38 +163,17 @@ class Dhvc1(_DhvcBase):
         folder, checkpoint = self.code_dir(), self.checkpoint(task.rate_point)
         work = task.work_dir.resolve()
         rgb = work / "input.rgb"
-        self._planar_rgb(task, rgb)
+        write_planar_rgb(task, rgb)
         out = work / "driver"
         # A job the runner pinned to a GPU runs the driver with only that GPU visible, as cuda:0.
         pinned = task.gpu is not None and self.uses_gpu()
         spec = {"model": self.name, "code_dir": str(folder), "checkpoint": str(checkpoint), "input": str(rgb),
                 "width": task.width, "height": task.height, "frames": task.frames, "gop": self.gop(task),
                 "device": "cuda:0" if pinned else self.params["device"], "out": str(out), **self.spec(task)}
-        (work / "spec.json").write_text(json.dumps(spec, indent=1))
-        argv = [self.params["python"], str(DRIVER), str(work / "spec.json")]
-        reports: list[dict[str, Any]] = []
-
-        def on_line(line: str) -> None:
-            if line.startswith("{"):
-                try:
-                    reports.append(json.loads(line))
-                except ValueError:
-                    return
-                if task.progress is not None and "frame" in reports[-1]:
-                    task.progress(reports[-1]["frame"] + 1, task.frames)
-
-        log = run_program(argv, f"codec {self.name}: driver", self.params["timeout_s"] or None, work / "driver.log",
-                          on_line, env=pinned_gpu_environment(task.gpu) if pinned else None)
-        frames = [r for r in reports if "frame" in r]
-        done = next((r for r in reports if r.get("done")), None)
-        if len(frames) != task.frames or done is None:
-            raise AdapterError(f"codec {self.name}: the driver reported {len(frames)} of {task.frames} frames", log[-3000:])
-        decoded = work / "decoded.raw"
-        plane = task.width * task.height
-        with open(out / "decoded.rgb", "rb") as f, RawVideoWriter(decoded, task.fmt) as writer:
-            for _ in range(task.frames):  # the driver writes R, G, B planes (our gbrp files hold G, B, R)
-                data = np.frombuffer(f.read(3 * plane), dtype=np.uint8).reshape(3, task.height, task.width)
-                writer.write((data[0], data[1], data[2]))
+        run = run_driver(self.params["python"], DRIVER, spec, task, f"codec {self.name}",
+                         self.params["timeout_s"] or None, pinned)
+        frames, done, log, argv = run.frames, run.done, run.log, run.argv
+        decoded = read_planar_rgb(out / "decoded.rgb", task, work / "decoded.raw")
         bitstreams = [out / f"frame_{i:05d}.bin" for i in range(task.frames)]
         pixels = task.width * task.height
         reported: dict[str, Any] = {
@@ -215,14 +193,6 @@ class Dhvc1(_DhvcBase):
                             frame_types=["I" if i % self.gop(task) == 0 else "P" for i in range(task.frames)],
                             frame_bits=reported.pop("frame_bits"), reported_metrics=reported.pop("reported_metrics"),
                             codec_reported=reported, logs={"encode": log[-3000:]})
-
-    @staticmethod
-    def _planar_rgb(task: CodingTask, dest: Path) -> None:
-        """The prepared input as the driver reads it: 8-bit planar R, G, B frames."""
-        with open(dest, "wb") as f:
-            for planes in RawVideoReader(task.input_path, task.fmt, task.width, task.height).frames(0, task.frames):
-                for plane in planes:
-                    f.write(plane.astype("uint8").tobytes())
 
     def _official_check(self, task: CodingTask, work: Path, checkpoint: Path,
                         frames: list[dict[str, Any]]) -> dict[str, Any]:

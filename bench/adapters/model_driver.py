@@ -1,0 +1,95 @@
+"""Our driver for ``adapter: python-model``, run with the interpreter of the user's environment (it imports
+only the standard library, numpy and the user's module; nothing from ``bench``).
+
+The protocol a model implements (the README's "Evaluate your own codec" shows both kinds whole):
+
+* ``factory(rate_point, device, **options)`` returns a codec object; it is called twice, once for the encoder
+  and once for the decoder, so that nothing passes between them except the bytes;
+* ``codec.compress(frame) -> bytes`` and ``codec.decompress(data, height, width) -> frame``, where a frame is a
+  numpy float32 array (3, height, width) of R, G, B in [0, 1];
+* a video codec (``kind: video``) may keep state between frames (its references); ``codec.reset()`` is called
+  on the encoder before it compresses, and on the decoder before it decompresses, every intra frame (frame 0,
+  N, 2N ... for intra period N; only frame 0 for -1). An image codec (``kind: image``) is never reset and
+  must code every frame on its own.
+
+The driver writes each frame's bytes to its own file (``frame_00000.bin`` ...), then, in a second instance,
+reads every file back and decompresses it; the output is clipped to [0, 1], rounded to 8 bits and written as
+planar R, G, B. It prints one JSON line per frame and a last ``done`` line (see bench.adapters.driver).
+
+Usage: ``python model_driver.py SPEC.json`` with SPEC = {"model": "package.module:factory", "path": [folders
+to import from], "options", "rate_point", "device", "kind", "gop", "input", "width", "height", "frames",
+"out", "phases": ["encode", "decode"] or ["decode"]}.
+"""
+
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _factory(spec):
+    for folder in spec.get("path") or []:
+        sys.path.insert(0, folder)
+    module_name, _, name = spec["model"].partition(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def _sync(device):
+    if str(device).startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def main(spec_path):
+    import numpy as np
+
+    spec = json.loads(Path(spec_path).read_text())
+    factory = _factory(spec)
+    w, h, frames, gop = spec["width"], spec["height"], spec["frames"], spec["gop"]
+    kind, device = spec["kind"], spec["device"]
+    out = Path(spec["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    frame_bytes = 3 * w * h
+    options = spec.get("options") or {}
+    encode_s = [0.0] * frames
+    if "encode" in spec["phases"]:
+        encoder = factory(spec["rate_point"], device, **options)
+        with open(spec["input"], "rb") as src:
+            for fi in range(frames):
+                raw = np.frombuffer(src.read(frame_bytes), dtype=np.uint8)
+                if raw.size != frame_bytes:
+                    raise SystemExit(f"driver: {spec['input']} ends before frame {fi}")
+                x = (raw.reshape(3, h, w) / 255.0).astype(np.float32)
+                t0 = time.perf_counter()
+                if kind == "video" and fi % gop == 0:
+                    encoder.reset()
+                data = encoder.compress(x)
+                _sync(device)
+                encode_s[fi] = time.perf_counter() - t0
+                if not isinstance(data, (bytes, bytearray)):
+                    raise SystemExit(f"driver: compress() returned {type(data).__name__}, not bytes (frame {fi})")
+                (out / f"frame_{fi:05d}.bin").write_bytes(bytes(data))
+        del encoder
+    decoder = factory(spec["rate_point"], device, **options)
+    with open(out / "decoded.rgb", "wb") as dec:
+        for fi in range(frames):
+            data = (out / f"frame_{fi:05d}.bin").read_bytes()
+            t0 = time.perf_counter()
+            if kind == "video" and fi % gop == 0:
+                decoder.reset()
+            y = decoder.decompress(data, h, w)
+            _sync(device)
+            decode_s = time.perf_counter() - t0
+            y = np.asarray(y, dtype=np.float32)
+            if y.shape != (3, h, w):
+                raise SystemExit(f"driver: decompress() gave an array of shape {y.shape}, expected (3, {h}, {w})")
+            dec.write(np.clip(np.rint(y * 255), 0, 255).astype(np.uint8).tobytes())
+            print(json.dumps({"frame": fi, "bytes": len(data), "encode_s": encode_s[fi], "decode_s": decode_s}),
+                  flush=True)
+    print(json.dumps({"done": True, "python": sys.version.split()[0], "numpy": np.__version__}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,209 @@
+"""Bringing your own codec: the two examples end to end on the demo set, the command and python-model adapters
+under the shared contract, a plug-in adapter installed from a folder of its own, and list rate points."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+from test_adapters_dcvc import _checkout
+
+from bench.adapters import adapter_class
+from bench.adapters.conformance import assert_conforms
+from bench.cli import main
+from bench.conditions import load_condition
+from bench.errors import ConditionError
+from bench.runner import RunOptions, plan, run_condition
+from bench.store import ResultStore
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+def _descriptor_params(path: Path) -> tuple[dict, list]:
+    data = yaml.safe_load(path.read_text())
+    return {**data["params"], "descriptor_dir": str(path.parent)}, data["rate_points"]
+
+
+@pytest.mark.parametrize(("example", "codec"), [("command_codec", "webp"), ("python_model", "dct")])
+def test_example_runs_end_to_end_against_x265(example: str, codec: str, tmp_path: Path, demo_dir: Path,
+                                              monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("LVCBENCH_CACHE", str(demo_dir.parent))
+    cond = EXAMPLES / example / "compare.yaml"
+    assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r"), "--reports",
+                 str(tmp_path / "p"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "16 coded" in out and f"\n{codec} " in out  # its BD-rate row against x265
+    name = load_condition(cond).name
+    records = ResultStore(tmp_path / "r" / name).run_records()
+    ours = [r for r in records if r["codec"]["name"] == codec]
+    assert len(ours) == 8 and all(r["status"] == "ok" for r in ours)
+    for r in ours:  # one real file per frame, and the rate is their bytes
+        files = [tmp_path / "r" / name / p for p in r["rate"]["bitstreams"]]
+        assert len(files) == 8 and r["rate"]["bits"] == 8 * sum(f.stat().st_size for f in files)
+        assert r["per_frame"]["bits"] == [8 * f.stat().st_size for f in files]
+        assert 20 < r["metrics"]["psnr_y"] < 60
+    by_rate = sorted(ours, key=lambda r: (r["sequence"]["name"], r["rate_point"]))
+    for seq in ("HopperPan", "MovingShapes"):  # a higher quality index costs more bits and gives more PSNR
+        rs = [r for r in by_rate if r["sequence"]["name"] == seq]
+        assert [r["rate"]["bits"] for r in rs] == sorted(r["rate"]["bits"] for r in rs)
+        assert [r["metrics"]["psnr_y"] for r in rs] == sorted(r["metrics"]["psnr_y"] for r in rs)
+    # Decoding a stored bitstream again gives the frames measured at coding time (checked by hash).
+    assert main(["remeasure", "--conditions", str(cond), "--metrics", "xpsnr", "--results", str(tmp_path / "r"),
+                 "--reports", str(tmp_path / "p"), "--no-progress"]) == 0
+    assert "16 bitstreams decoded again" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("adapter", "descriptor"), [("command", EXAMPLES / "command_codec" / "webp.yaml"),
+                                                     ("python-model", EXAMPLES / "python_model" / "dct.yaml")])
+def test_own_codec_adapters_keep_the_contract(adapter: str, descriptor: Path) -> None:
+    params, rate_points = _descriptor_params(descriptor)
+    checks = {c.name: c.status for c in assert_conforms(adapter_class(adapter), params, rate_points[1:2])}
+    assert checks["codes two frames"] == "passed" and checks["identity"] == "passed"
+
+
+def test_command_codec_refuses_shell_strings_and_unknown_placeholders(tmp_path: Path) -> None:
+    cls = adapter_class("command")
+    with pytest.raises(ConditionError, match="as a list of arguments"):
+        cls.validate_params({"encode": "x264 --crf {rate_point} {input}", "decode": ["d"]}, "c")
+    with pytest.raises(ConditionError, match="unknown or malformed placeholder"):
+        cls.validate_params({"encode": ["enc", "{inptu}"], "decode": ["d"]}, "c")
+    with pytest.raises(ConditionError, match="needs a {frame} placeholder"):
+        cls.validate_params({"encode": ["e"], "decode": ["d"], "bitstream_pattern": "{work_dir}/b.bin"}, "c")
+
+
+def test_command_codec_raw_input_own_numbers_and_changed_tool(tmp_path: Path, clip_dir: Path) -> None:
+    """A raw-YUV codec (a copy 'encoder' that rounds samples to multiples of 4), its own numbers read from a
+    JSON file and its log; editing the tool changes the key."""
+    tool = tmp_path / "quant4.py"
+    tool.write_text(textwrap.dedent("""
+        import json, sys
+        mode, src, dst = sys.argv[1:4]
+        data = open(src, "rb").read()
+        if mode == "encode":
+            step = int(sys.argv[4])
+            open(dst, "wb").write(bytes(min(255, (b + step // 2) // step * step) for b in data))
+            json.dump({"bpp": 8.0, "note": "text is not kept"}, open(sys.argv[5], "w"))
+            print("encoder says: PSNR 41.25 dB")
+        else:
+            open(dst, "wb").write(data)
+    """))
+    cond = tmp_path / "c.yaml"
+    cond.write_text(f"""
+name: raw
+sequences: [{{name: Pan, file: Pan_96x64_30.yuv, group: A}}]
+data_root: {clip_dir}
+frames: {{first: 0, count: 3}}
+intra_period: -1
+metrics: {{ms_ssim: []}}
+codecs:
+  - name: q4
+    adapter: command
+    params:
+      encode: ["{{python}}", quant4.py, encode, "{{input}}", "{{bitstream}}", "{{rate_point}}", "{{work_dir}}/r.json"]
+      decode: ["{{python}}", quant4.py, decode, "{{bitstream}}", "{{decoded}}"]
+      report_json: "{{work_dir}}/r.json"
+      report_regex: {{psnr_y: 'PSNR ([0-9.]+) dB'}}
+      rate_range: [1, 64]
+    rate_points: [4]
+""")
+    assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r"), "--reports",
+                 str(tmp_path / "p"), "--no-progress"]) == 0
+    [record] = ResultStore(tmp_path / "r" / "raw").run_records()
+    assert record["status"] == "ok" and record["rate"]["bits"] == 8 * 96 * 64 * 3 // 2 * 3
+    assert record["codec_reported"]["reported_metrics"] == {"bpp": 8.0, "psnr_y": 41.25}
+    programs = {Path(p["path"]).name for p in record["codec"]["identity"]["programs"]}
+    assert "quant4.py" in programs
+    key = record["key"]
+    tool.write_text(tool.read_text() + "\n# edited\n")
+    [job], _ = plan(load_condition(cond))
+    assert job.key != key
+    # A rate point outside the descriptor's range is refused when the run is planned, before any coding.
+    cond.write_text(cond.read_text().replace("rate_points: [4]", "rate_points: [99]"))
+    assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r2"), "--no-progress"]) == 2
+
+
+def _pairs_condition(tmp_path: Path, clip_dir: Path, codec: str, name: str = "c.yaml") -> Path:
+    cond = tmp_path / name
+    cond.write_text(f"""
+name: pairs
+sequences: [{{name: Pan, file: Pan_96x64_30.yuv, group: A}}]
+data_root: {clip_dir}
+frames: {{first: 0, count: 2}}
+intra_period: -1
+codecs:
+  - {codec}
+""")
+    return cond
+
+
+def test_list_rate_points_validate_plan_run_and_name_files(tmp_path: Path, clip_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """DCVC-FM's [intra, inter] rate points (which crashed condition loading: a set could not hold a list), run
+    through the stand-in of its test script (tests/dcvc_standin.py; the real script needs their checkout)."""
+    monkeypatch.setenv("LAYOUT", "fm")
+    folder = _checkout(tmp_path, "dcvc-fm")
+    fm = (f"{{name: fm, adapter: dcvc-fm, params: {{checkout: {folder}, python: {sys.executable}, i_frame_model: "
+          "image.pth.tar, p_frame_model: video.pth.tar, cpu_sync_shim: true}, rate_points: ")
+    condition = load_condition(_pairs_condition(tmp_path, clip_dir, fm + "[[0, 21], [42, 42], [63]]}"))
+    assert condition.codecs[0].rate_points == ([0, 21], 42, 63)  # canonical: [q, q] and [q] are q
+    jobs, _ = plan(condition)
+    assert [j.rate_point for j in jobs] == [[0, 21], 42, 63] and len({j.key for j in jobs}) == 3
+    outcome = run_condition(condition, RunOptions(tmp_path / "results", progress=False))
+    assert outcome.coded == 3 and not outcome.failed
+    names = sorted(p.name.split("_")[0] for p in (tmp_path / "results" / "pairs" / "records" / "fm" / "Pan").glob("*"))
+    assert names == ["0-21", "42", "63"]
+    record = next(r for r in ResultStore(tmp_path / "results" / "pairs").run_records() if r["rate_point"] == [0, 21])
+    assert "--q_indexes_i" in record["commands"][0] and record["commands"][0][
+        record["commands"][0].index("--q_indexes_p") + 1] == "21"
+    with pytest.raises(ConditionError, match="lists a rate point twice"):
+        load_condition(_pairs_condition(tmp_path, clip_dir, fm + "[[0, 21], [0, 21]]}", "twice.yaml"))
+    with pytest.raises(ConditionError, match=r"codecs\[0\].*rate_points\[0\]: \[22, 27\] is not"):
+        load_condition(_pairs_condition(tmp_path, clip_dir, "{descriptor: x265, rate_points: [[22, 27]]}", "x.yaml"))
+
+
+def test_a_plug_in_installed_from_its_own_folder(tmp_path: Path) -> None:
+    """A package of its own declares an adapter in the lvcbench.adapters entry-point group; pip install -e puts
+    it in ls, and it passes the contract (a real 2-frame run: it is x264 with another default preset)."""
+    pkg = tmp_path / "lvcbench-fastx264"
+    (pkg / "fastx264").mkdir(parents=True)
+    (pkg / "fastx264" / "__init__.py").write_text(textwrap.dedent("""
+        from typing import ClassVar
+        from bench.adapters.base import Param
+        from bench.adapters.ffmpeg import X264
+
+        class FastX264(X264):
+            name = "fast-x264"
+            PARAMS: ClassVar[dict[str, Param]] = {**X264.PARAMS, "preset": Param(str, "ultrafast", "x264 preset")}
+            conformance_example = ({}, [30])
+    """))
+    (pkg / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools>=64"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "lvcbench-fastx264"
+        version = "0.1"
+        [project.entry-points."lvcbench.adapters"]
+        fast-x264 = "fastx264:FastX264"
+        [tool.setuptools]
+        packages = ["fastx264"]
+    """))
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--no-build-isolation", "--no-deps", "-e", str(pkg)], check=True)
+    try:
+        ls = subprocess.run([sys.executable, str(REPO / "evaluate.py"), "ls"], capture_output=True, text=True,
+                            check=True).stdout
+        assert "fast-x264: plug-in fastx264:FastX264 (from lvcbench-fastx264)" in ls
+        check = ("from bench.adapters import adapter_class\nfrom bench.adapters.conformance import assert_conforms\n"
+                 "import json\nprint(json.dumps({c.name: c.status for c in assert_conforms(adapter_class('fast-x264'))}))")
+        statuses = json.loads(subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                                             check=True).stdout.strip().splitlines()[-1])
+        assert set(statuses.values()) == {"passed"}
+    finally:
+        subprocess.run([*pip, "uninstall", "-y", "lvcbench-fastx264"], check=True)
