@@ -207,3 +207,58 @@ def test_a_plug_in_installed_from_its_own_folder(tmp_path: Path) -> None:
         assert set(statuses.values()) == {"passed"}
     finally:
         subprocess.run([*pip, "uninstall", "-y", "lvcbench-fastx264"], check=True)
+
+
+@pytest.mark.parametrize("input_format", ["yuv420p", "y4m", "png"])
+def test_command_codec_input_formats(tmp_path: Path, clip_dir: Path, input_format: str) -> None:
+    """A lossless 'codec' that copies what it is given (a file or a folder of PNGs): raw and Y4M frames come back
+    exactly; PNG frames carry 8-bit RGB, so only the suite's YUV -> RGB -> YUV round trip changes them."""
+    tool = tmp_path / "copy.py"
+    tool.write_text("import shutil, sys\nsrc, dst = sys.argv[1:3]\n"
+                    "(shutil.copytree if __import__('os').path.isdir(src) else shutil.copyfile)(src, dst, "
+                    "**({'dirs_exist_ok': True} if __import__('os').path.isdir(src) else {}))\n")
+    bitstream = "{work_dir}/bits" if input_format == "png" else "{work_dir}/bits.bin"
+    pattern = "bitstream_pattern: '{work_dir}/bits/{frame:05d}.png'" if input_format == "png" else \
+        f"bitstream: '{bitstream}'"
+    cond = tmp_path / "c.yaml"
+    cond.write_text(f"""
+name: copy
+sequences: [{{name: Pan, file: Pan_96x64_30.yuv, group: A}}]
+data_root: {clip_dir}
+frames: {{first: 0, count: 3}}
+intra_period: -1
+metrics: {{ms_ssim: []}}
+codecs:
+  - name: copy
+    adapter: command
+    params:
+      encode: ["{{python}}", copy.py, "{{input}}", "{bitstream}"]
+      decode: ["{{python}}", copy.py, "{bitstream}", "{{decoded}}"]
+      input_format: {input_format}
+      {pattern}
+    rate_points: [1]
+""")
+    outcome = run_condition(load_condition(cond), RunOptions(tmp_path / "r", progress=False))
+    assert not outcome.failed, outcome.failed
+    [record] = ResultStore(tmp_path / "r" / "copy").run_records()
+    if input_format == "png":
+        assert 40 < record["metrics"]["psnr_y"] < 100
+    else:
+        assert record["metrics"]["psnr_y"] == record["metrics"]["psnr_v"] == 100.0  # identical frames
+    assert len(record["rate"]["bitstreams"]) == (3 if input_format == "png" else 1)
+
+
+def test_adapter_by_import_path_from_the_descriptor_folder(tmp_path: Path, clip_dir: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "mine.py").write_text("from bench.adapters.ffmpeg import X264\n\nclass Mine(X264):\n"
+                                      "    name = 'mine'\n")
+    cond = _pairs_condition(tmp_path, clip_dir, "{name: m, adapter: 'mine:Mine', params: {preset: ultrafast}, "
+                                                "rate_points: [30]}")
+    [job], _ = plan(load_condition(cond))
+    assert job.codec.adapter == "mine:Mine"
+    assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r"), "--no-progress",
+                 "--reports", str(tmp_path / "p")]) == 0
+    bad = _pairs_condition(tmp_path, clip_dir, "{name: m, adapter: 'mine:Nope', rate_points: [30]}", "bad.yaml")
+    assert main(["validate", "--conditions", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "codecs[0].adapter: adapter 'mine:Nope': mine has no Nope" in err and len(err.splitlines()) == 1
