@@ -127,6 +127,35 @@ def checkpoint_index(codec: str, value: Any, where: str) -> int:
     return value
 
 
+RATE_POINT_KINDS = ("int", "float", "str")
+
+
+def scalar_rate_point(value: Any, where: str, what: str) -> Any:
+    """A rate point a descriptor defines (the command and python-model adapters): one number or word; lists,
+    mappings, booleans and nothing are refused here, the kind its descriptor declares by check_rate_point_kind."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
+        raise ConditionError(f"{where}: {value!r} is not a rate point for {what}: expected one number or word (the "
+                             "descriptor's rate_points says which)")
+    return value
+
+
+def check_rate_range(bounds: Any, where: str) -> None:
+    """A descriptor's rate_range: None, or [low, high] numbers."""
+    if bounds is not None and (len(bounds) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                            for v in bounds) or bounds[0] > bounds[1]):
+        raise ConditionError(f"{where}.rate_range: expected [low, high], got {bounds!r}")
+
+
+def check_rate_point_kind(codec: str, rate_point: Any, kind: str, bounds: list[Any] | None) -> None:
+    """ConditionError unless RATE_POINT is of KIND (int, float or str) and within BOUNDS [low, high] if given."""
+    ok = {"int": isinstance(rate_point, int), "float": isinstance(rate_point, (int, float)),
+          "str": isinstance(rate_point, str)}[kind]
+    if not ok or (bounds is not None and not bounds[0] <= rate_point <= bounds[1]):
+        allowed = f" in [{bounds[0]}, {bounds[1]}]" if bounds else ""
+        raise ConditionError(f"codec {codec}: rate point {rate_point!r} is not a {kind}{allowed}, as its descriptor's "
+                             "rate_points/rate_range say")
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -35,7 +35,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters import register
-from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.base import (
+    RATE_POINT_KINDS,
+    Adapter,
+    Capabilities,
+    CodingResult,
+    CodingTask,
+    Param,
+    check_rate_point_kind,
+    check_rate_range,
+    scalar_rate_point,
+    sha256_file,
+)
 from bench.adapters.process import run_program
 from bench.errors import AdapterError, ConditionError
 from bench.video.formats import PixelFormat, pixel_format
@@ -82,7 +93,7 @@ class CommandCodec(Adapter):
         "bitstream": Param(str, "{work_dir}/bitstream.bin", "where the encoder writes its one bitstream file"),
         "bitstream_pattern": Param(str, None, "instead: one file per frame, with {frame} (e.g. "
                                    "'{work_dir}/bits/{frame:05d}.bin')"),
-        "rate_points": Param(str, "int", "what a rate point is: int, float or str", ("int", "float", "str")),
+        "rate_points": Param(str, "int", "what a rate point is: int, float or str", RATE_POINT_KINDS),
         "rate_range": Param(list, None, "[low, high] a numeric rate point must lie in", item_kind=None),
         "report_json": Param(str, None, "a JSON file the encoder writes with its own numbers (placeholders allowed)",
                              affects_result=False),
@@ -110,9 +121,7 @@ class CommandCodec(Adapter):
                 _fill(str(a), {p: "" for p in PLACEHOLDERS}, f"{where}.{key}")
         if params["bitstream_pattern"] is not None and "{frame" not in params["bitstream_pattern"]:
             raise ConditionError(f"{where}.bitstream_pattern: needs a {{frame}} placeholder (e.g. {{frame:05d}})")
-        rng = params["rate_range"]
-        if rng is not None and (len(rng) != 2 or not all(isinstance(v, (int, float)) for v in rng) or rng[0] > rng[1]):
-            raise ConditionError(f"{where}.rate_range: expected [low, high], got {rng!r}")
+        check_rate_range(params["rate_range"], where)
         for name, pattern in params["report_regex"].items():
             try:
                 if re.compile(str(pattern)).groups < 1:
@@ -123,22 +132,10 @@ class CommandCodec(Adapter):
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> Any:
-        # The descriptor decides the kind (checked again against it in check_rate_point); here only what no
-        # command can take: lists, mappings, booleans, nothing.
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
-            raise ConditionError(f"{where}: {value!r} is not a rate point for a command codec: expected one number "
-                                 "or word (the descriptor's rate_points says which)")
-        return value
+        return scalar_rate_point(value, where, "a command codec")
 
     def rate_point_identity(self, rate_point: Any) -> dict[str, Any]:
-        kind = self.params["rate_points"]
-        ok = {"int": isinstance(rate_point, int), "float": isinstance(rate_point, (int, float)),
-              "str": isinstance(rate_point, str)}[kind]
-        rng = self.params["rate_range"]
-        if not ok or (rng is not None and not rng[0] <= rate_point <= rng[1]):
-            allowed = f" in [{rng[0]}, {rng[1]}]" if rng else ""
-            raise ConditionError(f"codec {self.name}: rate point {rate_point!r} is not a {kind}{allowed}, as its "
-                                 "descriptor's rate_points/rate_range say")
+        check_rate_point_kind(self.name, rate_point, self.params["rate_points"], self.params["rate_range"])
         return {}
 
     # -- identity: the programs, found and hashed ------------------------------------------------------------

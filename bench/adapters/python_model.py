@@ -23,11 +23,15 @@ from typing import Any, ClassVar
 
 from bench.adapters import register
 from bench.adapters.base import (
+    RATE_POINT_KINDS,
     Adapter,
     Capabilities,
     CodingResult,
     CodingTask,
     Param,
+    check_rate_point_kind,
+    check_rate_range,
+    scalar_rate_point,
     sha256_file,
     validate_device,
 )
@@ -56,7 +60,8 @@ class PythonModel(Adapter):
         "path": Param(list, [], "folders to import the model from (default: the descriptor's folder)",
                       affects_result=False),
         "device": Param(str, "cpu", "cpu, cuda or cuda:N, passed to the factory", affects_result=False),
-        "rate_points": Param(str, "int", "what a rate point is: int, float or str", ("int", "float", "str")),
+        "rate_points": Param(str, "int", "what a rate point is: int, float or str", RATE_POINT_KINDS),
+        "rate_range": Param(list, None, "[low, high] a numeric rate point must lie in", item_kind=None),
         "timeout_s": Param(int, 0, "kill the driver after this many seconds (0: no limit)", affects_result=False),
         "descriptor_dir": Param(str, None, "set by the suite: the descriptor's folder", affects_result=False),
     }
@@ -68,22 +73,15 @@ class PythonModel(Adapter):
         if not model or ":" not in model or not all(part for part in model.split(":")):
             raise ConditionError(f"{where}.model: expected package.module:factory, got {model!r}")
         validate_device(params["device"], where)
+        check_rate_range(params["rate_range"], where)
         return params
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
-            raise ConditionError(f"{where}: {value!r} is not a rate point for a Python model: expected one number "
-                                 "or word (the descriptor's rate_points says which)")
-        return value
+        return scalar_rate_point(value, where, "a Python model")
 
     def rate_point_identity(self, rate_point: Any) -> dict[str, Any]:
-        kind = self.params["rate_points"]
-        ok = {"int": isinstance(rate_point, int), "float": isinstance(rate_point, (int, float)),
-              "str": isinstance(rate_point, str)}[kind]
-        if not ok:
-            raise ConditionError(f"codec {self.name}: rate point {rate_point!r} is not a {kind}, as its descriptor's "
-                                 "rate_points says")
+        check_rate_point_kind(self.name, rate_point, self.params["rate_points"], self.params["rate_range"])
         return {}
 
     def input_format(self, coding: PixelFormat) -> PixelFormat:
