@@ -287,7 +287,7 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             frames = got / codec_fmt.frame_bytes(g.coded_width, g.coded_height)
             raise AdapterError(f"codec {job.codec.name}: the decoder returned {frames:g} frames of "
                                f"{g.coded_width}x{g.coded_height} {codec_fmt.name}, expected {job.source_id.count}",
-                               result.logs.get("decode", ""))
+                               result.logs.get("decode", "")[-3000:])
         decoded_sha = raw_sha256(result.decoded_path)
         t0 = time.perf_counter()
         seq = measured_sequence(job, result.decoded_path, codec_fmt, g, work / "measure")
@@ -321,6 +321,10 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
         record = _base_record(job, g, codec_fmt)
         if result.processing:
             record["coding"]["codec_processing"] = result.processing
+        if result.stream:
+            record["coding"]["stream"] = result.stream  # what was coded, read back and checked
+        if result.description:
+            record["codec"]["coded_as"] = result.description
         record.update({
             "status": "ok",
             "rate": {"bits": bits, "bpp": bits / (w * h * frames), "kbps": bits * job.source.fps / frames / 1000,
@@ -330,13 +334,16 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
                      "bitstream_sha256": [sha256_file(p) for p in kept]},
             "decoded": {"sha256": decoded_sha, "format": codec_fmt.name, "size": [g.coded_width, g.coded_height],
                         "kept": kept_decoded, "redecodable": adapter.can_redecode and bool(kept)},
-            "per_frame": {"frame_type": result.frame_types, "bits": result.frame_bits},
+            "per_frame": {"frame_type": result.frame_types, "bits": result.frame_bits, "qp": result.frame_qp},
             "codec_reported": {**result.codec_reported,
                                **({"reported_metrics": result.reported_metrics} if result.reported_metrics else {})},
             "commands": result.commands,
             "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
                        "measure_s": measure_seconds, **result.timing_details},
             "cautions": result.cautions,
+            "warnings": result.warnings,  # the tools' warning lines (an ignored option fails the job instead)
+            "logs": store.write_logs(store.log_path(job.codec.name, job.sequence.name, job.rate_point, job.key),
+                                     result.logs) if result.logs else None,
             "measurement_errors": measure_errors,  # measures that failed: missing, taken again by the next run
             "provenance": {**environment(), **({"pinned_gpu": gpu} if gpu is not None else {}),
                            "started_at": started, "finished_at": now()},

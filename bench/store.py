@@ -18,6 +18,7 @@ an earlier schema are migrated (:mod:`bench.migrate`) when the store is read, so
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -43,11 +44,16 @@ _FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone makes fi
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, nothing in between."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, nothing in between."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
@@ -77,6 +83,17 @@ class ResultStore:
 
     def decoded_path(self, codec: str, sequence: str, rate_point: Any, key: str) -> Path:
         return self.root / "decoded" / _safe(codec) / _safe(sequence) / f"{_safe(rate_point)}_{key[:16]}.mkv"
+
+    def log_path(self, codec: str, sequence: str, rate_point: Any, key: str) -> Path:
+        return self.root / "logs" / _safe(codec) / _safe(sequence) / f"{_safe(rate_point)}_{key[:16]}.log.gz"
+
+    def write_logs(self, path: Path, logs: dict[str, str]) -> dict[str, Any]:
+        """The tools' full logs of one job, gzip-compressed, beside its record: what the record points to."""
+        text = "".join(f"===== {name} =====\n{log.rstrip()}\n" for name, log in logs.items())
+        data = gzip.compress(text.encode("utf-8", "replace"), mtime=0)
+        atomic_write_bytes(path, data)
+        return {"path": str(path.relative_to(self.root)), "bytes": len(text.encode("utf-8", "replace")),
+                "compressed_bytes": len(data), "parts": list(logs)}
 
     def measurement_dir(self, record: dict[str, Any]) -> Path:
         """Where the measurements of one job's record live."""

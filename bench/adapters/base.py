@@ -92,6 +92,12 @@ class CodingResult:
     decode_seconds: float = 0.0
     frame_types: list[str] | None = None  # "I"/"P"/"B" per frame in display order, when known
     frame_bits: list[int] | None = None  # bits of each frame in display order, when the codec or stream tells
+    frame_qp: list[float] | None = None  # each frame's QP in display order, where the decoder or encoder tells
+    # What was coded, read back from the stream or the encoder's report and checked (rate control, intra
+    # positions, reordering ...), and the codec described from those facts.
+    stream: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    warnings: list[str] = field(default_factory=list)  # warning lines of the encoder and decoder logs
     # Bytes of the bitstream files that are not coded video and do not count in the rate (the reference
     # software's picture-hash SEI, written only so that we can check the decoder), and why.
     excluded_bytes: int = 0

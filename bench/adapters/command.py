@@ -251,7 +251,7 @@ class CommandCodec(Adapter):
                             frame_bits=[8 * p.stat().st_size for p in bitstreams] if len(bitstreams) == task.frames
                             and task.frames > 1 else None,
                             reported_metrics=self._reported(task, paths, enc_log),
-                            logs={"encode": enc_log[-3000:]})
+                            logs={"encode": enc_log})
 
     def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
         paths = self._paths(task)

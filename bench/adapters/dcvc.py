@@ -409,7 +409,7 @@ print(json.dumps(out))
         return CodingResult(bitstreams=bitstreams, decoded_path=decoded, commands=[argv], encode_seconds=encode_s,
                             decode_seconds=decode_s, frame_types=frame_types, frame_bits=reported.pop("frame_bits", None),
                             reported_metrics=reported.pop("reported_metrics"), codec_reported=reported,
-                            logs={"encode": log[-3000:]}, estimated_bits=estimated)
+                            logs={"encode": log}, estimated_bits=estimated)
 
     def _codec_times(self, entry: dict[str, Any], frames: int, wall: float) -> tuple[float, float]:
         """(encode, decode) seconds: their own per-frame averages times the frames where they report them (RT,

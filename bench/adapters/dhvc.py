@@ -192,7 +192,7 @@ class Dhvc1(_DhvcBase):
                             decode_seconds=sum(f["decode_s"] for f in frames),
                             frame_types=["I" if i % self.gop(task) == 0 else "P" for i in range(task.frames)],
                             frame_bits=reported.pop("frame_bits"), reported_metrics=reported.pop("reported_metrics"),
-                            codec_reported=reported, logs={"encode": log[-3000:]})
+                            codec_reported=reported, logs={"encode": log})
 
     def _official_check(self, task: CodingTask, work: Path, checkpoint: Path,
                         frames: list[dict[str, Any]]) -> dict[str, Any]:

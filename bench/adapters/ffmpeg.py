@@ -8,6 +8,13 @@ stream (``-c copy -f framecrc``) for per-frame bits; the decode logs frame types
 Every encoder runs in constant-QP mode with PSNR tuning where it has one, the condition's intra period
 (an intra frame every N frames, scene-cut detection off; ``-1``: frame 0 only) and a low-delay structure by
 default: no B-frames, no frame reordering. The exact command lines go into every record.
+
+A descriptor's ``extra_args`` are merged into ours, option string by option string
+(:mod:`bench.adapters.encoder_options`): one that would change what the condition fixes is refused when the
+condition is read, unless listed in ``overrides:``. What each job coded is read back and checked
+(:mod:`bench.adapters.stream_facts`): intra positions and B-frames from the decoder, rate control, QP, intra
+period, reordering and scene-cut from the x264/x265 settings SEI or the SVT-AV1/VVenC configuration log;
+a log line saying an option was ignored or unknown fails the job.
 """
 
 from __future__ import annotations
@@ -20,8 +27,20 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.adapters import register
+from bench.adapters import register, stream_facts
 from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.encoder_options import (
+    AOM_OPTIONS,
+    SVTAV1_OPTIONS,
+    VVENC_OPTIONS,
+    X264_OPTIONS,
+    X265_OPTIONS,
+    EncoderOptions,
+    check_extra_args,
+    merge_args,
+    overridden_aspects,
+)
+from bench.adapters.stream_facts import StreamFacts
 from bench.errors import AdapterError, ConditionError
 from bench.video.formats import PixelFormat, make_format
 
@@ -61,8 +80,10 @@ def _run(argv: list[str], what: str, timeout: float = TIMEOUT_S) -> subprocess.C
         raise AdapterError(f"{what}: timed out after {timeout:.0f} s") from None
     if proc.returncode != 0:
         lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-        # ffmpeg's first error line names the cause; the later ones only say that opening failed.
-        cause = next((line for line in lines if _ERROR_LINE.search(line)), lines[-1] if lines else "no message")
+        # ffmpeg's first error line names the cause; the later ones only say that opening failed. A line with
+        # "error" in it first (at verbose level the filter graph's description says "unknown" long before).
+        cause = next((line for line in lines if re.search(r"error", line, re.IGNORECASE)), None) or \
+            next((line for line in lines if _ERROR_LINE.search(line)), lines[-1] if lines else "no message")
         raise AdapterError(f"{what} failed with exit code {proc.returncode}: {cause}", proc.stderr[-3000:])
     return proc
 
@@ -85,15 +106,28 @@ class FfmpegAdapter(Adapter):
     conformance_example = ({"preset": "ultrafast"}, [32])
     version_pattern: ClassVar[str] = ""
     split_at_intra: ClassVar[bool] = False
+    options: ClassVar[EncoderOptions]  # its option string and what the condition fixes
+    b_frames_reorder: ClassVar[bool] = True  # False: B slices without reordering (VVC's low-delay GPB)
+    encode_loglevel: ClassVar[str] = "info"
     PARAMS: ClassVar[dict[str, Param]] = {
         "preset": Param(str, "medium", "encoder speed preset"),
-        "extra_args": Param(list, [], "more encoder arguments, appended after ours (ffmpeg syntax)"),
+        "extra_args": Param(list, [], "more encoder arguments (ffmpeg syntax); the encoder's option string is "
+                            "merged key by key with ours"),
+        "overrides": Param(list, [], "settings the condition fixes that extra_args change on purpose (keys of the "
+                           "option string or ffmpeg options); recorded, and those checks are not made",
+                           affects_result=False),
         "decode_args": Param(list, [], "more decoder output arguments (ffmpeg syntax)"),
         # x264, x265 and libaom write different bitstreams for different thread counts (and their default
         # count depends on the machine), so they run single-threaded unless a descriptor says otherwise, and
         # the count is part of the key. VVenC and SVT-AV1 give identical streams for any count (checked).
         "threads": Param(int, 1, "encoder threads (part of the job key: it changes the bitstream)"),
     }
+
+    @classmethod
+    def validate_params(cls, raw: Any, where: str) -> dict[str, Any]:
+        params = super().validate_params(raw, where)
+        check_extra_args(params["extra_args"], cls.options, params["overrides"], cls.name, where)
+        return params
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> int:
@@ -148,6 +182,7 @@ class FfmpegAdapter(Adapter):
             raise AdapterError(f"codec {self.name}: threads 0 (the machine's default) makes its bitstreams depend "
                                "on the machine; give a thread count")
         segments = self.segments(task)
+        facts: list[StreamFacts | None] = []
         commands, logs = [], {}
         encode_s = 0.0
         parts = []
@@ -156,18 +191,20 @@ class FfmpegAdapter(Adapter):
             trim = (["-vf", f"trim=start_frame={first}:end_frame={first + count},setpts=PTS-STARTPTS"]
                     if len(segments) > 1 else [])
             keyint = count if len(segments) > 1 else _keyint(task)
-            encode = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "info",
+            args, replaced = merge_args(self.encoder_args(task, keyint), self.params["extra_args"], self.options)
+            encode = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", self.encode_loglevel,
                       "-f", "rawvideo", "-pix_fmt", task.fmt.name, "-s", f"{task.width}x{task.height}",
                       "-r", f"{task.fps:g}", "-i", str(task.input_path), *trim, "-frames:v", str(count), "-an",
-                      "-c:v", self.encoder, *threads, *self.encoder_args(task, keyint), *self.params["extra_args"],
-                      "-f", self.muxer, str(part)]
+                      "-c:v", self.encoder, *threads, *args, "-f", self.muxer, str(part)]
             t0 = time.perf_counter()
             enc = _run(encode, f"codec {self.name}: encoder")
             encode_s += time.perf_counter() - t0
             if not part.exists() or part.stat().st_size == 0:
                 raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream", enc.stderr[-3000:])
+            self._refuse_ignored(enc.stderr, "encoder")
+            facts.append(self._check_settings(part, enc.stderr, task, keyint))
             commands.append(encode)
-            logs[f"encode{i}" if len(segments) > 1 else "encode"] = enc.stderr[-3000:]
+            logs[f"encode{i}" if len(segments) > 1 else "encode"] = enc.stderr
             parts.append(part)
         if len(parts) > 1:
             # Each segment starts with its own parameter sets and an IDR picture: the concatenation is one
@@ -177,24 +214,61 @@ class FfmpegAdapter(Adapter):
                     out.write(part.read_bytes())
                     part.unlink()
         decode, dec, decode_s = self._decode(task, bitstream, decoded)
-        logs["decode"] = dec.stderr[-3000:]
+        logs["decode"] = dec.stderr
+        self._refuse_ignored(dec.stderr, "decoder")
+        frame_types = _frame_types(dec.stderr)
+        released = overridden_aspects(self.params["overrides"], self.options, self.name)
+        checked = stream_facts.check_frame_types(
+            facts[0] or StreamFacts("frame types from the decoder"), frame_types, task.frames,
+            -1 if "intra" in released else task.intra_period, self.b_frames_reorder and "reorder" not in released,
+            f"codec {self.name}")
+        frame_qp = stream_facts.frame_qp_from_showinfo(dec.stderr) or _joined_qp(facts)
         packets = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(bitstream), "-map", "0:v:0",
                    "-c", "copy", "-f", "framecrc", "-"]
         sizes = _packet_sizes(_run(packets, f"codec {self.name}: packet listing").stdout)
+        record_facts = {**checked.as_record(), "overrides": self.params["overrides"],
+                        "threads": self.params["threads"] or "encoder default"}
         return CodingResult(
             bitstreams=[bitstream], decoded_path=decoded, commands=[*commands, decode, packets],
-            encode_seconds=encode_s, decode_seconds=decode_s, frame_types=_frame_types(dec.stderr),
+            encode_seconds=encode_s, decode_seconds=decode_s, frame_types=frame_types,
             frame_bits=[8 * s for s in sizes] if len(sizes) == task.frames else None,
+            frame_qp=frame_qp if frame_qp and len(frame_qp) == task.frames else None,
             codec_reported={"packet_bytes_total": sum(sizes), "encoded_segments": [list(s) for s in segments]},
+            stream=record_facts, warnings=[w for log in logs.values() for w in stream_facts.warnings(log)],
+            description=stream_facts.describe(record_facts, f"{self.name} {self.library_version()}",
+                                              self.params["threads"],
+                                              self.params["overrides"]),
             logs=logs,
         )
+
+    def _refuse_ignored(self, log: str, what: str) -> None:
+        refused = stream_facts.refused_options(log)
+        if refused:
+            raise AdapterError(f"codec {self.name}: the {what} ignored or refused an option: {refused[0]}", log[-3000:])
+
+    def stream_settings(self, stream: bytes, log: str) -> StreamFacts | None:
+        """What the encoder says it did: its settings SEI, or its configuration log (None: it says nothing)."""
+        return None
+
+    def expected_qp(self, task: CodingTask) -> float:
+        """The QP the encoder reports for the rate point (on its own scale)."""
+        return float(task.rate_point)
+
+    def _check_settings(self, part: Path, log: str, task: CodingTask, keyint: int) -> StreamFacts | None:
+        facts = self.stream_settings(part.read_bytes(), log)
+        if facts is None:
+            return None
+        released = overridden_aspects(self.params["overrides"], self.options, self.name)
+        return stream_facts.check_settings(facts, None if "rate" in released else self.expected_qp(task),
+                                           None if "intra" in released else keyint, released, f"codec {self.name}")
 
 
     def _decode(self, task: CodingTask, bitstream: Path,
                 decoded: Path) -> tuple[list[str], subprocess.CompletedProcess[str], float]:
         """Decode BITSTREAM to raw frames in ``task.fmt``: (command, finished process, seconds)."""
         dec_codec = ["-c:v", self.decoder] if self.decoder else []
-        decode = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "info", *dec_codec, "-i",
+        decode = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "info", *dec_codec,
+                  "-export_side_data", "venc_params", "-i",
                   str(bitstream), "-vf", "showinfo", "-f", "rawvideo", "-pix_fmt", task.fmt.name,
                   *self.params["decode_args"], str(decoded)]
         t0 = time.perf_counter()
@@ -226,6 +300,13 @@ def _frame_types(log: str) -> list[str] | None:
         if m and "Parsed_showinfo" in line:
             types[int(m.group(1))] = m.group(2)
     return [types[i] for i in sorted(types)] if types else None
+
+
+def _joined_qp(facts: list[StreamFacts | None]) -> list[float] | None:
+    """Per-frame QPs the encoder logged for each segment, in order (VVenC)."""
+    if not facts or any(f is None or f.frame_qp is None for f in facts):
+        return None
+    return [q for f in facts for q in f.frame_qp]  # type: ignore[union-attr]
 
 
 def _packet_sizes(framecrc: str) -> list[int]:
@@ -272,6 +353,13 @@ class X264(FfmpegAdapter):
     version_pattern = r"x264 - (core \d+[^-]*)"
 
     version = 2  # 2: high-bit-depth QP offset
+    options = X264_OPTIONS
+
+    def stream_settings(self, stream: bytes, log: str) -> StreamFacts | None:
+        return stream_facts.from_x26x_sei(stream, x265=False)
+
+    def expected_qp(self, task: CodingTask) -> float:
+        return float(task.rate_point) + 6 * (task.fmt.bit_depth - 8)  # x264's own QP scale (see below)
 
     def encoder_args(self, task: CodingTask, k: int) -> list[str]:
         # x264's QP scale grows by 6 per bit above 8 (QpBdOffset); HM, VTM and x265 keep QP on the 8-bit
@@ -290,6 +378,10 @@ class X265(FfmpegAdapter):
     PARAMS = {**FfmpegAdapter.PARAMS, "preset": Param(str, "medium", "x265 preset", _X26X_PRESETS)}
     encoder, muxer, extension = "libx265", "hevc", ".265"
     version_pattern = r"HEVC encoder version ([^\s]+)"
+    options = X265_OPTIONS
+
+    def stream_settings(self, stream: bytes, log: str) -> StreamFacts | None:
+        return stream_facts.from_x26x_sei(stream, x265=True)
 
     def encoder_args(self, task: CodingTask, k: int) -> list[str]:
         return ["-preset", self.params["preset"], "-tune", "psnr",
@@ -305,6 +397,12 @@ class VVenC(FfmpegAdapter):
     conformance_example = ({"preset": "faster"}, [37])
     version_pattern = r"libvvenc version: ([^\s]+)"
     split_at_intra = True
+    options = VVENC_OPTIONS
+    b_frames_reorder = False  # its low-delay GOP codes generalized B slices that point to past frames only
+    encode_loglevel = "verbose"  # its configuration and per-picture lines (QP) come at that level
+
+    def stream_settings(self, stream: bytes, log: str) -> StreamFacts | None:
+        return stream_facts.from_vvenc_log(log)
     PARAMS = {**FfmpegAdapter.PARAMS,
               "preset": Param(str, "faster", "VVenC preset", ("faster", "fast", "medium", "slow", "slower")),
               "threads": Param(int, 0, "encoder threads; 0 = the encoder's default (output is the same)",
@@ -334,6 +432,10 @@ class SvtAv1(FfmpegAdapter):
     conformance_example = ({"preset": 12}, [50])
     version_pattern = r"SVT-AV1 Encoder Lib (v[^\s]+)"
     decoder = "libdav1d"  # ffmpeg's native av1 decoder needs hardware acceleration
+    options = SVTAV1_OPTIONS
+
+    def stream_settings(self, stream: bytes, log: str) -> StreamFacts | None:
+        return stream_facts.from_svtav1_log(log)
     PARAMS = {**FfmpegAdapter.PARAMS,
               "preset": Param(int, 8, "SVT-AV1 preset (-2 slowest .. 13 fastest)", tuple(range(-2, 14))),
               "threads": Param(int, 0, "encoder threads; 0 = the encoder's default (output is the same)",
@@ -354,6 +456,7 @@ class Aom(FfmpegAdapter):
     conformance_example = ({"preset": 8}, [50])
     version_pattern = r"libaom-av1 @ [^\]]*\] (v\d[^\s]*)"
     decoder = "libdav1d"
+    options = AOM_OPTIONS  # libaom writes no settings to read back: its frame types are checked
     PARAMS = {**FfmpegAdapter.PARAMS,
               "preset": Param(int, 6, "libaom cpu-used (0 slowest .. 8 fastest)", tuple(range(0, 9)))}
 

@@ -164,7 +164,7 @@ class PythonModel(Adapter):
             frame_bits=[8 * f["bytes"] for f in run.frames],
             codec_reported={"driver": {k: v for k, v in run.done.items() if k != "done"}},
             timing_details={"timed": "compress/decompress calls only (no file I/O); CUDA synchronised"},
-            logs={"encode": run.log[-3000:]})
+            logs={"encode": run.log})
 
     def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
         work = task.work_dir.resolve()

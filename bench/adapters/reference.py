@@ -388,7 +388,7 @@ class ReferenceSoftware(Adapter):
                             frame_bits=bits, excluded_bytes=hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc),
                             excluded_reason="decoded-picture-hash SEI (verification only; off in the CTC "
                                             "configurations)", reported_metrics=theirs_by_ours,
-                            codec_reported=reported, logs={"encode": encoded.log[-3000:], "decode": dec_log[-3000:]},
+                            codec_reported=reported, logs={"encode": encoded.log, "decode": dec_log},
                             processing=encoded.processing, timing_details=encoded.timing)
 
     def segments(self, task: CodingTask) -> list[Segment]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -142,6 +143,36 @@ def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict
 
 
 
+def _stream_table(records: list[dict[str, Any]]) -> list[list[str]]:
+    """One row per codec: how its streams were coded, as read back and checked, and the tools' warnings."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.get("status") != "ok" or r.get("imported"):
+            continue
+        codec = display_name(r)
+        row = rows.setdefault(codec, {"jobs": 0, "checked": 0, "coded_as": set(), "from": set(), "overrides": set(),
+                                      "warnings": {}})
+        row["jobs"] += 1
+        stream = (r.get("coding") or {}).get("stream")
+        if stream:
+            row["checked"] += 1
+            row["from"].add(stream.get("settings_from", ""))
+            row["overrides"].update(stream.get("overrides") or [])
+        if r["codec"].get("coded_as"):
+            row["coded_as"].add(re.sub(r" \(checked: [^)]*\)$", "", r["codec"]["coded_as"]))
+        for w in r.get("warnings") or []:
+            row["warnings"][w] = row["warnings"].get(w, 0) + 1
+    out = []
+    for codec, row in rows.items():
+        warnings = "; ".join(f"{w} ({n} jobs)" for w, n in list(row["warnings"].items())[:4])
+        more = len(row["warnings"]) - 4
+        out.append([codec, " | ".join(sorted(row["coded_as"])) or "(no stream facts: not an ffmpeg encoder)",
+                    f"{row['checked']} of {row['jobs']}", ", ".join(sorted(row["from"])),
+                    ", ".join(sorted(row["overrides"])) or "none",
+                    (warnings + (f"; {more} more" if more > 0 else "")) or "none"])
+    return out
+
+
 def _reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Codec-reported minus measured, one column per number any codec reports, with the PSNR difference that
     output rounding explains.
@@ -268,6 +299,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
             commands[codec] = [" ".join(c) for c in r["commands"]]
     env = next((r["provenance"] for r in records if r.get("provenance")), {})
     reported_columns, reported_rows = _reported_table(records)
+    stream_rows = _stream_table(records)
 
     # --- exports of the data ---------------------------------------------------------------------------------------
     write_csv(points, out_dir / "data" / "per_sequence.csv")
@@ -283,6 +315,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         legend=legend([(c, s.colour, s.svg_marker) for c, s in styles.items()]),
         per_frame=_per_frame_figures(records, styles), times=_fmt_table(times) if not times.empty else [],
         time_columns=list(times.columns), per_frame_ms=per_frame_ms, checks=checks, failures=failures,
+        stream_rows=stream_rows,
         identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
         definitions=definitions(), bd_method=BDOptions(method=method).describe(),
         exported=exported, tables_written=tables_written, reported_rows=reported_rows,
