@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm, or "
                      "adapters (compressai: lists its architectures)")
     doc.add_argument("--conditions", type=Path, help="check only this condition's codecs")
+    for p in (run, rem, st, bd, rep):
+        p.add_argument("--strict", action="store_true", help="stop at a damaged record or manifest (default: skip it "
+                       "with a warning; a run codes its job again)")
     return parser
 
 
@@ -377,6 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
+    if getattr(args, "strict", False):
+        from bench.store import ResultStore
+
+        ResultStore.strict = True
     handlers = {"run": _run, "remeasure": _remeasure, "migrate": _migrate, "status": _status, "bd": _bd, "report": _report, "validate": _validate, "ls": _ls, "doctor": _doctor}
     try:
         return handlers[args.command](args)

@@ -31,9 +31,12 @@ from bench.provenance import now
 
 def migrate_file(store: Any, path: Path) -> int:
     """Migrate the record at PATH if it is of an earlier schema; 1 if it was, 0 if it is current."""
-    from bench.store import _load_json
+    from bench.store import DamagedFile, _load_json
 
-    record = _load_json(path)
+    try:
+        record = _load_json(path)
+    except DamagedFile:
+        return 0  # left to the reader, which skips it with a warning (or stops under --strict)
     version = record.get("schema_version")
     if version == SCHEMA_VERSION:
         return 0

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,8 @@ def _safe(part: Any) -> str:
 class ResultStore:
     """Records of one condition under ``root`` (``results/<condition>``)."""
 
+    strict: bool = False  # --strict: a damaged record stops the command instead of being skipped with a warning
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
@@ -112,8 +115,13 @@ class ResultStore:
     def measurements(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The stored measurements of RECORD's job (any measure, version or implementation)."""
         folder = self.measurement_dir(record)
-        docs = [_load_json(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
-        return [d for d in docs if d.get("job_key") == record["key"]]
+        docs = []
+        for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                docs.append(_load_json(p))
+            except DamagedFile as e:
+                self._damaged(e, "measured again by the next run")
+        return [d for d in docs if d.get("job_key") == record["key"] and isinstance(d.get("values"), dict)]
 
     def work_dir(self, key: str) -> Path:
         """A job's scratch folder while it runs; its name (key, host, process id) is what ``status`` reads to
@@ -132,11 +140,19 @@ class ResultStore:
         return out
 
     def read(self, path: Path) -> dict[str, Any] | None:
-        """The record at ``path``, or None if there is none."""
+        """The record at ``path``, or None if there is none. A damaged one is skipped with a warning (its job is
+        coded again), or stops everything when the store is ``strict`` (``--strict``)."""
         try:
             record = _load_json(path)
+            missing = [k for k in _RECORD_KEYS if k not in record]
+            if missing:
+                raise DamagedFile(path, f"not a complete record (no {missing[0]!r})")
+            if not isinstance(record["codec"], dict) or not isinstance(record["sequence"], dict):
+                raise DamagedFile(path, "not a complete record (codec or sequence is not a mapping)")
         except FileNotFoundError:
             return None
+        except DamagedFile as e:
+            return self._damaged(e, "its job is coded again")
         if record.get("schema_version") != SCHEMA_VERSION:
             raise BenchError(f"{path}: record schema {record.get('schema_version')} is not {SCHEMA_VERSION}; "
                              "run `evaluate.py migrate` on its results folder (or any run of its condition)")
@@ -173,7 +189,21 @@ class ResultStore:
 
     def run_manifest(self) -> dict[str, Any] | None:
         path = self.root / "run.json"
-        return _load_json(path) if path.exists() else None
+        try:
+            manifest = _load_json(path)
+            if not isinstance(manifest.get("keys"), list):
+                raise DamagedFile(path, "not a run manifest (no list of keys)")
+            return manifest
+        except FileNotFoundError:
+            return None
+        except DamagedFile as e:
+            return self._damaged(e, "read as if there were no manifest: every record in the folder counts")
+
+    def _damaged(self, e: DamagedFile, consequence: str) -> None:
+        if self.strict:
+            raise BenchError(f"{e} (--strict: stopped; delete or repair it)") from None
+        warn(f"{e}; skipped, {consequence} (--strict stops instead)")
+        return None
 
     def view(self, record: dict[str, Any], metrics: MetricSpec) -> dict[str, Any]:
         """RECORD with its pooled metrics and per-frame values as METRICS says (see bench.metrics.pooling)."""
@@ -216,16 +246,39 @@ def default_metric_spec() -> MetricSpec:
     return MetricSpec(requests=(request("sse"), request("ms_ssim", space="y"), request("ms_ssim", space="rgb")))
 
 
+class DamagedFile(BenchError):
+    """A stored file that cannot be read as what it should be (a run never leaves one; a disk fault or a hand
+    edit can)."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path}: {why}")
+        self.path = path
+
+
 def _load_json(path: Path) -> dict[str, Any]:
-    """A stored JSON object; a damaged file is one error naming it (a run never leaves one, a disk fault can)."""
-    text = path.read_text(encoding="utf-8")
+    """A stored JSON object, or DamagedFile naming it."""
+    if not path.is_file():
+        if path.exists():
+            raise DamagedFile(path, "not a regular file")
+        raise FileNotFoundError(path)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BenchError(f"{path}: not readable JSON ({e}); delete it to redo that job") from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DamagedFile(path, f"not readable JSON ({e})") from None
     if not isinstance(data, dict):
-        raise BenchError(f"{path}: not a record (a JSON object expected); delete it to redo that job")
+        raise DamagedFile(path, "not a JSON object")
     return data
+
+
+_RECORD_KEYS = ("schema_version", "key", "status", "codec", "sequence", "rate_point")
+_warned: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, once per message in a process."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"warning: {message}", file=sys.stderr)
 
 
 @dataclass(frozen=True)
