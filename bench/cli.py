@@ -137,6 +137,8 @@ def _bd(args: argparse.Namespace) -> int:
     from bench.report.tables import summary_frame
 
     points = summary_frame(_load_sources(args.sources))
+    if points.empty:
+        raise BenchError(f"no BD table: no results in {', '.join(args.sources)}")
     default_metric = "psnr_yuv_611" if "psnr_yuv_611" in points.columns and points["psnr_yuv_611"].notna().any() \
         else "psnr_rgb"
     text, paths = write_bd_tables(points, args.anchor, _options(args, default_metric), args.out, "cli")
@@ -253,17 +255,14 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
     anchor = condition.anchor
     records = ResultStore(args.results / condition.name).run_records()
     if anchor:
-        from bench.outputs import write_bd_tables
+        from bench.outputs import no_bd_table, write_bd_tables
         from bench.report.tables import summary_frame
 
         points = summary_frame(records)
-        ok = points[points["status"] == "ok"]
-        if not (ok["codec"] == anchor).any():
-            # The failures are listed below; BD tables against nothing would only add a confusing error.
-            print(f"no BD tables: no job of the anchor {anchor} succeeded")
+        why = no_bd_table(points, anchor)
+        if why is not None:  # the failures are listed below; BD tables against nothing would only confuse
+            print(f"no BD tables: {why}")
             anchor = None
-        elif not (ok["codec"] != anchor).any():
-            print(f"no BD tables: no codec besides the anchor {anchor} has a successful job")
         else:
             rgb = all(s.fmt.family == "rgb" for s in condition.sequences)
             text, _ = write_bd_tables(points, anchor, _options(args, "psnr_rgb" if rgb else "psnr_yuv_611"),
@@ -271,7 +270,7 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
             print(text)
             paths["BD tables (CSV, LaTeX)"] = report_dir / "tables"
     paths["report"] = build_report(sources_from([str(args.results / condition.name)]), report_dir,
-                                   f"lvc-bench report: {condition.name}", anchor, args.method)
+                                   f"lvc-bench report: {condition.name}", condition.anchor, args.method)
     for label, path in paths.items():
         print(f"  {label}: {path}")
     for codec, text in cautions(records):
@@ -380,10 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
-    if getattr(args, "strict", False):
-        from bench.store import ResultStore
+    from bench.store import ResultStore, forget_warnings
 
-        ResultStore.strict = True
+    ResultStore.strict = bool(getattr(args, "strict", False))
+    forget_warnings()  # each command warns afresh (several commands may run in one process: the tests)
     handlers = {"run": _run, "remeasure": _remeasure, "migrate": _migrate, "status": _status, "bd": _bd, "report": _report, "validate": _validate, "ls": _ls, "doctor": _doctor}
     try:
         return handlers[args.command](args)

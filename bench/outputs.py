@@ -21,6 +21,7 @@ from bench.bdtable import (
     with_db_columns,
 )
 from bench.conditions import Condition
+from bench.errors import BenchError
 from bench.jobs import Job
 from bench.report.plots import plot_sequence
 from bench.report.tables import frames_frame, summary_frame, write_csv
@@ -51,10 +52,27 @@ def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, repo
     return paths
 
 
+def no_bd_table(points: pd.DataFrame, anchor: str) -> str | None:
+    """Why there can be no BD table of POINTS against ANCHOR (None: there can)."""
+    ok = points[points["status"] == "ok"] if not points.empty and "status" in points else points.iloc[0:0]
+    if ok.empty:
+        return "no successful results at all"
+    if not (ok["codec"] == anchor).any():
+        known = ", ".join(sorted(ok["codec"].unique()))
+        return f"the anchor {anchor} has no successful result (codecs with results: {known})"
+    if not (ok["codec"] != anchor).any():
+        return f"no codec besides the anchor {anchor} has a successful result"
+    return None
+
+
 def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir: Path, stem: str,
                     computed: dict[str, pd.DataFrame] | None = None) -> tuple[str, dict[str, Path]]:
     """Per-sequence and per-class BD tables (both conventions) as CSV and LaTeX; returns a printable summary.
-    ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times)."""
+    ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times). A BenchError
+    saying why when there is nothing to compare (see :func:`no_bd_table`)."""
+    why = no_bd_table(points, anchor)
+    if why is not None:
+        raise BenchError(f"no BD table: {why}")
     points = with_db_columns(points)
     per_seq = per_sequence(points, anchor, opts)
     classes = jvet_summary(per_seq)

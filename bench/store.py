@@ -274,6 +274,10 @@ _RECORD_KEYS = ("schema_version", "key", "status", "codec", "sequence", "rate_po
 _warned: set[str] = set()
 
 
+def forget_warnings() -> None:
+    _warned.clear()
+
+
 def warn(message: str) -> None:
     """One warning line on stderr, once per message in a process."""
     if message not in _warned:

@@ -27,7 +27,7 @@ from bench.bdrate import METHODS
 from bench.bdtable import BDOptions, class_average_points, pivot_classes, time_ratios, with_db_columns
 from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label, metric_names
-from bench.outputs import write_bd_tables
+from bench.outputs import no_bd_table, write_bd_tables
 from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Series, legend, line_chart
@@ -243,7 +243,10 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
 
     # --- BD tables per metric ---------------------------------------------------------------------------------
     bd_sections, tables_written = [], []
-    if anchor is not None and not ok_points.empty:
+    no_bd = no_bd_table(points, anchor) if anchor is not None else None
+    if no_bd is not None:
+        anchor = None  # the page says why below, and shows the curves it has
+    if anchor is not None:
         for metric in metrics:
             opts = BDOptions(metric=metric, method=method)
             computed: dict[str, pd.DataFrame] = {}
@@ -315,7 +318,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         legend=legend([(c, s.colour, s.svg_marker) for c, s in styles.items()]),
         per_frame=_per_frame_figures(records, styles), times=_fmt_table(times) if not times.empty else [],
         time_columns=list(times.columns), per_frame_ms=per_frame_ms, checks=checks, failures=failures,
-        stream_rows=stream_rows,
+        stream_rows=stream_rows, no_bd=no_bd,
         identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
         definitions=definitions(), bd_method=BDOptions(method=method).describe(),
         exported=exported, tables_written=tables_written, reported_rows=reported_rows,

@@ -61,10 +61,10 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             row["cautions"] = "; ".join(c.replace("**", "") for c in r["cautions"])
         row["key"] = r["key"]
         rows.append(row)
-    df = pd.DataFrame(rows)
-    if not df.empty:
-        df = df.sort_values(["group", "sequence", "codec"], kind="stable").reset_index(drop=True)
-    return df
+    if not rows:  # no records: the columns every reader expects, no rows
+        return pd.DataFrame(columns=["codec", "adapter", "sequence", "group", "rate_knob", "rate_point", "status",
+                                     "frames", "fps", "origin", "rate_source", "bits", "bpp", "kbps", "key"])
+    return pd.DataFrame(rows).sort_values(["group", "sequence", "codec"], kind="stable").reset_index(drop=True)
 
 
 def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
