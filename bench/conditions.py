@@ -237,15 +237,48 @@ def _merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as conditions and descriptors may use it: a key given twice is an error (PyYAML keeps the last one
+    silently: `intra_period: 4` then `32` ran at 32), and aliases are refused (a few hundred bytes of nested
+    aliases expand to billions of nodes)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(None, None, "aliases (*name) are not accepted here; write the "
+                                                    "value out", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> Any:
+    if path.is_dir():
+        raise ConditionError(f"{path}: is a folder; give a condition file (.yaml)")
+    if path.exists() and not path.is_file():
+        raise ConditionError(f"{path}: not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConditionError(f"{path}: file not found") from None
+    except UnicodeDecodeError as e:
+        raise ConditionError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise ConditionError(f"{path}: cannot be read ({e.strerror or e})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
-        raise ConditionError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConditionError(f"{path}: not valid YAML{where}: {problem}") from None
 
 
 def _load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -267,11 +300,26 @@ def _load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, An
         raise ConditionError(f"{path}: extends: expected a file name or a list of file names")
     merged: dict[str, Any] = {}
     for parent in parents:
+        if not (path.parent / parent).is_file():
+            raise ConditionError(f"{path}: extends: {parent!r} is not a file next to it")
         merged = _merge(merged, _load_with_extends((path.parent / parent), (*chain, path)))
     return _merge(merged, data)
 
 
 # --- sections --------------------------------------------------------------------------------------------------
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def name_problem(name: str) -> str | None:
+    """Names become folder and file names (results/<condition>/records/<codec>/<sequence>/): letters, digits,
+    '.', '_' and '-', starting with a letter or digit, so that no name can reach outside its folder ('..',
+    '/abs', 'a/b') and two names never share one."""
+    if NAME_PATTERN.fullmatch(name):
+        return None
+    return (f"{name!r} may hold only letters, digits, '.', '_' and '-' (starting with a letter or digit, at most "
+            "100): it becomes a folder name")
+
 
 def _positive(v: int) -> str | None:
     return None if v >= 1 else f"must be at least 1, got {v}"
@@ -348,8 +396,8 @@ def _explicit_sequence(value: Any, file: Path, where: str) -> SequenceInfo:
     fmt = s.get("format", str, "yuv420p", choices=tuple(sorted(PIXEL_FORMATS)))
     pf = pixel_format(fmt)
     info = SequenceInfo(
-        name=s.get("name", str),
-        group=s.get("group", str, "custom"),
+        name=s.get("name", str, check=name_problem),
+        group=s.get("group", str, "custom", check=name_problem),
         file=s.get("file", str),
         width=s.get("width", int, None, check=_positive),
         height=s.get("height", int, None, check=_positive),
@@ -432,8 +480,8 @@ def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: s
     name = s.get("name", str, default_name)
     if name is None:
         s.fail("an inline codec needs a name", "name")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        s.fail(f"codec name {name!r} may hold only letters, digits, '.', '_' and '-'", "name")
+    if (problem := name_problem(name)) is not None:
+        s.fail(f"codec name {problem}", "name")
     adapter = s.get("adapter", str)
     try:
         cls = adapter_class(adapter, search=file.parent)
@@ -486,8 +534,14 @@ def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None
     data = _expand_env(dict(data), path)
     if overrides:
         data = dict(data)
-        if "params" in overrides:
-            data["params"] = {**(data.get("params") or {}), **overrides["params"]}
+        if overrides.get("params") is not None:
+            if not isinstance(overrides["params"], Mapping):
+                where = f"{used_at[0]}: {used_at[1]}.params" if used_at else f"{path}: params"
+                raise ConditionError(f"{where}: expected a mapping of parameters, got {_kind(overrides['params'])}")
+            base = data.get("params") or {}
+            if not isinstance(base, Mapping):
+                raise ConditionError(f"{path}: params: expected a mapping of parameters, got {_kind(base)}")
+            data["params"] = {**base, **overrides["params"]}
         for key in ("name", "rate_points", "description", "resources", "keep_decoded"):
             if key in overrides:
                 data[key] = overrides[key]
@@ -557,7 +611,7 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
     merged = _load_with_extends(path)
     text = path.read_text(encoding="utf-8")
     doc = _Section(_expand_env(merged, path), "", path)
-    name = doc.get("name", str, path.stem)
+    name = doc.get("name", str, path.stem, check=name_problem)
     description = doc.get("description", str, "")
     dataset_name = doc.get("dataset", str, None, choices=tuple(dataset_names()))
     file_root = doc.get("data_root", str, None)

@@ -205,6 +205,9 @@ class SourceFile:
 
 def open_source(seq: SequenceInfo, path: Path) -> SourceFile:
     """Check a located file against its manifest entry and its own name/header; return what to read."""
+    if not path.is_dir() and not path.is_file():
+        # A FIFO or a device would block the reader (or never end): refused before anything opens it.
+        raise DataError(f"sequence {seq.name}: {path} is not a regular file or a folder of PNG frames; give a file")
     container = "png" if path.is_dir() else ("y4m" if path.suffix.lower() == ".y4m" else "yuv")
     width, height, fps, fmt = seq.width, seq.height, seq.fps, seq.fmt
     if container == "y4m":

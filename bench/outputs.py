@@ -23,7 +23,7 @@ from bench.bdtable import (
 from bench.conditions import Condition
 from bench.errors import BenchError
 from bench.jobs import Job
-from bench.report.plots import plot_sequence
+from bench.report.plots import file_part, plot_sequence
 from bench.report.tables import frames_frame, summary_frame, write_csv
 from bench.store import ResultStore, atomic_write_text
 
@@ -47,7 +47,7 @@ def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, repo
                 "rate from bitstream bytes")
         figure_dir = reports_dir / condition.name / "rd"
         for seq in ok["sequence"].unique():
-            plot_sequence(summary, seq, figure_dir / f"{seq}.png", note)
+            plot_sequence(summary, seq, figure_dir / f"{file_part(seq)}.png", note)
         paths["RD figures"] = figure_dir
     return paths
 

@@ -155,7 +155,13 @@ def plan(condition: Condition, only_sequence: str | None = None,
         if condition.spatial.mode == "none" and source.fmt.chroma == "420" and (g.coded_width % 2 or g.coded_height % 2):
             raise DataError(f"{path}: {source.width}x{source.height} is odd, which 4:2:0 codecs cannot take; "
                             "set spatial.mode to pad or crop")
+        coding = condition.colour.coding(source.fmt)
         for codec in codecs:
+            try:  # a format the codec cannot take is known now, not after the first encode
+                adapters[codec.name].input_format(coding)
+            except AdapterError as e:
+                raise AdapterError(f"{condition.path}: sequence {seq.name} ({coding.name}): {e}; set "
+                                   "colour.coding_format to one it takes") from None
             for rp in codec.rate_points:
                 try:
                     extra = adapters[codec.name].rate_point_identity(rp)

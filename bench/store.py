@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bench import SCHEMA_VERSION
 from bench.errors import BenchError
@@ -65,9 +66,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def _safe(part: Any) -> str:
+    """A name or rate point as one file-name component: other characters percent-encoded (so two different
+    values never share a name) and a leading dot encoded (so '..' is never a path step)."""
     if isinstance(part, (list, tuple)):  # an [intra, inter] rate point: "22-27"
         part = "-".join(str(p) for p in part)
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in str(part))
+    text = quote(str(part), safe="-_.")
+    return "%2E" + text[1:] if text.startswith(".") else text or "%00"
 
 
 class ResultStore:

@@ -114,3 +114,91 @@ def test_anchor_only_and_empty_sets_say_why_there_is_no_bd_table(tmp_path: Path,
     assert main(["bd", str(tmp_path / "empty"), "--anchor", "x264", "--out", str(tmp_path / "bd")]) == 2
     _one_line(capsys.readouterr().err, "no BD table: no results in")
     assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "rep")]) == 0
+
+
+def _validate_error(cond: Path, capsys: pytest.CaptureFixture) -> str:
+    assert main(["validate", "--conditions", str(cond)]) == 2
+    err = capsys.readouterr().err
+    _one_line(err)
+    return err
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("name: bi", "name: ../escaped"), "name: '../escaped' may hold only letters"),
+    (("name: bi", "name: /abs/dir"), "name: '/abs/dir' may hold only letters"),
+    (("{name: Pan,", "{name: '../../../../pwned',"), "sequences[0].name: '../../../../pwned' may hold only"),
+    (("{name: Pan,", "{name: '..',"), "sequences[0].name: '..' may hold only"),
+    (("{name: Pan,", "{name: a/b,"), "sequences[0].name: 'a/b' may hold only"),
+    (("intra_period: 4", "intra_period: 4\nintra_period: 32"), "key 'intra_period' is given twice"),
+    (("name: bi", "name: bi\nx: &a [1, 1]\ny: [*a, *a]"), "aliases (*name) are not accepted"),
+    (("name: bi", "name: bi\nextends: '.'"), "extends: '.' is not a file next to it"),
+    (("params: {preset: ultrafast}, rate_points: [24", "params: [1, 2], rate_points: [24"),
+     "codecs[0].params: expected a mapping of parameters, got a list"),
+    (("group: A}", "group: A, format: gbrp}"), "sequence Pan (gbrp): codec x264: cannot code gbrp"),
+])
+def test_bad_conditions_are_one_line(tmp_path: Path, clip_dir: Path, capsys: pytest.CaptureFixture,
+                                     edit: tuple[str, str], message: str) -> None:
+    cond = _cond(tmp_path, clip_dir)
+    cond.write_text(cond.read_text().replace(*edit, 1))
+    assert message in _validate_error(cond, capsys)
+    assert not (tmp_path / "escaped").exists() and not list(tmp_path.parent.glob("pwned*"))
+
+
+def test_files_that_are_not_conditions(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"name: caf\xe9\n")
+    assert "not UTF-8 text" in _validate_error(latin, capsys)
+    assert "is a folder; give a condition file" in _validate_error(tmp_path, capsys)
+
+
+def test_null_parameters_mean_the_default(tmp_path: Path, clip_dir: Path) -> None:
+    from bench.conditions import load_condition
+
+    cond = _cond(tmp_path, clip_dir)
+    cond.write_text(cond.read_text().replace("params: {preset: ultrafast}", "params: {threads: null}", 1)
+                    .replace("params: {preset: ultrafast}", "params: null", 1))
+    x264, x265 = load_condition(cond).codecs
+    assert x264.params_dict["threads"] == 1  # not "leave -threads out" (machine-dependent bitstreams)
+    assert x265.params_dict["preset"] == "medium"  # params: null leaves the descriptor's own
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("fifo", "is not a regular file or a folder of PNG frames"),
+    ("y4m_zero_rate", "Y4M header lacks a valid W, H or F field"),
+    ("y4m_non_ascii", "Y4M header lacks a valid W, H or F field"),
+    ("y4m_zero_size", "Y4M header lacks a valid W, H or F field"),
+    ("png_not_png", "not a readable PNG file"),
+    ("png_other_size", "differs from the first frame's"),
+])
+def test_bad_sequence_files_are_refused_before_coding(tmp_path: Path, clip_dir: Path, kind: str, message: str,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    import os
+
+    import numpy as np
+
+    from bench.video.io import write_png_frame
+
+    data = tmp_path / "data"
+    data.mkdir()
+    if kind == "fifo":
+        os.mkfifo(data / "Seq.y4m")
+        entry = "{name: Seq, file: Seq.y4m, group: A}"
+    elif kind.startswith("y4m"):
+        header = {"y4m_zero_rate": b"YUV4MPEG2 W96 H64 F30:0 C420jpeg\n",
+                  "y4m_non_ascii": b"YUV4MPEG2 W96 H64 F30:1 C420jpeg X\xff\n",
+                  "y4m_zero_size": b"YUV4MPEG2 W0 H0 F30:1 C420jpeg\n"}[kind]
+        (data / "Seq.y4m").write_bytes(header)
+        entry = "{name: Seq, file: Seq.y4m, group: A}"
+    else:
+        folder = data / "Seq"
+        folder.mkdir()
+        write_png_frame(folder / "00000.png", tuple(np.zeros((64, 96), np.uint8) for _ in range(3)))
+        if kind == "png_not_png":
+            (folder / "00001.png").write_text("not a png")
+        else:
+            write_png_frame(folder / "00001.png", tuple(np.zeros((32, 48), np.uint8) for _ in range(3)))
+        entry = "{name: Seq, file: Seq, group: A, fps: 30}"
+    cond = _cond(tmp_path, clip_dir)
+    cond.write_text(cond.read_text().replace("{name: Pan, file: Pan_96x64_30.yuv, group: A}", entry)
+                    .replace(f"data_root: {clip_dir}", f"data_root: {data}"))
+    assert message in _validate_error(cond, capsys)

@@ -196,7 +196,9 @@ class Adapter(ABC):
                                  f"(known: {', '.join(sorted(cls.PARAMS))})")
         out = {}
         for key, p in cls.PARAMS.items():
-            value = raw.get(key, p.default)
+            value = raw.get(key)
+            if value is None:  # absent or null: the default, never "leave the flag out" (threads: null ran threaded)
+                value = p.default
             kinds = p.kind if isinstance(p.kind, tuple) else (p.kind,)
             if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
                 raise ConditionError(f"{where}.{key}: expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -58,6 +60,11 @@ def _save_all(fig: plt.Figure, stem: Path) -> list[Path]:
     return out
 
 
+def file_part(name: object) -> str:
+    """A sequence or metric name as part of a file name (letters, digits, '-', '_'; others become '_')."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))[:100] or "_"
+
+
 def _spacing(fig: plt.Figure, nrows: int) -> None:
     # Fixed margins instead of constrained/tight layout, which doubles the time of every save.
     w, h = fig.get_size_inches()
@@ -99,7 +106,7 @@ def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, p
             for ax, group in zip(axes[0], groups, strict=True):
                 _panel(ax, averaged[averaged["group"] == group], metric, styles, f"class {group}", label)
             axes[0][0].legend(fontsize=6)
-            written += _save_all(fig, out_dir / f"rd_classes_{metric}")
+            written += _save_all(fig, out_dir / f"rd_classes_{file_part(metric)}")
         else:
             metric, label = metrics[0], metric_label(metrics[0])
             part_points = points[points["group"] == what]
@@ -113,8 +120,7 @@ def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, p
             for ax in list(axes.flat)[len(seqs):]:
                 ax.set_visible(False)
             axes[0][0].legend(fontsize=6)
-            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(what))
-            written += _save_all(fig, out_dir / f"rd_sequences_{safe}_{metric}")
+            written += _save_all(fig, out_dir / f"rd_sequences_{file_part(what)}_{file_part(metric)}")
     return [p.name for p in written]
 
 
@@ -125,8 +131,10 @@ def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path) -> lis
     """Draw the paper figures in separate Python processes (plain subprocesses: no multiprocessing
     start-method pitfalls) while the caller builds the page; ``finish_export`` collects the file names."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = out_dir / f".points.{os.getpid()}.pkl"
-    points.to_pickle(data)
+    # Handed over as JSON in a private temporary folder (mode 0700): nothing to unpickle, nothing another user
+    # can plant, nothing left in the reports folder if this process is killed.
+    data = Path(tempfile.mkdtemp(prefix="lvcbench-figures-")) / "points.json"
+    data.write_text(points.to_json(orient="table", index=False), encoding="utf-8")
     return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir), str(i),  # noqa: S603
                               str(EXPORT_PROCESSES), *metrics], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for i in range(EXPORT_PROCESSES)]
@@ -141,12 +149,12 @@ def finish_export(procs: list[subprocess.Popen[bytes]]) -> list[str]:
             errors.append(err.decode(errors="replace")[-2000:])
         else:
             names += json.loads(out.decode())
-    Path(procs[0].args[3]).unlink(missing_ok=True)  # type: ignore[index]
+    shutil.rmtree(Path(procs[0].args[3]).parent, ignore_errors=True)  # type: ignore[index]
     if errors:
         raise RuntimeError(f"figure export failed: {errors[0]}")
     return sorted(names)
 
 
 if __name__ == "__main__":
-    _points = pd.read_pickle(sys.argv[1])  # noqa: S301 (our own file, written just before)
+    _points = pd.read_json(sys.argv[1], orient="table")
     print(json.dumps(export_rd_figures(_points, sys.argv[5:], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))))

@@ -127,13 +127,16 @@ def read_y4m_header(path: Path) -> Y4mHeader:
         line = f.readline(4096)
     if not line.startswith(b"YUV4MPEG2 ") or not line.endswith(b"\n"):
         raise DataError(f"{path}: not a Y4M file (no 'YUV4MPEG2' stream header)")
-    fields = {tok[:1]: tok[1:] for tok in line.decode("ascii").split()[1:]}
     try:
+        fields = {tok[:1]: tok[1:] for tok in line.decode("ascii").split()[1:]}
         width, height = int(fields["W"]), int(fields["H"])
         num, den = fields.get("F", "25:1").split(":")
         fps = int(num) / int(den)
-    except (KeyError, ValueError):
-        raise DataError(f"{path}: Y4M header lacks a valid W, H or F field: {line!r}") from None
+        if width <= 0 or height <= 0 or fps <= 0:
+            raise ValueError("not positive")
+    except (KeyError, ValueError, UnicodeDecodeError, ZeroDivisionError):
+        raise DataError(f"{path}: Y4M header lacks a valid W, H or F field (positive numbers, F num:den): "
+                        f"{line[:200]!r}") from None
     colorspace = fields.get("C", "420jpeg")
     if colorspace not in _Y4M_COLORSPACES:
         raise DataError(f"{path}: Y4M colour space C{colorspace} is not supported (use 4:2:0 or 4:4:4)")
@@ -216,8 +219,12 @@ class PngSequenceReader:
         self.files = sorted(self.path.glob("*.png"), key=_natural_key)
         if not self.files:
             raise DataError(f"{self.path}: folder holds no .png files")
-        with Image.open(self.files[0]) as im:
-            self.width, self.height = im.size
+        sizes = [_png_size(p) for p in self.files]  # headers only: a bad frame is found before any coding
+        self.width, self.height = sizes[0]
+        odd = next((p for p, s in zip(self.files, sizes, strict=True) if s != sizes[0]), None)
+        if odd is not None:
+            raise DataError(f"{odd}: size {_png_size(odd)[0]}x{_png_size(odd)[1]} differs from the first frame's "
+                            f"{self.width}x{self.height} ({self.files[0].name})")
         self.num_frames = len(self.files)
 
     def frame_bytes_at(self, first: int, count: int) -> Iterator[bytes]:
@@ -231,6 +238,16 @@ class PngSequenceReader:
             if planes[0].shape != (self.height, self.width):
                 raise DataError(f"{path}: size {planes[0].shape[::-1]} differs from the first frame's")
             yield planes
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    try:
+        with Image.open(path) as im:
+            if im.format != "PNG":
+                raise DataError(f"{path}: not a PNG file (it is {im.format})")
+            return im.size
+    except (OSError, SyntaxError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
+        raise DataError(f"{path}: not a readable PNG file ({type(e).__name__}: {e})") from None
 
 
 def read_png_frame(path: Path) -> Planes:
