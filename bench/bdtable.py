@@ -250,7 +250,11 @@ def latex_table(summary: pd.DataFrame, caption: str) -> str:
     return "\n".join(lines)
 
 
+_TEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
 def _tex(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
-        text = text.replace(a, b)
-    return text
+    """TEXT as LaTeX prints it literally: every special character escaped in one pass (so an imported name like
+    ``^^5cinput{/etc/passwd}`` cannot become a command), and control characters dropped."""
+    return "".join(_TEX_SPECIALS.get(ch, ch) for ch in text if ch >= " " or ch == "\t")

@@ -126,6 +126,11 @@ def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
                      min_points=args.min_points, min_overlap=args.min_overlap, repair=args.repair)
 
 
+def _folder_for_output(path: Path, option: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise BenchError(f"{option} {path}: is a file; give a folder (it is created if missing)")
+
+
 def _load_sources(sources: list[str]) -> list[dict]:
     from bench.report.html import sources_from
 
@@ -141,6 +146,7 @@ def _bd(args: argparse.Namespace) -> int:
         raise BenchError(f"no BD table: no results in {', '.join(args.sources)}")
     default_metric = "psnr_yuv_611" if "psnr_yuv_611" in points.columns and points["psnr_yuv_611"].notna().any() \
         else "psnr_rgb"
+    _folder_for_output(args.out, "--out")
     text, paths = write_bd_tables(points, args.anchor, _options(args, default_metric), args.out, "cli")
     print(text)
     for label, path in paths.items():
@@ -154,6 +160,7 @@ def _report(args: argparse.Namespace) -> int:
     sources = sources_from(args.sources)
     name = Path(args.sources[0].partition("=")[2] or args.sources[0]).stem if len(sources) == 1 else "comparison"
     out = args.out or Path("reports") / name
+    _folder_for_output(out, "--out")
     title = args.title or f"lvc-bench report: {', '.join(s.label for s in sources)}"
     path = build_report(sources, out, title, args.anchor, args.method)
     print(f"report: {path}")
@@ -193,6 +200,8 @@ def _run(args: argparse.Namespace) -> int:
         raise BenchError(f"--retries must be 0 or more, got {args.retries}")
     if args.gpus:
         _check_gpus(args.gpus, args.executor)
+    _folder_for_output(args.results, "--results")
+    _folder_for_output(args.reports, "--reports")
     condition = load_condition(args.conditions, args.data_root)
     outcome = run_condition(condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
                                                   args.retries, args.executor, args.gpus))
@@ -388,6 +397,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full disk, a read-only folder: named as what it is, one line
+        from bench.errors import environment_problem
+
+        problem = environment_problem(e)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: records written so far are complete; rerun to finish", file=sys.stderr)

@@ -7,6 +7,8 @@ saying what to do. The CLI prints that line and exits non-zero; nothing else pri
 
 from __future__ import annotations
 
+import errno
+
 
 class BenchError(Exception):
     """A problem the user can act on; ``str(error)`` is the whole message."""
@@ -26,3 +28,29 @@ class AdapterError(BenchError):
     def __init__(self, message: str, stderr_tail: str = "") -> None:
         super().__init__(message)
         self.stderr_tail = stderr_tail
+
+
+class EnvironmentProblem(BenchError):
+    """The machine, not the codec: a full disk, a read-only folder, a permission. Never recorded as a job's
+    failure (a plain rerun would skip it): the run stops, and the jobs it hit are coded by the next run."""
+
+
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                       errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+                       errno.EPERM: "operation not permitted"}
+_ENVIRONMENT_TEXT = ("No space left on device", "Disk quota exceeded", "Read-only file system")
+
+
+def environment_problem(error: BaseException, what: str = "",
+                        consequence: str = "nothing half-written is left") -> EnvironmentProblem | None:
+    """An EnvironmentProblem naming the path (or WHAT) and the cause, if ERROR is one (an OSError with such an
+    errno, or a tool's message saying so); else None."""
+    if isinstance(error, OSError) and error.errno in _ENVIRONMENT_ERRNOS:
+        where = error.filename or what or "a file"
+        return EnvironmentProblem(f"{where}: {_ENVIRONMENT_ERRNOS[error.errno]}; fix that and run again "
+                                  f"({consequence})")
+    text = f"{error} {getattr(error, 'stderr_tail', '')}"
+    for phrase in _ENVIRONMENT_TEXT:
+        if phrase in text:
+            return EnvironmentProblem(f"{what or 'a tool'}: {phrase.lower()}; fix that and run again ({consequence})")
+    return None

@@ -45,14 +45,14 @@ from bench.datasets import locate, open_source
 from bench.decoded import check as check_decoded
 from bench.decoded import keep as keep_decoded
 from bench.decoded import raw_sha256, restore
-from bench.errors import AdapterError, BenchError, DataError
+from bench.errors import AdapterError, BenchError, DataError, EnvironmentProblem, environment_problem
 from bench.jobs import Job, canonical_json, identify_source, job_key
 from bench.metrics.backends import Backend, make_backend, measuring_device
 from bench.metrics.frames import MeasuredSequence
 from bench.metrics.measuring import take_measurements, wanted_key
 from bench.metrics.registry import MeasureRequest
 from bench.provenance import environment, now
-from bench.store import ResultStore
+from bench.store import ResultStore, atomic_write_text
 from bench.video.colour import convert
 from bench.video.formats import PixelFormat
 from bench.video.io import RawVideoReader, RawVideoWriter
@@ -268,6 +268,9 @@ def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) ->
     }
 
 
+_NOT_RECORDED = "the job is not recorded as failed: the next run codes it"
+
+
 def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             progress: Callable[[int, int], None] | None = None, gpu: int | None = None,
             cpus: int = 1) -> dict[str, Any]:
@@ -357,9 +360,15 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
         })
         for doc in docs:
             store.write_measurement(record, doc)
+    except EnvironmentProblem:
+        raise
     except BenchError as e:
+        if (problem := environment_problem(e, job.label, _NOT_RECORDED)) is not None:
+            raise problem from None  # the disk, not the codec: nothing recorded, the next run codes it
         record = _failed_record(job, g, codec_fmt, started, str(e), getattr(e, "stderr_tail", ""))
     except Exception as e:  # a bug or an unexpected tool behaviour: record it, keep the run going
+        if (problem := environment_problem(e, job.label, _NOT_RECORDED)) is not None:
+            raise problem from None
         record = _failed_record(job, g, codec_fmt, started, f"{type(e).__name__}: {e}",
                                 "".join(traceback.format_exc().splitlines(keepends=True)[-15:]))
     finally:
@@ -508,7 +517,7 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
     todo = [*to_code, *(j for j in jobs if j.key in to_measure)]
     if todo and condition.metrics.device.startswith("cuda"):
         make_backend(condition.metrics.device, 1).close()  # no GPU: the one-line error now, before any coding
-    (store.root / "condition.yaml").write_text(condition.text, encoding="utf-8")
+    atomic_write_text(store.root / "condition.yaml", condition.text)
     store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
     if todo:  # a rerun with nothing to do never imports torch

@@ -50,7 +50,14 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, nothing in between."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, nothing in between. A file
+    that already holds exactly ``data`` is left alone (a rerun of a finished run writes nothing, so it works on
+    a read-only results folder)."""
+    try:
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            return
+    except OSError:
+        pass
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

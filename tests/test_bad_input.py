@@ -202,3 +202,58 @@ def test_bad_sequence_files_are_refused_before_coding(tmp_path: Path, clip_dir: 
     cond.write_text(cond.read_text().replace("{name: Pan, file: Pan_96x64_30.yuv, group: A}", entry)
                     .replace(f"data_root: {clip_dir}", f"data_root: {data}"))
     assert message in _validate_error(cond, capsys)
+
+
+def test_output_options_naming_a_file(finished: tuple[Path, Path], tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    cond, results = finished
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for argv in (["bd", str(results / "bi"), "--anchor", "x265", "--out", str(a_file)],
+                 ["report", str(results / "bi"), "--out", str(a_file)],
+                 ["run", "--conditions", str(cond), "--results", str(a_file), "--no-progress"]):
+        assert main(argv) == 2
+        _one_line(capsys.readouterr().err, str(a_file), "is a file; give a folder")
+
+
+def test_a_full_disk_is_named_and_records_nothing(tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """ENOSPC while a job's files are written (here its logs, just before its record): one line naming the
+    cause, exit 2, no record (so the next run codes the job), no temporary file."""
+    import errno
+
+    def full(self: ResultStore, path: Path, logs: dict) -> dict:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(ResultStore, "write_logs", full)
+    cond = _cond(tmp_path, clip_dir)
+    assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r"), "--reports", str(tmp_path / "p"),
+                 "--no-progress", "--jobs", "1"]) == 2
+    _one_line(capsys.readouterr().err, "no space left on the device", "the next run codes it")
+    assert not list((tmp_path / "r").rglob("records/*/*/*.json"))
+    assert not list((tmp_path / "r").rglob("*.tmp"))
+    monkeypatch.undo()
+    assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r"), "--reports", str(tmp_path / "p"),
+                 "--no-progress"]) == 0
+    assert "8 coded" in capsys.readouterr().out
+
+
+def test_latex_and_csv_outputs_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """An imported codec named to inject a LaTeX command or a spreadsheet formula prints as text."""
+    from bench.bdtable import _tex
+
+    assert _tex(r"^^5cinput{/etc/passwd}") == r"\textasciicircum{}\textasciicircum{}5cinput\{/etc/passwd\}"
+    assert _tex("a_b $x$ ~ 100% #1 & \\") == r"a\_b \$x\$ \textasciitilde{} 100\% \#1 \& \textbackslash{}"
+    csv = tmp_path / "hostile.csv"
+    import csv as csv_module
+
+    with open(csv, "w", newline="") as f:
+        writer = csv_module.writer(f)
+        writer.writerow(["codec", "sequence", "rate_point", "bpp", "psnr_yuv_611"])
+        for codec in ("anchor", "^^5cinput{x}", '=HYPERLINK("http://x")'):
+            writer.writerows([codec, "s", i, 0.1 * i, 30 + 2 * i + (codec != "anchor")] for i in range(1, 5))
+    assert main(["bd", str(csv), "--anchor", "anchor", "--out", str(tmp_path / "bd")]) == 0
+    tex = next((tmp_path / "bd").glob("*.tex")).read_text()
+    assert "\\textasciicircum{}\\textasciicircum{}5cinput\\{x\\}" in tex and "^^5c" not in tex
+    per_seq = next((tmp_path / "bd").glob("*per_sequence.csv")).read_text()
+    assert "'=HYPERLINK" in per_seq and "\n=HYPERLINK" not in per_seq and ",=HYPERLINK" not in per_seq

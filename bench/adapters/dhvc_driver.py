@@ -60,7 +60,13 @@ def main(spec_path):
         raise SystemExit(f"driver: unknown model {spec['model']!r}")
 
     net = build()
-    snapshot = torch.load(spec["checkpoint"], map_location="cpu")
+    # weights_only: a checkpoint is tensors, never code to run (torch >= 1.13; older torch refuses the argument,
+    # and then says so instead of unpickling whatever the file holds).
+    try:
+        snapshot = torch.load(spec["checkpoint"], map_location="cpu", weights_only=True)
+    except TypeError:
+        raise SystemExit("driver: this torch cannot load checkpoints with weights_only=True (torch >= 1.13 can); "
+                         "update torch in the DHVC environment") from None
     state = snapshot.get("state_dict", snapshot) if isinstance(snapshot, dict) else snapshot
     net.load_state_dict(state, strict=True)  # a checkpoint that does not fit is an error, never skipped
     net.to(device).eval()

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bench.errors import BenchError, environment_problem  # noqa: E402
 from bench.metrics import metric_label  # noqa: E402
 from bench.report.styles import codec_styles  # noqa: E402
 
@@ -53,8 +54,11 @@ def _save_all(fig: plt.Figure, stem: Path) -> list[Path]:
     for ext, kw in (("pdf", {}), ("svg", {}), ("png", {"dpi": 300})):
         path = stem.with_suffix(f".{ext}")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.{ext}")
-        fig.savefig(tmp, **kw)
-        os.replace(tmp, path)
+        try:
+            fig.savefig(tmp, **kw)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
         out.append(path)
     plt.close(fig)
     return out
@@ -151,7 +155,9 @@ def finish_export(procs: list[subprocess.Popen[bytes]]) -> list[str]:
             names += json.loads(out.decode())
     shutil.rmtree(Path(procs[0].args[3]).parent, ignore_errors=True)  # type: ignore[index]
     if errors:
-        raise RuntimeError(f"figure export failed: {errors[0]}")
+        last = [line for line in errors[0].strip().splitlines() if line.strip()][-1:] or ["no message"]
+        error = BenchError(f"figure export into {procs[0].args[4]} failed: {last[0]}")  # type: ignore[index]
+        raise environment_problem(error, f"figure export into {procs[0].args[4]}") or error  # type: ignore[index]
     return sorted(names)
 
 

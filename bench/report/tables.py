@@ -89,4 +89,24 @@ def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    atomic_write_text(path, df.to_csv(index=False, float_format="%.6f"))
+    """DF as CSV; a text cell that a spreadsheet would run as a formula (=, +, -, @, tab or CR first, and not a
+    number) gets a leading apostrophe, as OWASP advises."""
+    atomic_write_text(path, _defused(df).to_csv(index=False, float_format="%.6f"))
+
+
+def _defused(df: pd.DataFrame) -> pd.DataFrame:
+    def cell(v: Any) -> Any:
+        if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            try:
+                float(v)
+            except ValueError:
+                return "'" + v
+        return v
+
+    text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    if not text:
+        return df
+    out = df.copy()
+    for c in text:
+        out[c] = out[c].map(cell)
+    return out
