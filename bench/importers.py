@@ -117,6 +117,8 @@ def detect(path: Path, text: str) -> str:
     if stripped.startswith(("{", "[")):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ImportError_(f"{path}: JSON nested too deeply to be a result file") from None
         except json.JSONDecodeError as e:
             raise ImportError_(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); a truncated DHVC q*.json? "
                                "rerun the producer") from None
@@ -148,10 +150,61 @@ def import_file(path: str | Path, codec: str | None = None) -> list[dict[str, An
     fmt = detect(path, text)
     reader = {"dcvc": _dcvc, "compressai": _compressai, "dhvc-json": _dhvc_json, "dhvc-stdout": _dhvc_stdout,
               "vtm-log": _vtm_log, "csv": _csv}[fmt]
-    records = reader(path, text, codec or path.stem)
+    try:
+        records = reader(path, text, codec or path.stem)
+    except ImportError_:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, ZeroDivisionError,
+            RecursionError) as e:
+        # A value of the wrong kind where the format has a number, a list or a mapping: named, never a traceback.
+        raise ImportError_(f"{path}: not a valid {fmt} file: {type(e).__name__}: {e}") from None
     if not records:
         raise ImportError_(f"{path}: holds no RD points")
-    return records
+    return [_checked(r, path) for r in records]
+
+
+_LIMIT = 1e12  # beyond any bpp, kbps, PSNR or MS-SSIM: a value this large is a broken file, not a result
+
+
+def _checked(record: dict[str, Any], path: Path) -> dict[str, Any]:
+    """RECORD if every number in it is finite and of a sane size and every name is text; ImportError_ naming the
+    point and the value otherwise (a NaN PSNR would silently drop the point from every curve)."""
+    where = f"{path}: {record['codec']['name']} / {record['sequence']['name']} / {record['rate_point']}"
+
+    def number(value: Any, what: str, optional: bool = True) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+                abs(value) > _LIMIT:
+            raise ImportError_(f"{where}: {what} is {value!r}, not a finite number")
+
+    for name in (record["codec"]["name"], record["sequence"]["name"], record["sequence"]["group"]):
+        if not isinstance(name, str) or not name.strip():
+            raise ImportError_(f"{where}: a codec, sequence or group name is {name!r}, not text")
+    if not isinstance(record["rate_point"], (str, int, float)) or isinstance(record["rate_point"], bool):
+        raise ImportError_(f"{where}: the rate point is {record['rate_point']!r}, not a number or text")
+    for key, value in record["metrics"].items():
+        number(value, f"metric {key}")
+    for key in ("bpp", "kbps"):
+        number(record["rate"].get(key), key)
+        if record["rate"].get(key) is not None and record["rate"][key] <= 0:
+            raise ImportError_(f"{where}: {key} is {record['rate'][key]!r}, not positive")
+    if record["rate"].get("bpp") is None and record["rate"].get("kbps") is None:
+        raise ImportError_(f"{where}: neither bpp nor kbps")
+    for key, value in (record.get("timing") or {}).items():
+        number(value, f"timing {key}")
+    for key, values in (record.get("per_frame") or {}).items():
+        if values is None:
+            continue
+        if not isinstance(values, list):
+            raise ImportError_(f"{where}: per-frame {key} is {type(values).__name__}, not a list")
+        for i, v in enumerate(values):
+            if key == "frame_type":
+                if not isinstance(v, str):
+                    raise ImportError_(f"{where}: per-frame {key}[{i}] is {v!r}, not a frame type")
+            else:
+                number(v, f"per-frame {key}[{i}]", optional=False)
+    return record
 
 
 # --- DCVC family -----------------------------------------------------------------------------------------------
