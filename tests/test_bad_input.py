@@ -257,3 +257,29 @@ def test_latex_and_csv_outputs_are_escaped(tmp_path: Path, capsys: pytest.Captur
     assert "\\textasciicircum{}\\textasciicircum{}5cinput\\{x\\}" in tex and "^^5c" not in tex
     per_seq = next((tmp_path / "bd").glob("*per_sequence.csv")).read_text()
     assert "'=HYPERLINK" in per_seq and "\n=HYPERLINK" not in per_seq and ",=HYPERLINK" not in per_seq
+
+
+def test_an_imported_nan_or_a_wrong_kind_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    entry = {"ave_all_frame_bpp": 0.1, "i_frame_num": 1, "p_frame_num": 3, "ave_all_frame_psnr": float("nan")}
+    path = tmp_path / "fm.json"
+    path.write_text(json.dumps({"B": {"BQTerrace_1920x1080_60": {"000": entry}}}))  # json writes NaN
+    assert main(["bd", str(path), "--anchor", "fm", "--out", str(tmp_path / "bd")]) == 2
+    _one_line(capsys.readouterr().err, str(path), "metric psnr_rgb is nan, not a finite number")
+    for doc, needle in (({"results": {"bpp": 3}}, "not a valid compressai file"),
+                        ([{"video": "v", "quality": [1], "bpp": 0.1, "psnr": 30}], "not a valid dhvc-json file")):
+        path.write_text(json.dumps(doc))
+        assert main(["bd", str(path), "--anchor", "fm", "--out", str(tmp_path / "bd")]) == 2
+        _one_line(capsys.readouterr().err, needle)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import time
+
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]"
+                                                   for p, c in zip("abcdefgh", "bcdefghi", strict=True)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\nname: x\n")
+    t0 = time.perf_counter()
+    assert main(["validate", "--conditions", str(bomb)]) == 2
+    assert time.perf_counter() - t0 < 5
+    _one_line(capsys.readouterr().err, "aliases (*name) are not accepted")

@@ -308,7 +308,11 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     write_csv(points, out_dir / "data" / "per_sequence.csv")
     write_csv(frames_frame(records), out_dir / "data" / "per_frame.csv")
 
-    exported = finish_export(exports) if exports is not None else []
+    export_error: BenchError | None = None
+    try:
+        exported = finish_export(exports) if exports is not None else []
+    except BenchError as e:  # the page is still written (it needs no figure file); the error follows
+        exported, export_error = [], e
     differences = condition_differences(sources)
     template = _environment().get_template("report.html.j2")
     html = template.render(
@@ -327,6 +331,8 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     )
     path = out_dir / "index.html"
     atomic_write_text(path, html)
+    if export_error is not None:
+        raise export_error
     return path
 
 
