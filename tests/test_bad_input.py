@@ -283,3 +283,38 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Path, capsys: pytest.Cap
     assert main(["validate", "--conditions", str(bomb)]) == 2
     assert time.perf_counter() - t0 < 5
     _one_line(capsys.readouterr().err, "aliases (*name) are not accepted")
+
+
+def test_a_finished_run_reruns_on_a_read_only_results_folder(finished: tuple[Path, Path], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    """Writing anything under the results folder fails as on a read-only file system (root ignores chmod, so
+    the file system's refusal is simulated where files are created); a rerun with nothing to do still rebuilds
+    its tables and report, because it writes nothing there."""
+    import errno
+    import os
+    import tempfile
+
+    cond, results = _copy(finished, tmp_path)
+    real_mkstemp, real_mkdir = tempfile.mkstemp, os.mkdir
+
+    def read_only(*args: object, dir: str | None = None, **kw: object) -> tuple[int, str]:  # noqa: A002
+        if dir is not None and str(dir).startswith(str(results)):
+            raise OSError(errno.EROFS, "Read-only file system", str(dir))
+        return real_mkstemp(*args, dir=dir, **kw)  # type: ignore[arg-type]
+
+    def no_mkdir(path: object, *args: object, **kw: object) -> None:
+        if str(path).startswith(str(results)):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        real_mkdir(path, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(os, "mkdir", no_mkdir)
+    assert main(["run", "--conditions", str(cond), "--results", str(results), "--reports", str(tmp_path / "p"),
+                 "--no-progress"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "p" / "bi" / "index.html").is_file()
+    # A run with something to code says the folder is read-only, in one line, and records nothing.
+    cond.write_text(cond.read_text().replace("[24, 30, 36, 42]", "[24, 30, 36, 42, 48]", 1))
+    assert main(["run", "--conditions", str(cond), "--results", str(results), "--reports", str(tmp_path / "p"),
+                 "--no-progress"]) == 2
+    _one_line(capsys.readouterr().err, "read-only file system")

@@ -37,7 +37,7 @@ data_root: {clip_dir}
 frames: {{first: 0, count: 8}}
 intra_period: 4
 metrics: {{ms_ssim: []}}
-codecs: {codecs}
+{f"codecs: {codecs}" if codecs else ""}
 {extra}
 """)
     return path
@@ -261,5 +261,5 @@ def test_anchor_that_failed_everywhere_gives_failures_not_a_crash(tmp_path: Path
             "--no-progress"]
     assert main(argv) == 1
     captured = capsys.readouterr()
-    assert "no BD tables: no job of the anchor broken succeeded" in captured.out
+    assert "no BD tables: the anchor broken has no successful result (codecs with results: x264)" in captured.out
     assert "error: 2 job(s) failed" in captured.err and (tmp_path / "rep" / "t" / "index.html").is_file()
