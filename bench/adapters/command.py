@@ -63,7 +63,6 @@ RAW_FORMATS = ("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le")
 INPUT_FORMATS = (*RAW_FORMATS, "y4m", "png")
 PLACEHOLDERS = ("input", "bitstream", "decoded", "width", "height", "fps", "frames", "first_frame", "rate_point",
                 "intra_period", "work_dir", "descriptor_dir", "python")
-_STATIC = ("descriptor_dir", "python")  # known when the descriptor is read (the rest only per job)
 
 
 def _fill(arg: str, values: dict[str, Any], where: str) -> str:

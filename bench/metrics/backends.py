@@ -31,8 +31,6 @@ from bench.metrics.kernels import MS_SSIM_MIN_SIDE, Kernels
 from bench.video.colour import MATRICES, ColourSpec, convert
 from bench.video.formats import PixelFormat, Planes, make_format
 
-FAMILIES = ("yuv", "rgb")
-
 
 @dataclass
 class FrameBatch:
@@ -67,7 +65,8 @@ class FrameBatch:
         return self._converted[family]
 
     def prepare(self, families: set[str]) -> None:
-        """Make the conversions FAMILIES will need now (called ahead, on the reading thread)."""
+        """Make the conversions to the colour FAMILIES (``yuv``, ``rgb``) measures will need now (called ahead, on
+        the reading thread)."""
         for family in sorted(families):
             self.family(family)
 
