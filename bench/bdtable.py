@@ -220,6 +220,9 @@ def pivot_classes(summary: pd.DataFrame) -> pd.DataFrame:
             return f"n/a ({row['status']})"
         flag = {"ok": "", "low_overlap": " (low overlap)", "incomplete": f" ({row.get('sequences_used', '?')}/"
                 f"{row.get('sequences', '?')} seq)"}.get(str(row["status"]), f" ({row['status']})")
+        differs = row.get("condition_differs") if "condition_differs" in row else None
+        if isinstance(differs, str) and differs:
+            flag += f" (condition differs: {differs})"
         return f"{row['value']:+.2f}{flag}"
 
     table = summary.assign(cell=summary.apply(cell, axis=1)).pivot(index="codec", columns="group", values="cell")

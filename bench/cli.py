@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm, or "
                      "adapters (compressai: lists its architectures)")
     doc.add_argument("--conditions", type=Path, help="check only this condition's codecs")
+    for p in (bd, rep):
+        p.add_argument("--allow-condition-mismatch", action="store_true", help="compute BD-rates between sources "
+                       "coded under different conditions (flagged in every cell); default: refused, curves shown")
     for p in (run, rem, st, bd, rep):
         p.add_argument("--strict", action="store_true", help="stop at a damaged record or manifest (default: skip it "
                        "with a warning; a run codes its job again)")
@@ -131,23 +134,23 @@ def _folder_for_output(path: Path, option: str) -> None:
         raise BenchError(f"{option} {path}: is a file; give a folder (it is created if missing)")
 
 
-def _load_sources(sources: list[str]) -> list[dict]:
-    from bench.report.html import sources_from
-
-    return [r for source in sources_from(sources) for r in source.records]
-
-
 def _bd(args: argparse.Namespace) -> int:
     from bench.outputs import write_bd_tables
+    from bench.report.html import codecs_under_other_conditions, mismatch_message, sources_from
     from bench.report.tables import summary_frame
 
-    points = summary_frame(_load_sources(args.sources))
+    sources = sources_from(args.sources)
+    differs = codecs_under_other_conditions(sources, args.anchor)
+    if differs and not args.allow_condition_mismatch:
+        raise BenchError(f"no BD table: {mismatch_message(sources, args.anchor)}")
+    points = summary_frame([r for s in sources for r in s.records])
     if points.empty:
         raise BenchError(f"no BD table: no results in {', '.join(args.sources)}")
     default_metric = "psnr_yuv_611" if "psnr_yuv_611" in points.columns and points["psnr_yuv_611"].notna().any() \
         else "psnr_rgb"
     _folder_for_output(args.out, "--out")
-    text, paths = write_bd_tables(points, args.anchor, _options(args, default_metric), args.out, "cli")
+    text, paths = write_bd_tables(points, args.anchor, _options(args, default_metric), args.out, "cli",
+                                  condition_differs=differs)
     print(text)
     for label, path in paths.items():
         print(f"  {label}: {path}")
@@ -162,7 +165,7 @@ def _report(args: argparse.Namespace) -> int:
     out = args.out or Path("reports") / name
     _folder_for_output(out, "--out")
     title = args.title or f"lvc-bench report: {', '.join(s.label for s in sources)}"
-    path = build_report(sources, out, title, args.anchor, args.method)
+    path = build_report(sources, out, title, args.anchor, args.method, args.allow_condition_mismatch)
     print(f"report: {path}")
     return 0
 

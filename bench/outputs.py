@@ -66,10 +66,13 @@ def no_bd_table(points: pd.DataFrame, anchor: str) -> str | None:
 
 
 def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir: Path, stem: str,
-                    computed: dict[str, pd.DataFrame] | None = None) -> tuple[str, dict[str, Path]]:
+                    computed: dict[str, pd.DataFrame] | None = None,
+                    condition_differs: dict[str, str] | None = None) -> tuple[str, dict[str, Path]]:
     """Per-sequence and per-class BD tables (both conventions) as CSV and LaTeX; returns a printable summary.
-    ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times). A BenchError
-    saying why when there is nothing to compare (see :func:`no_bd_table`)."""
+    ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times).
+    ``condition_differs`` (codec -> differing fields) flags every row and cell of a codec whose source was coded
+    under another condition than the anchor's. A BenchError saying why when there is nothing to compare (see
+    :func:`no_bd_table`)."""
     why = no_bd_table(points, anchor)
     if why is not None:
         raise BenchError(f"no BD table: {why}")
@@ -77,6 +80,10 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
     per_seq = per_sequence(points, anchor, opts)
     classes = jvet_summary(per_seq)
     averaged = average_curve(points, anchor, opts)
+    if condition_differs:  # codec -> the condition fields in which its source differs from the anchor's
+        for table in (per_seq, classes, averaged):
+            if not table.empty:
+                table["condition_differs"] = table["codec"].map(condition_differs).fillna("")
     times = time_ratios(points, anchor)
     if computed is not None:
         computed.update(per_sequence=per_seq, classes=classes, average_curve=averaged, times=times)

@@ -318,3 +318,30 @@ def test_a_finished_run_reruns_on_a_read_only_results_folder(finished: tuple[Pat
     assert main(["run", "--conditions", str(cond), "--results", str(results), "--reports", str(tmp_path / "p"),
                  "--no-progress"]) == 2
     _one_line(capsys.readouterr().err, "read-only file system")
+
+
+def test_two_runs_keep_their_codecs_apart(tmp_path: Path, clip_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """Two runs of different frame counts with the same codec names: never pooled; BD across the conditions is
+    refused unless asked for, and then every cell says which condition fields differ."""
+    results = tmp_path / "r"
+    for name, frames in (("long", 8), ("short", 4)):
+        cond = _cond(tmp_path, clip_dir, name=name, file=f"{name}.yaml")
+        cond.write_text(cond.read_text().replace("count: 4}", f"count: {frames}}}"))
+        assert main(["run", "--conditions", str(cond), "--results", str(results), "--reports", str(tmp_path / "p"),
+                     "--no-progress"]) == 0
+    capsys.readouterr()
+    bd = ["bd", str(results / "long"), str(results / "short"), "--anchor", "long:x265", "--out", str(tmp_path / "bd")]
+    assert main(bd) == 2
+    _one_line(capsys.readouterr().err, "sources coded under another condition than the anchor long:x265's "
+                                       "(short: frames.count)", "--allow-condition-mismatch")
+    assert main([*bd, "--allow-condition-mismatch"]) == 0
+    out = capsys.readouterr().out
+    assert "short:x265" in out and "short:x264" in out and "long:x264" in out
+    assert "(condition differs: frames.count)" in out
+    per_seq = next((tmp_path / "bd").glob("*per_sequence.csv")).read_text()
+    assert "short:x265" in per_seq and "frames.count" in per_seq
+    same = ["bd", f"one={results / 'short'}", f"two={results / 'short'}", "--anchor", "one:x265", "--out",
+            str(tmp_path / "bd2")]
+    assert main(same) == 0  # the same condition twice: no flag; the two copies of x265 stay apart
+    out = capsys.readouterr().out
+    assert "two:x265" in out and "+0.00" in out and "condition differs" not in out

@@ -120,4 +120,8 @@ def test_comparison_says_how_conditions_differ(tmp_path: Path, capsys: pytest.Ca
     diff = re.search(r'<div class="warn" id="condition-differences">(.*?)</div>', html, re.S)
     assert diff and "<td>intra_period</td><td>32</td><td>-1</td>" in diff.group(1)
     assert "report: " in capsys.readouterr().out
-    assert [s.label for s in sources_from([str(a), str(b)])] == [str(a), str(b)]
+    sources = sources_from([str(a), str(b)])
+    assert [s.label for s in sources] == ["a", "b"] and [s.path for s in sources] == [str(a), str(b)]
+    # Same-named codecs of two runs stay two curves, named by their source.
+    assert {r["codec"]["name"] for s in sources for r in s.records} == {"a:x264", "b:x264"}
+    assert [s.label for s in sources_from([f"first={a}", f"second={b}"])] == ["first", "second"]

@@ -43,6 +43,8 @@ class Source:
     records: list[dict[str, Any]]
     condition_text: str | None = None
     condition_fields: dict[str, Any] | None = None
+    path: str = ""
+    named_curve: bool = False  # an imported curve the user named (NAME=PATH): its name is kept as given
 
 
 @dataclass
@@ -228,7 +230,7 @@ def _fmt_table(df: pd.DataFrame) -> list[list[str]]:
 
 
 def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str | None,
-                 method: str = "pchip") -> Path:
+                 method: str = "pchip", allow_condition_mismatch: bool = False) -> Path:
     """Write ``out_dir/index.html`` and its exports; return the HTML path."""
     if method not in METHODS:
         raise ValueError(f"unknown BD method {method!r}")
@@ -244,13 +246,16 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     # --- BD tables per metric ---------------------------------------------------------------------------------
     bd_sections, tables_written = [], []
     no_bd = no_bd_table(points, anchor) if anchor is not None else None
+    differs = codecs_under_other_conditions(sources, anchor)
+    if no_bd is None and differs and not allow_condition_mismatch:
+        no_bd = mismatch_message(sources, anchor)
     if no_bd is not None:
         anchor = None  # the page says why below, and shows the curves it has
     if anchor is not None:
         for metric in metrics:
             opts = BDOptions(metric=metric, method=method)
             computed: dict[str, pd.DataFrame] = {}
-            _, paths = write_bd_tables(ok_points, anchor, opts, out_dir / "tables", "report", computed)
+            _, paths = write_bd_tables(ok_points, anchor, opts, out_dir / "tables", "report", computed, differs)
             per_seq, classes = computed["per_sequence"], computed["classes"]
             pivot = pivot_classes(classes) if not classes.empty else pd.DataFrame()
             tables_written += [str(p.relative_to(out_dir)) for p in paths.values()]
@@ -342,7 +347,10 @@ def _environment() -> jinja2.Environment:
 
 
 def sources_from(paths: Iterable[str]) -> list[Source]:
-    """Result folders and imported files (``NAME=PATH`` names an imported curve) as report sources."""
+    """Result folders and imported files as report sources. ``LABEL=PATH`` labels a results folder (default: its
+    folder name) and names an imported curve. With more than one source every codec is named by its source,
+    ``label:codec`` (an imported curve given a NAME keeps that name), so that same-named codecs of two runs
+    or files are never pooled into one curve."""
     from bench.importers import import_file
     from bench.store import ResultStore
 
@@ -355,12 +363,61 @@ def sources_from(paths: Iterable[str]) -> list[Source]:
             recs = store.run_records()
             cond = path / "condition.yaml"
             fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
-            out.append(Source(str(path), recs, cond.read_text(encoding="utf-8") if cond.exists() else None, fields))
+            out.append(Source(name or path.name, recs, cond.read_text(encoding="utf-8") if cond.exists() else None,
+                              fields, str(path)))
         elif path.is_dir():  # a folder of producer files, e.g. one VTM log per sequence and QP
             files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
             if not files:
                 raise BenchError(f"{path}: an empty folder; pass results/<condition> or files to import")
-            out.append(Source(str(path), [r for f in files for r in import_file(f, name)]))
+            out.append(Source(name or path.name, [r for f in files for r in import_file(f, name)], path=str(path),
+                              named_curve=name is not None))
         else:
-            out.append(Source(str(path), import_file(path, name)))
+            out.append(Source(name or path.stem, import_file(path, name), path=str(path), named_curve=name is not None))
+    labels = [s.label for s in out]
+    if len(set(labels)) != len(labels):
+        dup = next(label for label in labels if labels.count(label) > 1)
+        raise BenchError(f"two sources are labelled {dup!r}; label them apart: LABEL=PATH")
+    if len(out) > 1:
+        for s in out:
+            if not s.named_curve:
+                s.records = [_renamed(r, f"{s.label}:{r['codec']['name']}") for r in s.records]
+    return out
+
+
+def _renamed(record: dict[str, Any], name: str) -> dict[str, Any]:
+    return {**record, "codec": {**record["codec"], "name": name, "name_in_source": record["codec"]["name"]}}
+
+
+def codecs_under_other_conditions(sources: list[Source], anchor: str | None) -> dict[str, str]:
+    """Codec -> the condition fields its source differs in from the anchor's source (see mismatched_sources)."""
+    fields = mismatched_sources(sources, anchor)
+    return {r["codec"]["name"]: ", ".join(fields[s.label]) for s in sources if s.label in fields for r in s.records}
+
+
+def mismatch_message(sources: list[Source], anchor: str | None) -> str:
+    fields = mismatched_sources(sources, anchor)
+    listed = "; ".join(f"{label}: {', '.join(f)}" for label, f in fields.items())
+    return (f"sources coded under another condition than the anchor {anchor}'s ({listed}); BD-rates between them "
+            "compare conditions as much as codecs: pass --allow-condition-mismatch to compute them anyway, flagged")
+
+
+def mismatched_sources(sources: list[Source], anchor: str | None) -> dict[str, list[str]]:
+    """Source label -> the result-affecting condition fields in which it differs from the anchor's source
+    (sources whose condition is unknown, imported ones, are not listed: their producers' conditions are
+    described in the report's sources section)."""
+    if anchor is None:
+        return {}
+    home = next((s for s in sources if any(r["codec"]["name"] == anchor for r in s.records)), None)
+    if home is None or home.condition_fields is None:
+        return {}
+    mine = _flatten(home.condition_fields)
+    out = {}
+    for s in sources:
+        if s is home or s.condition_fields is None:
+            continue
+        theirs = _flatten(s.condition_fields)
+        fields = sorted(k for k in {*mine, *theirs} if json.dumps(mine.get(k), sort_keys=True)
+                        != json.dumps(theirs.get(k), sort_keys=True))
+        if fields:
+            out[s.label] = fields
     return out
