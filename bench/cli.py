@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bench.conditions import Condition
     from bench.runner import RunOutcome
 
-SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "validate", "ls", "doctor")
+SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=None, help="report folder (default reports/<first source name>)")
     rep.add_argument("--title", default=None, help="page title")
 
+    imp = sub.add_parser("import", help="turn foreign result files (DCVC/CompressAI JSON, DHVC, VTM/HM/ECM logs, "
+                         "CSV) into a source folder that bd and report read, and say what was found")
+    imp.add_argument("sources", nargs="+", help="files or folders of files; NAME=PATH names an imported curve")
+    imp.add_argument("--out", type=Path, required=True, help="the source folder to write (records/ inside)")
+
     val = sub.add_parser("validate", help="load a condition and check its sequences; no coding")
     val.add_argument("--conditions", required=True, type=Path)
     val.add_argument("--data-root", type=Path)
@@ -132,6 +137,45 @@ def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
 def _folder_for_output(path: Path, option: str) -> None:
     if path.exists() and not path.is_dir():
         raise BenchError(f"{option} {path}: is a file; give a folder (it is created if missing)")
+
+
+def _import(args: argparse.Namespace) -> int:
+    import json
+
+    from bench.importers import import_file
+    from bench.store import ResultStore
+
+    _folder_for_output(args.out, "--out")
+    records = []
+    for item in args.sources:
+        name, _, file = item.partition("=") if "=" in item and not Path(item).exists() else (None, "", item)
+        path = Path(file)
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() \
+            else [path]
+        if not files:
+            raise BenchError(f"{path}: an empty folder; give files to import")
+        for f in files:
+            records += import_file(f, name)
+    store = ResultStore(args.out)
+    for r in records:
+        store.write(store.record_path(r["codec"]["name"], r["sequence"]["name"], r["rate_point"], r["key"]), r)
+    print(f"{args.out}: {len(records)} RD points imported (bd and report read this folder as a source)")
+    codecs: dict[str, list[dict]] = {}
+    for r in records:
+        codecs.setdefault(r["codec"]["name"], []).append(r)
+    for codec, recs in codecs.items():
+        seqs = sorted({r["sequence"]["name"] for r in recs})
+        found = sorted({m for r in recs for m in r["metrics"]})
+        rate = "bpp" if all(r["rate"].get("bpp") is not None for r in recs) else "kbps only (no frame size known)"
+        fmts = sorted({r["imported"]["format"] for r in recs})
+        print(f"  {codec}: {len(recs)} points, {len(seqs)} sequences ({', '.join(seqs[:6])}"
+              f"{' ...' if len(seqs) > 6 else ''}); rate: {rate}; metrics: {', '.join(found) or 'none'}; "
+              f"from {', '.join(fmts)}")
+        unmapped = sorted({k for r in recs for k in (r.get("codec_reported") or {}).get("unmapped", [])})
+        if unmapped:
+            print(f"    not mapped to a metric of the suite: {', '.join(unmapped)}")
+    (args.out / "import.json").write_text(json.dumps({"sources": args.sources, "points": len(records)}, indent=1))
+    return 0
 
 
 def _bd(args: argparse.Namespace) -> int:
@@ -395,7 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ResultStore.strict = bool(getattr(args, "strict", False))
     forget_warnings()  # each command warns afresh (several commands may run in one process: the tests)
-    handlers = {"run": _run, "remeasure": _remeasure, "migrate": _migrate, "status": _status, "bd": _bd, "report": _report, "validate": _validate, "ls": _ls, "doctor": _doctor}
+    handlers = {"run": _run, "remeasure": _remeasure, "migrate": _migrate, "status": _status, "bd": _bd,
+                "report": _report, "import": _import, "validate": _validate, "ls": _ls, "doctor": _doctor}
     try:
         return handlers[args.command](args)
     except BenchError as e:

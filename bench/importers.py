@@ -295,6 +295,10 @@ _COMPRESSAI_METRICS = {"psnr-rgb": "psnr_rgb", "ms-ssim-rgb": "ms_ssim_rgb", "ps
                        "psnr-v": "psnr_v", "psnr": "psnr_rgb", "ms-ssim": "ms_ssim_rgb"}
 
 
+_COMPRESSAI_KNOWN = {*_COMPRESSAI_METRICS, "bpp", "bitrate", "q", "qp", "encoding_time", "decoding_time", "psnr-yuv",
+                     "ms-ssim-db-rgb"}
+
+
 def _compressai(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
     data = json.loads(text)
     results = data.get("results")
@@ -326,7 +330,8 @@ def _compressai(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
             metrics=metrics, bpp=float(results["bpp"][i]) if rate_key == "bpp" else None,
             kbps=float(results["bitrate"][i]) if rate_key == "bitrate" else None, frames=1, fps=fps,
             width=width, height=height, timing=timing,
-            reported={"description": data.get("description"), "meta": meta},
+            reported={"description": data.get("description"), "meta": meta,
+                      "unmapped": sorted(k for k in results if k not in _COMPRESSAI_KNOWN)},
             measurement="CompressAI: averages over the dataset"))
     return records
 
@@ -445,6 +450,9 @@ def _csv(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
             raise ImportError_(f"{path}: line {line}, column {key}: {raw!r} is not finite")
         return value
 
+    known = {"codec", "sequence", "rate_point", "bpp", "kbps", "group", "fps", "frames", "encode_s", "decode_s",
+             *metric_names()}
+    unmapped = sorted(str(c) for c in rows[0] if c not in known)
     records = []
     for line, row in enumerate(rows, start=2):
         name, group, fps, width, height = canonical_sequence(row["sequence"], row.get("group") or None)
@@ -457,5 +465,6 @@ def _csv(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
             source=path, fmt="csv", codec=row["codec"] or codec, sequence=name, group=group,
             rate_point=row["rate_point"], metrics=metrics, bpp=num(row, "bpp", line), kbps=num(row, "kbps", line),
             frames=int(frames) if frames else None, fps=fps, width=width, height=height,
-            timing={k: num(row, k, line) for k in ("encode_s", "decode_s") if k in row}))
+            timing={k: num(row, k, line) for k in ("encode_s", "decode_s") if k in row},
+            reported={"unmapped": unmapped} if unmapped else None))
     return records

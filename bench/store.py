@@ -220,6 +220,8 @@ class ResultStore:
         """RECORD with its pooled metrics and per-frame values as METRICS says (see bench.metrics.pooling)."""
         from bench.metrics.pooling import pooled_view
 
+        if record.get("imported"):  # a producer's own numbers (evaluate.py import): nothing to pool
+            return record
         return pooled_view(record, self.measurements(record) if record.get("status") == "ok" else [], metrics)
 
     def run_records(self) -> list[dict[str, Any]]:

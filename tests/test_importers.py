@@ -158,3 +158,22 @@ def test_refusals_name_what_was_expected(tmp_path: Path, content: object, messag
     with pytest.raises(ImportError_, match=message):
         import_file(_write(tmp_path, "f.json" if not isinstance(content, str) or content.startswith("[") else "f.txt",
                            content))
+
+
+def test_import_command_writes_a_source_and_says_what_it_found(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    from bench.cli import main
+
+    csv = tmp_path / "mine.csv"
+    csv.write_text("codec,sequence,rate_point,bpp,psnr_yuv_611,lpips\n"
+                   + "".join(f"mine,Pan,{i},{0.1 * i},{30 + 2 * i},0.1\n" for i in range(1, 5)))
+    assert main(["import", str(csv), "--out", str(tmp_path / "src")]) == 0
+    out = capsys.readouterr().out
+    assert "4 RD points imported" in out and "mine: 4 points, 1 sequences (Pan); rate: bpp; metrics: psnr_yuv_611" in out
+    assert "not mapped to a metric of the suite: lpips" in out
+    from bench.report.html import sources_from
+
+    [source] = sources_from([str(tmp_path / "src")])
+    assert [r["metrics"]["psnr_yuv_611"] for r in sorted(source.records, key=lambda r: r["rate_point"])] == \
+        [32.0, 34.0, 36.0, 38.0]
+    assert main(["import", str(tmp_path / "none.json"), "--out", str(tmp_path / "x")]) == 2
