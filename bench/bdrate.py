@@ -42,6 +42,7 @@ class Status(str, Enum):
     NON_FINITE = "non_finite"
     NON_POSITIVE_RATE = "non_positive_rate"
     MISSING = "missing"  # one of the curves is absent (no records for it)
+    METRIC_MISSING = "metric_missing"  # the records are there, but without this metric (an import that lacks it)
     SATURATED = "saturated"  # a value, but most of the compared quality range lies where the metric saturates
 
     def __str__(self) -> str:

@@ -110,9 +110,14 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
     for codec in sorted(set(points["codec"]) - {anchor}):
         for seq in sorted({s for c, s in curves if c == codec} | set(anchors)):
             a, t = anchors.get(seq), curves.get((codec, seq))
+            lacking = [who for who, c in ((anchor, curves.get((anchor, seq))), (codec, t))
+                       if c is not None and np.isnan(c[1]).all()]
             if a is None or t is None:
                 who = anchor if a is None else codec
                 r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results of {who} for {seq}")
+            elif lacking:
+                r = BDResult(None, Status.METRIC_MISSING, opts.kind, opts.method,
+                             message=f"{' and '.join(lacking)} has no {opts.metric} values for {seq}")
             else:
                 r = _bd(a, _prepared(t, "test", opts), opts)
             rows.append(_row(codec, group_of[seq], seq, r, opts))

@@ -157,3 +157,17 @@ def test_bd_command_reads_a_folder_of_vtm_logs(tmp_path: Path, capsys: pytest.Ca
     per_seq = pd.read_csv(tmp_path / "out" / "bd_cli_psnr_y_rate_pchip_per_sequence.csv")
     assert list(per_seq["sequence"]) == ["Cactus"] and per_seq["status"][0] == "ok"
     assert per_seq["value"][0] < 0  # +0.3 dB at the same rates saves bits
+
+
+def test_a_metric_a_codec_lacks_is_metric_missing_not_non_finite() -> None:
+    import pandas as pd
+
+    from bench.bdtable import BDOptions, per_sequence
+
+    rows = []
+    for codec, psnr in (("A", [30.0, 32.0, 34.0, 35.0]), ("B", [None] * 4)):
+        for i, q in enumerate(psnr, start=1):
+            rows.append({"codec": codec, "sequence": "S", "group": "g", "status": "ok", "bpp": 0.1 * i, "psnr_y": q})
+    table = per_sequence(pd.DataFrame(rows), "A", BDOptions(metric="psnr_y"))
+    [row] = table.to_dict("records")
+    assert row["status"] == "metric_missing" and row["message"] == "B has no psnr_y values for S"
