@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("sources", nargs="+", help="results/<condition> folders, files or folders to import "
                      "(NAME=PATH names an imported curve)")
     rep.add_argument("--anchor", default=None, help="codec name of the anchor for BD tables")
-    rep.add_argument("--method", default="pchip", choices=("pchip", "akima", "cubic"), help="BD interpolation")
+    _bd_options(rep)
     rep.add_argument("--out", type=Path, default=None, help="report folder (default reports/<first source name>)")
     rep.add_argument("--title", default=None, help="page title")
 
@@ -209,7 +209,8 @@ def _report(args: argparse.Namespace) -> int:
     out = args.out or Path("reports") / name
     _folder_for_output(out, "--out")
     title = args.title or f"lvc-bench report: {', '.join(s.label for s in sources)}"
-    path = build_report(sources, out, title, args.anchor, args.method, args.allow_condition_mismatch)
+    path = build_report(sources, out, title, args.anchor, args.method, args.allow_condition_mismatch,
+                        _options(args, ""))  # metric "": BD tables for every headline metric
     print(f"report: {path}")
     return 0
 

@@ -345,3 +345,16 @@ def test_two_runs_keep_their_codecs_apart(tmp_path: Path, clip_dir: Path, capsys
     assert main(same) == 0  # the same condition twice: no flag; the two copies of x265 stay apart
     out = capsys.readouterr().out
     assert "two:x265" in out and "+0.00" in out and "condition differs" not in out
+
+
+def test_report_takes_the_bd_options_bd_takes(finished: tuple[Path, Path], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    _, results = finished
+    out = tmp_path / "rep"
+    assert main(["report", str(results / "bi"), "--anchor", "x265", "--out", str(out), "--metric", "psnr_y",
+                 "--min-overlap", "0.9"]) == 0
+    html = (out / "index.html").read_text()
+    assert html.count("<h3>BD-rate on ") == 1 and "<h3>BD-rate on PSNR-Y" in html
+    assert "low overlap below 90%" in html and "low overlap below 50%" not in html
+    assert main(["report", str(results / "bi"), "--anchor", "x265", "--out", str(out), "--metric", "vmaf"]) == 2
+    _one_line(capsys.readouterr().err, "--metric vmaf: no result has it")

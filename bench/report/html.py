@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from html import escape as html_escape
 from pathlib import Path
@@ -230,8 +230,10 @@ def _fmt_table(df: pd.DataFrame) -> list[list[str]]:
 
 
 def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str | None,
-                 method: str = "pchip", allow_condition_mismatch: bool = False) -> Path:
-    """Write ``out_dir/index.html`` and its exports; return the HTML path."""
+                 method: str = "pchip", allow_condition_mismatch: bool = False,
+                 bd: BDOptions | None = None) -> Path:
+    """Write ``out_dir/index.html`` and its exports; return the HTML path. BD tables use BD's settings (overlap,
+    points, kind, repair) when given, for its metric only when it names one, else for every headline metric."""
     if method not in METHODS:
         raise ValueError(f"unknown BD method {method!r}")
     records = [r for s in sources for r in s.records]
@@ -251,9 +253,15 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         no_bd = mismatch_message(sources, anchor)
     if no_bd is not None:
         anchor = None  # the page says why below, and shows the curves it has
+    bd_metrics = metrics
+    if bd is not None and bd.metric:
+        if bd.metric not in points.columns:
+            raise BenchError(f"--metric {bd.metric}: no result has it; these do: {', '.join(metrics) or 'none'}")
+        bd_metrics = [bd.metric]
     if anchor is not None:
-        for metric in metrics:
-            opts = BDOptions(metric=metric, method=method)
+        for metric in bd_metrics:
+            opts = replace(bd, metric=metric, method=method) if bd is not None else BDOptions(metric=metric,
+                                                                                              method=method)
             computed: dict[str, pd.DataFrame] = {}
             _, paths = write_bd_tables(ok_points, anchor, opts, out_dir / "tables", "report", computed, differs)
             per_seq, classes = computed["per_sequence"], computed["classes"]
@@ -319,6 +327,8 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     except BenchError as e:  # the page is still written (it needs no figure file); the error follows
         exported, export_error = [], e
     differences = condition_differences(sources)
+    page_bd = BDOptions(method=method) if bd is None else replace(bd, method=method,
+                                                                  metric=bd_metrics[0] if bd_metrics else bd.metric)
     template = _environment().get_template("report.html.j2")
     html = template.render(
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
@@ -329,7 +339,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         time_columns=list(times.columns), per_frame_ms=per_frame_ms, checks=checks, failures=failures,
         stream_rows=stream_rows, no_bd=no_bd,
         identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
-        definitions=definitions(), bd_method=BDOptions(method=method).describe(),
+        definitions=definitions(), bd_method=page_bd.describe(),
         exported=exported, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns,
         n_records=len(records), n_failed=len(failures), cautions=cautions(records),
