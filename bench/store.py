@@ -59,7 +59,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The writer's host and process id are in the name: a process killed mid-write (kill -9) leaves its file,
+    # which the next run recognises as stale and removes (clean_stale_work).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_host()}-{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -252,6 +254,10 @@ class ResultStore:
                     shutil.rmtree(d, ignore_errors=True)
             if not any(parent.iterdir()):
                 parent.rmdir()
+        for tmp in self.root.rglob(".*.tmp"):  # a half-written file of a killed writer (see atomic_write_bytes)
+            host, _, pid = tmp.name.rsplit(".", 3)[-3].rpartition("-") if tmp.name.count(".") >= 4 else ("", "", "")
+            if host == _host() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                tmp.unlink(missing_ok=True)
 
 
 def default_metric_spec() -> MetricSpec:
