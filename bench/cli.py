@@ -142,20 +142,11 @@ def _folder_for_output(path: Path, option: str) -> None:
 def _import(args: argparse.Namespace) -> int:
     import json
 
-    from bench.importers import import_file
+    from bench.importers import import_path, split_label
     from bench.store import ResultStore
 
     _folder_for_output(args.out, "--out")
-    records = []
-    for item in args.sources:
-        name, _, file = item.partition("=") if "=" in item and not Path(item).exists() else (None, "", item)
-        path = Path(file)
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() \
-            else [path]
-        if not files:
-            raise BenchError(f"{path}: an empty folder; give files to import")
-        for f in files:
-            records += import_file(f, name)
+    records = [r for label, path in map(split_label, args.sources) for r in import_path(path, label)]
     store = ResultStore(args.out)
     for r in records:
         store.write(store.record_path(r["codec"]["name"], r["sequence"]["name"], r["rate_point"], r["key"]), r)

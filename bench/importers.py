@@ -138,6 +138,24 @@ def detect(path: Path, text: str) -> str:
                        "q*.json or stdout, a VTM/HM/ECM log with 'Total Frames', or a CSV)")
 
 
+def split_label(item: str) -> tuple[str | None, Path]:
+    """A command-line source ``LABEL=PATH`` (or a plain PATH, also one whose name holds '=')."""
+    if "=" in item and not Path(item).exists():
+        label, _, path = item.partition("=")
+        return label, Path(path)
+    return None, Path(item)
+
+
+def import_path(path: Path, codec: str | None = None) -> list[dict[str, Any]]:
+    """Records of a file, or of every file of a folder (one VTM log per sequence and QP, say)."""
+    if not path.is_dir():
+        return import_file(path, codec)
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise ImportError_(f"{path}: an empty folder; give files to import (or a results/<condition> folder)")
+    return [r for f in files for r in import_file(f, codec)]
+
+
 def import_file(path: str | Path, codec: str | None = None) -> list[dict[str, Any]]:
     """Records for every RD point in ``path``; ``codec`` names the curve (default: from the file)."""
     path = Path(path)

@@ -182,6 +182,7 @@ class FfmpegAdapter(Adapter):
             raise AdapterError(f"codec {self.name}: threads 0 (the machine's default) makes its bitstreams depend "
                                "on the machine; give a thread count")
         segments = self.segments(task)
+        released = overridden_aspects(self.params["overrides"], self.options, self.name)  # checks not made
         facts: list[StreamFacts | None] = []
         commands, logs = [], {}
         encode_s = 0.0
@@ -202,7 +203,7 @@ class FfmpegAdapter(Adapter):
             if not part.exists() or part.stat().st_size == 0:
                 raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream", enc.stderr[-3000:])
             self._refuse_ignored(enc.stderr, "encoder")
-            facts.append(self._check_settings(part, enc.stderr, task, keyint))
+            facts.append(self._check_settings(part, enc.stderr, task, keyint, released))
             commands.append(encode)
             logs[f"encode{i}" if len(segments) > 1 else "encode"] = enc.stderr
             parts.append(part)
@@ -217,7 +218,6 @@ class FfmpegAdapter(Adapter):
         logs["decode"] = dec.stderr
         self._refuse_ignored(dec.stderr, "decoder")
         frame_types = _frame_types(dec.stderr)
-        released = overridden_aspects(self.params["overrides"], self.options, self.name)
         checked = stream_facts.check_frame_types(
             facts[0] or StreamFacts("frame types from the decoder"), frame_types, task.frames,
             -1 if "intra" in released else task.intra_period, self.b_frames_reorder and "reorder" not in released,
@@ -254,11 +254,13 @@ class FfmpegAdapter(Adapter):
         """The QP the encoder reports for the rate point (on its own scale)."""
         return float(task.rate_point)
 
-    def _check_settings(self, part: Path, log: str, task: CodingTask, keyint: int) -> StreamFacts | None:
-        facts = self.stream_settings(part.read_bytes(), log)
+    def _check_settings(self, part: Path, log: str, task: CodingTask, keyint: int,
+                        released: set[str]) -> StreamFacts | None:
+        with open(part, "rb") as f:  # x264/x265 write their settings SEI in the first access unit
+            head = f.read(1 << 20)
+        facts = self.stream_settings(head, log)
         if facts is None:
             return None
-        released = overridden_aspects(self.params["overrides"], self.options, self.name)
         return stream_facts.check_settings(facts, None if "rate" in released else self.expected_qp(task),
                                            None if "intra" in released else keyint, released, f"codec {self.name}")
 

@@ -361,13 +361,12 @@ def sources_from(paths: Iterable[str]) -> list[Source]:
     folder name) and names an imported curve. With more than one source every codec is named by its source,
     ``label:codec`` (an imported curve given a NAME keeps that name), so that same-named codecs of two runs
     or files are never pooled into one curve."""
-    from bench.importers import import_file
+    from bench.importers import import_path, split_label
     from bench.store import ResultStore
 
     out = []
     for item in paths:
-        name, _, file = item.partition("=") if "=" in item and not Path(item).exists() else (None, "", item)
-        path = Path(file)
+        name, path = split_label(item)
         if path.is_dir() and (path / "records").is_dir():
             store = ResultStore(path)
             recs = store.run_records()
@@ -375,14 +374,9 @@ def sources_from(paths: Iterable[str]) -> list[Source]:
             fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
             out.append(Source(name or path.name, recs, cond.read_text(encoding="utf-8") if cond.exists() else None,
                               fields, str(path)))
-        elif path.is_dir():  # a folder of producer files, e.g. one VTM log per sequence and QP
-            files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-            if not files:
-                raise BenchError(f"{path}: an empty folder; pass results/<condition> or files to import")
-            out.append(Source(name or path.name, [r for f in files for r in import_file(f, name)], path=str(path),
-                              named_curve=name is not None))
-        else:
-            out.append(Source(name or path.stem, import_file(path, name), path=str(path), named_curve=name is not None))
+        else:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
+            out.append(Source(name or (path.name if path.is_dir() else path.stem), import_path(path, name),
+                              path=str(path), named_curve=name is not None))
     labels = [s.label for s in out]
     if len(set(labels)) != len(labels):
         dup = next(label for label in labels if labels.count(label) > 1)
