@@ -1,5 +1,12 @@
 """Importers: results produced elsewhere, turned into records of the same model as our own runs.
 
+Rates: a producer that gives kbps only (CompressAI's video files, VTM logs) is converted with
+``bpp = kbps x 1000 / (fps x width x height)`` (and back), the frame size and rate taken, in this order, from
+what the user gives (:class:`Geometry`: ``--size``/``--fps`` or ``--dataset``), from the file (its name or
+keys), or from our manifest of the sequence. A dataset average converts only when every sequence of the
+dataset shares one size and frame rate (UVG does; MCL-JCV and HEVC class B mix frame rates). The rule and
+where its numbers came from are kept in ``rate.conversion``.
+
 Each imported record is marked ``"imported": {"source": <file>, "format": <name>}``; its numbers are the
 producer's own (their metric code, their rate accounting), and its ``measurement`` block says so. Sequence
 names are mapped onto our dataset manifests by file stem (``BQTerrace_1920x1080_60.yuv`` -> ``BQTerrace``,
@@ -12,8 +19,11 @@ Formats (detected from the content; a file that fits none is refused naming the 
   DCVC (2021) writes ``ave_all_frame_quality``: a value above 1 is PSNR, at most 1 is MS-SSIM.
   With ``ave_all_frame_psnr_y`` present the content was YUV 4:2:0 and ``ave_all_frame_psnr`` is the 6:1:1
   average; otherwise it was RGB. MS-SSIM values of 0 (``--calc_ssim`` off) are treated as absent.
-* ``compressai``: ``{"name", "description", "results": {"bpp" | "bitrate", "psnr-rgb", ...}}`` (dataset
-  averages; the sequence is the ``meta.dataset`` or the file's folder name).
+* ``compressai``: ``{"name", "description", "results": {"bpp" | "bitrate", "psnr-rgb", ...}}``: dataset
+  averages (CompressAI's plain mean over the sequences). The dataset is ``meta.dataset`` or the file's folder
+  name; one we have a manifest of (``UVG-1080p`` is ``uvg``) makes the points a *dataset-average curve* of
+  that class, comparable with a run's averaged class curves (see :mod:`bench.bdtable`); any other name is a
+  sequence of its own (``kodak``).
 * ``dhvc-json``: DHVC 1.0's ``q*.json`` list of ``{"video", "quality", "bpp", "psnr"}`` (later duplicates of a
   video and quality win: the official script appends on every run).
 * ``dhvc-stdout``: DHVC 1.0's stdout: ``frame: i bpp: b psnr: p`` lines closed by the log line
@@ -32,6 +42,7 @@ import hashlib
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +73,48 @@ _CLASS_NAMES = {"hevc_b": "B", "hevc_c": "C", "hevc_d": "D", "hevc_e": "E", "uvg
                 "mcl_jcv": "MCL-JCV", "hevc_rgb": "RGB", "ustc-td": "USTC-TD"}
 
 
+@dataclass(frozen=True)
+class Geometry:
+    """What the user says about imported points: frame size, frame rate, the dataset they are of."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    dataset: str | None = None  # a key of bench.datasets.DATASETS
+
+    def describe(self) -> str:
+        parts = [f"{self.width}x{self.height}" if self.width else "", f"{self.fps:g} fps" if self.fps else "",
+                 f"dataset {self.dataset}" if self.dataset else ""]
+        return ", ".join(p for p in parts if p) or "nothing"
+
+
+def dataset_key(name: str) -> str | None:
+    """The manifest a dataset is named by, as producers spell it (``UVG-1080p``, ``HEVC_B``, ``MCL-JCV``)."""
+    n = re.sub(r"[-\s]+", "_", name.strip().lower())
+    for key in sorted(DATASETS, key=len, reverse=True):
+        if re.fullmatch(rf"{key}(_\d{{3,4}}p)?", n) or n == key.replace("hevc_", "hevc_class_"):
+            return key
+    return None
+
+
+def dataset_geometry(key: str) -> tuple[int, int, float] | str:
+    """(width, height, fps) shared by every sequence of a dataset, or why there is none."""
+    seqs = DATASETS[key]
+    shapes = {(s.width, s.height) for s in seqs}
+    rates = {s.fps for s in seqs}
+    if None in rates or len(rates) > 1 or len(shapes) > 1:
+        mixed = ", ".join(f"{r:g}" for r in sorted(r for r in rates if r is not None)) or "unknown"
+        return (f"the sequences of {key} differ in frame size or rate ({mixed} fps): a dataset-average kbps has "
+                "no single bpp; give --size and --fps")
+    (w, h), fps = shapes.pop(), rates.pop()
+    return int(w), int(h), float(fps)
+
+
+def average_name(group: str) -> str:
+    """The pseudo-sequence a dataset-average curve of class GROUP is filed under."""
+    return f"{group} (dataset average)"
+
+
 def canonical_sequence(raw: str, group: str | None = None) -> tuple[str, str, float | None, int | None, int | None]:
     """Our (name, class, fps, width, height) for a sequence named by a file, folder or path."""
     stem = Path(raw.rstrip("/")).name
@@ -82,13 +135,16 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
                     frames: int | None = None, fps: float | None = None, width: int | None = None,
                     height: int | None = None, per_frame: dict[str, list] | None = None,
                     timing: dict[str, float | None] | None = None, reported: dict[str, Any] | None = None,
-                    measurement: str = "as computed by the producer") -> dict[str, Any]:
-    """A record in our model for one imported RD point."""
-    if bpp is None and kbps is not None and fps and width and height:
-        bpp = kbps * 1000 / (fps * width * height)
-    if kbps is None and bpp is not None and fps and width and height:
-        kbps = bpp * width * height * fps / 1000
+                    measurement: str = "as computed by the producer",
+                    dataset_average: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A record in our model for one imported RD point (its rate completed by :func:`complete_rate`).
+
+    ``dataset_average`` marks a point that is a mean over a dataset's sequences (``{"dataset", "sequences",
+    "rule"}``), not one sequence."""
     key = hashlib.sha256(json.dumps([str(source), codec, sequence, str(rate_point)]).encode()).hexdigest()
+    seq: dict[str, Any] = {"name": sequence, "group": group, "fps": fps, "width": width, "height": height}
+    if dataset_average:
+        seq["dataset_average"] = dataset_average
     return {
         "schema_version": SCHEMA_VERSION,
         "key": key,
@@ -96,7 +152,7 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
         "imported": {"source": str(source), "format": fmt},
         "codec": {"name": codec, "adapter": f"imported:{fmt}", "description": f"imported from {source.name}",
                   "identity": {}},
-        "sequence": {"name": sequence, "group": group, "fps": fps, "width": width, "height": height},
+        "sequence": seq,
         "source": {"count": frames},
         "rate_point": rate_point,
         "rate_knob": "imported",
@@ -107,6 +163,34 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
         "timing": timing or {},
         "codec_reported": reported or {},
     }
+
+
+RATE_RULE = "bpp = kbps x 1000 / (fps x width x height)"
+
+
+def complete_rate(record: dict[str, Any], given: Geometry | None = None) -> dict[str, Any]:
+    """RECORD with both bpp and kbps where its frame size and rate are known (see the module notes), and
+    ``rate.conversion`` saying how (or why not)."""
+    seq, rate = record["sequence"], record["rate"]
+    average = seq.get("dataset_average")
+    where = f"our manifest of {average['dataset']}" if average else "the file or our manifest of the sequence"
+    if given is not None and (given.width or given.fps):
+        seq.update({k: v for k, v in (("width", given.width), ("height", given.height), ("fps", given.fps)) if v})
+        where = f"given on the command line ({given.describe()})"
+    if (rate.get("bpp") is None) == (rate.get("kbps") is None):
+        return record  # both given by the producer (or neither: refused by _checked)
+    w, h, fps = seq.get("width"), seq.get("height"), seq.get("fps")
+    have, wanted = ("kbps", "bpp") if rate.get("bpp") is None else ("bpp", "kbps")
+    if not (w and h and fps):
+        lacking = " and ".join(k for k, v in (("frame size", w and h), ("frame rate", fps)) if not v)
+        rate["conversion"] = ("bpp as given; no kbps (the {lacking} unknown)" if have == "bpp" else
+                              f"kbps only, not converted: the {lacking} unknown (import with --dataset, or --size "
+                              "and --fps)").format(lacking=lacking)
+        return record
+    pixels_per_s = fps * w * h
+    rate[wanted] = rate["kbps"] * 1000 / pixels_per_s if wanted == "bpp" else rate["bpp"] * pixels_per_s / 1000
+    rate["conversion"] = f"{wanted} from {have}: {RATE_RULE}, {w}x{h} at {fps:g} fps from {where}"
+    return record
 
 
 # --- detection -----------------------------------------------------------------------------------------------
@@ -146,18 +230,19 @@ def split_label(item: str) -> tuple[str | None, Path]:
     return None, Path(item)
 
 
-def import_path(path: Path, codec: str | None = None) -> list[dict[str, Any]]:
+def import_path(path: Path, codec: str | None = None, given: Geometry | None = None) -> list[dict[str, Any]]:
     """Records of a file, or of every file of a folder (one VTM log per sequence and QP, say)."""
     if not path.is_dir():
-        return import_file(path, codec)
+        return import_file(path, codec, given)
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise ImportError_(f"{path}: an empty folder; give files to import (or a results/<condition> folder)")
-    return [r for f in files for r in import_file(f, codec)]
+    return [r for f in files for r in import_file(f, codec, given)]
 
 
-def import_file(path: str | Path, codec: str | None = None) -> list[dict[str, Any]]:
-    """Records for every RD point in ``path``; ``codec`` names the curve (default: from the file)."""
+def import_file(path: str | Path, codec: str | None = None, given: Geometry | None = None) -> list[dict[str, Any]]:
+    """Records for every RD point in ``path``; ``codec`` names the curve (default: from the file); ``given``
+    is what the user says of the points' frame size, rate and dataset."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -169,7 +254,7 @@ def import_file(path: str | Path, codec: str | None = None) -> list[dict[str, An
     reader = {"dcvc": _dcvc, "compressai": _compressai, "dhvc-json": _dhvc_json, "dhvc-stdout": _dhvc_stdout,
               "vtm-log": _vtm_log, "csv": _csv}[fmt]
     try:
-        records = reader(path, text, codec or path.stem)
+        records = reader(path, text, codec or path.stem, given or Geometry())
     except ImportError_:
         raise
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, ZeroDivisionError,
@@ -178,7 +263,7 @@ def import_file(path: str | Path, codec: str | None = None) -> list[dict[str, An
         raise ImportError_(f"{path}: not a valid {fmt} file: {type(e).__name__}: {e}") from None
     if not records:
         raise ImportError_(f"{path}: holds no RD points")
-    return [_checked(r, path) for r in records]
+    return [_checked(complete_rate(r, given), path) for r in records]
 
 
 _LIMIT = 1e12  # beyond any bpp, kbps, PSNR or MS-SSIM: a value this large is a broken file, not a result
@@ -260,7 +345,7 @@ def dcvc_entry_metrics(entry: dict[str, Any]) -> dict[str, float | None]:
     return {"psnr_rgb": num("ave_all_frame_psnr"), "ms_ssim_rgb": ms}
 
 
-def _dcvc(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+def _dcvc(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
     data = json.loads(text)
     records = []
     for klass, seqs in data.items():
@@ -317,7 +402,7 @@ _COMPRESSAI_KNOWN = {*_COMPRESSAI_METRICS, "bpp", "bitrate", "q", "qp", "encodin
                      "ms-ssim-db-rgb"}
 
 
-def _compressai(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+def _compressai(path: Path, text: str, codec: str, given: Geometry) -> list[dict[str, Any]]:
     data = json.loads(text)
     results = data.get("results")
     if not isinstance(results, dict):
@@ -332,6 +417,15 @@ def _compressai(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
     meta = data.get("meta") or {}
     dataset_name = str(meta.get("dataset") or path.parent.name)
     name, group, fps, width, height = canonical_sequence(dataset_name, dataset_name)
+    average = None
+    if key := given.dataset or dataset_key(dataset_name):  # a mean over a dataset we know: its class's curve
+        seqs = DATASETS[key]
+        group = seqs[0].group if len({s.group for s in seqs}) == 1 else key
+        name = average_name(group)
+        geometry = dataset_geometry(key)
+        width, height, fps = geometry if isinstance(geometry, tuple) else (None, None, None)
+        average = {"dataset": key, "named_in_file": dataset_name, "sequences": [s.name for s in seqs],
+                   "rule": "CompressAI: plain mean over the dataset's sequences of each sequence's mean"}
     labels = results.get("q") or results.get("qp") or list(range(n))
     records = []
     for i in range(n):
@@ -350,13 +444,13 @@ def _compressai(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
             width=width, height=height, timing=timing,
             reported={"description": data.get("description"), "meta": meta,
                       "unmapped": sorted(k for k in results if k not in _COMPRESSAI_KNOWN)},
-            measurement="CompressAI: averages over the dataset"))
+            measurement="CompressAI: averages over the dataset", dataset_average=average))
     return records
 
 
 # --- DHVC ------------------------------------------------------------------------------------------------------
 
-def _dhvc_json(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+def _dhvc_json(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
     entries = json.loads(text)
     latest: dict[tuple[str, Any], dict[str, Any]] = {}
     for i, e in enumerate(entries):
@@ -386,7 +480,7 @@ def dhvc_frame_lines(text: str) -> list[tuple[int, float, float]]:
     return [(int(m.group(1)), float(m.group(2)), float(m.group(3))) for m in _DHVC_FRAME.finditer(text)]
 
 
-def _dhvc_stdout(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+def _dhvc_stdout(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
     clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
     records, frames = [], []
     for line in clean.splitlines():
@@ -415,7 +509,7 @@ def _dhvc_stdout(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
 _QP_IN_NAME = re.compile(r"(?:^|[_.-])qp?(\d{1,2})(?=[_.-]|$)", re.IGNORECASE)
 
 
-def _vtm_log(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+def _vtm_log(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
     from bench.adapters.reference import parse_summary
 
     summary = parse_summary(text)
@@ -444,7 +538,7 @@ def _vtm_log(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
 
 # --- CSV -------------------------------------------------------------------------------------------------------
 
-def _csv(path: Path, text: str, codec: str) -> list[dict[str, Any]]:
+def _csv(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
     rows = list(csv.DictReader(text.splitlines()))
     if not rows:
         raise ImportError_(f"{path}: the CSV has no rows")
