@@ -43,6 +43,8 @@ class Status(str, Enum):
     NON_POSITIVE_RATE = "non_positive_rate"
     MISSING = "missing"  # one of the curves is absent (no records for it)
     METRIC_MISSING = "metric_missing"  # the records are there, but without this metric (an import that lacks it)
+    RATE_UNKNOWN = "rate_unknown"  # the records give kbps only and no frame size/rate to make it bpp
+    AVERAGE_ONLY = "average_only"  # a curve is a published dataset average: comparable as an averaged curve only
     SATURATED = "saturated"  # a value, but most of the compared quality range lies where the metric saturates
 
     def __str__(self) -> str:

@@ -1,11 +1,20 @@
-"""BD tables over many codecs and sequences, in both aggregation conventions, named.
+"""BD tables over many codecs and sequences, in both aggregation conventions, named, with their spread.
 
-* ``jvet``: BD per sequence against the anchor, then the arithmetic mean per class, then the mean over all
-  sequences ("Overall", as the JVET CTC template). A class mean uses only sequences with a usable BD value
-  and says how many that was.
-* ``average_curve``: per class, one RD curve per codec made of the frame-weighted mean bpp and quality of
-  each rate point over the class's sequences, then one BD value of those curves (DCVC's
-  ``compare_bd_rate.py``); its "Average" is the plain mean of the class values, as the DCVC papers print it.
+* **per-sequence mean (JVET)**: BD per sequence against the anchor, then the arithmetic mean per class, then
+  the mean over all sequences (column ``all: mean of sequences``, the JVET CTC template's "Overall"). A class
+  mean uses only sequences with a usable BD value and says how many that was; beside each mean stand the
+  minimum, median and maximum of its sequences' values and a percentile-bootstrap 95 % confidence interval of
+  the mean (sequences resampled with replacement; resample count and seed in :class:`BDOptions`, the same
+  seed for every cell, so a table is reproduced exactly from its options).
+* **averaged curve (DCVC)**: per class, one RD curve per codec made of the frame-weighted mean bpp and
+  quality of each rate point over the class's sequences, then one BD value of those curves (DCVC's
+  ``compare_bd_rate.py``); column ``all: mean of classes`` is the plain mean of the class values, as the
+  DCVC papers print it. A *dataset-average* curve (a published one: CompressAI gives UVG as one curve) is a
+  class's averaged curve as it stands; it takes part in this convention only (status ``average_only`` in
+  the other).
+
+A rate-point subset (``rate_points`` / ``rate_exclude``: rate point labels, the QP of x265 or the q index of
+a learned codec, matched as text for every codec) is applied before either convention.
 
 Time ratios (encode, decode) are the geometric mean over sequences of (test time summed over rate points)
 / (anchor time summed over rate points), as in JVET tables.
@@ -33,7 +42,13 @@ from bench.bdrate import (
 from bench.errors import BenchError
 from bench.metrics import metric as registered_metric
 
-OVERALL = "Overall"
+JVET = "per-sequence mean (JVET)"
+DCVC = "averaged curve (DCVC)"
+OVERALL = "all: mean of sequences"  # the JVET template's "Overall"
+CLASS_MEAN = "all: mean of classes"  # what DCVC's papers print as the average of their class values
+SUMMARY_COLUMNS = (OVERALL, CLASS_MEAN)
+DEFAULT_BOOTSTRAP = 10_000
+DEFAULT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -44,12 +59,25 @@ class BDOptions:
     min_points: int = DEFAULT_MIN_POINTS
     min_overlap: float = DEFAULT_MIN_OVERLAP
     repair: str | None = None
+    rate_points: tuple[str, ...] = ()  # only these rate points (labels as text); empty: all
+    rate_exclude: tuple[str, ...] = ()  # leave these rate points out
+    bootstrap: int = DEFAULT_BOOTSTRAP  # resamples of the confidence interval of a mean
+    seed: int = DEFAULT_SEED
 
     def describe(self) -> str:
         what = "BD-rate [%] (rate at equal quality)" if self.kind == "rate" else f"BD-{self.metric} (at equal rate)"
         repair = f", non-monotonic curves repaired by {self.repair}" if self.repair else ""
+        subset = f"; {self.subset()}" if self.subset() else ""
         return (f"{what} on {self.metric} against bpp; {self.method} interpolation, exact integration over the "
-                f"overlap; at least {self.min_points} points; low overlap below {self.min_overlap:.0%}{repair}")
+                f"overlap; at least {self.min_points} points; low overlap below {self.min_overlap:.0%}{repair}"
+                f"{subset}; 95 % CI: percentile bootstrap over sequences, {self.bootstrap} resamples, seed "
+                f"{self.seed}")
+
+    def subset(self) -> str:
+        """The rate-point subset in words ("" when every rate point is used)."""
+        parts = ([f"rate points {', '.join(self.rate_points)} only"] if self.rate_points else []) + \
+            ([f"rate points {', '.join(self.rate_exclude)} left out"] if self.rate_exclude else [])
+        return "; ".join(parts)
 
 
 def with_db_columns(points: pd.DataFrame) -> pd.DataFrame:
@@ -59,6 +87,34 @@ def with_db_columns(points: pd.DataFrame) -> pd.DataFrame:
         values = pd.to_numeric(out[col], errors="coerce")
         out[f"{col}_db"] = -10 * np.log10(np.clip(1 - values, 1e-12, None))
     return out
+
+
+def select_rate_points(points: pd.DataFrame, opts: BDOptions) -> pd.DataFrame:
+    """POINTS restricted to the options' rate-point subset; a named rate point no codec has is an error."""
+    if not opts.rate_points and not opts.rate_exclude:
+        return points
+    labels = points["rate_point"].astype(str)
+    known = set(labels)
+    for option, wanted in (("--rate-points", opts.rate_points), ("--rate-exclude", opts.rate_exclude)):
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise BenchError(f"{option} {','.join(unknown)}: no result has that rate point; rate points: "
+                             f"{', '.join(sorted(known, key=_natural))}")
+    keep = labels.isin(opts.rate_points) if opts.rate_points else pd.Series(True, index=points.index)
+    return points[keep & ~labels.isin(opts.rate_exclude)]
+
+
+def _natural(label: str) -> tuple[float, str]:
+    try:
+        return float(label), label
+    except ValueError:
+        return math.inf, label
+
+
+def _is_average(points: pd.DataFrame) -> pd.Series:
+    if "dataset_average" not in points.columns:
+        return pd.Series(False, index=points.index)
+    return points["dataset_average"].fillna("").astype(str) != ""
 
 
 def _curves(points: pd.DataFrame, metric: str) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
@@ -93,6 +149,21 @@ def _bd(anchor: Curve, test: Curve, opts: BDOptions) -> BDResult:
                    m.saturates_at if m is not None and m.display != "db" else None)
 
 
+def _unusable(pairs: list[tuple[str, tuple[np.ndarray, np.ndarray] | None]], metric: str, where: str,
+              opts: BDOptions) -> BDResult | None:
+    """A typed result when a curve lacks the rate or the metric altogether (not a broken curve)."""
+    no_rate = [who for who, c in pairs if c is not None and np.isnan(c[0]).all()]
+    if no_rate:
+        return BDResult(None, Status.RATE_UNKNOWN, opts.kind, opts.method,
+                        message=f"{' and '.join(no_rate)} gives kbps only for {where}, with no frame size and rate "
+                                "to make it bpp: import with --dataset, or --size and --fps")
+    lacking = [who for who, c in pairs if c is not None and np.isnan(c[1]).all()]
+    if lacking:
+        return BDResult(None, Status.METRIC_MISSING, opts.kind, opts.method,
+                        message=f"{' and '.join(lacking)} has no {metric} values for {where}")
+    return None
+
+
 def check_anchor(points: pd.DataFrame, anchor: str) -> None:
     codecs = sorted(set(points["codec"]))
     if anchor not in codecs:
@@ -100,33 +171,62 @@ def check_anchor(points: pd.DataFrame, anchor: str) -> None:
 
 
 def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataFrame:
-    """One BD result per (test codec, sequence); sequences the anchor lacks get status ``missing``."""
+    """One BD result per (test codec, sequence); sequences the anchor lacks get status ``missing``; a class that
+    the anchor or the test gives only as a dataset average gets one ``average_only`` row."""
     check_anchor(points, anchor)
-    curves = _curves(points, opts.metric)
-    group_of = dict(zip(points["sequence"], points["group"], strict=True))
+    points = select_rate_points(points, opts)
+    average = _is_average(points)
+    curves = _curves(points[~average], opts.metric)
+    ok = points[points["status"] == "ok"]
+    group_of = {(c, s): g for c, s, g in zip(points["codec"], points["sequence"], points["group"], strict=True)}
+    averaged_groups = {(c, g) for c, g in zip(ok.loc[average, "codec"], ok.loc[average, "group"], strict=True)}
     # Each anchor curve is validated once and compared with every test codec.
     anchors = {s: _prepared(c, "anchor", opts) for (codec, s), c in curves.items() if codec == anchor}
     rows = []
     for codec in sorted(set(points["codec"]) - {anchor}):
-        for seq in sorted({s for c, s in curves if c == codec} | set(anchors)):
+        sequences = sorted({s for c, s in curves if c == codec} | set(anchors))
+        for seq in sequences:
             a, t = anchors.get(seq), curves.get((codec, seq))
-            lacking = [who for who, c in ((anchor, curves.get((anchor, seq))), (codec, t))
-                       if c is not None and np.isnan(c[1]).all()]
+            # A sequence's class as the anchor's records give it (an import without classes takes the run's).
+            group = group_of.get((anchor, seq), group_of.get((codec, seq)))
             if a is None or t is None:
                 who = anchor if a is None else codec
-                r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results of {who} for {seq}")
-            elif lacking:
-                r = BDResult(None, Status.METRIC_MISSING, opts.kind, opts.method,
-                             message=f"{' and '.join(lacking)} has no {opts.metric} values for {seq}")
+                if (who, group) in averaged_groups:
+                    r = BDResult(None, Status.AVERAGE_ONLY, opts.kind, opts.method,
+                                 message=f"{who} gives class {group} as a dataset average only: compared as an "
+                                         f"averaged curve (DCVC)")
+                else:
+                    r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results of {who} for {seq}")
             else:
-                r = _bd(a, _prepared(t, "test", opts), opts)
-            rows.append(_row(codec, group_of[seq], seq, r, opts))
+                r = _unusable([(anchor, curves.get((anchor, seq))), (codec, t)], opts.metric, seq, opts) \
+                    or _bd(a, _prepared(t, "test", opts), opts)
+            rows.append(_row(codec, str(group), seq, r, opts))
+        covered = {group_of.get((anchor, s), group_of.get((codec, s))) for s in sequences}
+        for group in sorted({g for c, g in averaged_groups if c in (anchor, codec)} - covered):
+            r = BDResult(None, Status.AVERAGE_ONLY, opts.kind, opts.method,
+                         message=f"class {group} is a dataset average: compared as an averaged curve (DCVC) only")
+            rows.append(_row(codec, str(group), f"{group} (dataset average)", r, opts))
     return pd.DataFrame(rows)
 
 
-def _mean_row(codec: str, group: str, part: pd.DataFrame) -> dict[str, object]:
+def spread(values: np.ndarray, opts: BDOptions) -> dict[str, float | None]:
+    """Min, median, max of VALUES and the percentile-bootstrap 95 % CI of their mean (None below 2 values)."""
+    if len(values) == 0:
+        return {"min": None, "median": None, "max": None, "ci_low": None, "ci_high": None}
+    out: dict[str, float | None] = {"min": float(values.min()), "median": float(np.median(values)),
+                                    "max": float(values.max()), "ci_low": None, "ci_high": None}
+    if len(values) >= 2 and opts.bootstrap > 0:
+        rng = np.random.default_rng(opts.seed)
+        means = values[rng.integers(0, len(values), size=(opts.bootstrap, len(values)))].mean(axis=1)
+        out["ci_low"], out["ci_high"] = (float(v) for v in np.percentile(means, [2.5, 97.5]))
+    return out
+
+
+def _mean_row(codec: str, group: str, part: pd.DataFrame, opts: BDOptions) -> dict[str, object]:
     usable = part[part["status"].isin(["ok", "low_overlap"])]
-    if usable.empty:
+    if usable.empty and part["status"].nunique() == 1:
+        status = str(part["status"].iloc[0])  # every sequence says the same (missing, average_only ...)
+    elif usable.empty:
         status = "none_usable"
     elif len(usable) < len(part):
         status = "incomplete"
@@ -134,25 +234,34 @@ def _mean_row(codec: str, group: str, part: pd.DataFrame) -> dict[str, object]:
         status = "low_overlap"
     else:
         status = "ok"
-    return {"codec": codec, "group": group, "value": float(usable["value"].mean()) if len(usable) else None,
-            "status": status, "sequences_used": len(usable), "sequences": len(part)}
+    values = usable["value"].to_numpy(dtype=float)
+    return {"codec": codec, "group": group, "convention": JVET, "value": float(values.mean()) if len(values) else None,
+            "status": status, "sequences_used": len(usable), "sequences": len(part), **spread(values, opts)}
 
 
-def jvet_summary(per_seq: pd.DataFrame) -> pd.DataFrame:
-    """Mean of per-sequence values per class, then over all sequences (``Overall``)."""
+def jvet_summary(per_seq: pd.DataFrame, opts: BDOptions | None = None) -> pd.DataFrame:
+    """Mean of per-sequence values per class, then over all sequences (``all: mean of sequences``), each with
+    its spread (min, median, max) and bootstrap confidence interval."""
+    opts = opts or BDOptions()
     rows = []
     for codec, part in per_seq.groupby("codec", sort=True):
         for group, gpart in part.groupby("group", sort=True):
-            rows.append(_mean_row(str(codec), str(group), gpart))
-        rows.append(_mean_row(str(codec), OVERALL, part))
+            rows.append(_mean_row(str(codec), str(group), gpart, opts))
+        rows.append(_mean_row(str(codec), OVERALL, part, opts))
     return pd.DataFrame(rows)
 
 
 def class_average_points(points: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per codec, class and rate point: the frame-weighted mean bpp and quality over the class's sequences.
 
-    A rate point that some of the class's sequences lack is left out (it would bias the mean)."""
+    A rate point that some of the class's sequences lack is left out (it would bias the mean). A codec whose
+    class is given as a dataset average (and not by sequence) keeps that curve as it is."""
     ok = points[points["status"] == "ok"]
+    average = _is_average(ok)
+    by_sequence = set(zip(ok.loc[~average, "codec"], ok.loc[~average, "group"], strict=True))
+    keep = ~average | pd.Series([(c, g) not in by_sequence for c, g in zip(ok["codec"], ok["group"], strict=True)],
+                                index=ok.index)
+    ok = ok[keep]
     w = pd.to_numeric(ok["frames"], errors="coerce").fillna(1.0)
     df = pd.DataFrame({"codec": ok["codec"], "group": ok["group"], "sequence": ok["sequence"],
                        "rate_point": ok["rate_point"].astype(str), "w": w,
@@ -172,24 +281,32 @@ def class_average_points(points: pd.DataFrame, metric: str) -> pd.DataFrame:
 def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataFrame:
     """BD of the class-averaged curves (frame-weighted mean bpp and quality per rate point), and their mean."""
     check_anchor(points, anchor)
+    points = select_rate_points(points, opts)
     averaged = class_average_points(points, opts.metric)
     curves = {(str(c), str(g)): (part["bpp"].to_numpy(), part[opts.metric].to_numpy())
               for (c, g), part in averaged.groupby(["codec", "group"], sort=True)}
     ok = points[points["status"] == "ok"]
+    raw = _curves(ok.assign(sequence=ok["group"]), opts.metric) if opts.metric in ok.columns else {}
     rows = []
     for codec in sorted(set(ok["codec"]) - {anchor}):
         values = []
         for group in sorted(set(ok["group"])):
             a, t = curves.get((anchor, group)), curves.get((codec, group))
             if a is None or t is None:
-                r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results for class {group}")
+                r = _unusable([(anchor, raw.get((anchor, group))), (codec, raw.get((codec, group)))], opts.metric,
+                              f"class {group}", opts) or \
+                    BDResult(None, Status.MISSING, opts.kind, opts.method,
+                             message=f"no results of {anchor if a is None else codec} for class {group}")
             else:
                 r = _bd(_prepared(a, "anchor", opts), _prepared(t, "test", opts), opts)
-            rows.append(_row(codec, group, "", r, opts))
+            rows.append({**_row(codec, group, "", r, opts), "convention": DCVC})
             values.append(r)
-        usable = [r.value for r in values if r.usable]
-        rows.append({"codec": codec, "group": "Average", "value": float(np.mean(usable)) if usable else None,
-                     "status": "ok" if len(usable) == len(values) else ("incomplete" if usable else "none_usable")})
+        usable = [r for r in values if r.usable]
+        status = ("none_usable" if not usable else "incomplete" if len(usable) < len(values)
+                  else "low_overlap" if any(r.status == Status.LOW_OVERLAP for r in usable) else "ok")
+        rows.append({"codec": codec, "group": CLASS_MEAN, "convention": DCVC,
+                     "value": float(np.mean([r.value for r in usable])) if usable else None, "status": status,
+                     "classes_used": len(usable), "classes": len(values)})
     return pd.DataFrame(rows)
 
 
@@ -218,43 +335,68 @@ def time_ratios(points: pd.DataFrame, anchor: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def pivot_classes(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rows = codecs, columns = classes then Overall/Average, cells = value with its status flag."""
+    """Rows = codecs, columns = classes then the all-classes column, cells = value with its status flag."""
     def cell(row: pd.Series) -> str:
-        if row["value"] is None or (isinstance(row["value"], float) and math.isnan(row["value"])):
+        if _missing(row["value"]):
             return f"n/a ({row['status']})"
-        flag = {"ok": "", "low_overlap": " (low overlap)", "incomplete": f" ({row.get('sequences_used', '?')}/"
-                f"{row.get('sequences', '?')} seq)"}.get(str(row["status"]), f" ({row['status']})")
+        used = (f" ({row['classes_used']:.0f}/{row['classes']:.0f} classes)" if not _missing(row.get("classes_used"))
+                else f" ({row.get('sequences_used', 0):.0f}/{row.get('sequences', 0):.0f} seq)")
+        flag = {"ok": "", "low_overlap": " (low overlap)", "incomplete": used}.get(str(row["status"]),
+                                                                                  f" ({row['status']})")
         differs = row.get("condition_differs") if "condition_differs" in row else None
         if isinstance(differs, str) and differs:
             flag += f" (condition differs: {differs})"
         return f"{row['value']:+.2f}{flag}"
 
     table = summary.assign(cell=summary.apply(cell, axis=1)).pivot(index="codec", columns="group", values="cell")
-    order = [c for c in table.columns if c not in (OVERALL, "Average")] + [c for c in (OVERALL, "Average")
-                                                                          if c in table.columns]
-    return table[order]
+    return table[_ordered(table.columns)].fillna("")  # "": neither the codec nor the anchor has that class
 
 
-def latex_table(summary: pd.DataFrame, caption: str) -> str:
-    """A booktabs table of the class summary (values with 1 decimal; a dagger marks flagged cells)."""
+def _ordered(columns: pd.Index) -> list[str]:
+    return [c for c in columns if c not in SUMMARY_COLUMNS] + [c for c in SUMMARY_COLUMNS if c in columns]
+
+
+def spread_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The JVET means with their spread, one row per codec and class (for the console and the page)."""
+    rows = summary[summary["convention"] == JVET] if "convention" in summary else summary
+    def fmt(v: object) -> str:
+        return "" if _missing(v) else f"{v:+.2f}"
+    return pd.DataFrame({"codec": rows["codec"], "class": rows["group"], "mean": rows["value"].map(fmt),
+                         "min": rows["min"].map(fmt), "median": rows["median"].map(fmt), "max": rows["max"].map(fmt),
+                         "95% CI": [f"[{fmt(lo)}, {fmt(hi)}]" if not _missing(lo) else ""
+                                    for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)],
+                         "sequences": [f"{u:.0f}/{n:.0f}" for u, n in zip(rows["sequences_used"], rows["sequences"],
+                                                                          strict=True)]})
+
+
+def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd") -> str:
+    """A booktabs table of the class summary (values with 1 decimal, a true minus; a dagger marks flagged cells,
+    explained under the table)."""
     values = summary.pivot(index="codec", columns="group", values="value")
     status = summary.pivot(index="codec", columns="group", values="status")
-    cols = [c for c in values.columns if c not in (OVERALL, "Average")] + [c for c in (OVERALL, "Average")
-                                                                          if c in values.columns]
-    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{_tex(caption)}}}",
+    cols = _ordered(values.columns)
+    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{_tex(caption)}}}", f"\\label{{{_tex(label)}}}",
              r"\begin{tabular}{l" + "r" * len(cols) + "}", r"\toprule",
              "Codec & " + " & ".join(_tex(str(c)) for c in cols) + r" \\", r"\midrule"]
     for codec in values.index:
         cells = []
         for c in cols:
             v, s = values.loc[codec, c], status.loc[codec, c]
-            if v is None or (isinstance(v, float) and math.isnan(v)):
+            if _missing(v):
                 cells.append("--")
             else:
-                cells.append(f"{v:+.1f}" + ("" if s == "ok" else r"$^\dagger$"))
+                cells.append(f"${v:+.1f}$" + ("" if s == "ok" else r"$^\dagger$"))
         lines.append(_tex(str(codec)) + " & " + " & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if (status.fillna("ok") != "ok").any().any():
+        lines.append(r"\\[2pt]{\footnotesize $^\dagger$ flagged: low overlap of the curves, or not every sequence "
+                     r"usable (see the per-sequence table).}")
+    lines += [r"\end{table}", ""]
     return "\n".join(lines)
 
 

@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
                          "CSV) into a source folder that bd and report read, and say what was found")
     imp.add_argument("sources", nargs="+", help="files or folders of files; NAME=PATH names an imported curve")
     imp.add_argument("--out", type=Path, required=True, help="the source folder to write (records/ inside)")
+    imp.add_argument("--dataset", default=None, help="the dataset the points are of (uvg, hevc_b, mcl_jcv ...): its "
+                     "manifest gives each sequence's size and frame rate, and a dataset average becomes that class's "
+                     "curve (default: recognised from the file or folder name, e.g. UVG-1080p)")
+    imp.add_argument("--size", type=_size, default=None, metavar="WxH", help="frame size of every point (kbps <-> bpp)")
+    imp.add_argument("--fps", type=float, default=None, help="frame rate of every point (kbps <-> bpp)")
 
     val = sub.add_parser("validate", help="load a condition and check its sequences; no coding")
     val.add_argument("--conditions", required=True, type=Path)
@@ -105,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
                      "adapters (compressai: lists its architectures)")
     doc.add_argument("--conditions", type=Path, help="check only this condition's codecs")
     for p in (bd, rep):
+        p.add_argument("--with-published", action="append", default=[], metavar="ID",
+                       help="add a published curve that ships with the suite (uvg/vtm-15, uvg/x265, uvg/vtm-17 ...; "
+                            "`evaluate.py ls` lists them), shown and flagged as published under its own condition")
         p.add_argument("--allow-condition-mismatch", action="store_true", help="compute BD-rates between sources "
                        "coded under different conditions (flagged in every cell); default: refused, curves shown")
     for p in (run, rem, st, bd, rep):
@@ -115,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _bd_options(parser: argparse.ArgumentParser) -> None:
     from bench.bdrate import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS
+    from bench.bdtable import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 
     parser.add_argument("--metric", default=None, help="quality column (default psnr_yuv_611, or psnr_rgb for RGB "
                         "content); any MS-SSIM column also exists as <name>_db")
@@ -125,13 +134,33 @@ def _bd_options(parser: argparse.ArgumentParser) -> None:
                         help="overlap fraction below which a value is flagged low_overlap")
     parser.add_argument("--repair", choices=("upper_hull",), default=None,
                         help="keep the upper convex hull of non-monotonic curves (recorded with every number)")
+    parser.add_argument("--rate-points", type=_labels, default=(), metavar="22,27,32,37",
+                        help="BD over these rate points only (labels as the tables show them: QP, q index)")
+    parser.add_argument("--rate-exclude", type=_labels, default=(), metavar="42",
+                        help="leave these rate points out of BD (DCVC's --rate_exclude)")
+    parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
+                        help=f"resamples of the 95%% confidence interval of each mean (default {DEFAULT_BOOTSTRAP})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})")
+
+
+def _labels(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
 def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
     from bench.bdtable import BDOptions
 
     return BDOptions(metric=args.metric or default_metric, kind=args.kind, method=args.method,
-                     min_points=args.min_points, min_overlap=args.min_overlap, repair=args.repair)
+                     min_points=args.min_points, min_overlap=args.min_overlap, repair=args.repair,
+                     rate_points=args.rate_points, rate_exclude=args.rate_exclude, bootstrap=args.bootstrap,
+                     seed=args.seed)
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, _, h = text.lower().partition("x")
+    if not (w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: give the frame size as WIDTHxHEIGHT, e.g. 1920x1080")
+    return int(w), int(h)
 
 
 def _folder_for_output(path: Path, option: str) -> None:
@@ -142,11 +171,17 @@ def _folder_for_output(path: Path, option: str) -> None:
 def _import(args: argparse.Namespace) -> int:
     import json
 
-    from bench.importers import import_path, split_label
+    from bench.datasets import DATASETS
+    from bench.importers import Geometry, import_path, split_label
     from bench.store import ResultStore
 
     _folder_for_output(args.out, "--out")
-    records = [r for label, path in map(split_label, args.sources) for r in import_path(path, label)]
+    if args.dataset is not None and args.dataset not in DATASETS:
+        raise BenchError(f"--dataset {args.dataset}: not a dataset with a manifest; these are: {', '.join(DATASETS)}")
+    if (args.size is None) != (args.fps is None) and args.dataset is None:
+        raise BenchError("--size and --fps go together (a kbps <-> bpp conversion needs both), or give --dataset")
+    given = Geometry(*(args.size or (None, None)), args.fps, args.dataset)
+    records = [r for label, path in map(split_label, args.sources) for r in import_path(path, label, given)]
     store = ResultStore(args.out)
     for r in records:
         store.write(store.record_path(r["codec"]["name"], r["sequence"]["name"], r["rate_point"], r["key"]), r)
@@ -157,26 +192,31 @@ def _import(args: argparse.Namespace) -> int:
     for codec, recs in codecs.items():
         seqs = sorted({r["sequence"]["name"] for r in recs})
         found = sorted({m for r in recs for m in r["metrics"]})
-        rate = "bpp" if all(r["rate"].get("bpp") is not None for r in recs) else "kbps only (no frame size known)"
         fmts = sorted({r["imported"]["format"] for r in recs})
         print(f"  {codec}: {len(recs)} points, {len(seqs)} sequences ({', '.join(seqs[:6])}"
-              f"{' ...' if len(seqs) > 6 else ''}); rate: {rate}; metrics: {', '.join(found) or 'none'}; "
-              f"from {', '.join(fmts)}")
+              f"{' ...' if len(seqs) > 6 else ''}); metrics: {', '.join(found) or 'none'}; from {', '.join(fmts)}")
+        for rule in sorted({r["rate"].get("conversion") or "bpp and kbps as given" for r in recs}):
+            print(f"    rate: {rule}")
+        averages = sorted({r["sequence"]["dataset_average"]["dataset"] for r in recs
+                           if r["sequence"].get("dataset_average")})
+        if averages:
+            print(f"    dataset averages of {', '.join(averages)}: one curve per class, compared as an averaged "
+                  "curve (DCVC convention)")
         unmapped = sorted({k for r in recs for k in (r.get("codec_reported") or {}).get("unmapped", [])})
         if unmapped:
             print(f"    not mapped to a metric of the suite: {', '.join(unmapped)}")
-    (args.out / "import.json").write_text(json.dumps({"sources": args.sources, "points": len(records)}, indent=1))
+    (args.out / "import.json").write_text(json.dumps({"sources": args.sources, "points": len(records),
+                                                      "given": given.describe()}, indent=1))
     return 0
 
 
 def _bd(args: argparse.Namespace) -> int:
     from bench.outputs import write_bd_tables
-    from bench.report.html import codecs_under_other_conditions, mismatch_message, sources_from
     from bench.report.tables import summary_frame
+    from bench.sources import condition_flags, mismatch_message, mismatched_sources, sources_from
 
-    sources = sources_from(args.sources)
-    differs = codecs_under_other_conditions(sources, args.anchor)
-    if differs and not args.allow_condition_mismatch:
+    sources = sources_from(args.sources, args.with_published)
+    if mismatched_sources(sources, args.anchor) and not args.allow_condition_mismatch:
         raise BenchError(f"no BD table: {mismatch_message(sources, args.anchor)}")
     points = summary_frame([r for s in sources for r in s.records])
     if points.empty:
@@ -185,7 +225,7 @@ def _bd(args: argparse.Namespace) -> int:
         else "psnr_rgb"
     _folder_for_output(args.out, "--out")
     text, paths = write_bd_tables(points, args.anchor, _options(args, default_metric), args.out, "cli",
-                                  condition_differs=differs)
+                                  condition_differs=condition_flags(sources, args.anchor))
     print(text)
     for label, path in paths.items():
         print(f"  {label}: {path}")
@@ -193,10 +233,11 @@ def _bd(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bench.report.html import build_report, sources_from
+    from bench.report.html import build_report
+    from bench.sources import sources_from
 
-    sources = sources_from(args.sources)
-    name = Path(args.sources[0].partition("=")[2] or args.sources[0]).stem if len(sources) == 1 else "comparison"
+    sources = sources_from(args.sources, args.with_published)
+    name = Path(args.sources[0].partition("=")[2] or args.sources[0]).stem if len(args.sources) == 1 else "comparison"
     out = args.out or Path("reports") / name
     _folder_for_output(out, "--out")
     title = args.title or f"lvc-bench report: {', '.join(s.label for s in sources)}"
@@ -295,8 +336,9 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
 
     paths = write_outputs(condition, outcome.jobs, args.results, args.reports)
     print(_outcome_line(condition.name, outcome))
-    from bench.report.html import build_report, sources_from
+    from bench.report.html import build_report
     from bench.report.tables import cautions
+    from bench.sources import sources_from
     from bench.store import ResultStore
 
     report_dir = args.reports / condition.name
@@ -380,6 +422,9 @@ def _ls(_: argparse.Namespace) -> int:
     print("measures (metrics: keys): " + ", ".join(f"{m.condition_key or m.name} ({m.scope})" for m in measures().values()))
     print("codecs (codecs/*.yaml): " + ", ".join(sorted(p.stem for p in (REPO_ROOT / "codecs").glob("*.yaml"))))
     print("conditions: " + ", ".join(sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "conditions").glob("*.yaml"))))
+    from bench.published import catalogue
+
+    print("published curves (--with-published): " + ", ".join(catalogue()))
     return 0
 
 

@@ -11,18 +11,24 @@ from pathlib import Path
 import pandas as pd
 
 from bench.bdtable import (
+    CLASS_MEAN,
+    DCVC,
+    JVET,
+    OVERALL,
     BDOptions,
     average_curve,
     jvet_summary,
     latex_table,
     per_sequence,
     pivot_classes,
+    spread_table,
     time_ratios,
     with_db_columns,
 )
 from bench.conditions import Condition
 from bench.errors import BenchError
 from bench.jobs import Job
+from bench.metrics import metric_label
 from bench.report.plots import file_part, plot_sequence
 from bench.report.tables import frames_frame, summary_frame, write_csv
 from bench.store import ResultStore, atomic_write_text
@@ -68,8 +74,8 @@ def no_bd_table(points: pd.DataFrame, anchor: str) -> str | None:
 def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir: Path, stem: str,
                     computed: dict[str, pd.DataFrame] | None = None,
                     condition_differs: dict[str, str] | None = None) -> tuple[str, dict[str, Path]]:
-    """Per-sequence and per-class BD tables (both conventions) as CSV and LaTeX; returns a printable summary.
-    ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times).
+    """Per-sequence and per-class BD tables (both conventions, named) as CSV and LaTeX; returns a printable
+    summary. ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times).
     ``condition_differs`` (codec -> differing fields) flags every row and cell of a codec whose source was coded
     under another condition than the anchor's. A BenchError saying why when there is nothing to compare (see
     :func:`no_bd_table`)."""
@@ -78,7 +84,7 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
         raise BenchError(f"no BD table: {why}")
     points = with_db_columns(points)
     per_seq = per_sequence(points, anchor, opts)
-    classes = jvet_summary(per_seq)
+    classes = jvet_summary(per_seq, opts)
     averaged = average_curve(points, anchor, opts)
     if condition_differs:  # codec -> the condition fields in which its source differs from the anchor's
         for table in (per_seq, classes, averaged):
@@ -90,21 +96,33 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
     tag = f"{stem}_{opts.metric}_{opts.kind}_{opts.method}"
     paths = {
         "BD per sequence": out_dir / f"bd_{tag}_per_sequence.csv",
-        "BD per class (JVET: mean of per-sequence BD)": out_dir / f"bd_{tag}_classes.csv",
-        "BD of class-averaged curves (DCVC)": out_dir / f"bd_{tag}_average_curve.csv",
+        f"BD per class, {JVET}": out_dir / f"bd_{tag}_classes.csv",
+        f"BD per class, {DCVC}": out_dir / f"bd_{tag}_average_curve.csv",
         "time ratios": out_dir / f"bd_{tag}_time_ratios.csv",
-        "LaTeX": out_dir / f"bd_{tag}_classes.tex",
+        f"LaTeX, {JVET}": out_dir / f"bd_{tag}_classes.tex",
+        f"LaTeX, {DCVC}": out_dir / f"bd_{tag}_average_curve.tex",
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    for df, key in ((per_seq, "BD per sequence"), (classes, "BD per class (JVET: mean of per-sequence BD)"),
-                    (averaged, "BD of class-averaged curves (DCVC)"), (times, "time ratios")):
+    for df, key in ((per_seq, "BD per sequence"), (classes, f"BD per class, {JVET}"),
+                    (averaged, f"BD per class, {DCVC}"), (times, "time ratios")):
         write_csv(df, paths[key])
-    caption = f"Anchor {anchor}. {opts.describe()}. Classes: mean of per-sequence values; Overall: mean over sequences."
-    atomic_write_text(paths["LaTeX"], latex_table(classes, caption))
+    metric = metric_label(opts.metric)
+    what = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric}"
+    subset_text = f" {opts.subset()[0].upper()}{opts.subset()[1:]}." if opts.subset() else ""
+    for convention, table, how in (
+            (JVET, classes, "BD-rate of each sequence, then the mean per class and over all sequences"),
+            (DCVC, averaged, "BD-rate of each class's frame-weighted mean curve, then the mean of the classes")):
+        caption = (f"{what} on {metric} against {anchor}, {convention}: {how}. {opts.method.upper()} "
+                   f"interpolation, exact integration.{subset_text}")
+        label = f"tab:bd-{opts.metric}-{'jvet' if convention == JVET else 'dcvc'}".replace("_", "-")
+        atomic_write_text(paths[f"LaTeX, {convention}"], latex_table(table, caption, label))
     text = [f"{opts.describe()}; anchor {anchor}",
-            "JVET convention (per-sequence BD, mean per class, Overall = mean over sequences):",
+            f"{JVET}: BD per sequence, mean per class; '{OVERALL}' = mean over all sequences:",
             pivot_classes(classes).to_string(),
-            "DCVC convention (BD of frame-weighted class-averaged curves, Average = mean of classes):",
+            f"Spread of the per-sequence values behind each mean ({opts.bootstrap} bootstrap resamples, seed "
+            f"{opts.seed}):",
+            spread_table(classes).to_string(index=False),
+            f"{DCVC}: BD of each class's frame-weighted mean curve; '{CLASS_MEAN}' = mean of the classes:",
             pivot_classes(averaged).to_string()]
     if not times.empty and times[["encode_ratio", "decode_ratio"]].notna().any().any():
         text += ["Time ratios against the anchor (geometric mean over sequences):", times.to_string(index=False)]

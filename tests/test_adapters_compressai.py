@@ -23,8 +23,9 @@ from bench.adapters.frame_container import INTRA, CodedFrame, LatentGroup, decod
 from bench.cli import main
 from bench.conditions import load_condition
 from bench.errors import AdapterError
-from bench.report.html import build_report, sources_from
+from bench.report.html import build_report
 from bench.runner import RunOptions, plan, run_condition
+from bench.sources import sources_from
 from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format

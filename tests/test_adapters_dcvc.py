@@ -18,9 +18,10 @@ from bench.adapters.dcvc import GENERATIONS, single_entry
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dcvc_entry_metrics as entry_metrics
-from bench.report.html import build_report, sources_from
+from bench.report.html import build_report
 from bench.report.tables import summary_frame
 from bench.runner import RunOptions, run_condition
+from bench.sources import sources_from
 from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format

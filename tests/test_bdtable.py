@@ -11,7 +11,16 @@ import pandas as pd
 import pytest
 from scipy.interpolate import pchip_interpolate
 
-from bench.bdtable import BDOptions, average_curve, jvet_summary, latex_table, per_sequence, time_ratios
+from bench.bdtable import (
+    CLASS_MEAN,
+    OVERALL,
+    BDOptions,
+    average_curve,
+    jvet_summary,
+    latex_table,
+    per_sequence,
+    time_ratios,
+)
 from bench.cli import main
 from bench.errors import BenchError
 from bench.importers import import_file
@@ -52,7 +61,7 @@ def test_average_curve_convention_matches_compare_bd_rate(dcvc_points: pd.DataFr
     for group, want in COMPARE_BD_RATE_CLASS.items():
         assert table.loc[group, "value"] == pytest.approx(want, abs=TRAPEZOID_GAP)
         assert table.loc[group, "value"] != pytest.approx(want, abs=1e-6)  # the gap is real, and stated
-    assert table.loc["Average", "value"] == pytest.approx(np.mean([table.loc["B", "value"], table.loc["UVG", "value"]]))
+    assert table.loc[CLASS_MEAN, "value"] == pytest.approx(np.mean([table.loc["B", "value"], table.loc["UVG", "value"]]))
 
 
 def test_class_averaging_is_identical_to_compare_bd_rate(dcvc_points: pd.DataFrame) -> None:
@@ -83,8 +92,8 @@ def test_jvet_convention_means(dcvc_points: pd.DataFrame) -> None:
     by_seq = per_seq.set_index("sequence")["value"]
     assert summary.loc["B", "value"] == pytest.approx((by_seq["BQTerrace"] + by_seq["Cactus"]) / 2)
     assert summary.loc["UVG", "value"] == pytest.approx(by_seq[["Beauty", "Jockey", "ShakeNDry"]].mean())
-    assert summary.loc["Overall", "value"] == pytest.approx(by_seq.mean())  # over sequences, not classes
-    assert summary.loc["Overall", "sequences_used"] == 5
+    assert summary.loc[OVERALL, "value"] == pytest.approx(by_seq.mean())  # over sequences, not classes
+    assert summary.loc[OVERALL, "sequences_used"] == 5
 
 
 def test_missing_and_failed_curves_are_counted_not_hidden(dcvc_points: pd.DataFrame) -> None:
@@ -126,7 +135,7 @@ def test_latex_is_booktabs(dcvc_points: pd.DataFrame) -> None:
     summary = jvet_summary(per_sequence(dcvc_points, "anchor", BDOptions(metric="psnr_yuv_611")))
     tex = latex_table(summary, "BD-rate_x 100%")
     assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
-    assert "Codec & B & UVG & Overall" in tex and "test & -21.7 & -20.9 & -21.2" in tex
+    assert "Codec & B & UVG & all: mean of sequences" in tex and "test & $-21.7$ & $-20.9$ & $-21.2$" in tex
     assert "BD-rate\\_x 100\\%" in tex
 
 
@@ -134,11 +143,11 @@ def test_bd_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["bd", f"anchor={DATA / 'anchor.json'}", f"test={DATA / 'test.json'}", "--anchor", "anchor",
                  "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "JVET convention" in out and "DCVC convention" in out
+    assert "per-sequence mean (JVET)" in out and "averaged curve (DCVC)" in out
     assert re.search(r"test\s+-21.68\s+-20.90\s+-21.21", out) and re.search(r"test\s+-21.70\s+-21.55\s+-21.63", out)
     assert "Time ratios" not in out  # the imported files carry no times
     classes = pd.read_csv(tmp_path / "bd_cli_psnr_yuv_611_rate_pchip_classes.csv")
-    assert set(classes["group"]) == {"B", "UVG", "Overall"}
+    assert set(classes["group"]) == {"B", "UVG", OVERALL}
     assert (tmp_path / "bd_cli_psnr_yuv_611_rate_pchip_classes.tex").exists()
     assert main(["bd", str(DATA / "anchor.json"), "--anchor", "vtm"]) == 2
 

@@ -77,7 +77,11 @@ def test_compressai_results_json(tmp_path: Path) -> None:
     (tmp_path / "UVG-1080p").mkdir()
     recs = import_file(_write(tmp_path / "UVG-1080p", "x265.json", video))
     assert recs[1]["rate"]["kbps"] == 200.0 and recs[1]["metrics"]["psnr_yuv_compressai"] == 35.0
-    assert recs[1]["sequence"]["name"] == "UVG-1080p"
+    # The folder names the dataset: a UVG dataset-average curve, its bpp from every UVG sequence's 1920x1080 at 120.
+    assert recs[1]["sequence"]["name"] == "UVG (dataset average)" and recs[1]["sequence"]["group"] == "UVG"
+    assert recs[1]["sequence"]["dataset_average"]["dataset"] == "uvg"
+    assert recs[1]["rate"]["bpp"] == pytest.approx(200.0 * 1000 / (120 * 1920 * 1080), rel=1e-15)
+    assert "kbps x 1000 / (fps x width x height)" in recs[1]["rate"]["conversion"]
 
 
 def test_dhvc_json_and_stdout(tmp_path: Path) -> None:
@@ -169,9 +173,10 @@ def test_import_command_writes_a_source_and_says_what_it_found(tmp_path: Path,
                    + "".join(f"mine,Pan,{i},{0.1 * i},{30 + 2 * i},0.1\n" for i in range(1, 5)))
     assert main(["import", str(csv), "--out", str(tmp_path / "src")]) == 0
     out = capsys.readouterr().out
-    assert "4 RD points imported" in out and "mine: 4 points, 1 sequences (Pan); rate: bpp; metrics: psnr_yuv_611" in out
+    assert "4 RD points imported" in out and "mine: 4 points, 1 sequences (Pan); metrics: psnr_yuv_611" in out
+    assert "rate: bpp as given; no kbps (the frame size and frame rate unknown)" in out
     assert "not mapped to a metric of the suite: lpips" in out
-    from bench.report.html import sources_from
+    from bench.sources import sources_from
 
     [source] = sources_from([str(tmp_path / "src")])
     assert [r["metrics"]["psnr_yuv_611"] for r in sorted(source.records, key=lambda r: r["rate_point"])] == \

@@ -12,7 +12,8 @@ import pytest
 from conftest import REPO
 
 from bench.cli import main
-from bench.report.html import Source, build_report, sources_from
+from bench.report.html import build_report
+from bench.sources import Source, sources_from
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from html import escape as html_escape
@@ -24,56 +23,32 @@ import pandas as pd
 
 from bench import __version__
 from bench.bdrate import METHODS
-from bench.bdtable import BDOptions, class_average_points, pivot_classes, time_ratios, with_db_columns
+from bench.bdtable import (
+    DCVC,
+    JVET,
+    OVERALL,
+    BDOptions,
+    class_average_points,
+    pivot_classes,
+    spread_table,
+    time_ratios,
+    with_db_columns,
+)
 from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label, metric_names
 from bench.outputs import no_bd_table, write_bd_tables
 from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
-from bench.report.svg import Series, legend, line_chart
+from bench.report.svg import Series, Strip, legend, line_chart, strip_chart
 from bench.report.tables import cautions, display_name, frames_frame, summary_frame, write_csv
+from bench.sources import Source, condition_differences, condition_flags, mismatch_message, mismatched_sources
 from bench.store import atomic_write_text
-
-
-@dataclass
-class Source:
-    """One input of a report: a results folder (records + its condition file) or an imported file."""
-
-    label: str
-    records: list[dict[str, Any]]
-    condition_text: str | None = None
-    condition_fields: dict[str, Any] | None = None
-    path: str = ""
-    named_curve: bool = False  # an imported curve the user named (NAME=PATH): its name is kept as given
 
 
 @dataclass
 class Figure:
     key: str
     svg: str
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def condition_differences(sources: list[Source]) -> list[dict[str, Any]]:
-    """Result-affecting condition fields whose values differ between sources (imported sources: unknown)."""
-    known = [s for s in sources if s.condition_fields is not None]
-    flat = {s.label: _flatten(s.condition_fields or {}) for s in known}
-    keys = sorted({k for f in flat.values() for k in f})
-    rows = []
-    for k in keys:
-        values = {label: f.get(k) for label, f in flat.items()}
-        if len({json.dumps(v, sort_keys=True) for v in values.values()}) > 1:
-            rows.append({"field": k, "values": values})
-    return rows
 
 
 def _usable_metrics(points: pd.DataFrame) -> list[str]:
@@ -218,6 +193,42 @@ def _rounding_bound(sse: list[int] | None, samples: int) -> float:
 
 
 
+def _pivot_rows(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    if summary.empty:
+        return [], []
+    pivot = pivot_classes(summary)
+    return ["codec", *pivot.columns], [[idx, *row] for idx, row in zip(pivot.index, pivot.values.tolist(), strict=True)]
+
+
+def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd.DataFrame, averaged: pd.DataFrame,
+                styles: dict) -> dict[str, Any]:
+    """One metric's BD summary: both conventions, the spread of each mean, a strip plot of the sequences."""
+    jvet_columns, jvet_rows = _pivot_rows(classes)
+    dcvc_columns, dcvc_rows = _pivot_rows(averaged)
+    spread = spread_table(classes) if not classes.empty else pd.DataFrame()
+    strips = []
+    usable = per_seq[per_seq["status"].isin(["ok", "low_overlap"])] if not per_seq.empty else per_seq
+    overall = classes[classes["group"] == OVERALL].set_index("codec") if not classes.empty else classes
+    for codec, part in usable.groupby("codec", sort=True):
+        row = overall.loc[codec] if codec in overall.index else None
+        ci = (row["ci_low"], row["ci_high"]) if row is not None and pd.notna(row["ci_low"]) else None
+        strips.append(Strip(str(codec), styles[codec].colour if codec in styles else "#555",
+                            [(float(v), f"{codec} / {seq} ({grp}): {v:+.2f}") for v, seq, grp in
+                             zip(part["value"], part["sequence"], part["group"], strict=True)],
+                            float(row["value"]) if row is not None and pd.notna(row["value"]) else None, ci))
+    unit = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric_label(metric)}"
+    return {
+        "metric": metric, "label": metric_label(metric), "method": opts.describe(),
+        "jvet": JVET, "jvet_columns": jvet_columns, "jvet_rows": jvet_rows,
+        "dcvc": DCVC, "dcvc_columns": dcvc_columns, "dcvc_rows": dcvc_rows,
+        "spread_columns": list(spread.columns), "spread": spread.values.tolist() if not spread.empty else [],
+        "strip": strip_chart(strips, f"{unit} of each sequence against the anchor (dots), mean (bar), 95 % CI "
+                             "(line)", title=f"{JVET}: {metric_label(metric)}") if strips else "",
+        "per_sequence": _fmt_table(per_seq[["codec", "group", "sequence", "value", "status", "overlap_quality",
+                                            "overlap_rate", "points_anchor", "points_test", "message"]]),
+    }
+
+
 def _fmt_table(df: pd.DataFrame) -> list[list[str]]:
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -248,8 +259,8 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     # --- BD tables per metric ---------------------------------------------------------------------------------
     bd_sections, tables_written = [], []
     no_bd = no_bd_table(points, anchor) if anchor is not None else None
-    differs = codecs_under_other_conditions(sources, anchor)
-    if no_bd is None and differs and not allow_condition_mismatch:
+    differs = condition_flags(sources, anchor)
+    if no_bd is None and mismatched_sources(sources, anchor) and not allow_condition_mismatch:
         no_bd = mismatch_message(sources, anchor)
     if no_bd is not None:
         anchor = None  # the page says why below, and shows the curves it has
@@ -264,15 +275,9 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
                                                                                               method=method)
             computed: dict[str, pd.DataFrame] = {}
             _, paths = write_bd_tables(ok_points, anchor, opts, out_dir / "tables", "report", computed, differs)
-            per_seq, classes = computed["per_sequence"], computed["classes"]
-            pivot = pivot_classes(classes) if not classes.empty else pd.DataFrame()
+            per_seq, classes, averaged = computed["per_sequence"], computed["classes"], computed["average_curve"]
             tables_written += [str(p.relative_to(out_dir)) for p in paths.values()]
-            bd_sections.append({
-                "metric": metric, "label": metric_label(metric), "method": opts.describe(),
-                "columns": ["codec", *pivot.columns], "rows": [[idx, *row] for idx, row in zip(pivot.index, pivot.values.tolist(), strict=True)],
-                "per_sequence": _fmt_table(per_seq[["codec", "group", "sequence", "value", "status", "overlap_quality",
-                                                    "overlap_rate", "points_anchor", "points_test", "message"]]),
-            })
+            bd_sections.append(_bd_section(metric, opts, per_seq, classes, averaged, styles))
 
     # --- RD figures ---------------------------------------------------------------------------------------------
     class_figures, sequence_figures = [], []
@@ -339,7 +344,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         time_columns=list(times.columns), per_frame_ms=per_frame_ms, checks=checks, failures=failures,
         stream_rows=stream_rows, no_bd=no_bd,
         identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
-        definitions=definitions(), bd_method=page_bd.describe(),
+        definitions=definitions(), bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC,
         exported=exported, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns,
         n_records=len(records), n_failed=len(failures), cautions=cautions(records),
@@ -354,74 +359,3 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                               autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
-def sources_from(paths: Iterable[str]) -> list[Source]:
-    """Result folders and imported files as report sources. ``LABEL=PATH`` labels a results folder (default: its
-    folder name) and names an imported curve. With more than one source every codec is named by its source,
-    ``label:codec`` (an imported curve given a NAME keeps that name), so that same-named codecs of two runs
-    or files are never pooled into one curve."""
-    from bench.importers import import_path, split_label
-    from bench.store import ResultStore
-
-    out = []
-    for item in paths:
-        name, path = split_label(item)
-        if path.is_dir() and (path / "records").is_dir():
-            store = ResultStore(path)
-            recs = store.run_records()
-            cond = path / "condition.yaml"
-            fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
-            out.append(Source(name or path.name, recs, cond.read_text(encoding="utf-8") if cond.exists() else None,
-                              fields, str(path)))
-        else:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
-            out.append(Source(name or (path.name if path.is_dir() else path.stem), import_path(path, name),
-                              path=str(path), named_curve=name is not None))
-    labels = [s.label for s in out]
-    if len(set(labels)) != len(labels):
-        dup = next(label for label in labels if labels.count(label) > 1)
-        raise BenchError(f"two sources are labelled {dup!r}; label them apart: LABEL=PATH")
-    if len(out) > 1:
-        for s in out:
-            if not s.named_curve:
-                s.records = [_renamed(r, f"{s.label}:{r['codec']['name']}") for r in s.records]
-    return out
-
-
-def _renamed(record: dict[str, Any], name: str) -> dict[str, Any]:
-    return {**record, "codec": {**record["codec"], "name": name, "name_in_source": record["codec"]["name"]}}
-
-
-def codecs_under_other_conditions(sources: list[Source], anchor: str | None) -> dict[str, str]:
-    """Codec -> the condition fields its source differs in from the anchor's source (see mismatched_sources)."""
-    fields = mismatched_sources(sources, anchor)
-    return {r["codec"]["name"]: ", ".join(fields[s.label]) for s in sources if s.label in fields for r in s.records}
-
-
-def mismatch_message(sources: list[Source], anchor: str | None) -> str:
-    fields = mismatched_sources(sources, anchor)
-    listed = "; ".join(f"{label}: {', '.join(f)}" for label, f in fields.items())
-    return (f"sources coded under another condition than the anchor {anchor}'s ({listed}); BD-rates between them "
-            "compare conditions as much as codecs: pass --allow-condition-mismatch to compute them anyway, flagged")
-
-
-def mismatched_sources(sources: list[Source], anchor: str | None) -> dict[str, list[str]]:
-    """Source label -> the result-affecting condition fields in which it differs from the anchor's source
-    (sources whose condition is unknown, imported ones, are not listed: their producers' conditions are
-    described in the report's sources section)."""
-    if anchor is None:
-        return {}
-    home = next((s for s in sources if any(r["codec"]["name"] == anchor for r in s.records)), None)
-    if home is None or home.condition_fields is None:
-        return {}
-    mine = _flatten(home.condition_fields)
-    out = {}
-    for s in sources:
-        if s is home or s.condition_fields is None:
-            continue
-        theirs = _flatten(s.condition_fields)
-        fields = sorted(k for k in {*mine, *theirs} if json.dumps(mine.get(k), sort_keys=True)
-                        != json.dumps(theirs.get(k), sort_keys=True))
-        if fields:
-            out[s.label] = fields
-    return out

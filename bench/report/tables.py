@@ -42,6 +42,7 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "status": r["status"], "frames": r["source"].get("count"), "fps": r["sequence"].get("fps"),
             "origin": r["imported"]["source"] if r.get("imported") else "measured",
             "rate_source": (r.get("rate") or {}).get("bits_source"),
+            "dataset_average": (r["sequence"].get("dataset_average") or {}).get("dataset", ""),
         }
         if r["status"] == "ok":
             row.update({"bits": r["rate"].get("bits"), "bpp": r["rate"].get("bpp"), "kbps": r["rate"].get("kbps")})
@@ -63,7 +64,8 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         rows.append(row)
     if not rows:  # no records: the columns every reader expects, no rows
         return pd.DataFrame(columns=["codec", "adapter", "sequence", "group", "rate_knob", "rate_point", "status",
-                                     "frames", "fps", "origin", "rate_source", "bits", "bpp", "kbps", "key"])
+                                     "frames", "fps", "origin", "rate_source", "dataset_average", "bits", "bpp", "kbps",
+                                     "key"])
     return pd.DataFrame(rows).sort_values(["group", "sequence", "codec"], kind="stable").reset_index(drop=True)
 
 

@@ -1,0 +1,158 @@
+"""The inputs of ``bd`` and ``report``: results folders, imported files and published curves, kept apart.
+
+A :class:`Source` is one of them with its records and, for a run, its result-affecting condition fields. With
+more than one source every codec is named by its source (``label:codec``), so same-named codecs of two runs
+are never pooled into one curve; BD-rates between sources coded under different conditions are refused
+unless asked for, and then every cell against such a codec carries the fields that differ. Published curves
+(:mod:`bench.published`) keep their own names and are flagged as published under their own condition.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.errors import BenchError
+
+UNKNOWN_GROUP = "imported"  # the class an imported sequence gets when neither the file nor a manifest names one
+
+
+@dataclass
+class Source:
+    """One input of a report: a results folder (records + its condition file), an imported file, or a
+    published curve."""
+
+    label: str
+    records: list[dict[str, Any]]
+    condition_text: str | None = None
+    condition_fields: dict[str, Any] | None = None
+    path: str = ""
+    named_curve: bool = False  # an imported curve the user named (NAME=PATH): its name is kept as given
+    published: dict[str, Any] | None = None  # a shipped published curve: its id, title, condition and origin
+
+
+def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[Source]:
+    """Result folders and imported files as sources, then the published curves named by id. ``LABEL=PATH``
+    labels a results folder (default: its folder name) and names an imported curve. With more than one
+    run or file every codec is named by its source, ``label:codec`` (an imported curve given a NAME, and a
+    published curve, keep their names)."""
+    from bench.importers import import_path, split_label
+    from bench.published import load
+    from bench.store import ResultStore
+
+    out = []
+    for item in paths:
+        name, path = split_label(item)
+        if path.is_dir() and (path / "records").is_dir():
+            store = ResultStore(path)
+            recs = store.run_records()
+            cond = path / "condition.yaml"
+            fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
+            out.append(Source(name or path.name, recs, cond.read_text(encoding="utf-8") if cond.exists() else None,
+                              fields, str(path)))
+        else:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
+            out.append(Source(name or (path.name if path.is_dir() else path.stem), import_path(path, name),
+                              path=str(path), named_curve=name is not None))
+    for curve_id in published:
+        data = load(curve_id)
+        out.append(Source(curve_id, data["records"], condition_text=data["condition"], path=data["source"]["url"],
+                          named_curve=True, published={k: v for k, v in data.items() if k != "records"}))
+    labels = [s.label for s in out]
+    if len(set(labels)) != len(labels):
+        dup = next(label for label in labels if labels.count(label) > 1)
+        raise BenchError(f"two sources are labelled {dup!r}; label them apart: LABEL=PATH")
+    if sum(1 for s in out if not s.published) > 1:  # a published curve's name already says where it is from
+        for s in out:
+            if not s.named_curve:
+                s.records = [_renamed(r, f"{s.label}:{r['codec']['name']}") for r in s.records]
+    _fill_unknown_groups(out)
+    return out
+
+
+def _renamed(record: dict[str, Any], name: str) -> dict[str, Any]:
+    return {**record, "codec": {**record["codec"], "name": name, "name_in_source": record["codec"]["name"]}}
+
+
+def _fill_unknown_groups(sources: list[Source]) -> None:
+    """An imported sequence whose class nobody named takes the class another source gives that sequence (a CSV
+    without a ``group`` column must not move the run's sequences into a class of their own)."""
+    known = {r["sequence"]["name"]: r["sequence"]["group"] for s in sources for r in s.records
+             if r["sequence"].get("group") not in (None, UNKNOWN_GROUP)}
+    for s in sources:
+        for i, r in enumerate(s.records):
+            if r["sequence"].get("group") == UNKNOWN_GROUP and r["sequence"]["name"] in known:
+                s.records[i] = {**r, "sequence": {**r["sequence"], "group": known[r["sequence"]["name"]]}}
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def condition_differences(sources: list[Source]) -> list[dict[str, Any]]:
+    """Result-affecting condition fields whose values differ between sources (imported sources: unknown)."""
+    known = [s for s in sources if s.condition_fields is not None]
+    flat = {s.label: _flatten(s.condition_fields or {}) for s in known}
+    keys = sorted({k for f in flat.values() for k in f})
+    rows = []
+    for k in keys:
+        values = {label: f.get(k) for label, f in flat.items()}
+        if len({json.dumps(v, sort_keys=True) for v in values.values()}) > 1:
+            rows.append({"field": k, "values": values})
+    return rows
+
+
+def condition_flags(sources: list[Source], anchor: str | None) -> dict[str, str]:
+    """Codec -> why its BD values against ANCHOR compare conditions too: the condition fields its source differs
+    in from the anchor's source, or that it (or the anchor) is a published curve under its own condition."""
+    if anchor is None:
+        return {}
+    fields = mismatched_sources(sources, anchor)
+    flags = {r["codec"]["name"]: ", ".join(fields[s.label]) for s in sources if s.label in fields for r in s.records}
+    home = _home(sources, anchor)
+    for s in sources:
+        if s is home or not (s.published or (home is not None and home.published)):
+            continue
+        note = "published, its own condition" if s.published else "the anchor is published, under its own condition"
+        flags.update({r["codec"]["name"]: note for r in s.records})
+    return flags
+
+
+def mismatch_message(sources: list[Source], anchor: str | None) -> str:
+    fields = mismatched_sources(sources, anchor)
+    listed = "; ".join(f"{label}: {', '.join(f)}" for label, f in fields.items())
+    return (f"sources coded under another condition than the anchor {anchor}'s ({listed}); BD-rates between them "
+            "compare conditions as much as codecs: pass --allow-condition-mismatch to compute them anyway, flagged")
+
+
+def _home(sources: list[Source], anchor: str) -> Source | None:
+    return next((s for s in sources if any(r["codec"]["name"] == anchor for r in s.records)), None)
+
+
+def mismatched_sources(sources: list[Source], anchor: str | None) -> dict[str, list[str]]:
+    """Source label -> the result-affecting condition fields in which it differs from the anchor's source
+    (sources whose condition is unknown, imported ones, are not listed: their producers' conditions are
+    described in the report's sources section)."""
+    if anchor is None:
+        return {}
+    home = _home(sources, anchor)
+    if home is None or home.condition_fields is None:
+        return {}
+    mine = _flatten(home.condition_fields)
+    out = {}
+    for s in sources:
+        if s is home or s.condition_fields is None:
+            continue
+        theirs = _flatten(s.condition_fields)
+        fields = sorted(k for k in {*mine, *theirs} if json.dumps(mine.get(k), sort_keys=True)
+                        != json.dumps(theirs.get(k), sort_keys=True))
+        if fields:
+            out[s.label] = fields
+    return out
