@@ -26,10 +26,7 @@ from enum import Enum
 import numpy as np
 from scipy.interpolate import Akima1DInterpolator
 
-METHODS = ("pchip", "akima", "cubic")
-REPAIRS = (None, "upper_hull")
-DEFAULT_MIN_POINTS = 4
-DEFAULT_MIN_OVERLAP = 0.5
+from bench.bdoptions import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS, REPAIRS
 
 
 class Status(str, Enum):

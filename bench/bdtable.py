@@ -25,14 +25,12 @@ Input is the tidy table of :func:`bench.report.tables.summary_frame` (our record
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from bench.bdoptions import BDOptions
 from bench.bdrate import (
-    DEFAULT_MIN_OVERLAP,
-    DEFAULT_MIN_POINTS,
     BDResult,
     Curve,
     Status,
@@ -47,37 +45,6 @@ DCVC = "averaged curve (DCVC)"
 OVERALL = "all: mean of sequences"  # the JVET template's "Overall"
 CLASS_MEAN = "all: mean of classes"  # what DCVC's papers print as the average of their class values
 SUMMARY_COLUMNS = (OVERALL, CLASS_MEAN)
-DEFAULT_BOOTSTRAP = 10_000
-DEFAULT_SEED = 0
-
-
-@dataclass(frozen=True)
-class BDOptions:
-    metric: str = "psnr_yuv_611"
-    kind: str = "rate"
-    method: str = "pchip"
-    min_points: int = DEFAULT_MIN_POINTS
-    min_overlap: float = DEFAULT_MIN_OVERLAP
-    repair: str | None = None
-    rate_points: tuple[str, ...] = ()  # only these rate points (labels as text); empty: all
-    rate_exclude: tuple[str, ...] = ()  # leave these rate points out
-    bootstrap: int = DEFAULT_BOOTSTRAP  # resamples of the confidence interval of a mean
-    seed: int = DEFAULT_SEED
-
-    def describe(self) -> str:
-        what = "BD-rate [%] (rate at equal quality)" if self.kind == "rate" else f"BD-{self.metric} (at equal rate)"
-        repair = f", non-monotonic curves repaired by {self.repair}" if self.repair else ""
-        subset = f"; {self.subset()}" if self.subset() else ""
-        return (f"{what} on {self.metric} against bpp; {self.method} interpolation, exact integration over the "
-                f"overlap; at least {self.min_points} points; low overlap below {self.min_overlap:.0%}{repair}"
-                f"{subset}; 95 % CI: percentile bootstrap over sequences, {self.bootstrap} resamples, seed "
-                f"{self.seed}")
-
-    def subset(self) -> str:
-        """The rate-point subset in words ("" when every rate point is used)."""
-        parts = ([f"rate points {', '.join(self.rate_points)} only"] if self.rate_points else []) + \
-            ([f"rate points {', '.join(self.rate_exclude)} left out"] if self.rate_exclude else [])
-        return "; ".join(parts)
 
 
 def with_db_columns(points: pd.DataFrame) -> pd.DataFrame:

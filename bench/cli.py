@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
-    from bench.bdtable import BDOptions
+    from bench.bdoptions import BDOptions
     from bench.conditions import Condition
     from bench.runner import RunOutcome
+    from bench.store import ResultStore
 
 SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor")
 
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="local executor: run jobs whose descriptor names a CUDA device on these GPUs, one job per "
                           "GPU, beside the --jobs CPU jobs (default: each on its descriptor's device, one at a time)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _output_options(run)
     _bd_options(run)
 
     rem = sub.add_parser("remeasure", help="take the measurements a finished run lacks (new metrics, new metric "
@@ -62,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     rem.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)")
     rem.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="jobs to measure at once")
     rem.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _output_options(rem)
     _bd_options(rem)
 
     mig = sub.add_parser("migrate", help="rewrite the records of results folders in the current schema (runs, "
@@ -89,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     _bd_options(rep)
     rep.add_argument("--out", type=Path, default=None, help="report folder (default reports/<first source name>)")
     rep.add_argument("--title", default=None, help="page title")
+    rep.add_argument("--no-figures", action="store_true", help="no matplotlib paper figures (the page is the same)")
 
     imp = sub.add_parser("import", help="turn foreign result files (DCVC/CompressAI JSON, DHVC, VTM/HM/ECM logs, "
                          "CSV) into a source folder that bd and report read, and say what was found")
@@ -121,9 +125,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-figures", action="store_true", help="no matplotlib figures (rd/ and the report's "
+                        "paper figures); the HTML report is written all the same")
+    parser.add_argument("--rebuild-outputs", action="store_true", help="write the tables, figures and report again "
+                        "even if no record changed since they were written")
+
+
 def _bd_options(parser: argparse.ArgumentParser) -> None:
-    from bench.bdrate import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS
-    from bench.bdtable import DEFAULT_BOOTSTRAP, DEFAULT_SEED
+    from bench.bdoptions import (
+        DEFAULT_BOOTSTRAP,
+        DEFAULT_MIN_OVERLAP,
+        DEFAULT_MIN_POINTS,
+        DEFAULT_SEED,
+        METHODS,
+    )
 
     parser.add_argument("--metric", default=None, help="quality column (default psnr_yuv_611, or psnr_rgb for RGB "
                         "content); any MS-SSIM column also exists as <name>_db")
@@ -148,7 +164,7 @@ def _labels(text: str) -> tuple[str, ...]:
 
 
 def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
-    from bench.bdtable import BDOptions
+    from bench.bdoptions import BDOptions
 
     return BDOptions(metric=args.metric or default_metric, kind=args.kind, method=args.method,
                      min_points=args.min_points, min_overlap=args.min_overlap, repair=args.repair,
@@ -242,7 +258,7 @@ def _report(args: argparse.Namespace) -> int:
     _folder_for_output(out, "--out")
     title = args.title or f"lvc-bench report: {', '.join(s.label for s in sources)}"
     path = build_report(sources, out, title, args.anchor, args.method, args.allow_condition_mismatch,
-                        _options(args, ""))  # metric "": BD tables for every headline metric
+                        _options(args, ""), figures=not args.no_figures)  # metric "": every headline metric
     print(f"report: {path}")
     return 0
 
@@ -331,39 +347,74 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome) -> int:
-    """What run and remeasure print and write once their jobs are done: tables, BD, report, failures."""
-    from bench.outputs import write_outputs
+    """What run and remeasure print and write once their jobs are done: tables, BD, report, failures. Outputs
+    made from exactly these records and settings are not written again (``--rebuild-outputs`` forces it)."""
+    import dataclasses
 
-    paths = write_outputs(condition, outcome.jobs, args.results, args.reports)
-    print(_outcome_line(condition.name, outcome))
-    from bench.report.html import build_report
-    from bench.report.tables import cautions
-    from bench.sources import sources_from
+    from bench.freshness import outputs_stamp, remember_outputs, unchanged_outputs
     from bench.store import ResultStore
 
+    store = ResultStore(args.results / condition.name)
+    figures = not getattr(args, "no_figures", False)
+    settings = {"condition": condition.text, "coding": condition.coding_fields(), "anchor": condition.anchor,
+                "metrics": condition.metrics.describe(), "codecs": [c.name for c in condition.codecs],
+                "reports": str(args.reports), "figures": figures,
+                "bd": dataclasses.asdict(_options(args, _default_metric(condition)))}
+    stamp = outputs_stamp(store, outcome.jobs, settings)
+    print(_outcome_line(condition.name, outcome))
+    state = None if getattr(args, "rebuild_outputs", False) else unchanged_outputs(store, stamp)
+    if state is not None:
+        print(state["text"])
+        print("  (no record changed since these outputs were written: nothing rewritten; --rebuild-outputs "
+              "writes them again)")
+        paths = {k: Path(v) for k, v in state["paths"].items()}
+    else:
+        text, paths = _write_run_outputs(args, condition, outcome, figures)
+        remember_outputs(store, stamp, text, paths)
+    for label, path in paths.items():
+        print(f"  {label}: {path}")
+    return _report_failures(store, outcome)
+
+
+def _default_metric(condition: Condition) -> str:
+    return "psnr_rgb" if all(s.fmt.family == "rgb" for s in condition.sequences) else "psnr_yuv_611"
+
+
+def _write_run_outputs(args: argparse.Namespace, condition: Condition, outcome: RunOutcome,
+                       figures: bool) -> tuple[str, dict[str, Path]]:
+    """summary.csv, frames.csv, figures, BD tables and the report of a run; the BD text printed."""
+    from bench.outputs import write_outputs
+    from bench.report.html import build_report
+    from bench.sources import sources_from
+
+    paths = write_outputs(condition, outcome.jobs, args.results, args.reports, figures)
     report_dir = args.reports / condition.name
-    anchor = condition.anchor
-    records = ResultStore(args.results / condition.name).run_records()
+    anchor, text = condition.anchor, ""
     if anchor:
         from bench.outputs import no_bd_table, write_bd_tables
         from bench.report.tables import summary_frame
+        from bench.store import ResultStore
 
-        points = summary_frame(records)
+        points = summary_frame(ResultStore(args.results / condition.name).run_records())
         why = no_bd_table(points, anchor)
         if why is not None:  # the failures are listed below; BD tables against nothing would only confuse
-            print(f"no BD tables: {why}")
-            anchor = None
+            text = f"no BD tables: {why}"
         else:
-            rgb = all(s.fmt.family == "rgb" for s in condition.sequences)
-            text, _ = write_bd_tables(points, anchor, _options(args, "psnr_rgb" if rgb else "psnr_yuv_611"),
+            text, _ = write_bd_tables(points, anchor, _options(args, _default_metric(condition)),
                                       report_dir / "tables", "report")
-            print(text)
             paths["BD tables (CSV, LaTeX)"] = report_dir / "tables"
+    print(text)
     paths["report"] = build_report(sources_from([str(args.results / condition.name)]), report_dir,
-                                   f"lvc-bench report: {condition.name}", condition.anchor, args.method)
-    for label, path in paths.items():
-        print(f"  {label}: {path}")
-    for codec, text in cautions(records):
+                                   f"lvc-bench report: {condition.name}", condition.anchor, args.method,
+                                   figures=figures, progress=print)
+    return text, paths
+
+
+def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
+    """Cautions, jobs not measured and failed jobs, and the exit code they make."""
+    from bench.records import cautions
+
+    for codec, text in cautions(store.run_records()):
         print(f"  CAUTION {codec}: {text}")
     for job, message in outcome.measure_failed:
         print(f"  NOT MEASURED {job.label}: {message}", file=sys.stderr)

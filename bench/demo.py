@@ -14,14 +14,13 @@ the rendering changes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from bench.datasets import SequenceInfo
+from bench.probes import cache_root
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import make_format
 from bench.video.io import RawVideoWriter
@@ -29,10 +28,6 @@ from bench.video.io import RawVideoWriter
 DEMO_VERSION = 1
 WIDTH, HEIGHT, FPS, FRAMES = 416, 240, 30, 32
 DEMO_COLOUR = ColourSpec(matrix="bt709", range="limited", chroma_upsampling="bilinear")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("LVCBENCH_CACHE", Path.home() / ".cache" / "lvcbench"))
 
 
 def demo_root() -> Path:
@@ -62,11 +57,15 @@ def _terrain() -> np.ndarray:
 
 def _spline(image: np.ndarray) -> np.ndarray:
     """Cubic B-spline coefficients per channel, computed once per image rather than once per frame."""
+    from scipy import ndimage  # here, not at the top: only generating the demo needs it
+
     return np.stack([ndimage.spline_filter(image[..., c], order=3, mode="mirror") for c in range(3)], axis=-1)
 
 
 def _sample(coefficients: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Cubic-spline samples of an RGB image (given as spline coefficients) at (rows, cols)."""
+    from scipy import ndimage
+
     return np.stack([ndimage.map_coordinates(coefficients[..., c], [rows, cols], order=3, mode="mirror",
                                              prefilter=False) for c in range(3)], axis=-1)
 
@@ -89,6 +88,8 @@ def _camera(image: np.ndarray, t: int, centre: tuple[float, float], velocity: tu
 
 
 def _synthetic_factory() -> Callable[[int], np.ndarray]:
+    from scipy import ndimage
+
     rng = np.random.default_rng(20261122)
     gy, gx = _grid()
     background = np.stack([0.25 + 0.5 * gx / WIDTH, 0.3 + 0.4 * gy / HEIGHT, 0.6 - 0.3 * gx / WIDTH], axis=-1)

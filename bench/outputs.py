@@ -1,7 +1,8 @@
-"""What a run leaves to look at: summary.csv and frames.csv beside the records, an RD figure per sequence.
+"""What a run leaves to look at: summary.csv and frames.csv beside the records, an RD figure per sequence,
+BD tables.
 
 Everything is rebuilt from the records of the run's planned jobs only, so stale records of an earlier
-version of a condition never leak into its tables.
+version of a condition never leak into its tables (and only when a record changed: :mod:`bench.freshness`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from bench.report.tables import frames_frame, summary_frame, write_csv
 from bench.store import ResultStore, atomic_write_text
 
 
-def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, reports_dir: Path) -> dict[str, Path]:
+def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, reports_dir: Path,
+                  figures: bool = True) -> dict[str, Path]:
     store = ResultStore(results_dir / condition.name)
     store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
     records = [store.view(r, condition.metrics) for j in jobs
@@ -44,7 +46,7 @@ def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, repo
     write_csv(summary, paths["summary"])
     write_csv(frames_frame(records), paths["per-frame"])
     ok = summary[summary["status"] == "ok"] if not summary.empty else summary
-    if not ok.empty:
+    if not ok.empty and figures:
         first = next(r for r in records if r["status"] == "ok")
         frames = first["coding"]["frames"]
         note = (f"{condition.name}: frames {frames['first']}-{frames['first'] + frames['count'] - 1}, "

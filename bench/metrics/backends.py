@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from bench.errors import ConditionError
-from bench.metrics.kernels import MS_SSIM_MIN_SIDE, Kernels
 from bench.video.colour import MATRICES, ColourSpec, convert
 from bench.video.formats import PixelFormat, Planes, make_format
 
@@ -110,6 +109,8 @@ class CpuBackend(Backend):
     batch_frames = 1
 
     def __init__(self, threads: int = 1) -> None:
+        from bench.metrics.kernels import Kernels  # compiled on first use: numba is slow to import
+
         self.kernels = Kernels(threads)
 
     def describe(self) -> dict[str, Any]:
@@ -192,6 +193,8 @@ class TorchBackend(Backend):
         from pytorch_msssim import ms_ssim
 
         t = self.torch
+        from bench.metrics.kernels import MS_SSIM_MIN_SIDE
+
         if min(reference[0].shape[-2:]) < MS_SSIM_MIN_SIDE:
             return [None] * int(reference[0].shape[0])
         x = t.stack([p.to(t.float32) for p in reference], dim=1)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.errors import BenchError
-from bench.metrics.frames import MeasuredSequence
+
+if TYPE_CHECKING:  # measuring needs the frames; listing the metrics does not
+    from bench.metrics.frames import MeasuredSequence
 
 
 def run_filter(seq: MeasuredSequence, filter_text: str, log_name: str, what: str) -> tuple[str, list[str]]:

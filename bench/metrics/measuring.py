@@ -10,14 +10,16 @@ document, keyed by the job, the measure, its version, parameters and implementat
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import SCHEMA_VERSION
 from bench.errors import BenchError
-from bench.metrics.backends import Backend, CpuBackend
-from bench.metrics.frames import MeasuredSequence
 from bench.metrics.registry import MeasureOutput, MeasureRequest, measure, measurement_key
 from bench.provenance import now
+
+if TYPE_CHECKING:  # measuring loads them; writing a measurement document (migrations) does not
+    from bench.metrics.backends import Backend
+    from bench.metrics.frames import MeasuredSequence
 
 
 def take_measurements(seq: MeasuredSequence, requests: list[MeasureRequest], job_key: str,
@@ -25,7 +27,10 @@ def take_measurements(seq: MeasuredSequence, requests: list[MeasureRequest], job
     """Measure SEQ for every request: (one document per request that succeeded, in the order asked; one message
     per request that failed). A failed measure does not stop the others; it is simply missing, and the next run
     takes it again. Per-frame measures run on BACKEND (default: the CPU, one thread)."""
-    backend = backend or CpuBackend(1)
+    if backend is None:
+        from bench.metrics.backends import CpuBackend
+
+        backend = CpuBackend(1)
     outputs: dict[MeasureRequest, tuple[MeasureOutput, float, dict[str, Any]]] = {}
     errors: list[str] = []
     per_frame = [r for r in requests if measure(r.measure).scope == "frame"]

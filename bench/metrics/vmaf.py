@@ -16,13 +16,12 @@ import functools
 import json
 import shutil
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from bench.errors import BenchError, ConditionError
 from bench.metrics.ffmpeg_filter import probe_dir, run_filter
-from bench.metrics.frames import MeasuredSequence
 from bench.metrics.registry import (
     Measure,
     MeasureOutput,
@@ -33,6 +32,9 @@ from bench.metrics.registry import (
     register_metric,
     request,
 )
+
+if TYPE_CHECKING:  # measuring needs the frames; listing the metrics does not (no numba, no kernels)
+    from bench.metrics.frames import MeasuredSequence
 
 MODELS = {"vmaf_v0.6.1": "vmaf", "vmaf_v0.6.1neg": "vmaf_neg", "vmaf_4k_v0.6.1": "vmaf_4k"}  # model -> metric
 DEFAULT_MODEL = "vmaf_v0.6.1"

@@ -16,12 +16,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.adapters.ffmpeg import ffmpeg_identity
 from bench.errors import BenchError, ConditionError
 from bench.metrics.ffmpeg_filter import run_filter
-from bench.metrics.frames import MeasuredSequence
 from bench.metrics.registry import (
     Measure,
     MeasureOutput,
@@ -32,6 +31,9 @@ from bench.metrics.registry import (
     register_metric,
     request,
 )
+
+if TYPE_CHECKING:  # measuring needs the frames; listing the metrics does not (no numba, no kernels)
+    from bench.metrics.frames import MeasuredSequence
 
 _LINE = re.compile(r"n:\s*(\d+)\s+XPSNR y:\s*([\d.inf]+)\s+XPSNR u:\s*([\d.inf]+)\s+XPSNR v:\s*([\d.inf]+)")
 

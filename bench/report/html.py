@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from html import escape as html_escape
@@ -37,10 +38,11 @@ from bench.bdtable import (
 from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label, metric_names
 from bench.outputs import no_bd_table, write_bd_tables
+from bench.records import cautions, display_name
 from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Series, Strip, legend, line_chart, strip_chart
-from bench.report.tables import cautions, display_name, frames_frame, summary_frame, write_csv
+from bench.report.tables import frames_frame, summary_frame, write_csv
 from bench.sources import Source, condition_differences, condition_flags, mismatch_message, mismatched_sources
 from bench.store import atomic_write_text
 
@@ -242,9 +244,12 @@ def _fmt_table(df: pd.DataFrame) -> list[list[str]]:
 
 def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str | None,
                  method: str = "pchip", allow_condition_mismatch: bool = False,
-                 bd: BDOptions | None = None) -> Path:
+                 bd: BDOptions | None = None, figures: bool = True,
+                 progress: Callable[[str], None] | None = None) -> Path:
     """Write ``out_dir/index.html`` and its exports; return the HTML path. BD tables use BD's settings (overlap,
-    points, kind, repair) when given, for its metric only when it names one, else for every headline metric."""
+    points, kind, repair) when given, for its metric only when it names one, else for every headline metric.
+    The page is written before the paper figures (``figures=False``: none) are waited for, then once more
+    listing them; ``progress`` hears what is being waited for."""
     if method not in METHODS:
         raise ValueError(f"unknown BD method {method!r}")
     records = [r for s in sources for r in s.records]
@@ -254,7 +259,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     metrics = _usable_metrics(ok_points) if not ok_points.empty else []
     out_dir.mkdir(parents=True, exist_ok=True)
     # The paper figures (matplotlib) are drawn in a second process while this one builds the page.
-    exports = start_export(ok_points, metrics, out_dir / "figures") if metrics else None
+    exports = start_export(ok_points, metrics, out_dir / "figures") if metrics and figures else None
 
     # --- BD tables per metric ---------------------------------------------------------------------------------
     bd_sections, tables_written = [], []
@@ -326,16 +331,11 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     write_csv(points, out_dir / "data" / "per_sequence.csv")
     write_csv(frames_frame(records), out_dir / "data" / "per_frame.csv")
 
-    export_error: BenchError | None = None
-    try:
-        exported = finish_export(exports) if exports is not None else []
-    except BenchError as e:  # the page is still written (it needs no figure file); the error follows
-        exported, export_error = [], e
     differences = condition_differences(sources)
     page_bd = BDOptions(method=method) if bd is None else replace(bd, method=method,
                                                                   metric=bd_metrics[0] if bd_metrics else bd.metric)
     template = _environment().get_template("report.html.j2")
-    html = template.render(
+    page = dict(
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
         sources=sources, anchor=anchor, differences=differences, metrics=metrics, metric_labels={m: metric_label(m) for m in metrics},
         bd_sections=bd_sections, class_figures=class_figures, sequence_figures=sequence_figures,
@@ -345,14 +345,22 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         stream_rows=stream_rows, no_bd=no_bd,
         identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
         definitions=definitions(), bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC,
-        exported=exported, tables_written=tables_written, reported_rows=reported_rows,
+        exported=[], figures_pending=exports is not None, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns,
         n_records=len(records), n_failed=len(failures), cautions=cautions(records),
     )
     path = out_dir / "index.html"
-    atomic_write_text(path, html)
-    if export_error is not None:
-        raise export_error
+    atomic_write_text(path, template.render(**page))  # usable now; the figures follow
+    if exports is None:
+        return path
+    if progress is not None:
+        progress(f"report written: {path}; drawing the paper figures into {out_dir / 'figures'} ...")
+    try:
+        exported = finish_export(exports)
+    except BenchError:  # the page stays (it needs no figure file), saying the figures are missing
+        atomic_write_text(path, template.render(**{**page, "figures_pending": False}))
+        raise
+    atomic_write_text(path, template.render(**{**page, "exported": exported, "figures_pending": False}))
     return path
 
 

@@ -9,25 +9,8 @@ from typing import Any
 import pandas as pd
 
 from bench.metrics import metric_names
+from bench.records import display_name
 from bench.store import atomic_write_text
-
-ESTIMATED_SUFFIX = " (estimated bits)"
-
-
-def display_name(record: dict[str, Any]) -> str:
-    """The codec's name as every table and figure shows it: a rate from an entropy-model estimate, not a
-    bitstream, is named so."""
-    estimated = record["status"] == "ok" and (record.get("rate") or {}).get("bits_source") == "estimated"
-    return record["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else "")
-
-
-def cautions(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(codec, caution) once each: what a reader must know before trusting a codec's numbers (random weights)."""
-    seen: dict[tuple[str, str], None] = {}
-    for r in records:
-        for text in r.get("cautions") or []:
-            seen[(r["codec"]["name"], text.replace("**", ""))] = None
-    return list(seen)
 
 
 def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:

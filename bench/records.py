@@ -1,0 +1,26 @@
+"""Reading records the way every output names them: a codec's display name, the cautions a reader must see.
+Plain functions over record dicts, without pandas, so that a rerun with nothing to write loads no table code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+ESTIMATED_SUFFIX = " (estimated bits)"
+
+
+def display_name(record: dict[str, Any]) -> str:
+    """The codec's name as every table and figure shows it: a rate from an entropy-model estimate, not a
+    bitstream, is named so."""
+    estimated = record["status"] == "ok" and (record.get("rate") or {}).get("bits_source") == "estimated"
+    return record["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else "")
+
+
+def cautions(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(codec, caution) once each: what a reader must know before trusting a codec's numbers (random weights)."""
+    seen: dict[tuple[str, str], None] = {}
+    for r in records:
+        for text in r.get("cautions") or []:
+            seen[(r["codec"]["name"], text.replace("**", ""))] = None
+    return list(seen)
