@@ -45,10 +45,10 @@ from bench.adapters.base import (
     check_rate_point_kind,
     check_rate_range,
     scalar_rate_point,
-    sha256_file,
 )
 from bench.adapters.process import run_program
 from bench.errors import AdapterError, ConditionError
+from bench.probes import tool_sha256
 from bench.video.formats import PixelFormat, pixel_format
 from bench.video.io import (
     PngSequenceReader,
@@ -178,12 +178,12 @@ class CommandCodec(Adapter):
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
-        ident["programs"] = [{"path": str(p), "sha256": sha256_file(p)} for p in self.programs()]
+        ident["programs"] = [{"path": str(p), "sha256": tool_sha256(p)} for p in self.programs()]
         return ident
 
     def doctor(self) -> str:
         programs = self.programs()
-        return "; ".join(f"{p} (sha256 {sha256_file(p)[:12]})" for p in programs)
+        return "; ".join(f"{p} (sha256 {tool_sha256(p)[:12]})" for p in programs)
 
     def input_format(self, coding: PixelFormat) -> PixelFormat:
         fmt = self.params["input_format"]

@@ -66,11 +66,11 @@ from bench.adapters.base import (
     CodingResult,
     CodingTask,
     Param,
-    sha256_file,
     validate_device,
 )
 from bench.adapters.frame_container import INTER, INTRA, CodedFrame, LatentGroup, decode_frame, encode_frame
 from bench.errors import AdapterError, ConditionError
+from bench.probes import tool_sha256
 from bench.video.formats import PixelFormat, Planes, make_format
 from bench.video.io import RawVideoReader, RawVideoWriter
 
@@ -566,15 +566,9 @@ def load_state_dict(path: Path) -> dict[str, Any]:
 
 
 def _file_sha256(path: Path) -> str:
-    """A weights file's SHA-256, computed once per file version (planning and both model instances of every
-    job would otherwise hash the same ~100 MB again)."""
-    stat = path.stat()
-    return _sha256_of_version(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=64)
-def _sha256_of_version(path: str, size: int, mtime_ns: int) -> str:
-    return sha256_file(Path(path))
+    """A weights file's SHA-256, computed once per file version and remembered across runs (planning and both
+    model instances of every job would otherwise hash the same ~100 MB again)."""
+    return tool_sha256(path)
 
 
 def _has_entropy_tables(state: dict[str, Any]) -> bool:

@@ -48,12 +48,12 @@ from bench.adapters.base import (
     CodingTask,
     Param,
     checkpoint_index,
-    sha256_file,
     validate_device,
 )
 from bench.adapters.process import pinned_gpu_environment, run_program, run_python_snippet
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dcvc_entry_metrics
+from bench.probes import tool_sha256
 from bench.video.formats import PixelFormat, pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter, read_png_frame, write_png_frame
 
@@ -242,8 +242,8 @@ print(json.dumps(out))
             raise AdapterError(f"codec {self.name}: torch does not import in {self.params['python']}: "
                                f"{env.get('torch_error')}")
         script = folder / self.generation.script
-        return {**super().identity(), "script_sha256": sha256_file(script), "torch": env["torch"],
-                "checkpoints_sha256": {k: sha256_file(p) for k, p in self.checkpoints().items()}}
+        return {**super().identity(), "script_sha256": tool_sha256(script), "torch": env["torch"],
+                "checkpoints_sha256": {k: tool_sha256(p) for k, p in self.checkpoints().items()}}
 
     def doctor(self) -> str:
         """Everything a run needs, each missing piece named with what to do (all of them, not the first)."""

@@ -36,6 +36,7 @@ from bench.adapters.driver import read_planar_rgb, run_driver, write_planar_rgb
 from bench.adapters.process import pinned_gpu_environment, run_program, run_python_snippet
 from bench.errors import AdapterError, ConditionError
 from bench.importers import dhvc_frame_lines
+from bench.probes import tool_sha256
 from bench.video.formats import PixelFormat, pixel_format
 from bench.video.io import RawVideoReader, write_png_frame
 
@@ -122,7 +123,7 @@ class _DhvcBase(Adapter):
         model_files = sorted((folder / "models").glob("*.py"))
         return {**super().identity(), "torch": env["torch"], "driver_sha256": sha256_file(DRIVER),
                 "model_sha256": {p.name: sha256_file(p) for p in model_files},
-                "checkpoints_sha256": [sha256_file(self.checkpoint(i)) for i in range(len(self.params["checkpoints"]))]}
+                "checkpoints_sha256": [tool_sha256(self.checkpoint(i)) for i in range(len(self.params["checkpoints"]))]}
 
     def _checkpoint_problems(self) -> list[str]:
         if not self.params["checkpoints"]:
@@ -265,7 +266,7 @@ class Dhic(Dhvc1):
         folder, env = self.code_dir(), self._environment
         return {**Adapter.identity(self), "torch": env["torch"], "driver_sha256": sha256_file(DRIVER),
                 "model_sha256": {p.name: sha256_file(p) for p in sorted((folder / "models").glob("*.py"))},
-                "checkpoint_sha256": sha256_file(self.checkpoint())}
+                "checkpoint_sha256": tool_sha256(self.checkpoint())}
 
     def _checkpoint_problems(self) -> list[str]:
         try:

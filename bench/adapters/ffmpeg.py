@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters import register, stream_facts
-from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param
 from bench.adapters.encoder_options import (
     AOM_OPTIONS,
     SVTAV1_OPTIONS,
@@ -42,6 +42,7 @@ from bench.adapters.encoder_options import (
 )
 from bench.adapters.stream_facts import StreamFacts
 from bench.errors import AdapterError, ConditionError
+from bench.probes import remembered, tool_sha256
 from bench.video.formats import PixelFormat, make_format
 
 TIMEOUT_S = 3600
@@ -63,9 +64,13 @@ def ffmpeg_exe() -> str:
 
 @functools.lru_cache(maxsize=1)
 def ffmpeg_identity() -> dict[str, str]:
-    exe = ffmpeg_exe()
-    out = _run([exe, "-hide_banner", "-version"], "ffmpeg -version", timeout=60).stdout
-    return {"ffmpeg_version": out.splitlines()[0].strip() if out else "unknown", "ffmpeg_sha256": sha256_file(Path(exe))}
+    exe = Path(ffmpeg_exe())
+
+    def version() -> str:
+        out = _run([str(exe), "-hide_banner", "-version"], "ffmpeg -version", timeout=60).stdout
+        return out.splitlines()[0].strip() if out else "unknown"
+
+    return {"ffmpeg_version": remembered("ffmpeg -version", [exe], version), "ffmpeg_sha256": tool_sha256(exe)}
 
 
 _ERROR_LINE = re.compile(r"error|invalid|out of range|not found|unknown|unrecognized", re.IGNORECASE)
@@ -325,7 +330,13 @@ def _packet_sizes(framecrc: str) -> list[int]:
 @functools.cache
 def _probe_library_version(encoder: str, muxer: str, pattern: str) -> str:
     """The encoder library's own version string, from a 2-frame encode of a tiny test pattern: the log for
-    most encoders, the bitstream itself for x264 (which writes its version into an SEI message)."""
+    most encoders, the bitstream itself for x264 (which writes its version into an SEI message); remembered
+    per ffmpeg binary."""
+    return remembered(f"library version {encoder} {muxer} {pattern}", [Path(ffmpeg_exe())],
+                      lambda: _library_version_of(encoder, muxer, pattern))
+
+
+def _library_version_of(encoder: str, muxer: str, pattern: str) -> str:
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "lavfi", "-i",
             "testsrc2=size=64x64:rate=25", "-frames:v", "2", "-pix_fmt",
             "yuv420p10le" if encoder == "libvvenc" else "yuv420p", "-c:v", encoder, "-f", muxer, "-"]

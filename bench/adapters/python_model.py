@@ -38,6 +38,7 @@ from bench.adapters.base import (
 from bench.adapters.driver import read_planar_rgb, run_driver, write_planar_rgb
 from bench.adapters.process import run_python_snippet
 from bench.errors import AdapterError, ConditionError
+from bench.probes import tool_sha256
 from bench.video.formats import PixelFormat, pixel_format
 
 DRIVER = Path(__file__).with_name("model_driver.py")
@@ -126,7 +127,7 @@ class PythonModel(Adapter):
 
     def identity(self) -> dict[str, Any]:
         probe = self._probe
-        return {**super().identity(), "model_file_sha256": sha256_file(Path(probe["file"])),
+        return {**super().identity(), "model_file_sha256": tool_sha256(Path(probe["file"])),
                 "files_sha256": self._files(), "python": probe["python"], "numpy": probe["numpy"],
                 "driver_sha256": sha256_file(DRIVER),
                 "device_type": "cuda" if self.params["device"].startswith("cuda") else "cpu"}

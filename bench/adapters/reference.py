@@ -39,6 +39,7 @@ from bench.adapters import register
 from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
 from bench.adapters.process import run_program
 from bench.errors import AdapterError, ConditionError
+from bench.probes import tool_sha256
 from bench.video.formats import PixelFormat
 
 CONFIGS = ("LDB", "LDP", "RA", "AI")
@@ -286,8 +287,8 @@ class ReferenceSoftware(Adapter):
 
     def identity(self) -> dict[str, Any]:
         encoder, decoder, cfgs = self._program("encoder"), self._program("decoder"), self._cfg_files()
-        return {**super().identity(), "version": self._version, "encoder_sha256": sha256_file(encoder),
-                "decoder_sha256": sha256_file(decoder), "cfg": {k: p.name for k, p in cfgs.items()},
+        return {**super().identity(), "version": self._version, "encoder_sha256": tool_sha256(encoder),
+                "decoder_sha256": tool_sha256(decoder), "cfg": {k: p.name for k, p in cfgs.items()},
                 "cfg_sha256": {k: sha256_file(p) for k, p in cfgs.items()}}
 
     def doctor(self) -> str:
@@ -530,7 +531,7 @@ class Vtm(ReferenceSoftware):
     def identity(self) -> dict[str, Any]:
         out = super().identity()
         if self.params["split_at_intra_period"]:
-            out["parcat_sha256"] = sha256_file(self._program("parcat"))
+            out["parcat_sha256"] = tool_sha256(self._program("parcat"))
         return out
 
     def doctor(self) -> str:
