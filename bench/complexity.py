@@ -1,0 +1,197 @@
+"""Model complexity of neural codecs: parameter count and multiply-accumulates per pixel.
+
+This module owns how the suite counts a learned codec's cost independently of the machine it runs on:
+
+* :func:`parameter_count`: the model's unique ``nn.Parameter`` elements (weights shared between layers once;
+  buffers such as the entropy coder's CDF tables are not parameters and are not counted);
+* :func:`count_macs`: the multiply-accumulates (MACs) of one call, counted by PyTorch's own
+  ``torch.utils.flop_counter.FlopCounterMode``, with a per-operator breakdown;
+* :func:`compressai_complexity`: encode and decode kMAC/pixel of a CompressAI model on one frame at a given
+  coded size, as a :class:`ModelComplexity` record that says what was counted and with which torch.
+
+What is counted is only what FlopCounterMode has a formula for in the running torch (convolutions and
+transposed convolutions, matrix products, attention kernels: :func:`counted_operators` lists them). Everything
+else is not counted: elementwise work (GDN's square, square root and product, activations, the masking of a
+masked convolution's weight, additions), pooling, interpolation, ``grid_sample``, quantisation and the entropy
+coder itself (CompressAI's range coder runs in C++ outside torch). The figures are therefore a lower bound on
+arithmetic dominated by, and in practice close to, the convolutions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812 (the usual name)
+from torch.utils.flop_counter import FlopCounterMode, flop_registry
+
+from bench.errors import BenchError
+
+# CompressAI's own evaluation scripts pad image-model inputs to a multiple of 2^6 (the hyperprior models
+# downsample by 64) and video-model inputs to 2^7; the suite's CompressAI adapter codes frames the same way,
+# so the coded size measured here is the one the suite codes.
+IMAGE_PAD_MULTIPLE = 64
+VIDEO_PAD_MULTIPLE = 128
+
+
+def parameter_count(module: torch.nn.Module) -> int:
+    """The number of parameter elements of ``module``, a parameter shared by several layers counted once."""
+    # Module.parameters() yields a parameter registered under several names (tied weights) only once.
+    return sum(p.numel() for p in module.parameters())
+
+
+def _op_name(op: Any) -> str:
+    return str(op).removeprefix("aten.")
+
+
+def counted_operators() -> list[str]:
+    """The forward operators this torch's FlopCounterMode counts (its formula registry less backward ops)."""
+    return sorted(_op_name(op) for op in flop_registry if "backward" not in _op_name(op))
+
+
+def count_macs(fn: Callable[[], Any]) -> tuple[int, dict[str, int]]:
+    """Run ``fn()`` once without autograd and return its MACs, total and per operator (``"convolution"`` ...).
+
+    FlopCounterMode counts a multiply-add as 2 FLOPs for every operator it knows (convolution:
+    ``2 * out_pixels * Cout * Cin * k * k`` with the bias add ignored, checked on a single ``nn.Conv2d`` in
+    tests/test_complexity.py; matrix products ``2 * m * n * k``), so MACs are its FLOPs halved.
+    """
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        fn()
+    by_op = {_op_name(op): flops // 2 for op, flops in counter.get_flop_counts().get("Global", {}).items()}
+    return counter.get_total_flops() // 2, by_op
+
+
+@dataclass(frozen=True)
+class ModelComplexity:
+    """A neural codec's size and arithmetic on one frame; kMAC/pixel is per pixel of the unpadded frame."""
+
+    params: int
+    encode_macs: int
+    decode_macs: int
+    encode_kmac_per_pixel: float
+    decode_kmac_per_pixel: float
+    height: int  # the frame as coded by the suite (the denominator of kMAC/pixel)
+    width: int
+    padded_height: int  # what the model actually ran on
+    padded_width: int
+    frame: str  # "intra" or "inter" (a video model's P frame)
+    method: str
+    torch_version: str
+    encode_macs_by_op: dict[str, int] = field(default_factory=dict)
+    decode_macs_by_op: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    # Right and bottom, replicating the edge, as the suite's CompressAI adapter pads (the counts do not depend
+    # on the padded values, only on the padded size).
+    h, w = x.shape[-2:]
+    extra = (0, -(-w // multiple) * multiple - w, 0, -(-h // multiple) * multiple - h)
+    return F.pad(x, extra, mode="replicate") if any(extra) else x
+
+
+def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, frame: str | None = None,
+                          pad_multiple: int | None = None) -> ModelComplexity:
+    """Count ``model``'s parameters and encode/decode MACs on one random ``1x3xheight x width`` frame.
+
+    Image models: encode is ``model.compress(x)``, decode ``model.decompress(strings, shape)``. Video models
+    (``ssf2020``: they have ``encode_inter``): ``frame="inter"`` (their default) counts one P frame,
+    ``encode_inter(x, ref)`` and ``decode_inter(ref, strings, shapes)`` against a reference coded first as a
+    key frame (not counted); ``frame="intra"`` counts ``encode_keyframe``/``decode_keyframe``. A video
+    encoder's count includes the decoding it does to build the next reference, as it must.
+
+    The frame is padded on the right and bottom to ``pad_multiple`` (default: 64 for image models, 128 for
+    video models, CompressAI's evaluation convention); MACs per pixel divide by the unpadded
+    ``height * width``. The entropy models' CDF tables are built first if empty (``model.update()``), so a
+    model with random weights can compress; a loaded model's tables are left as they are.
+
+    If an image model's ``compress``/``decompress`` cannot run under the counter, the analysis transform
+    ``g_a`` is counted as the encoder and the synthesis transform ``g_s`` as the decoder instead (hyperprior
+    and context model then missing), and ``method`` says so and why.
+    """
+    video = hasattr(model, "encode_inter")
+    frame = frame or ("inter" if video else "intra")
+    if frame not in ("intra", "inter") or (frame == "inter" and not video):
+        allowed = "'intra' or 'inter'" if video else "'intra' (an image model)"
+        raise BenchError(f"complexity: frame must be {allowed} for {type(model).__name__}, not {frame!r}")
+    if not hasattr(model, "update"):
+        raise BenchError(f"complexity: {type(model).__name__} is not a CompressAI model (it has no update())")
+    if height <= 0 or width <= 0:
+        raise BenchError(f"complexity: the frame size must be positive, not {width}x{height}")
+    multiple = pad_multiple or (VIDEO_PAD_MULTIPLE if video else IMAGE_PAD_MULTIPLE)
+    model.update()  # fills empty CDF tables only (force=False): a loaded model's are kept
+    param = next(model.parameters())
+    # A fixed seed makes the run repeatable; the counts themselves do not depend on the pixel values.
+    gen = torch.Generator().manual_seed(0)
+    frames = [_pad(torch.rand(1, 3, height, width, generator=gen), multiple).to(param.device, param.dtype)
+              for _ in range(2)]
+    padded_h, padded_w = frames[0].shape[-2:]
+    where = (f"one random 1x3x{height}x{width} frame padded right/bottom (replicate) to a multiple of "
+             f"{multiple}, 1x3x{padded_h}x{padded_w}")
+    encode: Callable[[], Any]
+    decode: Callable[[], Any]
+    coded: dict[str, Any] = {}
+    if video and frame == "inter":
+        with torch.no_grad():
+            ref, _ = model.encode_keyframe(frames[0])
+
+        def encode() -> None:
+            coded["out"] = model.encode_inter(frames[1], ref)[1]
+
+        def decode() -> None:
+            model.decode_inter(ref, coded["out"]["strings"], coded["out"]["shape"])
+
+        what = ("encode = encode_inter(x, ref) (motion and residual analysis, hyperpriors, and the "
+                "motion/residual synthesis and warping that rebuild the reference), decode = "
+                "decode_inter(ref, strings, shapes), one P frame whose reference was coded as a key frame "
+                "first (not counted)")
+    elif video:
+        def encode() -> None:
+            coded["out"] = model.encode_keyframe(frames[0])[1]
+
+        def decode() -> None:
+            model.decode_keyframe(coded["out"]["strings"], coded["out"]["shape"])
+
+        what = ("encode = encode_keyframe(x) (includes the reconstruction), "
+                "decode = decode_keyframe(strings, shape)")
+    else:
+        def encode() -> None:
+            coded["out"] = model.compress(frames[0])
+
+        def decode() -> None:
+            model.decompress(coded["out"]["strings"], coded["out"]["shape"])
+
+        what = "encode = model.compress(x), decode = model.decompress(strings, shape)"
+    try:
+        enc, enc_ops = count_macs(encode)
+        dec, dec_ops = count_macs(decode)
+    except Exception as error:  # whatever broke inside the model's coding path: fall back and say why
+        if video or not (hasattr(model, "g_a") and hasattr(model, "g_s")):
+            raise BenchError(f"complexity: {type(model).__name__} could not be counted: "
+                             f"{type(error).__name__}: {error}") from error
+        with torch.no_grad():
+            y = model.g_a(frames[0])
+        enc, enc_ops = count_macs(lambda: model.g_a(frames[0]))
+        dec, dec_ops = count_macs(lambda: model.g_s(y))
+        what = (f"compress/decompress could not be counted ({type(error).__name__}: {error}); FALLBACK: "
+                f"encode = analysis transform g_a(x) only, decode = synthesis transform g_s(y) only "
+                f"(hyperprior and context model not counted)")
+    pixels = height * width
+    method = (f"torch.utils.flop_counter.FlopCounterMode (torch {torch.__version__}) on {where}; {what}; "
+              f"MACs = counted FLOPs / 2; kMAC/pixel = MACs / ({width}*{height}) / 1000 (the unpadded "
+              f"frame). Counted operators: {', '.join(counted_operators())} (bias adds ignored; a "
+              f"convolution counts its full kernel at the borders, a masked convolution its full kernel, a "
+              f"transposed convolution per input pixel). Not counted: elementwise ops (GDN's "
+              f"square/sqrt/product, activations, additions), pooling, interpolation, grid_sample, "
+              f"quantisation and the entropy coder (outside torch)")
+    return ModelComplexity(
+        params=parameter_count(model), encode_macs=enc, decode_macs=dec,
+        encode_kmac_per_pixel=enc / pixels / 1000, decode_kmac_per_pixel=dec / pixels / 1000,
+        height=height, width=width, padded_height=padded_h, padded_width=padded_w, frame=frame,
+        method=method, torch_version=torch.__version__, encode_macs_by_op=enc_ops, decode_macs_by_op=dec_ops)
