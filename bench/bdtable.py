@@ -347,9 +347,9 @@ def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd") -> s
     values = summary.pivot(index="codec", columns="group", values="value")
     status = summary.pivot(index="codec", columns="group", values="status")
     cols = _ordered(values.columns)
-    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{_tex(caption)}}}", f"\\label{{{_tex(label)}}}",
+    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}", f"\\label{{{tex_text(label)}}}",
              r"\begin{tabular}{l" + "r" * len(cols) + "}", r"\toprule",
-             "Codec & " + " & ".join(_tex(str(c)) for c in cols) + r" \\", r"\midrule"]
+             "Codec & " + " & ".join(tex_text(str(c)) for c in cols) + r" \\", r"\midrule"]
     for codec in values.index:
         cells = []
         for c in cols:
@@ -358,7 +358,7 @@ def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd") -> s
                 cells.append("--")
             else:
                 cells.append(f"${v:+.1f}$" + ("" if s == "ok" else r"$^\dagger$"))
-        lines.append(_tex(str(codec)) + " & " + " & ".join(cells) + r" \\")
+        lines.append(tex_text(str(codec)) + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     if (status.fillna("ok") != "ok").any().any():
         lines.append(r"\\[2pt]{\footnotesize $^\dagger$ flagged: low overlap of the curves, or not every sequence "
@@ -371,7 +371,7 @@ _TEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", 
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
-def _tex(text: str) -> str:
+def tex_text(text: str) -> str:
     """TEXT as LaTeX prints it literally: every special character escaped in one pass (so an imported name like
     ``^^5cinput{/etc/passwd}`` cannot become a command), and control characters dropped."""
     return "".join(_TEX_SPECIALS.get(ch, ch) for ch in text if ch >= " " or ch == "\t")

@@ -25,44 +25,25 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812 (the usual name)
-from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
+from bench.adapters.driver_complexity import count_macs as _count_macs
+from bench.adapters.driver_complexity import counted_operators, parameter_count
 from bench.errors import BenchError
+
+__all__ = ["ModelComplexity", "compressai_complexity", "count_macs", "counted_operators", "parameter_count"]
+
+def count_macs(fn: Callable[[], Any]) -> tuple[int, dict[str, int]]:
+    """Run ``fn()`` once without autograd and return its MACs, total and per operator (``"convolution"`` ...);
+    see :mod:`bench.adapters.driver_complexity` for what is counted."""
+    macs, by_op, _ = _count_macs(fn)
+    return macs, by_op
+
 
 # CompressAI's own evaluation scripts pad image-model inputs to a multiple of 2^6 (the hyperprior models
 # downsample by 64) and video-model inputs to 2^7; the suite's CompressAI adapter codes frames the same way,
 # so the coded size measured here is the one the suite codes.
 IMAGE_PAD_MULTIPLE = 64
 VIDEO_PAD_MULTIPLE = 128
-
-
-def parameter_count(module: torch.nn.Module) -> int:
-    """The number of parameter elements of ``module``, a parameter shared by several layers counted once."""
-    # Module.parameters() yields a parameter registered under several names (tied weights) only once.
-    return sum(p.numel() for p in module.parameters())
-
-
-def _op_name(op: Any) -> str:
-    return str(op).removeprefix("aten.")
-
-
-def counted_operators() -> list[str]:
-    """The forward operators this torch's FlopCounterMode counts (its formula registry less backward ops)."""
-    return sorted(_op_name(op) for op in flop_registry if "backward" not in _op_name(op))
-
-
-def count_macs(fn: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    """Run ``fn()`` once without autograd and return its MACs, total and per operator (``"convolution"`` ...).
-
-    FlopCounterMode counts a multiply-add as 2 FLOPs for every operator it knows (convolution:
-    ``2 * out_pixels * Cout * Cin * k * k`` with the bias add ignored, checked on a single ``nn.Conv2d`` in
-    tests/test_complexity.py; matrix products ``2 * m * n * k``), so MACs are its FLOPs halved.
-    """
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        fn()
-    by_op = {_op_name(op): flops // 2 for op, flops in counter.get_flop_counts().get("Global", {}).items()}
-    return counter.get_total_flops() // 2, by_op
 
 
 @dataclass(frozen=True)

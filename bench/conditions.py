@@ -29,6 +29,7 @@ from bench.datasets import SequenceInfo, dataset, dataset_names
 from bench.errors import BenchError, ConditionError
 from bench.metrics import POOLINGS, PSNR_PEAKS, MetricSpec, measures, request
 from bench.metrics.registry import device_problem
+from bench.timing import MODES
 from bench.video.colour import CHROMA_UPSAMPLING, MATRICES, RANGES, ColourSpec
 from bench.video.formats import PIXEL_FORMATS, PixelFormat, pixel_format
 
@@ -119,11 +120,14 @@ class Condition:
     metrics: MetricSpec
     codecs: tuple[CodecSpec, ...]
     anchor: str | None
+    timing: str = "shared"  # "exclusive": every job alone on the machine, so its times compare across codecs
 
     def coding_fields(self) -> dict[str, Any]:
-        """Every condition field that changes a bitstream or its decoded frames (the job key adds the source,
-        the codec and the rate point). The ``metrics:`` block is not among them: measuring never recodes."""
-        return {
+        """Every condition field that changes a bitstream, its decoded frames or what its record says of the
+        coding (the job key adds the source, the codec and the rate point). The ``metrics:`` block is not among
+        them: measuring never recodes. ``timing: exclusive`` is (records timed on a shared machine are not
+        exclusive ones), and only when set, so that every shared run keeps its keys."""
+        return {**({"timing": self.timing} if self.timing != "shared" else {}),
             "frames": {"first": self.frames.first, "count": self.frames.count},
             "intra_period": self.intra_period,
             "colour": {"source_format": self.colour.source_format, "coding_format": self.colour.coding_format,
@@ -352,6 +356,17 @@ def _colour(s: _Section) -> ColourPath:
     )
     s.done()
     return path
+
+
+def _timing(doc: _Section) -> str:
+    """``timing: exclusive`` (or ``timing: {mode: exclusive}``): how the jobs are timed; default shared."""
+    raw = doc.data.get("timing")
+    if raw is None or isinstance(raw, str):
+        return doc.get("timing", str, "shared", choices=MODES)
+    section = doc.section("timing")
+    mode = section.get("mode", str, "shared", choices=MODES)
+    section.done()
+    return mode
 
 
 def _spatial(s: _Section) -> SpatialSpec:
@@ -627,6 +642,7 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
     metrics = _metrics(doc.section("metrics"))
     codecs = _codecs(doc)
     anchor = doc.get("anchor", str, None)
+    timing = _timing(doc)
     if anchor is not None and anchor not in [c.name for c in codecs]:
         doc.fail(f"anchor {anchor!r} is not one of the condition's codecs ({', '.join(c.name for c in codecs)})", "anchor")
     doc.done()
@@ -636,4 +652,4 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
                 doc.fail(f"sequence {seq.name} is {seq.fmt.name}, not the source_format {colour.source_format}",
                          "colour.source_format")
     return Condition(name, description, path, text, dataset_name, sequences, resolved_root, frames, intra_period,
-                     colour, spatial, metrics, codecs, anchor)
+                     colour, spatial, metrics, codecs, anchor, timing)

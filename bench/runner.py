@@ -31,7 +31,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,8 @@ from tqdm import tqdm
 
 from bench import SCHEMA_VERSION
 from bench.adapters import adapter_class
-from bench.adapters.base import Adapter, CodingTask, sha256_file
+from bench.adapters.base import Adapter, CodingResult, CodingTask, sha256_file
+from bench.adapters.process import ProcessUsage, collecting_usage
 from bench.conditions import Condition
 from bench.datasets import locate, open_source
 from bench.decoded import check as check_decoded
@@ -53,6 +54,8 @@ from bench.metrics.measuring import take_measurements, wanted_key
 from bench.metrics.registry import MeasureRequest
 from bench.provenance import environment, now
 from bench.store import ResultStore, atomic_write_text
+from bench.timing import machine
+from bench.timing import summary as timing_summary
 from bench.video.colour import convert
 from bench.video.formats import PixelFormat
 from bench.video.io import RawVideoReader, RawVideoWriter
@@ -271,6 +274,25 @@ def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) ->
 _NOT_RECORDED = "the job is not recorded as failed: the next run codes it"
 
 
+def _timing(job: Job, result: CodingResult, measure_seconds: float, usage: list[ProcessUsage]) -> dict[str, Any]:
+    """The record's timing block: the adapter's times and facts, the fps derived from them (per frame when the
+    codec showed its frames), the programs' own resource use, the machine, and whether it was shared."""
+    out: dict[str, Any] = {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
+                           "measure_s": measure_seconds, **result.timing_details}
+    out.update(timing_summary(result.encode_seconds, result.decode_seconds, job.source_id.count,
+                              result.frame_encode_s, result.frame_decode_s, job.condition.timing))
+    if usage:
+        out["processes"] = [asdict(u) for u in usage]
+        out["peak_rss_bytes"] = max((u.peak_rss_bytes for u in usage if u.peak_rss_bytes), default=None)
+        out["peak_rss_is"] = ("the largest resident-memory high-water mark (VmHWM, read every 20 ms while each "
+                              "ran) among the job's programs")
+        out["cpu_s"] = sum(u.cpu_s for u in usage)
+    out.setdefault("timed", "per frame: the codec's own coding calls" if result.frame_encode_s else
+                   "per sequence: wall clock of the codec's processes, start-up and raw file I/O included")
+    out["machine"] = machine()
+    return out
+
+
 def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             progress: Callable[[int, int], None] | None = None, gpu: int | None = None,
             cpus: int = 1) -> dict[str, Any]:
@@ -289,7 +311,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
         task = CodingTask(inputs.get(job, codec_fmt), codec_fmt, g.coded_width, g.coded_height, job.source.fps,
                           job.source_id.count, job.condition.intra_period, job.rate_point, work, progress=progress,
                           gpu=gpu, cpus=cpus)
-        result = adapter.code_sequence(task)
+        with collecting_usage() as usage:  # the resource use of every program this job runs, its own
+            result = adapter.code_sequence(task)
         expected = job.source_id.count * codec_fmt.frame_bytes(g.coded_width, g.coded_height)
         got = result.decoded_path.stat().st_size if result.decoded_path.exists() else 0
         if got != expected:
@@ -343,12 +366,13 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
                      "bitstream_sha256": [sha256_file(p) for p in kept]},
             "decoded": {"sha256": decoded_sha, "format": codec_fmt.name, "size": [g.coded_width, g.coded_height],
                         "kept": kept_decoded, "redecodable": adapter.can_redecode and bool(kept)},
-            "per_frame": {"frame_type": result.frame_types, "bits": result.frame_bits, "qp": result.frame_qp},
+            "per_frame": {"frame_type": result.frame_types, "bits": result.frame_bits, "qp": result.frame_qp,
+                          "encode_s": result.frame_encode_s, "decode_s": result.frame_decode_s},
             "codec_reported": {**result.codec_reported,
                                **({"reported_metrics": result.reported_metrics} if result.reported_metrics else {})},
             "commands": result.commands,
-            "timing": {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds,
-                       "measure_s": measure_seconds, **result.timing_details},
+            "timing": _timing(job, result, measure_seconds, usage),
+            "complexity": result.complexity,
             "cautions": result.cautions,
             "warnings": result.warnings,  # the tools' warning lines (an ignored option fails the job instead)
             "logs": store.write_logs(store.log_path(job.codec.name, job.sequence.name, job.rate_point, job.key),
@@ -486,6 +510,8 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
     """Code every planned job that has no record and measure every coded job the condition's measurements it
     lacks. CODE False (``remeasure``): measure only; a job without a record is left alone."""
     t0 = time.perf_counter()
+    if condition.timing == "exclusive":
+        options = replace(options, jobs=1)  # torch threads and split encodes get the whole machine too
     jobs, adapters = plan(condition)
     store = ResultStore(options.results_dir / condition.name)
     store.root.mkdir(parents=True, exist_ok=True)
@@ -582,8 +608,10 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
                     with slots.take(adapters[job.codec.name]) as gpu:
                         return one(job, gpu)
 
-                with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as cpu_pool, \
+                exclusive = condition.timing == "exclusive"  # every job alone: its times are its own
+                with ThreadPoolExecutor(max_workers=1 if exclusive else max(1, options.jobs)) as cpu_pool, \
                         ThreadPoolExecutor(max_workers=slots.workers(list(on_gpu.values()))) as gpu_pool:
+                    gpu_pool = cpu_pool if exclusive else gpu_pool
                     futures = {gpu_pool.submit(one_on_a_gpu, job) if job.key in on_gpu else cpu_pool.submit(one, job): job
                                for job in todo}
                     for fut in as_completed(futures):

@@ -151,7 +151,8 @@ def mismatched_sources(sources: list[Source], anchor: str | None) -> dict[str, l
         if s is home or s.condition_fields is None:
             continue
         theirs = _flatten(s.condition_fields)
-        fields = sorted(k for k in {*mine, *theirs} if json.dumps(mine.get(k), sort_keys=True)
+        # How the jobs were timed changes no bitstream: a shared and an exclusive run compare in BD.
+        fields = sorted(k for k in {*mine, *theirs} if k != "timing" and json.dumps(mine.get(k), sort_keys=True)
                         != json.dumps(theirs.get(k), sort_keys=True))
         if fields:
             out[s.label] = fields

@@ -185,6 +185,16 @@ def test_pipeline_rate_is_the_bytes_on_disk_and_the_record_says_random(tmp_path:
             "model_size": [128, 64], "cropped_back": True}
         assert r["timing"]["warmup_excluded"] is True and r["timing"]["encode_s"] > 0
         assert r["codec"]["identity"]["device_type"] == "cpu"
+        # Timed per frame: the fps are the frames' own; the model's size and arithmetic at the coded 96x64.
+        assert len(r["per_frame"]["encode_s"]) == 2 and r["timing"]["encode_timed"] == "per frame"
+        assert r["timing"]["decode_fps_median"] == pytest.approx(1 / np.median(r["per_frame"]["decode_s"]))
+        from compressai.zoo import bmshj2018_hyperprior
+
+        from bench.complexity import compressai_complexity
+        quality = int(r["rate_point"])
+        want = compressai_complexity(bmshj2018_hyperprior(quality=quality), 64, 96)
+        assert r["complexity"]["params"] == want.params and r["complexity"]["padded_width"] == 128
+        assert r["complexity"]["encode_kmac_per_pixel"] == want.encode_kmac_per_pixel > 0
     # N, M = 128, 192 at quality 1 and 192, 320 at 6: different models, different streams.
     assert records[0]["rate"]["bitstream_sha256"] != records[1]["rate"]["bitstream_sha256"]
     html = build_report(sources_from([str(tmp_path / "results" / "cai")]), tmp_path / "report", "t", None)

@@ -240,7 +240,7 @@ def test_a_full_disk_is_named_and_records_nothing(tmp_path: Path, clip_dir: Path
 
 def test_latex_and_csv_outputs_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """An imported codec named to inject a LaTeX command or a spreadsheet formula prints as text."""
-    from bench.bdtable import _tex
+    from bench.bdtable import tex_text as _tex
 
     assert _tex(r"^^5cinput{/etc/passwd}") == r"\textasciicircum{}\textasciicircum{}5cinput\{/etc/passwd\}"
     assert _tex("a_b $x$ ~ 100% #1 & \\") == r"a\_b \$x\$ \textasciitilde{} 100\% \#1 \& \textbackslash{}"

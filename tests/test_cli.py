@@ -42,7 +42,7 @@ def test_bad_condition_is_one_line_exit_2(tmp_path: Path) -> None:
     proc = run("--conditions", str(cond), cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {cond}: (top level): unknown key 'intra_perod' (known keys here: anchor, " \
-        "codecs, colour, data_root, dataset, description, frames, intra_period, metrics, name, sequences, spatial)"
+        "codecs, colour, data_root, dataset, description, frames, intra_period, metrics, name, sequences, spatial, timing)"
 
 
 def test_ls_and_doctor(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -112,8 +112,14 @@ class CodingResult:
     estimated_bits: float | None = None
     # How the codec's side processed the frames (model input scaling, padding, weights, device), for the record.
     processing: dict[str, Any] = field(default_factory=dict)
-    # Extra timing facts (warm-up excluded, threads, peak GPU memory), merged into the record's timing.
+    # Extra timing facts (warm-up excluded, threads, peak GPU memory), merged into the record's timing; "timed"
+    # says what the timer covered (coding calls only, or the process with start-up and file I/O).
     timing_details: dict[str, Any] = field(default_factory=dict)
+    # Seconds of each frame's encode and decode in display order, where the codec lets us time frames.
+    frame_encode_s: list[float] | None = None
+    frame_decode_s: list[float] | None = None
+    # A neural codec's size and arithmetic (bench.complexity.ModelComplexity.to_dict() or the driver's count).
+    complexity: dict[str, Any] | None = None
     # What a reader must know before trusting these numbers (randomly initialised weights); shown in bold.
     cautions: list[str] = field(default_factory=list)
 

@@ -70,7 +70,7 @@ from bench.adapters.base import (
 )
 from bench.adapters.frame_container import INTER, INTRA, CodedFrame, LatentGroup, decode_frame, encode_frame
 from bench.errors import AdapterError, ConditionError
-from bench.probes import tool_sha256
+from bench.probes import remembered, tool_sha256
 from bench.video.formats import PixelFormat, Planes, make_format
 from bench.video.io import RawVideoReader, RawVideoWriter
 
@@ -145,6 +145,7 @@ class _Encoded:
     digests: list[str | None] = field(default_factory=list)
     estimated_bits: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    frame_seconds: list[float] = field(default_factory=list)
 
 
 @register
@@ -367,9 +368,10 @@ class CompressAIModel(Adapter):
             peaks["encode"] = _peak(device)
             _reset_peak(device)
             decoder = self.load_model(task.rate_point, device)
-            decode_seconds = self._decode(decoder.net, arch, task, encoded, decoded, device)
+            frame_decode_s = self._decode(decoder.net, arch, task, encoded, decoded, device)
             peaks["decode"] = _peak(device)
             del decoder.net
+        complexity = self._complexity(task, device)
         frame_bits = [8 * p.stat().st_size for p in encoded.paths]
         reported: dict[str, Any] = {}
         if encoded.estimated_bits:
@@ -379,15 +381,39 @@ class CompressAIModel(Adapter):
                                              "from the model's forward pass on the padded frame (SSF inter frames: "
                                              "against the encoder's reference)"})
         timing = {"warmup_excluded": self.params["warmup"], "cuda_synchronised": device != "cpu",
-                  "threads": torch.get_num_threads()}
+                  "threads": torch.get_num_threads(), "device": device,
+                  "timed": "per frame: the model's compress/decompress (encode_keyframe/encode_inter ...) calls, "
+                           "CUDA synchronised; padding and tensor conversion outside, file I/O outside"}
         if device != "cpu":
             timing.update({"peak_gpu_memory_bytes": peaks, "gpu": torch.cuda.get_device_name(torch.device(device))})
         return CodingResult(
             bitstreams=encoded.paths, decoded_path=decoded, encode_seconds=encoded.seconds,
-            decode_seconds=decode_seconds, frame_types=encoded.frame_types, frame_bits=frame_bits,
+            decode_seconds=sum(frame_decode_s), frame_encode_s=encoded.frame_seconds, frame_decode_s=frame_decode_s,
+            complexity=complexity, frame_types=encoded.frame_types, frame_bits=frame_bits,
             codec_reported=reported,
             processing=self._processing(arch, task, decoder.description, device), timing_details=timing,
             cautions=self._cautions())
+
+    def _complexity(self, task: CodingTask, device: str) -> dict[str, Any]:
+        """Parameters and kMAC/pixel of this architecture and quality at the task's coded size, counted once per
+        (architecture, quality, size, torch and compressai versions) and remembered: the count depends on
+        the shapes, never on the weights."""
+        import compressai
+        import torch
+
+        from bench.complexity import compressai_complexity
+
+        arch = ARCHITECTURES[self.architecture]
+        kind = (f"complexity {self.architecture} q{task.rate_point} {task.width}x{task.height} pad "
+                f"{arch.pad_multiple} torch {torch.__version__} compressai {compressai.__version__}")
+        def count() -> dict[str, Any]:
+            # A model of its own, made outside inference mode: the FLOP counter's module hooks need autograd's
+            # bookkeeping, which inference tensors (the coding models' weights) do not have.
+            with torch.inference_mode(False):
+                model = self.load_model(task.rate_point, device).net
+                return compressai_complexity(model, task.height, task.width, pad_multiple=arch.pad_multiple).to_dict()
+
+        return remembered(kind, [], count)
 
     def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
         import torch
@@ -483,7 +509,8 @@ class CompressAIModel(Adapter):
                 recon, enc = net.encode_inter(x, ref)
                 groups = [(enc["shape"][k], enc["strings"][k]) for k in ("motion", "residual")]
             _sync(device)
-            out.seconds += time.perf_counter() - t0
+            out.frame_seconds.append(time.perf_counter() - t0)
+            out.seconds += out.frame_seconds[-1]
             coded = CodedFrame(INTRA if intra else INTER, task.width if intra else 0, task.height if intra else 0,
                                tuple(LatentGroup((int(s[0]), int(s[1])), tuple(_one(v) for v in strs))
                                      for s, strs in groups))
@@ -503,10 +530,12 @@ class CompressAIModel(Adapter):
         return out
 
     def _decode(self, net: Any, arch: Architecture, task: CodingTask, encoded: _Encoded, decoded: Path,
-                device: str) -> float:
+                device: str) -> list[float]:
+        """Decode every frame into DECODED; the seconds of each frame's decode."""
         if self.params["warmup"]:
             self._decode_one(net, arch, decode_frame(encoded.paths[0].read_bytes(), encoded.paths[0]), None)
-        seconds, ref, size, mismatched = 0.0, None, (task.width, task.height), []
+        seconds: list[float] = []
+        ref, size, mismatched = None, (task.width, task.height), []
         with RawVideoWriter(decoded, task.fmt) as writer:
             for i, path in enumerate(encoded.paths):
                 frame = decode_frame(path.read_bytes(), path)
@@ -518,7 +547,7 @@ class CompressAIModel(Adapter):
                 t0 = time.perf_counter()
                 x_hat = self._decode_one(net, arch, frame, ref)
                 _sync(device)
-                seconds += time.perf_counter() - t0
+                seconds.append(time.perf_counter() - t0)
                 if encoded.digests[i] is not None and _digest(x_hat) != encoded.digests[i]:
                     mismatched.append(i)
                 if arch.kind == "video":

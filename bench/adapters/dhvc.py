@@ -170,7 +170,8 @@ class Dhvc1(_DhvcBase):
         pinned = task.gpu is not None and self.uses_gpu()
         spec = {"model": self.name, "code_dir": str(folder), "checkpoint": str(checkpoint), "input": str(rgb),
                 "width": task.width, "height": task.height, "frames": task.frames, "gop": self.gop(task),
-                "device": "cuda:0" if pinned else self.params["device"], "out": str(out), **self.spec(task)}
+                "device": "cuda:0" if pinned else self.params["device"], "out": str(out), "complexity": True,
+                **self.spec(task)}
         run = run_driver(self.params["python"], DRIVER, spec, task, f"codec {self.name}",
                          self.params["timeout_s"] or None, pinned)
         frames, done, log, argv = run.frames, run.done, run.log, run.argv
@@ -191,6 +192,12 @@ class Dhvc1(_DhvcBase):
         return CodingResult(bitstreams=bitstreams, decoded_path=decoded, commands=[argv],
                             encode_seconds=sum(f["encode_s"] for f in frames),
                             decode_seconds=sum(f["decode_s"] for f in frames),
+                            frame_encode_s=[f["encode_s"] for f in frames],
+                            frame_decode_s=[f["decode_s"] for f in frames], complexity=run.complexity,
+                            timing_details={"timed": "per frame: net.compress (encode) and the file read, "
+                                                     "net.decompress, clamp and crop (decode), CUDA synchronised; "
+                                                     "no warm-up pass", "threads": 1, "device": spec["device"],
+                                            "peak_gpu_memory_bytes": done.get("peak_gpu_bytes")},
                             frame_types=["I" if i % self.gop(task) == 0 else "P" for i in range(task.frames)],
                             frame_bits=reported.pop("frame_bits"), reported_metrics=reported.pop("reported_metrics"),
                             codec_reported=reported, logs={"encode": log})

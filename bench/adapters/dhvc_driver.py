@@ -81,6 +81,8 @@ def main(spec_path):
     frame_bytes = 3 * w * h
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    counted = min(1, frames - 1) if spec["model"] == "dhvc-1.0" else 0  # a P frame where there is one
+    saved = None
     with open(spec["input"], "rb") as src, open(out / "decoded.rgb", "wb") as dec:
         z_lists = None
         for fi in range(frames):
@@ -94,11 +96,15 @@ def main(spec_path):
             with torch.no_grad():
                 t0 = time.perf_counter()
                 if spec["model"] == "dhic":
+                    if fi == counted and spec.get("complexity"):
+                        saved = (x_pad, None)
                     path.write_bytes(_dhic_encode(net, x_pad, spec["quality"], h, w))
                 else:
                     if fi % gop == 0:
                         bias = net.get_temp_bias(x_pad)
                         z_lists = [bias, bias]
+                    if fi == counted and spec.get("complexity"):
+                        saved = (x_pad, list(z_lists))
                     head, strings = net.compress(x_pad, z_lists, get_latent=True)
                     path.write_bytes(head + strings)
                 t1 = time.perf_counter()
@@ -118,7 +124,35 @@ def main(spec_path):
             print(json.dumps({"frame": fi, "bytes": len(data), "psnr": psnr, "encode_s": t1 - t0,
                               "decode_s": t2 - t1}), flush=True)
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    if saved is not None:  # after the timed pass, so that counting never slows a timed frame
+        _count(net, spec, saved, counted, h, w)
     print(json.dumps({"done": True, "peak_gpu_bytes": peak, "torch": torch.__version__}), flush=True)
+
+
+def _count(net, spec, saved, frame, h, w):
+    """Parameters and MACs of one frame's compress and decompress (frame FRAME again, its inputs as the timed
+    pass had them), printed as one {"complexity": ...} line."""
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import driver_complexity as dc
+
+    x_pad, z_lists = saved
+    with torch.no_grad():
+        if spec["model"] == "dhic":
+            encode = dc.count_macs(lambda: _dhic_encode(net, x_pad, spec["quality"], h, w))
+            decode = dc.count_macs(lambda: _dhic_decode(net, encode[2]))
+            what = (f"frame {frame}: forward_bottomup + forward_topdown(compress) at quality {spec['quality']}, "
+                    "and forward_topdown(decompress)")
+        else:
+            encode = dc.count_macs(lambda: net.compress(x_pad, z_lists, get_latent=True))
+            head, strings = encode[2][0], encode[2][1]
+            decode = dc.count_macs(lambda: net.decompress(head, strings, z_lists, get_latent=True))
+            what = (f"frame {frame} ({'P' if frame else 'I'}: its temporal context as in the timed pass): "
+                    "net.compress and net.decompress")
+    padded = f"{x_pad.shape[-1]}x{x_pad.shape[-2]}"
+    dc.report(dc.parameter_count(net), encode[:2], decode[:2], w, h, "inter" if frame else "intra",
+              f"{what}, on the frame padded to {padded} (kMAC/pixel per pixel of the unpadded frame)")
 
 
 def _dhic_encode(net, x_pad, quality, h, w):

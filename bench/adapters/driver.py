@@ -5,7 +5,9 @@ A driver is a standalone script (standard library, numpy, and whatever the codec
 ``bench``) run with the interpreter of the codec's environment, so that its dependencies never meet ours. It
 gets one JSON job description (``spec.json``), reads the input as 8-bit planar R, G, B frames, writes one
 bitstream file per frame and the decoded frames the same way, and prints one JSON line per frame (``{"frame":
-i, "bytes": ..., "encode_s": ..., "decode_s": ...}``) and a last ``{"done": true, ...}`` line.
+i, "bytes": ..., "encode_s": ..., "decode_s": ...}``) and a last ``{"done": true, ...}`` line; a driver asked
+to (``"complexity": true`` in the spec) first prints a ``{"complexity": ...}`` line counted by
+``driver_complexity.py`` on one frame, untimed (it is also the timed pass's warm-up).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class DriverRun:
     frames: list[dict[str, Any]]  # the per-frame lines, in order
     done: dict[str, Any]  # the last line
     log: str
+    complexity: dict[str, Any] | None = None  # the driver's {"complexity": ...} line, when it counted
 
 
 def run_driver(python: str, driver: Path, spec: dict[str, Any], task: CodingTask, what: str,
@@ -56,7 +59,8 @@ def run_driver(python: str, driver: Path, spec: dict[str, Any], task: CodingTask
     expected = task.frames if expect_frames is None else expect_frames
     if len(frames) != expected or done is None:
         raise AdapterError(f"{what}: the driver reported {len(frames)} of {expected} frames", log[-3000:])
-    return DriverRun(argv, frames, done, log)
+    complexity = next((r["complexity"] for r in reports if isinstance(r.get("complexity"), dict)), None)
+    return DriverRun(argv, frames, done, log, complexity)
 
 
 def write_planar_rgb(task: CodingTask, dest: Path) -> None:

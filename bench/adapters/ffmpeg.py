@@ -40,6 +40,7 @@ from bench.adapters.encoder_options import (
     merge_args,
     overridden_aspects,
 )
+from bench.adapters.process import run_captured
 from bench.adapters.stream_facts import StreamFacts
 from bench.errors import AdapterError, ConditionError
 from bench.probes import remembered, tool_sha256
@@ -78,7 +79,7 @@ _ERROR_LINE = re.compile(r"error|invalid|out of range|not found|unknown|unrecogn
 
 def _run(argv: list[str], what: str, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess[str]:
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = run_captured(argv, what, timeout)
     except FileNotFoundError:
         raise AdapterError(f"{what}: program not found: {argv[0]}") from None
     except subprocess.TimeoutExpired:
@@ -244,6 +245,9 @@ class FfmpegAdapter(Adapter):
                                               self.params["threads"],
                                               self.params["overrides"]),
             logs=logs,
+            timing_details={"threads": self.params["threads"] or f"encoder default (up to {os.cpu_count()} cores)",
+                            "timed": "per sequence: wall clock of the ffmpeg encode (every segment) and of the "
+                                     "decode to raw frames, process start-up and file I/O included"},
         )
 
     def _refuse_ignored(self, log: str, what: str) -> None:

@@ -42,6 +42,36 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
+def _count(spec, factory, options, w, h):
+    """Parameters and MACs of frame 0's compress and decompress, on instances of their own (untimed; also the
+    warm-up of the timed pass), printed as one {"complexity": ...} line; a model without torch says so."""
+    import numpy as np
+
+    try:
+        import torch  # noqa: F401  (only to know whether counting is possible)
+    except ImportError:
+        print(json.dumps({"complexity": {"not_counted": "the model's environment has no torch"}}), flush=True)
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import driver_complexity as dc
+
+    with open(spec["input"], "rb") as src:
+        raw = np.frombuffer(src.read(3 * w * h), dtype=np.uint8)
+    x = (raw.reshape(3, h, w) / 255.0).astype(np.float32)
+    encoder = factory(spec["rate_point"], spec["device"], **options)
+    if spec["kind"] == "video":
+        encoder.reset()
+    encode = dc.count_macs(lambda: encoder.compress(x))
+    decoder = factory(spec["rate_point"], spec["device"], **options)
+    if spec["kind"] == "video":
+        decoder.reset()
+    decode = dc.count_macs(lambda: decoder.decompress(encode[2], h, w))
+    modules = dc.modules_of(encoder)
+    dc.report(dc.unique_parameter_count(modules) if modules else None, encode[:2], decode[:2], w, h, "intra",
+              "frame 0: compress(frame) and decompress(bytes, h, w) as the driver calls them; parameters of the "
+              + ("codec object" if modules else "codec object: none found (no torch.nn.Module in it)"))
+
+
 def main(spec_path):
     import numpy as np
 
@@ -53,6 +83,8 @@ def main(spec_path):
     out.mkdir(parents=True, exist_ok=True)
     frame_bytes = 3 * w * h
     options = spec.get("options") or {}
+    if spec.get("complexity"):
+        _count(spec, factory, options, w, h)
     encode_s = [0.0] * frames
     if "encode" in spec["phases"]:
         encoder = factory(spec["rate_point"], device, **options)

@@ -1,17 +1,120 @@
 """Running an external program for an adapter: output kept in a log file and streamed line by line (so a long
 encode can report each coded frame), an optional timeout, and one AdapterError with the output's tail when the
-program cannot start, dies or runs too long."""
+program cannot start, dies or runs too long.
+
+Every program is reaped with ``os.wait4``, which gives its own CPU time (user + system, its waited-for
+descendants included); its peak resident memory is the kernel's high-water mark (``VmHWM``) read while it
+runs. The runner collects them per job (:func:`collecting_usage`), so that two jobs running side by side never
+mix their figures.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.errors import AdapterError
+
+
+@dataclass(frozen=True)
+class ProcessUsage:
+    """One program's resource use, from the kernel when it was reaped."""
+
+    what: str
+    wall_s: float
+    cpu_s: float
+    peak_rss_bytes: int | None  # None: not readable here (no /proc), or the program ended within a millisecond
+
+
+_USAGE: contextvars.ContextVar[list[ProcessUsage] | None] = contextvars.ContextVar("process_usage", default=None)
+
+
+@contextmanager
+def collecting_usage() -> Iterator[list[ProcessUsage]]:
+    """Collect the usage of every program run in this context (this thread, and threads started with a copy
+    of its context) into the list yielded."""
+    usage: list[ProcessUsage] = []
+    token = _USAGE.set(usage)
+    try:
+        yield usage
+    finally:
+        _USAGE.reset(token)
+
+
+def _peak_rss(pid: int) -> int:
+    """The kernel's high-water mark of PID's resident memory since it started its program (VmHWM: reset by
+    exec, unlike wait4's ru_maxrss, which keeps the size of the Python process it was forked from); 0 when it
+    cannot be read (not Linux, or already gone)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _reap(proc: subprocess.Popen[Any], what: str, started: float, timeout: float | None) -> None:
+    """Wait for PROC like ``proc.wait(timeout)``, reading its peak resident memory while it runs (every 20 ms
+    at most; a peak reached in its last moments can be missed) and its CPU time from wait4 when it ends; raises
+    subprocess.TimeoutExpired with the process still running (then kill it and call :func:`_reap_killed`)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    peak, delay = 0, 0.001
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        peak = max(peak, _peak_rss(proc.pid))
+        if deadline is not None and time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(proc.args, timeout or 0)
+        time.sleep(delay)
+        delay = min(0.02, delay * 2)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    collected = _USAGE.get()
+    if collected is not None:
+        collected.append(ProcessUsage(what, time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
+                                      peak or None))
+
+
+def _reap_killed(proc: subprocess.Popen[Any]) -> None:
+    _, status, _ = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+
+
+def run_captured(argv: list[str], what: str, timeout: float | None) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(argv, capture_output=True, text=True)`` whose usage is noted; raises OSError and
+    subprocess.TimeoutExpired (the program killed) as subprocess.run does."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,  # noqa: S603
+                            errors="replace")
+    out: dict[str, str] = {}
+
+    def pump(name: str, stream: Any) -> None:
+        out[name] = stream.read()
+
+    readers = [threading.Thread(target=pump, args=(n, st), daemon=True)
+               for n, st in (("stdout", proc.stdout), ("stderr", proc.stderr))]
+    for r in readers:
+        r.start()
+    try:
+        _reap(proc, what, started, timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _reap_killed(proc)
+        raise
+    for r in readers:
+        r.join()
+    return subprocess.CompletedProcess(argv, proc.returncode, out.get("stdout", ""), out.get("stderr", ""))
 
 
 def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
@@ -21,6 +124,7 @@ def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
     as it comes. WHAT names the program in errors ("codec vtm: encoder"). OWN_GROUP puts the program in a
     process group of its own so a timeout also kills the worker processes it spawns (the DCVC scripts' pools);
     a single-process encoder stays in ours, so a kill of the whole run reaches it."""
+    started = time.perf_counter()
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # noqa: S603
                                 errors="replace", cwd=cwd, env=dict(env) if env is not None else None,
@@ -39,13 +143,13 @@ def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        proc.wait(timeout=timeout)
+        _reap(proc, what, started, timeout)
     except subprocess.TimeoutExpired:
         if own_group:
             os.killpg(proc.pid, signal.SIGKILL)
         else:
             proc.kill()
-        proc.wait()
+        _reap_killed(proc)
         reader.join(5)
         text = "".join(lines)
         log.write_text(text)

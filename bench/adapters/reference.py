@@ -22,6 +22,7 @@ gets ``ConformanceWindowMode 1`` (its default 0 rejects sizes that need padding)
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import re
@@ -390,7 +391,10 @@ class ReferenceSoftware(Adapter):
                             excluded_reason="decoded-picture-hash SEI (verification only; off in the CTC "
                                             "configurations)", reported_metrics=theirs_by_ours,
                             codec_reported=reported, logs={"encode": encoded.log, "decode": dec_log},
-                            processing=encoded.processing, timing_details=encoded.timing)
+                            processing=encoded.processing,
+                            timing_details={"threads": 1, "timed": "per sequence: wall clock of the encoder "
+                                            "process(es) and of the decoder, start-up and file I/O included",
+                                            **encoded.timing})
 
     def segments(self, task: CodingTask) -> list[Segment]:
         """How this job's encode is split (one segment: not split). Only VTM/ECM split, when asked."""
@@ -438,8 +442,9 @@ class ReferenceSoftware(Adapter):
 
         workers = min(n, self.params["segment_workers"] or task.cpus)
         t0 = time.perf_counter()
+        contexts = [contextvars.copy_context() for _ in range(n)]  # each segment's usage noted with the job's
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(encode, range(n)))
+            done = list(pool.map(lambda k: contexts[k].run(encode, k), range(n)))
         wall = time.perf_counter() - t0
         streams = [task.work_dir / f"segment_{k:03d}.bin" for k in range(n)]
         join = [str(self._program("parcat")), *map(str, streams), str(bitstream)]

@@ -42,9 +42,10 @@ from bench.records import cautions, display_name
 from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Series, Strip, legend, line_chart, strip_chart
-from bench.report.tables import frames_frame, summary_frame, write_csv
+from bench.report.tables import complexity_frame, complexity_latex, frames_frame, summary_frame, write_csv
 from bench.sources import Source, condition_differences, condition_flags, mismatch_message, mismatched_sources
 from bench.store import atomic_write_text
+from bench.timing import EXCLUSIVE_LABEL, SHARED_LABEL
 
 
 @dataclass
@@ -231,6 +232,42 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
     }
 
 
+def _complexity_section(points: pd.DataFrame, bd_sections: list[dict[str, Any]], styles: dict,
+                        tables: Path) -> dict[str, Any]:
+    """The complexity table (and its LaTeX), how the times were taken, and BD-rate against decoding time and
+    against kMAC/pixel, one point per codec (the headline metric's per-sequence mean)."""
+    table = complexity_frame(points) if not points.empty else pd.DataFrame()
+    if table.empty:
+        return {"columns": [], "rows": [], "label": "", "charts": [], "latex": ""}
+    modes = {m for m in table["timing_mode"].dropna()} if "timing_mode" in table else set()
+    label = EXCLUSIVE_LABEL if modes == {"exclusive"} else SHARED_LABEL
+    caption = (f"Model size, arithmetic and speed. fps: median over jobs of each job's median; times {label}. "
+               "kMAC/pixel counted by torch.utils.flop_counter on one frame (convolutions and matrix products).")
+    tables.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(tables / "complexity.tex", complexity_latex(table, caption))
+    charts = []
+    if bd_sections:
+        sec = bd_sections[0]
+        overall = {row[0]: row[-1] for row in sec["jvet_rows"]}
+        for x_col, x_label in (("decode_ms_per_frame", "decoding time [ms/frame], log"),
+                               ("decode_kmac_per_pixel", "decoding kMAC/pixel, log")):
+            series = []
+            for r in table.itertuples(index=False):
+                x, cell = getattr(r, x_col), overall.get(r.codec, "")
+                m = re.match(r"[+-]?\d+(\.\d+)?", str(cell))
+                if x is None or pd.isna(x) or x <= 0 or m is None:
+                    continue
+                st = styles.get(r.codec)
+                series.append(Series(str(r.codec), st.colour if st else "#555", st.svg_marker if st else "circle",
+                                     [(float(x), float(m.group(0)), f"{r.codec}: {x:.3g}, {cell}")], line=False))
+            if series:
+                charts.append(line_chart(series, x_label, f"BD-rate [%] ({sec['label']}, per-sequence mean)",
+                                         log_x=True, title=f"BD-rate against {x_label.split(' [')[0].split(',')[0]}"))
+    shown = table.assign(params=table["params"].map(lambda v: "" if pd.isna(v) else f"{v / 1e6:.2f} M"))
+    return {"columns": list(shown.columns), "rows": _fmt_table(shown), "label": label, "charts": charts,
+            "latex": "tables/complexity.tex"}
+
+
 def _fmt_table(df: pd.DataFrame) -> list[list[str]]:
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -296,6 +333,9 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
             sequence_figures.append(_rd_figure(f"seq-{metric}-{seq}", str(seq), rows, metric, styles, str(seq)))
 
     # --- tables about the runs ---------------------------------------------------------------------------------------
+    complexity = _complexity_section(ok_points, bd_sections, styles, out_dir / "tables")
+    if complexity["latex"]:
+        tables_written.append(complexity["latex"])
     times = time_ratios(ok_points, anchor) if anchor is not None and not ok_points.empty else pd.DataFrame()
     per_frame_ms = []
     for codec, part in ok_points.groupby("codec", sort=True):
@@ -341,7 +381,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         bd_sections=bd_sections, class_figures=class_figures, sequence_figures=sequence_figures,
         legend=legend([(c, s.colour, s.svg_marker) for c, s in styles.items()]),
         per_frame=_per_frame_figures(records, styles), times=_fmt_table(times) if not times.empty else [],
-        time_columns=list(times.columns), per_frame_ms=per_frame_ms, checks=checks, failures=failures,
+        time_columns=list(times.columns), per_frame_ms=per_frame_ms, complexity=complexity, checks=checks, failures=failures,
         stream_rows=stream_rows, no_bd=no_bd,
         identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
         definitions=definitions(), bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC,

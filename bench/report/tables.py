@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             row.update({m: pooled[m] for m in metric_names() if m in pooled})  # registry order first
             row.update({m: v for m, v in pooled.items() if m not in row})
             timing = r.get("timing") or {}
+            row.update(_resources(timing, r.get("complexity") or {}))
             row.update({"encode_s": timing.get("encode_s"), "decode_s": timing.get("decode_s"),
                         "pooling": (r.get("measurement") or {}).get("pooling"),
                         "psnr_peak": ((r.get("measurement") or {}).get("psnr_peak") or {}).get("yuv")})
@@ -50,6 +53,80 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
                                      "frames", "fps", "origin", "rate_source", "dataset_average", "bits", "bpp", "kbps",
                                      "key"])
     return pd.DataFrame(rows).sort_values(["group", "sequence", "codec"], kind="stable").reset_index(drop=True)
+
+
+def _resources(timing: dict[str, Any], complexity: dict[str, Any]) -> dict[str, Any]:
+    """A job's speed, memory and model-complexity columns (empty where not known)."""
+    gpu = timing.get("peak_gpu_memory_bytes")
+    gpu_peak = max((v for v in gpu.values() if v), default=None) if isinstance(gpu, dict) else gpu
+    machine = timing.get("machine") or {}
+    return {
+        "timing_mode": timing.get("mode"), "encode_timed": timing.get("encode_timed"),
+        "encode_fps_median": timing.get("encode_fps_median"), "encode_fps_p95": timing.get("encode_fps_p95"),
+        "decode_fps_median": timing.get("decode_fps_median"), "decode_fps_p95": timing.get("decode_fps_p95"),
+        "threads": timing.get("threads"), "device": timing.get("device") or "cpu",
+        "cpu": machine.get("cpu"),
+        "peak_rss_mib": timing["peak_rss_bytes"] / 2**20 if timing.get("peak_rss_bytes") else None,
+        "peak_gpu_mib": gpu_peak / 2**20 if gpu_peak else None,
+        "params": complexity.get("params"),
+        "encode_kmac_per_pixel": complexity.get("encode_kmac_per_pixel"),
+        "decode_kmac_per_pixel": complexity.get("decode_kmac_per_pixel"),
+    }
+
+
+def _numbers(part: pd.DataFrame, name: str) -> pd.Series:
+    return pd.to_numeric(part[name], errors="coerce") if name in part else pd.Series(dtype=float)
+
+
+def _distinct(part: pd.DataFrame, name: str) -> str | None:
+    values = part[name].dropna().unique() if name in part else []
+    return ", ".join(str(v) for v in values) if len(values) else None
+
+
+def complexity_frame(points: pd.DataFrame) -> pd.DataFrame:
+    """One row per codec: parameters, kMAC/pixel (encode, decode), encode and decode fps (median over its jobs of
+    each job's median fps), peak memory (largest over its jobs), threads, device, and how it was timed."""
+    ok = points[points["status"] == "ok"] if "status" in points else points
+    rows = []
+    for codec, part in ok.groupby("codec", sort=True):
+        col = functools.partial(_numbers, part)
+        first = functools.partial(_distinct, part)
+        rows.append({
+            "codec": codec, "params": col("params").max(),
+            "encode_kmac_per_pixel": col("encode_kmac_per_pixel").median(),
+            "decode_kmac_per_pixel": col("decode_kmac_per_pixel").median(),
+            "encode_fps": col("encode_fps_median").median(), "decode_fps": col("decode_fps_median").median(),
+            "decode_ms_per_frame": 1000 / col("decode_fps_median").median() if col("decode_fps_median").notna().any()
+            else None,
+            "peak_rss_mib": col("peak_rss_mib").max(), "peak_gpu_mib": col("peak_gpu_mib").max(),
+            "threads": first("threads"), "device": first("device"), "timed": first("encode_timed"),
+            "timing_mode": first("timing_mode"),
+        })
+    return pd.DataFrame(rows)
+
+
+def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:complexity") -> str:
+    """The complexity table as booktabs LaTeX (what is unknown is a dash)."""
+    from bench.bdtable import tex_text
+
+    def num(v: Any, fmt: str) -> str:
+        return "--" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}", f"\\label{{{tex_text(label)}}}",
+             r"\begin{tabular}{lrrrrrrll}", r"\toprule",
+             r"Codec & Params (M) & \multicolumn{2}{c}{kMAC/px} & \multicolumn{2}{c}{fps} & Peak mem. (MiB) & "
+             r"Threads & Device \\", r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
+             r" & & enc & dec & enc & dec & & & \\", r"\midrule"]
+    for r in table.itertuples(index=False):
+        params = None if r.params is None or (isinstance(r.params, float) and math.isnan(r.params)) else r.params / 1e6
+        memory = max((v for v in (r.peak_gpu_mib, r.peak_rss_mib) if v is not None and not math.isnan(v)),
+                     default=None)
+        lines.append(" & ".join([tex_text(str(r.codec)), num(params, ".2f"), num(r.encode_kmac_per_pixel, ".1f"),
+                                 num(r.decode_kmac_per_pixel, ".1f"), num(r.encode_fps, ".1f"),
+                                 num(r.decode_fps, ".1f"), num(memory, ".0f"), tex_text(str(r.threads or "--")),
+                                 tex_text(str(r.device or "--"))]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    return "\n".join(lines)
 
 
 def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
