@@ -49,12 +49,28 @@ def counted_operators():
     return sorted(_op_name(op) for op in flop_registry if "backward" not in _op_name(op))
 
 
+class _GlobalOnly:
+    """Stands in for FlopCounterMode's module tracker: only the global total is used here, and the tracker's
+    per-module autograd hooks fail on inputs that require grad without a graph (a parameter's view made under
+    no_grad: DHVC's temporal bias)."""
+
+    parents = frozenset({"Global"})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def count_macs(fn):
     """Run ``fn()`` once without autograd; return (MACs, {operator: MACs}) and fn's result."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
+    if hasattr(counter, "mod_tracker"):
+        counter.mod_tracker = _GlobalOnly()
     with torch.no_grad(), counter:
         result = fn()
     by_op = {_op_name(op): int(flops) // 2 for op, flops in counter.get_flop_counts().get("Global", {}).items()}
