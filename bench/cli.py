@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
 
@@ -28,12 +28,37 @@ if TYPE_CHECKING:
 SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor")
 
 
+CONDITION_HELP = "test condition: a YAML file, or a name in ./conditions or the suite's conditions/ (demo)"
+TOP_EPILOG = """The default command is run:
+  python evaluate.py --conditions demo [--data-root DIR] [--jobs N] [--results results] [--reports reports]
+      [--retry-failed] [--no-figures] [--metric psnr_y] ...   (python evaluate.py run --help lists them all)
+Each command has its own --help."""
+
+
+def _condition_file(text: str) -> Path:
+    """A condition given as a file, or by name: ./conditions/NAME.yaml, then the suite's conditions/NAME.yaml."""
+    path = Path(text)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in text:
+        return path
+    from bench.conditions import REPO_ROOT
+
+    for folder in (Path.cwd() / "conditions", REPO_ROOT / "conditions"):
+        if (folder / f"{text}.yaml").is_file():
+            return folder / f"{text}.yaml"
+    return path  # not found: the loader names it
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__.splitlines()[0])
+    from bench import __version__
+
+    parser = argparse.ArgumentParser(prog="evaluate.py", description="Evaluate learned and traditional video "
+                                     "codecs under one declarative test condition.", epilog=TOP_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"lvc-bench {__version__}")
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="code and measure every job of a condition (the default)")
-    run.add_argument("--conditions", required=True, type=Path, help="test condition YAML file")
+    run.add_argument("--conditions", required=True, type=_condition_file, help=CONDITION_HELP)
     run.add_argument("--data-root", type=Path, help="folder holding the sequence files (overrides the condition)")
     run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)")
@@ -56,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     rem = sub.add_parser("remeasure", help="take the measurements a finished run lacks (new metrics, new metric "
                          "versions) from its stored bitstreams or kept decoded frames; codes nothing")
-    rem.add_argument("--conditions", required=True, type=Path, help="test condition YAML file")
+    rem.add_argument("--conditions", required=True, type=_condition_file, help=CONDITION_HELP)
     rem.add_argument("--metrics", default=None, metavar="vmaf,xpsnr,ms_ssim",
                      help="measure these too, beside the condition's (names of metrics.* keys: ms_ssim, vmaf, xpsnr)")
     rem.add_argument("--data-root", type=Path, help="folder holding the sequence files (overrides the condition)")
@@ -73,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="what a run of a condition has done, failed, is running and has left, "
                         "read from its results folder (works while the run goes on elsewhere)")
-    st.add_argument("--conditions", required=True, type=Path, help="test condition YAML file")
+    st.add_argument("--conditions", required=True, type=_condition_file, help=CONDITION_HELP)
     st.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     st.add_argument("--data-root", type=Path, help="folder holding the sequence files (only read before a run)")
 
@@ -105,14 +130,14 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--fps", type=float, default=None, help="frame rate of every point (kbps <-> bpp)")
 
     val = sub.add_parser("validate", help="load a condition and check its sequences; no coding")
-    val.add_argument("--conditions", required=True, type=Path)
+    val.add_argument("--conditions", required=True, type=_condition_file, help=CONDITION_HELP)
     val.add_argument("--data-root", type=Path)
 
     sub.add_parser("ls", help="list datasets, codec descriptors, conditions and adapters")
     doc = sub.add_parser("doctor", help="check that each codec's tools are installed, print versions")
     doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm, or "
                      "adapters (compressai: lists its architectures)")
-    doc.add_argument("--conditions", type=Path, help="check only this condition's codecs")
+    doc.add_argument("--conditions", type=_condition_file, help="check only this condition's codecs (file or name)")
     for p in (bd, rep):
         p.add_argument("--with-published", action="append", default=[], metavar="ID",
                        help="add a published curve that ships with the suite (uvg/vtm-15, uvg/x265, uvg/vtm-17 ...; "
@@ -126,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-figures", action="store_true", help="no matplotlib figures (rd/ and the report's "
+    parser.add_argument("--no-figures", action="store_true", help="no matplotlib figures (figures/quicklook and the report's "
                         "paper figures); the HTML report is written all the same")
     parser.add_argument("--rebuild-outputs", action="store_true", help="write the tables, figures and report again "
                         "even if no record changed since they were written")
@@ -376,6 +401,17 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
     return _report_failures(store, outcome)
 
 
+def _failed_codecs(points: Any) -> dict[str, str]:
+    """Codec -> "k of n jobs failed: first reason" from the summary table's rows."""
+    out = {}
+    for codec, part in points.groupby("codec"):
+        failed = part[part["status"] != "ok"]
+        if len(failed):
+            first = str(failed["error"].iloc[0]).splitlines()[0] if "error" in failed else "failed"
+            out[str(codec)] = f"{len(failed)} of {len(part)} jobs failed: {first}"
+    return out
+
+
 def _default_metric(condition: Condition) -> str:
     return "psnr_rgb" if all(s.fmt.family == "rgb" for s in condition.sequences) else "psnr_yuv_611"
 
@@ -400,8 +436,15 @@ def _write_run_outputs(args: argparse.Namespace, condition: Condition, outcome: 
         if why is not None:  # the failures are listed below; BD tables against nothing would only confuse
             text = f"no BD tables: {why}"
         else:
-            text, _ = write_bd_tables(points, anchor, _options(args, _default_metric(condition)),
-                                      report_dir / "tables", "report")
+            from bench import ranking
+
+            opts = _options(args, _default_metric(condition))
+            computed: dict = {}
+            details, _ = write_bd_tables(points, anchor, opts, report_dir / "tables", "report", computed)
+            rows = ranking.ranked({opts.metric: (computed["classes"], computed["average_curve"])}, anchor, opts.kind,
+                                  _failed_codecs(points))
+            text = (f"Ranking against {anchor} (BD-rate [%], {ranking.metric_name(opts.metric)}):\n"
+                    f"{ranking.as_text(rows, [opts.metric])}\n\nDetails: {details}")
             paths["BD tables (CSV, LaTeX)"] = report_dir / "tables"
     print(text)
     paths["report"] = build_report(sources_from([str(args.results / condition.name)]), report_dir,
@@ -504,6 +547,9 @@ def _doctor(args: argparse.Namespace) -> int:
             specs.append((c.name, c.adapter, c.params_dict, c.rate_points))
     else:
         specs = [(n, n, {}, ()) for n in adapter_names()]
+    # With no codec named, every adapter is optional: one that is not installed is "not available", not a
+    # failure. Named codecs (or a condition's) are needed: a missing one fails and sets the exit code.
+    needed = bool(args.conditions or args.codecs)
     problems = 0
     for name, adapter, params, rate_points in specs:
         try:
@@ -513,14 +559,16 @@ def _doctor(args: argparse.Namespace) -> int:
                 codec.rate_point_identity(rp)
             print(f"  ok   {name}: {line}")
         except BenchError as e:
-            problems += 1
-            print(f"  FAIL {name}: {e}")
+            problems += needed
+            print(f"  {'FAIL' if needed else 'n/a '} {name}: {e}")
+    if not needed:
+        print("(n/a: optional tools that are not installed; `doctor --conditions FILE` checks what a condition needs)")
     return 1 if problems else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
     from bench.store import ResultStore, forget_warnings

@@ -53,10 +53,10 @@ def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, repo
                 f"intra period {condition.intra_period}; PSNR pooled as {condition.metrics.pooling}, peak "
                 f"{condition.metrics.psnr_peak}; {first['coding']['colour']}; {condition.spatial.describe()}; "
                 "rate from bitstream bytes")
-        figure_dir = reports_dir / condition.name / "rd"
+        figure_dir = reports_dir / condition.name / "figures" / "quicklook"  # beside the paper figures
         for seq in ok["sequence"].unique():
-            plot_sequence(summary, seq, figure_dir / f"{file_part(seq)}.png", note)
-        paths["RD figures"] = figure_dir
+            plot_sequence(summary, seq, figure_dir / f"{file_part(seq)}.png", note, condition.anchor)
+        paths["RD figures (quick look, PNG)"] = figure_dir
     return paths
 
 

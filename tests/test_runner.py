@@ -82,7 +82,7 @@ def test_run_records_every_job_and_resumes(tmp_path: Path, clip_dir: Path, capsy
     summary = pd.read_csv(results / "t" / "summary.csv")
     assert len(summary) == 12 and set(summary["status"]) == {"ok"}
     assert len(pd.read_csv(results / "t" / "frames.csv")) == 12 * 8
-    assert (reports / "t" / "rd" / "Pan.png").stat().st_size > 10_000
+    assert (reports / "t" / "figures" / "quicklook" / "Pan.png").stat().st_size > 10_000
     mtimes = {p: p.stat().st_mtime_ns for p in (results / "t" / "records").glob("*/*/*.json")}
 
     # Second run: nothing is coded, nothing is rewritten (its speed is a benchmark's business, not a test's).

@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from bench import __version__
+from bench import __version__, ranking
 from bench.bdrate import METHODS
 from bench.bdtable import (
     DCVC,
@@ -76,7 +76,7 @@ def _rd_figure(key: str, title: str, rows: pd.DataFrame, metric: str, styles: di
                                                    None if math.isnan(kbps[i]) else float(kbps[i]), metric,
                                                    float(q[i]), where)) for i in order]
         alt = [None if math.isnan(kbps[i]) else float(kbps[i]) for i in order]
-        series.append(Series(str(codec), style.colour, style.svg_marker, points, alt_x=alt))
+        series.append(Series(str(codec), style.colour, style.svg_marker, points, alt_x=alt, dashed=style.dashed))
     svg = line_chart(series, "bpp (bitstream bits / pixels)", metric_label(metric), title=title,
                      switchable=True)
     return Figure(key, svg)
@@ -221,7 +221,7 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
                             float(row["value"]) if row is not None and pd.notna(row["value"]) else None, ci))
     unit = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric_label(metric)}"
     return {
-        "metric": metric, "label": metric_label(metric), "method": opts.describe(),
+        "metric": metric, "label": ranking.metric_name(metric), "method": opts.describe(),
         "jvet": JVET, "jvet_columns": jvet_columns, "jvet_rows": jvet_rows,
         "dcvc": DCVC, "dcvc_columns": dcvc_columns, "dcvc_rows": dcvc_rows,
         "spread_columns": list(spread.columns), "spread": spread.values.tolist() if not spread.empty else [],
@@ -230,6 +230,53 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
         "per_sequence": _fmt_table(per_seq[["codec", "group", "sequence", "value", "status", "overlap_quality",
                                             "overlap_rate", "points_anchor", "points_test", "message"]]),
     }
+
+
+def _failures_by_codec(records: list[dict[str, Any]]) -> dict[str, str]:
+    """Codec -> "k of n jobs failed: the first reason", for codecs with a failed job."""
+    jobs: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        jobs.setdefault(display_name(r), []).append(r)
+    out = {}
+    for codec, rs in jobs.items():
+        failed = [r for r in rs if r["status"] != "ok"]
+        if failed:
+            out[codec] = f"{len(failed)} of {len(rs)} jobs failed: {failed[0]['error']['message'].splitlines()[0]}"
+    return out
+
+
+def _failure_groups(failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failures grouped by cause (the message with numbers and paths blanked), largest group first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for f in failures:
+        cause = re.sub(r"/\S+|\d+", "…", f["message"].splitlines()[0] if f["message"] else "")
+        groups.setdefault(cause, []).append(f)
+    return [{"cause": c, "count": len(fs), "items": fs} for c, fs in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
+
+
+def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, records: list[dict[str, Any]],
+             kind: str, out: Path) -> dict[str, Any]:
+    """The ranked summary: rows for the page (coloured cells), and its Markdown and LaTeX files."""
+    rows = ranking.ranked(tables, anchor, kind, _failures_by_codec(records))
+    metrics = list(tables)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "summary.md", ranking.as_markdown(rows, metrics, anchor))
+    caption = f"BD-rate against {anchor}: per-sequence mean (JVET) and averaged curve (DCVC)"
+    atomic_write_text(out / "summary.tex", ranking.as_latex(rows, metrics, anchor, caption))
+    page = []
+    for i, r in enumerate(rows, start=1):
+        cells = []
+        for m in metrics:
+            c = r.cells.get(m)
+            jvet = "--" if c is None or c.value is None else f"{c.value:+.2f}" + ("" if c.status == "ok" else " †")
+            ci = f"[{c.ci[0]:+.1f}, {c.ci[1]:+.1f}]" if c is not None and c.ci else ""
+            cells.append({"text": jvet, "ci": ci, "colour": ranking.colour(c.value if c else None, kind),
+                          "title": f"status {c.status}, sequences {c.sequences}" if c else "no value"})
+            cells.append({"text": "--" if c is None or c.averaged is None else f"{c.averaged:+.2f}", "ci": "",
+                          "colour": ranking.colour(c.averaged if c else None, kind), "title": "averaged curve (DCVC)"})
+        page.append({"rank": i, "codec": r.codec, "cells": cells, "verdict": r.verdict, "failed": r.failed})
+    return {"metrics": [ranking.metric_name(m) for m in metrics], "rows": page,
+            "files": ["tables/summary.md", "tables/summary.tex"]}
 
 
 def _complexity_section(points: pd.DataFrame, bd_sections: list[dict[str, Any]], styles: dict,
@@ -292,11 +339,11 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     records = [r for s in sources for r in s.records]
     points = with_db_columns(summary_frame(records))
     ok_points = points[points["status"] == "ok"] if not points.empty else points
-    styles = codec_styles(list(points["codec"])) if not points.empty else {}
+    styles = codec_styles(list(points["codec"]), anchor) if not points.empty else {}
     metrics = _usable_metrics(ok_points) if not ok_points.empty else []
     out_dir.mkdir(parents=True, exist_ok=True)
     # The paper figures (matplotlib) are drawn in a second process while this one builds the page.
-    exports = start_export(ok_points, metrics, out_dir / "figures") if metrics and figures else None
+    exports = start_export(ok_points, metrics, out_dir / "figures", anchor) if metrics and figures else None
 
     # --- BD tables per metric ---------------------------------------------------------------------------------
     bd_sections, tables_written = [], []
@@ -311,6 +358,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         if bd.metric not in points.columns:
             raise BenchError(f"--metric {bd.metric}: no result has it; these do: {', '.join(metrics) or 'none'}")
         bd_metrics = [bd.metric]
+    summary_tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     if anchor is not None:
         for metric in bd_metrics:
             opts = replace(bd, metric=metric, method=method) if bd is not None else BDOptions(metric=metric,
@@ -320,6 +368,11 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
             per_seq, classes, averaged = computed["per_sequence"], computed["classes"], computed["average_curve"]
             tables_written += [str(p.relative_to(out_dir)) for p in paths.values()]
             bd_sections.append(_bd_section(metric, opts, per_seq, classes, averaged, styles))
+            summary_tables[metric] = (classes, averaged)
+    summary = _summary(summary_tables, anchor, records, bd.kind if bd is not None else "rate", out_dir / "tables") \
+        if summary_tables and anchor is not None else None
+    if summary is not None:
+        tables_written += summary["files"]
 
     # --- RD figures ---------------------------------------------------------------------------------------------
     class_figures, sequence_figures = [], []
@@ -379,9 +432,10 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
         sources=sources, anchor=anchor, differences=differences, metrics=metrics, metric_labels={m: metric_label(m) for m in metrics},
         bd_sections=bd_sections, class_figures=class_figures, sequence_figures=sequence_figures,
-        legend=legend([(c, s.colour, s.svg_marker) for c, s in styles.items()]),
+        legend=legend([(c, s.colour, s.svg_marker, s.dashed) for c, s in styles.items()]),
         per_frame=_per_frame_figures(records, styles), times=_fmt_table(times) if not times.empty else [],
-        time_columns=list(times.columns), per_frame_ms=per_frame_ms, complexity=complexity, checks=checks, failures=failures,
+        time_columns=list(times.columns), per_frame_ms=per_frame_ms, complexity=complexity, checks=checks,
+        failures=failures, failure_groups=_failure_groups(failures), summary=summary,
         stream_rows=stream_rows, no_bd=no_bd,
         identities=identities, commands=commands, environment=json.dumps(env, indent=1, sort_keys=True, default=str),
         definitions=definitions(), bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC,

@@ -21,17 +21,18 @@ from bench.metrics import metric_label  # noqa: E402
 from bench.report.styles import codec_styles  # noqa: E402
 
 
-def plot_sequence(df: pd.DataFrame, sequence: str, path: Path, note: str) -> None:
+def plot_sequence(df: pd.DataFrame, sequence: str, path: Path, note: str, anchor: str | None = None) -> None:
     """PSNR-YUV (6:1:1) and PSNR-Y against bpp for every codec on one sequence."""
     ok = df[(df["sequence"] == sequence) & (df["status"] == "ok")]
-    styles = codec_styles(sorted(df["codec"].unique()))
+    styles = codec_styles(sorted(df["codec"].unique()), anchor)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for ax, metric in ((axes[0], "psnr_yuv_611"), (axes[1], "psnr_y")):
         label = metric_label(metric)
         for codec, rows in ok.groupby("codec"):
             rows = rows.sort_values("bpp")
             style = styles[codec]
-            ax.plot(rows["bpp"], rows[metric], marker=style.mpl_marker, color=style.colour, label=codec)
+            ax.plot(rows["bpp"], rows[metric], marker=style.mpl_marker, color=style.colour, label=codec,
+                    linestyle="--" if style.dashed else "-")
         ax.set_xlabel("bpp (bitstream bytes x 8 / pixels)")
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
@@ -45,8 +46,18 @@ def plot_sequence(df: pd.DataFrame, sequence: str, path: Path, note: str) -> Non
     os.replace(tmp, path)
 
 
-# Publication sizes: one column of a two-column paper is about 3.5 in wide.
-_PANEL_W, _PANEL_H = 3.5, 2.6
+# Publication sizes: one column of a two-column paper (IEEE, ACM) is 3.5 in wide, the page 7.16 in; figures are
+# drawn at that size so that their text is 8 pt where it is printed.
+COLUMN_W, PAGE_W = 3.5, 7.16
+PAPER_RC = {
+    "pdf.fonttype": 42, "ps.fonttype": 42,  # TrueType embedded, never Type 3 (publishers' checkers refuse it)
+    "svg.fonttype": "none",
+    "font.family": "serif", "font.serif": ["DejaVu Serif"], "font.sans-serif": ["DejaVu Sans"],
+    "mathtext.fontset": "dejavuserif",
+    "font.size": 8, "axes.labelsize": 8, "axes.titlesize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,
+    "legend.fontsize": 8, "lines.linewidth": 1.2, "lines.markersize": 4, "axes.linewidth": 0.6,
+    "grid.linewidth": 0.4, "savefig.dpi": 300,
+}
 
 
 def _save_all(fig: plt.Figure, stem: Path) -> list[Path]:
@@ -69,69 +80,86 @@ def file_part(name: object) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))[:100] or "_"
 
 
-def _spacing(fig: plt.Figure, nrows: int) -> None:
-    # Fixed margins instead of constrained/tight layout, which doubles the time of every save.
-    w, h = fig.get_size_inches()
-    fig.subplots_adjust(left=0.45 / w, right=1 - 0.1 / w, bottom=0.4 / h, top=1 - 0.25 / h, wspace=0.35,
-                        hspace=0.55 if nrows > 1 else 0.2)
-
-
-def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict, title: str, label: str) -> None:
+def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict, label: str, name: str | None = None) -> None:
     for codec, part in rows.groupby("codec", sort=True):
         part = part.sort_values("bpp")
         style = styles[codec]
-        ax.plot(part["bpp"], part[metric], marker=style.mpl_marker, color=style.colour, label=codec, lw=1.2, ms=4)
-    ax.set_title(title, fontsize=8)
-    ax.set_xlabel("bpp", fontsize=7)
-    ax.set_ylabel(label, fontsize=7)
-    ax.tick_params(labelsize=6)
+        ax.plot(part["bpp"], part[metric], marker=style.mpl_marker, color=style.colour, label=codec,
+                linestyle="--" if style.dashed else "-", markerfacecolor="white" if style.dashed else style.colour)
+    if name is not None:  # a panel's name inside it, not a title above: grids stay compact
+        ax.text(0.03, 0.97, name, transform=ax.transAxes, ha="left", va="top")
+    ax.set_xlabel("bpp")
+    ax.set_ylabel(label)
     ax.grid(True, alpha=0.3)
 
 
-def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, part: int = 0, parts: int = 1) -> list[str]:
-    """Paper figures: per metric, the class-averaged curves (one panel per class); for the first (headline)
-    metric also every sequence's curves, one figure per class with a panel per sequence. Each as PDF, SVG
-    and PNG (300 dpi). ``part``/``parts`` share the figures between processes. Returns the file names."""
+def _grid(count: int, width: float) -> tuple[plt.Figure, list[plt.Axes]]:
+    """COUNT panels wrapped to WIDTH inches (one column: one panel a row; the page: up to 4), 3:4 each, and
+    room below for one legend of the whole figure."""
+    cols = 1 if width <= COLUMN_W else min(count, 2 if count <= 4 else 4)
+    rows = -(-count // cols)
+    panel_h = 0.72 * width / cols
+    fig, axes = plt.subplots(rows, cols, figsize=(width, panel_h * rows + 0.45), squeeze=False)
+    w, h = fig.get_size_inches()
+    # Fixed margins instead of constrained/tight layout, which doubles the time of every save.
+    fig.subplots_adjust(left=0.5 / w, right=1 - 0.08 / w, bottom=0.75 / h, top=1 - 0.08 / h, wspace=0.32,
+                        hspace=0.42)
+    flat = list(axes.flat)
+    for ax in flat[count:]:
+        ax.set_visible(False)
+    return fig, flat[:count]
+
+
+def _legend(fig: plt.Figure, axes: list[plt.Axes]) -> None:
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+
+
+def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, part: int = 0, parts: int = 1,
+                      anchor: str | None = None, family: str = "serif") -> list[str]:
+    """Paper figures: per metric, the class-averaged curves (a panel per class), one column wide for one class
+    and page wide for more; for the first (headline) metric also every sequence's curves, a page-wide grid per
+    class. No titles (the caption is the paper's); the anchor dashed; TrueType fonts; PDF, SVG and PNG (300
+    dpi). ``part``/``parts`` share the figures between processes. Returns the file names."""
     from bench.bdtable import class_average_points
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    styles = codec_styles(list(points["codec"]))
+    styles = codec_styles(list(points["codec"]), anchor)
     jobs = [("classes", m) for m in metrics] + [("sequences", g) for g in sorted(points["group"].unique())]
     written: list[Path] = []
-    for kind, what in jobs[part::parts]:
-        if kind == "classes":
-            metric, label = what, metric_label(what)
-            averaged = class_average_points(points, metric)
-            groups = sorted(averaged["group"].unique())
-            if not groups:
-                continue
-            fig, axes = plt.subplots(1, len(groups), figsize=(_PANEL_W * len(groups), _PANEL_H), squeeze=False)
-            _spacing(fig, 1)
-            for ax, group in zip(axes[0], groups, strict=True):
-                _panel(ax, averaged[averaged["group"] == group], metric, styles, f"class {group}", label)
-            axes[0][0].legend(fontsize=6)
-            written += _save_all(fig, out_dir / f"rd_classes_{file_part(metric)}")
-        else:
-            metric, label = metrics[0], metric_label(metrics[0])
-            part_points = points[points["group"] == what]
-            seqs = sorted(part_points["sequence"].unique())
-            cols = min(4, len(seqs))
-            nrows = -(-len(seqs) // cols)
-            fig, axes = plt.subplots(nrows, cols, figsize=(_PANEL_W * cols, _PANEL_H * nrows), squeeze=False)
-            _spacing(fig, nrows)
-            for ax, seq in zip(axes.flat, seqs, strict=False):
-                _panel(ax, part_points[part_points["sequence"] == seq], metric, styles, str(seq), label)
-            for ax in list(axes.flat)[len(seqs):]:
-                ax.set_visible(False)
-            axes[0][0].legend(fontsize=6)
-            written += _save_all(fig, out_dir / f"rd_sequences_{file_part(what)}_{file_part(metric)}")
+    with plt.rc_context({**PAPER_RC, "font.family": family}):
+        for kind, what in jobs[part::parts]:
+            if kind == "classes":
+                metric = what
+                averaged = class_average_points(points, metric)
+                groups = sorted(averaged["group"].unique())
+                if not groups:
+                    continue
+                fig, axes = _grid(len(groups), COLUMN_W if len(groups) == 1 else PAGE_W)
+                for ax, group in zip(axes, groups, strict=True):
+                    _panel(ax, averaged[averaged["group"] == group], metric, styles, metric_label(metric),
+                           None if len(groups) == 1 else f"class {group}")
+                _legend(fig, axes)
+                written += _save_all(fig, out_dir / f"rd_classes_{file_part(metric)}")
+            else:
+                metric = metrics[0]
+                part_points = points[points["group"] == what]
+                seqs = sorted(part_points["sequence"].unique())
+                fig, axes = _grid(len(seqs), PAGE_W)
+                for ax, seq in zip(axes, seqs, strict=True):
+                    _panel(ax, part_points[part_points["sequence"] == seq], metric, styles, metric_label(metric),
+                           str(seq))
+                _legend(fig, axes)
+                written += _save_all(fig, out_dir / f"rd_sequences_{file_part(what)}_{file_part(metric)}")
     return [p.name for p in written]
 
 
 EXPORT_PROCESSES = 2
 
 
-def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path) -> list[subprocess.Popen[bytes]]:
+def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path,
+                 anchor: str | None = None) -> list[subprocess.Popen[bytes]]:
     """Draw the paper figures in separate Python processes (plain subprocesses: no multiprocessing
     start-method pitfalls) while the caller builds the page; ``finish_export`` collects the file names."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -139,8 +167,9 @@ def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path) -> lis
     # can plant, nothing left in the reports folder if this process is killed.
     data = Path(tempfile.mkdtemp(prefix="lvcbench-figures-")) / "points.json"
     data.write_text(points.to_json(orient="table", index=False), encoding="utf-8")
+    (data.parent / "settings.json").write_text(json.dumps({"anchor": anchor, "metrics": metrics}), encoding="utf-8")
     return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir), str(i),  # noqa: S603
-                              str(EXPORT_PROCESSES), *metrics], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              str(EXPORT_PROCESSES)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for i in range(EXPORT_PROCESSES)]
 
 
@@ -163,4 +192,6 @@ def finish_export(procs: list[subprocess.Popen[bytes]]) -> list[str]:
 
 if __name__ == "__main__":
     _points = pd.read_json(sys.argv[1], orient="table")
-    print(json.dumps(export_rd_figures(_points, sys.argv[5:], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))))
+    _settings = json.loads((Path(sys.argv[1]).parent / "settings.json").read_text(encoding="utf-8"))
+    print(json.dumps(export_rd_figures(_points, _settings["metrics"], Path(sys.argv[2]), int(sys.argv[3]),
+                                       int(sys.argv[4]), _settings["anchor"])))

@@ -26,6 +26,7 @@ class Series:
     line: bool = True
     alt_x: list[float | None] | None = None  # a second x value per point (kbps), for the page's axis switch
     markers: bool = True  # False: only highlighted points get a marker (dense per-frame charts)
+    dashed: bool = False  # the anchor
 
 
 def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -142,7 +143,8 @@ def line_chart(series: list[Series], x_label: str, y_label: str, *, log_x: bool 
             data = f' data-b="{b}" data-k="{k}"'
         if s.line and len(pts) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)
-            out.append(f'<polyline points="{path}" fill="none" stroke="{s.colour}" stroke-width="1.5"{data}>'
+            dash = ' stroke-dasharray="5,3"' if s.dashed else ""
+            out.append(f'<polyline points="{path}" fill="none" stroke="{s.colour}" stroke-width="1.5"{dash}{data}>'
                        f"<title>{escape(s.name)}</title></polyline>")
         for i, (x, y, tip) in enumerate(pts):
             ring = i in s.highlight
@@ -161,13 +163,14 @@ def line_chart(series: list[Series], x_label: str, y_label: str, *, log_x: bool 
     return "".join(out)
 
 
-def legend(entries: list[tuple[str, str, str]]) -> str:
-    """A one-line SVG legend of (name, colour, marker)."""
-    width = sum(24 + 7 * len(name) + 16 for name, _, _ in entries) + 10
+def legend(entries: list[tuple[str, str, str, bool]]) -> str:
+    """A one-line SVG legend of (name, colour, marker, dashed)."""
+    width = sum(24 + 7 * len(name) + 16 for name, *_ in entries) + 10
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="legend" width="{width}" height="22">']
     x = 6
-    for name, colour, marker in entries:
-        out.append(f'<line x1="{x}" y1="11" x2="{x + 18}" y2="11" stroke="{colour}" stroke-width="1.5"/>'
+    for name, colour, marker, dashed in entries:
+        dash = ' stroke-dasharray="5,3"' if dashed else ""
+        out.append(f'<line x1="{x}" y1="11" x2="{x + 18}" y2="11" stroke="{colour}" stroke-width="1.5"{dash}/>'
                    f"{_marker(marker, x + 9, 11, 3.2, colour)}"
                    f'<text x="{x + 24}" y="15">{escape(name)}</text>')
         x += 24 + 7 * len(name) + 16

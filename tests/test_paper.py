@@ -1,0 +1,85 @@
+"""The answer at a glance and camera-ready exports: a ranked summary (text, Markdown, LaTeX), stable codec
+styles, paper figures with embedded TrueType fonts at column and page width, and the first-hour commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import ranking
+from bench.bdtable import CLASS_MEAN, JVET, OVERALL
+from bench.cli import main
+from bench.report.styles import codec_style, codec_styles
+
+
+def _tables() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    def classes(values: dict[str, tuple[float, str, float, float]]) -> pd.DataFrame:
+        return pd.DataFrame([{"codec": c, "group": OVERALL, "convention": JVET, "value": v, "status": st,
+                              "sequences_used": 4, "sequences": 4, "ci_low": lo, "ci_high": hi}
+                             for c, (v, st, lo, hi) in values.items()])
+
+    def averaged(values: dict[str, float]) -> pd.DataFrame:
+        return pd.DataFrame([{"codec": c, "group": CLASS_MEAN, "value": v, "status": "ok"} for c, v in values.items()])
+
+    return {"psnr_y": (classes({"b": (-20.0, "ok", -25.0, -15.0), "c": (5.0, "low_overlap", -3.0, 12.0)}),
+                       averaged({"b": -22.0, "c": 4.0})),
+            "ms_ssim_y_db": (classes({"b": (-10.0, "ok", -12.0, -8.0), "c": (-30.0, "ok", -35.0, -25.0)}),
+                             averaged({"b": -11.0, "c": -31.0}))}
+
+
+def test_ranked_summary_orders_flags_and_keeps_failures() -> None:
+    rows = ranking.ranked(_tables(), "a", failures={"d": "4 of 4 jobs failed: encoder not found"})
+    assert [r.codec for r in rows] == ["b", "c", "d"]  # by the first metric; the failed codec kept, last
+    assert rows[0].verdict.startswith("20.0 % fewer bits than a for the same PSNR-Y (95 % CI -25.0 to -15.0: clear)")
+    assert "the sign is not certain" in rows[1].verdict and "low overlap" in rows[1].verdict
+    assert rows[2].verdict == "no BD value (no results); 4 of 4 jobs failed: encoder not found"
+    text = ranking.as_text(rows, list(_tables()))
+    assert re.search(r"^2\s+c\s+\+5\.00\*", text, re.MULTILINE)
+    md = ranking.as_markdown(rows, list(_tables()), "a")
+    assert "| 1 | b | -20.00 | [-25.0, -15.0] | -22.00 |" in md and "+5.00†" in md
+    tex = ranking.as_latex(rows, list(_tables()), "a", "BD_rate 100%")
+    # The best value of each column in bold, a true minus (math mode), the flag explained, a label.
+    assert r"$\mathbf{-20.0}$" in tex and r"$\mathbf{-31.0}$" in tex and "$+5.0$$^\\dagger$" in tex
+    assert r"$^\dagger$: low overlap" in tex and r"\label{tab:bd-summary}" in tex and "BD\\_rate 100\\%" in tex
+    assert "PSNR-Y" in tex and "[dB]" not in tex  # cells are percent: no unit in the metric header
+    assert ranking.colour(-30.0) != ranking.colour(30.0) and ranking.colour(None) == "#f2f2f2"
+
+
+def test_codec_styles_depend_on_the_name_only() -> None:
+    assert codec_styles(["x264", "x265"])["x264"] == codec_styles(["svtav1", "x264", "zz"])["x264"]
+    assert codec_style("my-new-codec") == codec_style("my-new-codec")
+    assert codec_style("x265", anchor="x265").dashed and not codec_style("x264", anchor="x265").dashed
+    two_runs = codec_style("demo:x265"), codec_style("demo_ip8:x265")
+    assert two_runs[0].colour == two_runs[1].colour == codec_style("x265").colour
+
+
+def test_paper_figures_embed_truetype_fonts_at_column_and_page_width(tmp_path: Path) -> None:
+    from bench.report.plots import COLUMN_W, PAGE_W, export_rd_figures
+
+    rows = [{"codec": c, "group": "A", "sequence": s, "rate_point": i, "status": "ok", "frames": 10,
+             "bpp": 0.05 * i, "psnr_y": 30 + 2 * i + (0.5 if c == "b" else 0)}
+            for c in ("a", "b") for s in ("s1", "s2", "s3", "s4", "s5") for i in range(1, 5)]
+    names = export_rd_figures(pd.DataFrame(rows), ["psnr_y"], tmp_path, anchor="a")
+    assert {"rd_classes_psnr_y.pdf", "rd_sequences_A_psnr_y.pdf"} <= set(names)
+    for name, width in (("rd_classes_psnr_y.pdf", COLUMN_W), ("rd_sequences_A_psnr_y.pdf", PAGE_W)):
+        pdf = (tmp_path / name).read_bytes()
+        assert b"/Type3" not in pdf and b"/FontFile2" in pdf  # TrueType embedded, never Type 3
+        box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
+        assert box is not None and float(box.group(1)) == pytest.approx(72 * width, abs=0.5)
+
+
+def test_first_hour_commands(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and re.fullmatch(r"lvc-bench \S+\n", capsys.readouterr().out)
+    assert main(["validate", "--conditions", "demo"]) == 0  # a name finds conditions/demo.yaml
+    assert "demo: 4 sequences" in capsys.readouterr().out
+    assert main(["doctor"]) == 0  # optional tools that are missing are "n/a", not failures
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "  ok   x265:" in out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--conditions demo [--data-root DIR] [--jobs N]" in capsys.readouterr().out
