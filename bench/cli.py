@@ -423,6 +423,8 @@ def _write_run_outputs(args: argparse.Namespace, condition: Condition, outcome: 
     from bench.report.html import build_report
     from bench.sources import sources_from
 
+    print(f"writing summary.csv, frames.csv{', quick-look figures' if figures else ''}, BD tables and the report ...",
+          flush=True)
     paths = write_outputs(condition, outcome.jobs, args.results, args.reports, figures)
     report_dir = args.reports / condition.name
     anchor, text = condition.anchor, ""
@@ -445,11 +447,14 @@ def _write_run_outputs(args: argparse.Namespace, condition: Condition, outcome: 
                                   _failed_codecs(points))
             text = (f"Ranking against {anchor} (BD-rate [%], {ranking.metric_name(opts.metric)}):\n"
                     f"{ranking.as_text(rows, [opts.metric])}\n\nDetails: {details}")
-            paths["BD tables (CSV, LaTeX)"] = report_dir / "tables"
     print(text)
     paths["report"] = build_report(sources_from([str(args.results / condition.name)]), report_dir,
                                    f"lvc-bench report: {condition.name}", condition.anchor, args.method,
                                    figures=figures, progress=print)
+    if figures:
+        paths["paper figures (PDF, SVG, PNG)"] = report_dir / "figures"
+    paths["report tables (summary, BD, complexity: CSV, Markdown, LaTeX)"] = report_dir / "tables"
+    paths["report data (tidy CSV)"] = report_dir / "data"
     return text, paths
 
 

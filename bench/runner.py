@@ -295,7 +295,7 @@ def _timing(job: Job, result: CodingResult, measure_seconds: float, usage: list[
 
 def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             progress: Callable[[int, int], None] | None = None, gpu: int | None = None,
-            cpus: int = 1) -> dict[str, Any]:
+            cpus: int = 1, phase: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Code and measure one job and write its record (ok or failed). Returns the record. PROGRESS, when given,
     hears (frames coded, frames) from adapters whose tools report each coded frame. GPU pins a GPU job to that
     GPU (recorded in the provenance); CPUS is the cores it may use (a split VTM encode runs that many segments)."""
@@ -311,6 +311,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
         task = CodingTask(inputs.get(job, codec_fmt), codec_fmt, g.coded_width, g.coded_height, job.source.fps,
                           job.source_id.count, job.condition.intra_period, job.rate_point, work, progress=progress,
                           gpu=gpu, cpus=cpus)
+        if phase is not None:
+            phase("coding (encode and decode)")
         with collecting_usage() as usage:  # the resource use of every program this job runs, its own
             result = adapter.code_sequence(task)
         expected = job.source_id.count * codec_fmt.frame_bytes(g.coded_width, g.coded_height)
@@ -322,6 +324,8 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
                                result.logs.get("decode", "")[-3000:])
         decoded_sha = raw_sha256(result.decoded_path)
         t0 = time.perf_counter()
+        if phase is not None:
+            phase("measuring")
         seq = measured_sequence(job, result.decoded_path, codec_fmt, g, work / "measure")
         with measuring_backend(job, adapter, gpu, cpus) as backend:
             docs, measure_errors = take_measurements(seq, list(job.condition.metrics.requests), job.key, backend)
@@ -404,12 +408,12 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
 def run_job_with_retries(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache, retries: int,
                          progress: Callable[[int, int], None] | None = None,
                          note: Callable[[str], None] | None = None, gpu: int | None = None,
-                         cpus: int = 1) -> dict[str, Any]:
+                         cpus: int = 1, phase: Callable[[str], None] | None = None) -> dict[str, Any]:
     """:func:`run_job`, run again up to RETRIES times while it fails; the earlier failures and their messages
     stay with the final record (``retries.failed_attempts``)."""
     failures: list[dict[str, Any]] = []
     while True:
-        record = run_job(job, adapter, store, inputs, progress, gpu, cpus)
+        record = run_job(job, adapter, store, inputs, progress, gpu, cpus, phase)
         if record["status"] == "ok" or len(failures) >= retries:
             break
         failures.append({"message": record["error"]["message"], "finished_at": record["provenance"]["finished_at"]})
@@ -562,8 +566,11 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
                     # minutes a frame at 1080p); with several jobs in flight it shows the latest report.
                     bar.set_postfix_str(f"{job.label}: frame {coded}/{total}")
 
+                def phase(what: str) -> None:  # every adapter: which job is in flight, and what it is doing
+                    bar.set_postfix_str(f"{job.label}: {what}")
+
                 return run_job_with_retries(job, adapters[job.codec.name], store, inputs, options.retries,
-                                            frame_done, bar.write, gpu, cpu_share)
+                                            frame_done, bar.write, gpu, cpu_share, phase)
 
             def _measure_only(job: Job, gpu: int | None) -> dict[str, Any]:
                 record, missing = to_measure[job.key]

@@ -82,45 +82,49 @@ def _rd_figure(key: str, title: str, rows: pd.DataFrame, metric: str, styles: di
     return Figure(key, svg)
 
 
-def _per_frame_figures(records: list[dict[str, Any]], styles: dict) -> list[dict[str, Any]]:
-    """Per sequence: quality and bits against frame index at each codec's middle rate point, intra frames ringed."""
+def _per_frame_figures(records: list[dict[str, Any]], styles: dict, anchor: str | None) -> list[dict[str, Any]]:
+    """Per sequence: quality and bits against frame index, each codec at its rate point closest in bpp to a
+    reference rate (the anchor's middle rate point, else the median of the codecs' middle ones), so that the
+    curves compare at about equal rate; intra frames ringed; bits on a log axis (P frames stay visible)."""
     by_seq: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for r in records:
         if r["status"] == "ok" and r.get("per_frame"):
             by_seq.setdefault(r["sequence"]["name"], {}).setdefault(display_name(r), []).append(r)
     out = []
     for seq in sorted(by_seq):
+        codecs = {c: sorted(rs, key=lambda r: r["rate"]["bpp"] or 0.0) for c, rs in by_seq[seq].items()}
+        middles = {c: rs[len(rs) // 2]["rate"]["bpp"] or 0.0 for c, rs in codecs.items()}
+        target = middles[anchor] if anchor in middles else float(pd.Series(list(middles.values())).median())
+        metric = next((m for m in ("psnr_y", "psnr_rgb", "psnr_yuv_611")
+                       if any(r["per_frame"].get(m) for rs in codecs.values() for r in rs)), None)
+        if metric is None:
+            continue
         q_series, b_series, chosen = [], [], []
-        for codec in sorted(by_seq[seq]):
-            recs = sorted(by_seq[seq][codec], key=lambda r: r["rate"]["bpp"] or 0.0)
-            r = recs[len(recs) // 2]
+        for codec in sorted(codecs):
+            r = min(codecs[codec], key=lambda r: abs(math.log((r["rate"]["bpp"] or 1e-9) / max(target, 1e-9))))
             pf = r["per_frame"]
-            metric = next((m for m in ("psnr_y", "psnr_rgb", "psnr_yuv_611") if pf.get(m)), None)
-            if metric is None:
+            if not pf.get(metric):
                 continue
-            types = pf.get("frame_type") or []
-            intra = {i for i, t in enumerate(types) if t == "I"}
+            intra = {i for i, t in enumerate(pf.get("frame_type") or []) if t == "I"}
             style = styles[codec]
-            chosen.append(f"{codec} @ {r['rate_point']}")
+            chosen.append(f"{codec} @ {r['rate_point']} ({r['rate']['bpp']:.4f} bpp)")
             # Dense charts: only intra frames get a marker (and a hover text); the line carries the codec name.
             q_series.append(Series(codec, style.colour, style.svg_marker,
                                    [(i, float(v), f"{codec} @ {r['rate_point']} intra frame {i}: "
                                      f"{metric_label(metric)} {v:.3f}" if i in intra else "")
-                                    for i, v in enumerate(pf[metric])], intra, markers=False))
+                                    for i, v in enumerate(pf[metric])], intra, markers=False, dashed=style.dashed))
             if pf.get("bits"):
                 b_series.append(Series(codec, style.colour, style.svg_marker,
                                        [(i, float(b), f"{codec} @ {r['rate_point']} intra frame {i}: {b:.0f} bits"
                                          if i in intra else "") for i, b in enumerate(pf["bits"])], intra,
-                                       markers=False))
+                                       markers=False, dashed=style.dashed))
         if q_series:
-            out.append({"sequence": seq, "chosen": ", ".join(chosen),
-                        "quality": line_chart(q_series, "frame", "PSNR per frame [dB] (PSNR-Y, or PSNR-RGB for RGB content)", title=f"{seq}: quality per frame",
-                                              width=560),
-                        "bits": line_chart(b_series, "frame", "bits", title=f"{seq}: bits per frame", width=560)
-                        if b_series else ""})
+            out.append({"sequence": seq, "chosen": f"at about {target:.4f} bpp: " + ", ".join(chosen),
+                        "quality": line_chart(q_series, "frame", f"{metric_label(metric)} per frame",
+                                              title=f"{seq}: {metric_label(metric)} per frame", width=560),
+                        "bits": line_chart(b_series, "frame", "bits per frame (log)", title=f"{seq}: bits per frame",
+                                           width=560, log_y=True) if b_series else ""})
     return out
-
-
 
 
 def _stream_table(records: list[dict[str, Any]]) -> list[list[str]]:
@@ -433,7 +437,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         sources=sources, anchor=anchor, differences=differences, metrics=metrics, metric_labels={m: metric_label(m) for m in metrics},
         bd_sections=bd_sections, class_figures=class_figures, sequence_figures=sequence_figures,
         legend=legend([(c, s.colour, s.svg_marker, s.dashed) for c, s in styles.items()]),
-        per_frame=_per_frame_figures(records, styles), times=_fmt_table(times) if not times.empty else [],
+        per_frame=_per_frame_figures(records, styles, anchor), times=_fmt_table(times) if not times.empty else [],
         time_columns=list(times.columns), per_frame_ms=per_frame_ms, complexity=complexity, checks=checks,
         failures=failures, failure_groups=_failure_groups(failures), summary=summary,
         stream_rows=stream_rows, no_bd=no_bd,

@@ -83,11 +83,14 @@ def _marker(shape: str, x: float, y: float, r: float, colour: str) -> str:
 
 
 def line_chart(series: list[Series], x_label: str, y_label: str, *, log_x: bool = False, title: str = "",
-               width: int = 440, height: int = 290, switchable: bool = False) -> str:
+               width: int = 440, height: int = 290, switchable: bool = False, log_y: bool = False) -> str:
     """An SVG chart of ``series``; a point's hover text is its ``<title>``.
 
     ``switchable`` charts carry each point's x values (``data-b``, and ``data-k`` from ``alt_x``) and the plot
     area, so the report's script can redraw the x axis as bpp or kbps, linear or log, without a second copy."""
+    if log_y:  # drawn on log10 of the values, ticks labelled with the values
+        series = [Series(s.name, s.colour, s.marker, [(x, math.log10(y), tip) for x, y, tip in s.points if y > 0],
+                         s.highlight, s.line, s.alt_x, s.markers, s.dashed) for s in series]
     xs = [p[0] for s in series for p in s.points if not (log_x and p[0] <= 0)]
     ys = [p[1] for s in series for p in s.points]
     left, right, top, bottom = 58, 10, 24 if title else 10, 42
@@ -126,10 +129,11 @@ def line_chart(series: list[Series], x_label: str, y_label: str, *, log_x: bool 
         out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" class="gr"/>'
                    f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{_fmt(t)}</text>')
     out.append("</g>")
-    for t in _nice_ticks(y_lo, y_hi):
+    y_ticks = ([math.log10(t) for t in _log_ticks(10**y_lo, 10**y_hi)] if log_y else _nice_ticks(y_lo, y_hi))
+    for t in y_ticks:
         y = py(t)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" class="gr"/>'
-                   f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')
+                   f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end">{_fmt(10**t if log_y else t)}</text>')
     out.append(f'<text x="{left + pw / 2:.0f}" y="{height - 6}" text-anchor="middle" class="xl">{escape(x_label)}</text>'
                f'<text transform="translate(13,{top + ph / 2:.0f}) rotate(-90)" text-anchor="middle">'
                f'{escape(y_label)}</text>')
