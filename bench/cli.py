@@ -527,9 +527,30 @@ def _ls(_: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor_adapter_note(descriptor: Path) -> None:
+    """What the adapter of a descriptor that could not be loaded says about itself (its doctor without the
+    descriptor's parameters), so that one unset variable does not hide that, say, DHVC 2.0 is not public."""
+    import yaml
+
+    from bench.adapters import adapter_class, adapter_names
+
+    try:
+        adapter = (yaml.safe_load(descriptor.read_text(encoding="utf-8")) or {}).get("adapter")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return
+    if adapter not in adapter_names():
+        return
+    try:
+        print(f"       {adapter}: {adapter_class(adapter)({}).doctor()}")
+    except BenchError as e:
+        print(f"       {adapter}: {e}")
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from bench.adapters import adapter_class, adapter_names
     from bench.conditions import load_condition
+
+    problems = 0
 
     if args.conditions:
         specs = [(c.name, c.adapter, c.params_dict, c.rate_points) for c in load_condition(args.conditions).codecs]
@@ -548,14 +569,19 @@ def _doctor(args: argparse.Namespace) -> int:
                     raise
                 specs.append((name, name, {}, ()))
                 continue
-            c = load_codec_descriptor(descriptor)
+            try:
+                c = load_codec_descriptor(descriptor)
+            except BenchError as e:  # an unset ${VAR}, say: named, and the adapter still says what it can
+                print(f"  FAIL {name}: {e}")
+                problems += 1
+                _doctor_adapter_note(descriptor)
+                continue
             specs.append((c.name, c.adapter, c.params_dict, c.rate_points))
     else:
         specs = [(n, n, {}, ()) for n in adapter_names()]
     # With no codec named, every adapter is optional: one that is not installed is "not available", not a
     # failure. Named codecs (or a condition's) are needed: a missing one fails and sets the exit code.
     needed = bool(args.conditions or args.codecs)
-    problems = 0
     for name, adapter, params, rate_points in specs:
         try:
             codec = adapter_class(adapter)(params)

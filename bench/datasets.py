@@ -1,8 +1,8 @@
 """Standard test sets (manifests), sequence discovery and checks, and geometry parsing from files.
 
 A manifest lists, per sequence, the facts a run depends on: file name, size, frame rate, bit depth, chroma
-format and full length (sources: the VTM per-sequence cfgs and the DCVC test configs; see
-``shared/reference/datasets.md``). Geometry is also parsed from ``Name_WxH_fps`` file names and Y4M headers
+format and full length (sources: the VTM per-sequence cfgs and the DCVC test configs; the README's "Obtaining
+the standard test sets" lists them). Geometry is also parsed from ``Name_WxH_fps`` file names and Y4M headers
 and cross-checked against the manifest, so a mislabelled file stops the run instead of producing numbers.
 """
 
@@ -157,6 +157,11 @@ def _mismatch(seq: SequenceInfo, path: Path, what: str, manifest: object, found:
 def locate(seq: SequenceInfo, data_root: Path | None) -> Path:
     """Find a sequence's file under the data root; a missing file names every place looked at."""
     tried = []
+    if Path(seq.file).is_absolute():  # a sequence given by its full path needs no data root
+        path = Path(seq.file)
+        if path.exists():
+            return path
+        raise DataError(f"sequence {seq.name}: file {seq.file} not found")
     roots = [data_root] if data_root is not None else []
     for root in roots:
         for candidate in (root / seq.file, root / seq.group / seq.file):

@@ -71,7 +71,8 @@ def test_paper_figures_embed_truetype_fonts_at_column_and_page_width(tmp_path: P
         assert box is not None and float(box.group(1)) == pytest.approx(72 * width, abs=0.5)
 
 
-def test_first_hour_commands(capsys: pytest.CaptureFixture) -> None:
+def test_first_hour_commands(capsys: pytest.CaptureFixture, tmp_path: Path, clip_dir: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and re.fullmatch(r"lvc-bench \S+\n", capsys.readouterr().out)
@@ -83,3 +84,15 @@ def test_first_hour_commands(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "--conditions demo [--data-root DIR] [--jobs N]" in capsys.readouterr().out
+    # A sequence given by its absolute path needs no data root.
+    cond = tmp_path / "abs.yaml"
+    cond.write_text(f"name: abs\nsequences: [{{name: Pan, file: {clip_dir / 'Pan_96x64_30.yuv'}}}]\n"
+                    "frames: {first: 0, count: 2}\ncodecs: [x265]\n")
+    monkeypatch.delenv("LVCBENCH_DATA_ROOT", raising=False)
+    assert main(["validate", "--conditions", str(cond)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    # An unset ${VAR} in a descriptor is named, and its adapter still says what it can.
+    monkeypatch.delenv("LVCBENCH_DHVC_ROOT", raising=False)
+    assert main(["doctor", "dhvc-2.0"]) == 1
+    out = capsys.readouterr().out
+    assert "LVCBENCH_DHVC_ROOT is not set" in out and "DHVC 2.0 is not available upstream" in out
