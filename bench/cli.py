@@ -324,8 +324,11 @@ def _run(args: argparse.Namespace) -> int:
     _folder_for_output(args.results, "--results")
     _folder_for_output(args.reports, "--reports")
     condition = load_condition(args.conditions, args.data_root)
+    remote = None
+    if args.executor != "local":
+        from bench.cluster import run_on_submitit as remote
     outcome = run_condition(condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
-                                                  args.retries, args.executor, args.gpus))
+                                                  args.retries, args.executor, gpus=args.gpus, remote=remote))
     return _finish(args, condition, outcome)
 
 

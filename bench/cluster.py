@@ -47,7 +47,7 @@ def scheduler_parameters(codec: CodecSpec, cluster: str, parallel: int) -> dict[
 def run_planned_job(condition_file: str, data_root: str | None, results_dir: str, key: str, codec: str,
                     sequence: str, retries: int) -> str:
     """What a cluster job runs: one planned job, found by its key; returns its record's status."""
-    from bench.runner import InputCache, _limit_torch_threads, available_cores, plan, run_job_with_retries
+    from bench.runner import InputCache, available_cores, limit_torch_threads, plan, run_job_with_retries
 
     condition = load_condition(condition_file, data_root)
     jobs, adapters = plan(condition, only_sequence=sequence, only_codec=codec)
@@ -57,7 +57,7 @@ def run_planned_job(condition_file: str, data_root: str | None, results_dir: str
                          "condition, the codec or the source changed since the run was submitted; run it again")
     store = ResultStore(Path(results_dir) / condition.name)
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
-    _limit_torch_threads(adapters, 1)
+    limit_torch_threads(adapters, 1)
     try:
         record = run_job_with_retries(job, adapters[codec], store, inputs, retries, cpus=available_cores())
     finally:

@@ -13,29 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.errors import DataError
-from bench.video.formats import PixelFormat, make_format
+from bench.sequences import SequenceInfo
+from bench.video.formats import PixelFormat
 from bench.video.io import PngSequenceReader, RawVideoReader, Y4mReader, read_y4m_header
-
-
-@dataclass(frozen=True)
-class SequenceInfo:
-    """One test sequence: where it is and what it is. ``frames``/``fps`` None means: read from the file."""
-
-    name: str
-    group: str  # the class a table groups it by: "B", "C", "UVG", "MCL-JCV", "demo" ...
-    file: str  # file (or PNG folder, or glob) relative to the data root
-    width: int | None
-    height: int | None
-    fps: float | None
-    frames: int | None
-    bit_depth: int = 8
-    chroma: str = "420"  # "420", "444" or "rgb"
-
-    @property
-    def fmt(self) -> PixelFormat:
-        if self.chroma == "rgb":
-            return make_format("rgb", "444", self.bit_depth)
-        return make_format("yuv", self.chroma, self.bit_depth)
 
 
 def _seq(group: str, name: str, file: str, w: int, h: int, fps: float, frames: int | None, depth: int = 8) -> SequenceInfo:

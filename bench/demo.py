@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import SequenceInfo
 from bench.probes import cache_root
+from bench.sequences import SequenceInfo
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import make_format
 from bench.video.io import RawVideoWriter

@@ -31,7 +31,8 @@ from bench.provenance import now
 
 def migrate_file(store: Any, path: Path) -> int:
     """Migrate the record at PATH if it is of an earlier schema; 1 if it was, 0 if it is current."""
-    from bench.store import DamagedFile, _load_json
+    from bench.files import DamagedFile
+    from bench.files import load_json as _load_json
 
     try:
         record = _load_json(path)

@@ -54,7 +54,7 @@ def remembered(kind: str, files: Sequence[Path], compute: Callable[[], T]) -> T:
     with _LOCK:
         store[key] = value
         try:
-            from bench.store import atomic_write_text
+            from bench.files import atomic_write_text
 
             _cache_file().parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(_cache_file(), json.dumps(store, indent=0, sort_keys=True))

@@ -29,7 +29,7 @@ import shutil
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -80,6 +80,9 @@ class RunOptions:
     progress: bool = True
     retries: int = 0  # run a failed job again up to this many times in the same run
     executor: str = "local"  # local threads, or one submitit job per coding job (slurm, or submitit's local)
+    # For another executor: what submits the coding jobs and yields their records (bench.cluster.run_on_submitit,
+    # given by the caller, so that the runner never imports the cluster code that imports it).
+    remote: Callable[..., Iterable[dict[str, Any]]] | None = None
     gpus: tuple[int, ...] = ()  # local: GPU jobs pinned one per listed GPU; empty: each on its descriptor's device
 
 
@@ -551,7 +554,7 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
     store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
     if todo:  # a rerun with nothing to do never imports torch
-        _limit_torch_threads({n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)
+        limit_torch_threads({n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)
     try:
         with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
                   dynamic_ncols=True) as bar:
@@ -597,9 +600,10 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
                 bar.update(1)
 
             if options.executor != "local":  # one process per coding job, started by submitit; records land here
-                from bench.cluster import run_on_submitit
-
-                for record in run_on_submitit(condition, to_code, options, store, bar):
+                if options.remote is None:
+                    raise BenchError(f"executor {options.executor}: no remote runner given (RunOptions.remote: "
+                                     "bench.cluster.run_on_submitit)")
+                for record in options.remote(condition, to_code, options, store, bar):
                     outcome.coded += 1
                     if record["status"] != "ok":
                         outcome.failed.append(record)
@@ -669,7 +673,7 @@ def _cuda_device(adapter: Adapter) -> str:
     return "cuda:0" if device == "cuda" else device  # a fresh process's current device is its first
 
 
-def _limit_torch_threads(adapters: dict[str, Adapter], jobs: int) -> None:
+def limit_torch_threads(adapters: dict[str, Adapter], jobs: int) -> None:
     """Keep torch's thread pool from fighting the jobs that run beside it.
 
     Jobs run as threads of this process and torch has one pool for all of them: with two jobs on two cores

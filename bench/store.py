@@ -22,65 +22,22 @@ import gzip
 import json
 import os
 import shutil
-import socket
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from bench import SCHEMA_VERSION
 from bench.errors import BenchError
+from bench.files import (  # noqa: F401  (re-exported: the store's public names)
+    DamagedFile,
+    atomic_write_bytes,
+    atomic_write_text,
+)
+from bench.files import host as _host
+from bench.files import load_json as _load_json
+from bench.files import safe_part as _safe
 from bench.metrics.registry import MetricSpec, request
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone makes files private (0600)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, nothing in between."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, nothing in between. A file
-    that already holds exactly ``data`` is left alone (a rerun of a finished run writes nothing, so it works on
-    a read-only results folder)."""
-    try:
-        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
-            return
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The writer's host and process id are in the name: a process killed mid-write (kill -9) leaves its file,
-    # which the next run recognises as stale and removes (clean_stale_work).
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_host()}-{os.getpid()}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _safe(part: Any) -> str:
-    """A name or rate point as one file-name component: other characters percent-encoded (so two different
-    values never share a name) and a leading dot encoded (so '..' is never a path step)."""
-    if isinstance(part, (list, tuple)):  # an [intra, inter] rate point: "22-27"
-        part = "-".join(str(p) for p in part)
-    text = quote(str(part), safe="-_.")
-    return "%2E" + text[1:] if text.startswith(".") else text or "%00"
 
 
 class ResultStore:
@@ -265,30 +222,6 @@ def default_metric_spec() -> MetricSpec:
     return MetricSpec(requests=(request("sse"), request("ms_ssim", space="y"), request("ms_ssim", space="rgb")))
 
 
-class DamagedFile(BenchError):
-    """A stored file that cannot be read as what it should be (a run never leaves one; a disk fault or a hand
-    edit can)."""
-
-    def __init__(self, path: Path, why: str) -> None:
-        super().__init__(f"{path}: {why}")
-        self.path = path
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    """A stored JSON object, or DamagedFile naming it."""
-    if not path.is_file():
-        if path.exists():
-            raise DamagedFile(path, "not a regular file")
-        raise FileNotFoundError(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DamagedFile(path, f"not readable JSON ({e})") from None
-    if not isinstance(data, dict):
-        raise DamagedFile(path, "not a JSON object")
-    return data
-
-
 _RECORD_KEYS = ("schema_version", "key", "status", "codec", "sequence", "rate_point")
 _warned: set[str] = set()
 
@@ -311,10 +244,6 @@ class WorkInProgress:
     pid: int
     since: float  # modification time of the work folder (its creation, near enough)
     alive: bool | None  # None: on another host, which this one cannot check
-
-
-def _host() -> str:
-    return _safe(socket.gethostname()) or "host"
 
 
 def _alive(pid: int) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, write_clip
 
-from bench.cluster import scheduler_parameters
+from bench.cluster import run_on_submitit, scheduler_parameters
 from bench.conditions import load_condition
 from bench.runner import RunOptions, run_condition
 from bench.status import condition_status
@@ -78,7 +78,7 @@ def test_submitit_run_killed_then_finished_equals_a_local_run(condition: Path, t
     assert left["done"] == before and left["done"] + left["interrupted"] + left["left"] == 36, left
 
     outcome = run_condition(load_condition(condition), RunOptions(tmp_path / "cluster", jobs=2, progress=False,
-                                                                  executor="submitit-local"))
+                                                                  executor="submitit-local", remote=run_on_submitit))
     assert not outcome.failed and outcome.coded == 36 - before and outcome.skipped == before
     # Each job ran in its own submitit job, in the folder of its codec.
     assert len(list((tmp_path / "cluster" / "c" / "submitit" / "x265").glob("*_result.pkl"))) >= 1
