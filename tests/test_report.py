@@ -34,7 +34,8 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM, "chromium is not installed (.ci/run installs Debian's chromium package)"
+    if not CHROMIUM:  # .ci/run installs Debian's chromium package; elsewhere the browser checks are skipped
+        pytest.skip("chromium is not installed (Debian's chromium package)")
     return subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],  # noqa: S603
                           capture_output=True, text=True, timeout=120, check=False)
 
