@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bench.errors import BenchError
 
@@ -404,17 +404,6 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
     return _report_failures(store, outcome)
 
 
-def _failed_codecs(points: Any) -> dict[str, str]:
-    """Codec -> "k of n jobs failed: first reason" from the summary table's rows."""
-    out = {}
-    for codec, part in points.groupby("codec"):
-        failed = part[part["status"] != "ok"]
-        if len(failed):
-            first = str(failed["error"].iloc[0]).splitlines()[0] if "error" in failed else "failed"
-            out[str(codec)] = f"{len(failed)} of {len(part)} jobs failed: {first}"
-    return out
-
-
 def _default_metric(condition: Condition) -> str:
     return "psnr_rgb" if all(s.fmt.family == "rgb" for s in condition.sequences) else "psnr_yuv_611"
 
@@ -436,18 +425,20 @@ def _write_run_outputs(args: argparse.Namespace, condition: Condition, outcome: 
         from bench.report.tables import summary_frame
         from bench.store import ResultStore
 
-        points = summary_frame(ResultStore(args.results / condition.name).run_records())
+        records = ResultStore(args.results / condition.name).run_records()
+        points = summary_frame(records)
         why = no_bd_table(points, anchor)
         if why is not None:  # the failures are listed below; BD tables against nothing would only confuse
             text = f"no BD tables: {why}"
         else:
             from bench import ranking
+            from bench.records import failures_by_codec
 
             opts = _options(args, _default_metric(condition))
             computed: dict = {}
             details, _ = write_bd_tables(points, anchor, opts, report_dir / "tables", "report", computed)
             rows = ranking.ranked({opts.metric: (computed["classes"], computed["average_curve"])}, anchor, opts.kind,
-                                  _failed_codecs(points))
+                                  failures_by_codec(records))
             text = (f"Ranking against {anchor} (BD-rate [%], {ranking.metric_name(opts.metric)}):\n"
                     f"{ranking.as_text(rows, [opts.metric])}\n\nDetails: {details}")
     print(text)

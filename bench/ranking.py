@@ -26,6 +26,11 @@ class Cell:
     averaged: float | None = None
     sequences: str = ""
 
+    def texts(self, mark: str) -> list[str]:
+        """The mean (MARK after a flagged one), its CI and the averaged-curve value, as tables print them."""
+        return [_fmt(self.value) + ("" if self.status == "ok" else mark),
+                f"[{self.ci[0]:+.1f}, {self.ci[1]:+.1f}]" if self.ci else "", _fmt(self.averaged)]
+
 
 @dataclass
 class Row:
@@ -103,8 +108,7 @@ def as_text(rows: list[Row], metrics: list[str]) -> str:
         line = [str(i), r.codec]
         for m in metrics:
             c = r.cells.get(m)
-            line += [_fmt(c.value) + ("" if c is None or c.status == "ok" else "*") if c else "--",
-                     f"[{c.ci[0]:+.1f}, {c.ci[1]:+.1f}]" if c and c.ci else "", _fmt(c.averaged) if c else "--"]
+            line += c.texts("*") if c else ["--", "", "--"]
         body.append(line)
     widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
     out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
@@ -123,8 +127,7 @@ def as_markdown(rows: list[Row], metrics: list[str], anchor: str) -> str:
         cells = []
         for m in metrics:
             c = r.cells.get(m)
-            cells += [(_fmt(c.value) + ("" if c.status == "ok" else "†")) if c else "--",
-                      f"[{c.ci[0]:+.1f}, {c.ci[1]:+.1f}]" if c and c.ci else "", _fmt(c.averaged) if c else "--"]
+            cells += c.texts("†") if c else ["--", "", "--"]
         lines.append("| " + " | ".join([str(i), r.codec.replace("|", "\\|"), *cells,
                                         r.verdict.replace("|", "\\|")]) + " |")
     lines += ["", f"BD-rate [%] against {anchor} (negative: fewer bits for the same quality). † flagged: low "

@@ -24,3 +24,17 @@ def cautions(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
         for text in r.get("cautions") or []:
             seen[(r["codec"]["name"], text.replace("**", ""))] = None
     return list(seen)
+
+
+def failures_by_codec(records: list[dict[str, Any]]) -> dict[str, str]:
+    """Codec -> "k of n jobs failed: the first reason", for codecs with a failed job."""
+    jobs: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        jobs.setdefault(display_name(r), []).append(r)
+    out = {}
+    for codec, rs in jobs.items():
+        failed = [r for r in rs if r["status"] != "ok"]
+        if failed:
+            first = (failed[0]["error"]["message"].splitlines() or ["no message"])[0]
+            out[codec] = f"{len(failed)} of {len(rs)} jobs failed: {first}"
+    return out

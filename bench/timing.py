@@ -52,10 +52,10 @@ def machine() -> dict[str, Any]:
     """The CPU (model, cores this process may use) and, where present, the GPUs (name, driver) and the
     torch/CUDA versions of this process (only if torch is already loaded: timing an ffmpeg encoder must not
     import it)."""
-    from bench.provenance import _cpu_model
+    from bench.provenance import cpu_model
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    out: dict[str, Any] = {"cpu": _cpu_model(), "cores": cores}
+    out: dict[str, Any] = {"cpu": cpu_model(), "cores": cores}
     smi = shutil.which("nvidia-smi")
     if smi:
         try:

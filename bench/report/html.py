@@ -38,7 +38,7 @@ from bench.bdtable import (
 from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label, metric_names
 from bench.outputs import no_bd_table, write_bd_tables
-from bench.records import cautions, display_name
+from bench.records import cautions, display_name, failures_by_codec
 from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Series, Strip, legend, line_chart, strip_chart
@@ -236,19 +236,6 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
     }
 
 
-def _failures_by_codec(records: list[dict[str, Any]]) -> dict[str, str]:
-    """Codec -> "k of n jobs failed: the first reason", for codecs with a failed job."""
-    jobs: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
-        jobs.setdefault(display_name(r), []).append(r)
-    out = {}
-    for codec, rs in jobs.items():
-        failed = [r for r in rs if r["status"] != "ok"]
-        if failed:
-            out[codec] = f"{len(failed)} of {len(rs)} jobs failed: {failed[0]['error']['message'].splitlines()[0]}"
-    return out
-
-
 def _failure_groups(failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Failures grouped by cause (the message with numbers and paths blanked), largest group first."""
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -261,7 +248,7 @@ def _failure_groups(failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, records: list[dict[str, Any]],
              kind: str, out: Path) -> dict[str, Any]:
     """The ranked summary: rows for the page (coloured cells), and its Markdown and LaTeX files."""
-    rows = ranking.ranked(tables, anchor, kind, _failures_by_codec(records))
+    rows = ranking.ranked(tables, anchor, kind, failures_by_codec(records))
     metrics = list(tables)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.md", ranking.as_markdown(rows, metrics, anchor))
@@ -283,10 +270,11 @@ def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, 
             "files": ["tables/summary.md", "tables/summary.tex"]}
 
 
-def _complexity_section(points: pd.DataFrame, bd_sections: list[dict[str, Any]], styles: dict,
+def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame] | None, styles: dict,
                         tables: Path) -> dict[str, Any]:
     """The complexity table (and its LaTeX), how the times were taken, and BD-rate against decoding time and
-    against kMAC/pixel, one point per codec (the headline metric's per-sequence mean)."""
+    against kMAC/pixel, one point per codec. HEADLINE: the first BD metric and its class summary, whose
+    per-sequence mean over all sequences is the BD-rate drawn."""
     table = complexity_frame(points) if not points.empty else pd.DataFrame()
     if table.empty:
         return {"columns": [], "rows": [], "label": "", "charts": [], "latex": ""}
@@ -297,23 +285,22 @@ def _complexity_section(points: pd.DataFrame, bd_sections: list[dict[str, Any]],
     tables.mkdir(parents=True, exist_ok=True)
     atomic_write_text(tables / "complexity.tex", complexity_latex(table, caption))
     charts = []
-    if bd_sections:
-        sec = bd_sections[0]
-        overall = {row[0]: row[-1] for row in sec["jvet_rows"]}
-        for x_col, x_label in (("decode_ms_per_frame", "decoding time [ms/frame], log"),
-                               ("decode_kmac_per_pixel", "decoding kMAC/pixel, log")):
+    if headline is not None:
+        metric, classes = headline
+        overall = classes[classes["group"] == OVERALL].set_index("codec")["value"]
+        for x_col, x_label, what in (("decode_ms_per_frame", "decoding time [ms/frame], log", "decoding time"),
+                                     ("decode_kmac_per_pixel", "decoding kMAC/pixel, log", "decoding kMAC/pixel")):
             series = []
             for r in table.itertuples(index=False):
-                x, cell = getattr(r, x_col), overall.get(r.codec, "")
-                m = re.match(r"[+-]?\d+(\.\d+)?", str(cell))
-                if x is None or pd.isna(x) or x <= 0 or m is None:
+                x, bd = getattr(r, x_col), overall.get(r.codec)
+                if x is None or pd.isna(x) or x <= 0 or bd is None or pd.isna(bd):
                     continue
                 st = styles.get(r.codec)
                 series.append(Series(str(r.codec), st.colour if st else "#555", st.svg_marker if st else "circle",
-                                     [(float(x), float(m.group(0)), f"{r.codec}: {x:.3g}, {cell}")], line=False))
+                                     [(float(x), float(bd), f"{r.codec}: {x:.3g}, {bd:+.2f} %")], line=False))
             if series:
-                charts.append(line_chart(series, x_label, f"BD-rate [%] ({sec['label']}, per-sequence mean)",
-                                         log_x=True, title=f"BD-rate against {x_label.split(' [')[0].split(',')[0]}"))
+                charts.append(line_chart(series, x_label, f"BD-rate [%] ({ranking.metric_name(metric)}, "
+                                         "per-sequence mean)", log_x=True, title=f"BD-rate against {what}"))
     shown = table.assign(params=table["params"].map(lambda v: "" if pd.isna(v) else f"{v / 1e6:.2f} M"))
     return {"columns": list(shown.columns), "rows": _fmt_table(shown), "label": label, "charts": charts,
             "latex": "tables/complexity.tex"}
@@ -390,7 +377,8 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
             sequence_figures.append(_rd_figure(f"seq-{metric}-{seq}", str(seq), rows, metric, styles, str(seq)))
 
     # --- tables about the runs ---------------------------------------------------------------------------------------
-    complexity = _complexity_section(ok_points, bd_sections, styles, out_dir / "tables")
+    headline = next(((m, classes) for m, (classes, _) in summary_tables.items()), None)
+    complexity = _complexity_section(ok_points, headline, styles, out_dir / "tables")
     if complexity["latex"]:
         tables_written.append(complexity["latex"])
     times = time_ratios(ok_points, anchor) if anchor is not None and not ok_points.empty else pd.DataFrame()

@@ -91,13 +91,13 @@ def complexity_frame(points: pd.DataFrame) -> pd.DataFrame:
     for codec, part in ok.groupby("codec", sort=True):
         col = functools.partial(_numbers, part)
         first = functools.partial(_distinct, part)
+        decode_fps = col("decode_fps_median").median()  # NaN when no job has one
         rows.append({
             "codec": codec, "params": col("params").max(),
             "encode_kmac_per_pixel": col("encode_kmac_per_pixel").median(),
             "decode_kmac_per_pixel": col("decode_kmac_per_pixel").median(),
-            "encode_fps": col("encode_fps_median").median(), "decode_fps": col("decode_fps_median").median(),
-            "decode_ms_per_frame": 1000 / col("decode_fps_median").median() if col("decode_fps_median").notna().any()
-            else None,
+            "encode_fps": col("encode_fps_median").median(), "decode_fps": decode_fps,
+            "decode_ms_per_frame": None if pd.isna(decode_fps) else 1000 / decode_fps,
             "peak_rss_mib": col("peak_rss_mib").max(), "peak_gpu_mib": col("peak_gpu_mib").max(),
             "threads": first("threads"), "device": first("device"), "timed": first("encode_timed"),
             "timing_mode": first("timing_mode"),
