@@ -1,6 +1,6 @@
 """Benchmark: build the HTML report for 10 codecs x 60 sequences x 6 rate points (32 frames each).
 
-Prints the build time (target: under 30 s) and the size of index.html (target: under 15 MB). Records are
+Prints the build time (target: under 30 s) and the size of index.html (target: under 3 MB). Records are
 synthesised from the shape of a real one (tests/data/record.json) with plausible RD values.
 
     python benchmarks/report_speed.py [--keep DIR]
@@ -67,7 +67,7 @@ def main() -> None:
         size = path.stat().st_size
         print(f"report for {CODECS} codecs x {SEQUENCES} sequences x {RATE_POINTS} rate points "
               f"({len(records)} records): built in {seconds:.1f} s (target < 30 s), index.html {size / 1e6:.1f} MB "
-              f"(target < 15 MB)")
+              f"(target < 3 MB)")
 
 
 if __name__ == "__main__":

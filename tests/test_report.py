@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest
@@ -48,32 +49,62 @@ def test_demo_report_in_headless_chromium(demo_report: Path, tmp_path: Path) -> 
     assert dom.returncode == 0, dom.stderr[-2000:]
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert not console, console
-    page = dom.stdout
+    page = initial = dom.stdout
     # The headline BD table, with every test codec, against the anchor.
     table = re.search(r'<table class="bd" id="bd-psnr_yuv_611">(.*?)</table>', page, re.S)
     assert table and all(f"<td>{c}</td>" in table.group(1) for c in ("svtav1", "vvenc", "x264"))
-    # Every RD figure: 4 sequences + 1 class, each for every metric, each with its axis variants and points.
+    # Charts are drawn from the page's JSON when shown; #open=all draws every one of them (as for printing).
+    dom = _chromium("--enable-logging=stderr", "--v=0", "--dump-dom", demo_report.as_uri() + "#open=all", tmp=tmp_path)
+    assert not [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    page = dom.stdout
+    # Every RD figure: 4 sequences + 1 class, each for every metric, each naming its metric, with a legend.
     for seq in ("HopperPan", "HopperZoom", "TerrainFlyover", "MovingShapes"):
-        for metric in ("psnr_yuv_611", "psnr_y", "ms_ssim_y_db"):
-            fig = re.search(rf'<figure id="seq-{metric}-{seq}">(.*?)</figure>', page, re.S)
+        for metric, name in (("psnr_yuv_611", "PSNR-YUV (6:1:1) [dB]"), ("psnr_y", "PSNR-Y [dB]"),
+                             ("ms_ssim_y_db", "MS-SSIM-Y [dB]")):
+            fig = re.search(rf'<figure class="lazy" id="seq-{metric}-{seq}"[^>]*>(.*?)</figure>', page, re.S)
             assert fig, (seq, metric)
-            # 4 codecs x 4 rate points with a hover title each, and a titled line per codec
-            assert fig.group(1).count("<svg") == 1 and fig.group(1).count("<title>") == 16 + 4
+            # 4 codecs x 4 rate points, each with its hover text; a legend entry per codec
+            assert fig.group(1).count("<svg") == 1 and fig.group(1).count('class="pt"') == 16
+            assert fig.group(1).count('class="lg') == 4 and f"{seq}: {name}</text>" in fig.group(1)
             assert "HopperPan" not in fig.group(1) or seq == "HopperPan"
-    assert '<figure id="class-psnr_yuv_611-demo">' in page
-    # The axis switch (a few lines of inline script) redraws every switchable chart: kbps on a log axis.
-    kbps = _chromium("--enable-logging=stderr", "--v=0", "--dump-dom", demo_report.as_uri() + "#axis=kbps-log",
-                     tmp=tmp_path)
+    assert re.search(r'<figure class="lazy" id="class-psnr_yuv_611-demo"[^>]*><svg', page)
+    # Per frame: quality and bits (log axis) for every sequence.
+    assert page.count('class="lazy" id="frames-bits-') == 4 and "bits per frame [log]" in page
+    # The axis switch redraws every per-sequence chart: kbps on a log axis.
+    kbps = _chromium("--enable-logging=stderr", "--v=0", "--dump-dom",
+                     demo_report.as_uri() + "#axis=kbps-log&open=all", tmp=tmp_path)
     assert not [line for line in kbps.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert kbps.stdout.count("kbps (bits x fps / frames / 1000) [log]") == 4 * len(("psnr_yuv_611", "psnr_y",
                                                                                     "psnr_rgb", "ms_ssim_y_db",
                                                                                     "ms_ssim_rgb_db"))
-    assert 'transform="translate(' in kbps.stdout
+    # Without #open=all only the selected metric's charts are drawn (the others when selected).
+    assert page.count('data-drawn="1"') > initial.count('data-drawn="1"') > 0
     shot = _chromium("--window-size=1300,2200", f"--screenshot={tmp_path / 'report.png'}", demo_report.as_uri(),
                      tmp=tmp_path)
     assert shot.returncode == 0 and (tmp_path / "report.png").stat().st_size > 50_000
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "report.png", ARTIFACTS / "demo_report.png")
+
+
+def test_drag_zooms_a_chart_and_double_click_zooms_out(demo_report: Path, tmp_path: Path) -> None:
+    """Mouse events sent to the first sequence chart: a drag across its middle narrows both axes to the dragged
+    box; a double-click restores them. The page itself (a copy with the events appended) reports the ticks."""
+    probe = """<script>
+var fig = document.querySelector('figure[id^="seq-"]'), ticks = function () {
+  return Array.prototype.map.call(fig.querySelectorAll('g.ticks text'), function (t) { return t.textContent; }).join(' ');
+};
+var before = ticks(), svg = fig.querySelector('svg'), r = svg.getBoundingClientRect();
+var send = function (type, x, y) { svg.dispatchEvent(new MouseEvent(type, {clientX: r.left + x, clientY: r.top + y, bubbles: true})); };
+send('mousedown', 150, 80); send('mousemove', 300, 200); send('mouseup', 300, 200);
+var zoomed = ticks();
+fig.querySelector('svg').dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));
+document.body.setAttribute('data-probe', JSON.stringify([before, zoomed, ticks()]));
+</script>"""
+    page = tmp_path / "probe.html"
+    page.write_text(demo_report.read_text().replace("</body>", probe + "</body>"))
+    dom = _chromium("--dump-dom", page.as_uri(), tmp=tmp_path).stdout
+    before, zoomed, after = json.loads(html_unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    assert zoomed != before and after == before
 
 
 def test_report_exports(demo_report: Path) -> None:

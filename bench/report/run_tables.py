@@ -1,0 +1,131 @@
+"""The page's tables about the runs themselves: how each codec's streams were coded and checked, what each job
+decoded and measured, the codec's own numbers against ours, and the failures grouped by cause."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from html import escape as html_escape
+from typing import Any
+
+from bench.metrics import metric_label, metric_names
+from bench.records import display_name
+
+
+def stream_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+    """One row per codec: how its streams were coded, as read back and checked, and the tools' warnings."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.get("status") != "ok" or r.get("imported"):
+            continue
+        codec = display_name(r)
+        row = rows.setdefault(codec, {"jobs": 0, "checked": 0, "coded_as": set(), "from": set(), "overrides": set(),
+                                      "warnings": {}})
+        row["jobs"] += 1
+        stream = (r.get("coding") or {}).get("stream")
+        if stream:
+            row["checked"] += 1
+            row["from"].add(stream.get("settings_from", ""))
+            row["overrides"].update(stream.get("overrides") or [])
+        if r["codec"].get("coded_as"):
+            row["coded_as"].add(re.sub(r" \(checked: [^)]*\)$", "", r["codec"]["coded_as"]))
+        for w in r.get("warnings") or []:
+            row["warnings"][w] = row["warnings"].get(w, 0) + 1
+    out = []
+    for codec, row in rows.items():
+        warnings = "; ".join(f"{w} ({n} jobs)" for w, n in list(row["warnings"].items())[:4])
+        more = len(row["warnings"]) - 4
+        out.append([codec, " | ".join(sorted(row["coded_as"])) or "(no stream facts: not an ffmpeg encoder)",
+                    f"{row['checked']} of {row['jobs']}", ", ".join(sorted(row["from"])),
+                    ", ".join(sorted(row["overrides"])) or "none",
+                    (warnings + (f"; {more} more" if more > 0 else "")) or "none"])
+    return out
+
+
+def reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Codec-reported minus measured, one column per number any codec reports, with the PSNR difference that
+    output rounding explains.
+
+    A codec that measures before rounding to the output bit depth (VTM/HM at internal 10 bit with 8-bit output;
+    the DCVC scripts on float reconstructions) sees less error by the rounding noise, an MSE of about 1/12 per
+    sample: 10 log10(1 + 1/(12 MSE)). Per-frame averaging and correlated rounding move it a little, so a PSNR
+    difference is flagged when theirs is below ours by more than 0.01 dB or above by more than 1.5 times that
+    estimate plus 0.01 dB, each plane against its own bound (VTM 23.13 LDB on the demo: 0.092 dB at QP 22 against
+    an estimate of 0.082); a rate when it differs by more than 0.1 %. The bound shown is PSNR-Y's (PSNR-RGB's
+    for codecs that report only RGB)."""
+    rows = [r for r in records if r["status"] == "ok" and (r.get("codec_reported") or {}).get("difference_to_ours")]
+    keys = [k for k in (*metric_names(), "kbps", "bpp") if any(k in r["codec_reported"]["difference_to_ours"] for r in rows)]
+    table = []
+    for r in rows:
+        diff = r["codec_reported"]["difference_to_ours"]
+        pf = r["per_frame"]
+
+        n = pf["samples"]
+        bounds = {"psnr_y": rounding_bound(pf.get("sse_y"), n[0]), "psnr_u": rounding_bound(pf.get("sse_u"), n[1]),
+                  "psnr_v": rounding_bound(pf.get("sse_v"), n[2]),
+                  "psnr_rgb": rounding_bound(pf.get("sse_rgb"), n[3])}
+        for combined in ("psnr_yuv_611", "psnr_yuv_vtm"):  # a weighted mean of the planes: at most their largest
+            bounds[combined] = max(bounds["psnr_y"], bounds["psnr_u"], bounds["psnr_v"])
+        rgb = "psnr_rgb" in diff and "psnr_y" not in diff
+        rounding = bounds["psnr_rgb" if rgb else "psnr_y"]
+        beyond = any(d < -0.01 or d > 1.5 * bounds[k] + 0.01 for k, d in diff.items() if k in bounds)
+        for k, ours in (("kbps", r["rate"].get("kbps")), ("bpp", r["rate"].get("bpp"))):
+            beyond |= k in diff and bool(ours) and abs(diff[k]) / ours > 0.001
+        cells = [display_name(r), r["sequence"]["name"], str(r["rate_point"])]
+        cells += [(f"{diff[k]:+.6f}" if k == "bpp" else f"{diff[k]:+.4f}") if k in diff else "" for k in keys]
+        table.append([*cells, f"{rounding:.4f}", "yes" if beyond else "no"])
+    return [f"&Delta; {html_escape(metric_label(k))}" for k in keys], table
+
+
+def rounding_bound(sse: list[int] | None, samples: int) -> float:
+    """PSNR gain of measuring before rounding to integers: 10 log10(1 + 1/(12 MSE)) at the mean MSE."""
+    mse = sum(sse) / len(sse) / samples if sse else 0.0
+    return 10 * math.log10(1 + 1 / (12 * mse)) if mse > 0 else 0.0
+
+
+def failure_groups(failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failures grouped by cause (the message with numbers and paths blanked), largest group first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for f in failures:
+        cause = re.sub(r"/\S+|\d+", "…", f["message"].splitlines()[0] if f["message"] else "")
+        groups.setdefault(cause, []).append(f)
+    return [{"cause": c, "count": len(fs), "items": fs} for c, fs in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
+
+
+def check_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+    """One row per measured job: frames coded and measured, stream and packet bytes, the stream's hash."""
+    rows = []
+    for r in records:
+        if r["status"] != "ok" or r.get("imported"):
+            continue
+        frame_bits = r["per_frame"].get("bits")
+        stream = r["rate"]["bitstream_sha256"]
+        rows.append([display_name(r), r["sequence"]["name"], str(r["rate_point"]), str(r["source"]["count"]),
+                     str(len(r["per_frame"]["psnr_y"])),
+                     str(sum(r["rate"]["bitstream_bytes"])) if stream else "none (estimated bits)",
+                     str(round(sum(frame_bits) / 8)) if frame_bits else "",
+                     stream[0][:16] + (f" (+{len(stream) - 1} files)" if len(stream) > 1 else "") if stream else ""])
+    return rows
+
+
+def failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every failed job: what it was, its message and the tail of its tool's stderr."""
+    return [{"what": f"{display_name(r)} / {r['sequence']['name']} / {r['rate_point']}", "message": r["error"]["message"],
+             "stderr": r["error"].get("stderr_tail", "")} for r in records if r["status"] != "ok"]
+
+
+def provenance(records: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, list[str]], str]:
+    """Per codec its identity (JSON) and its first job's command lines; the first record's environment."""
+    identities: dict[str, str] = {}
+    commands: dict[str, list[str]] = {}
+    for r in records:
+        if r["status"] != "ok":
+            continue
+        codec = display_name(r)
+        identities.setdefault(codec, json.dumps(r["codec"].get("identity") or r.get("imported"), indent=1,
+                                                sort_keys=True, default=str))
+        if r.get("commands") and codec not in commands:
+            commands[codec] = [" ".join(c) for c in r["commands"]]
+    env = next((r["provenance"] for r in records if r.get("provenance")), {})
+    return identities, commands, json.dumps(env, indent=1, sort_keys=True, default=str)
