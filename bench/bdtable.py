@@ -341,9 +341,11 @@ def spread_table(summary: pd.DataFrame) -> pd.DataFrame:
                                                                           strict=True)]})
 
 
-def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd") -> str:
+def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd",
+                codec_labels: dict[str, str] | None = None) -> str:
     """A booktabs table of the class summary (values with 1 decimal, a true minus; a dagger marks flagged cells,
-    explained under the table)."""
+    explained under the table); CODEC_LABELS: codec -> the name to print (its descriptor's display label)."""
+    codec_labels = codec_labels or {}
     values = summary.pivot(index="codec", columns="group", values="value")
     status = summary.pivot(index="codec", columns="group", values="status")
     cols = _ordered(values.columns)
@@ -358,7 +360,7 @@ def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd") -> s
                 cells.append("--")
             else:
                 cells.append(f"${v:+.1f}$" + ("" if s == "ok" else r"$^\dagger$"))
-        lines.append(tex_text(str(codec)) + " & " + " & ".join(cells) + r" \\")
+        lines.append(tex_text(codec_labels.get(str(codec), str(codec))) + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     if (status.fillna("ok") != "ok").any().any():
         lines.append(r"\\[2pt]{\footnotesize $^\dagger$ flagged: low overlap of the curves, or not every sequence "

@@ -118,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=None, help="report folder (default reports/<first source name>)")
     rep.add_argument("--title", default=None, help="page title")
     rep.add_argument("--no-figures", action="store_true", help="no matplotlib paper figures (the page is the same)")
+    for p in (run, rem, rep):
+        _paper_options(p)
 
     imp = sub.add_parser("import", help="turn foreign result files (DCVC/CompressAI JSON, DHVC, VTM/HM/ECM logs, "
                          "CSV) into a source folder that bd and report read, and say what was found")
@@ -155,6 +157,13 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
                         "paper figures); the HTML report is written all the same")
     parser.add_argument("--rebuild-outputs", action="store_true", help="write the tables, figures and report again "
                         "even if no record changed since they were written")
+
+
+def _paper_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--font", choices=("serif", "sans"), default="serif",
+                        help="font of the paper figures (default serif, as most papers' body text)")
+    parser.add_argument("--table-times", action="store_true", help="add encode and decode time columns (relative "
+                        "to the anchor's) to the LaTeX summary table")
 
 
 def _bd_options(parser: argparse.ArgumentParser) -> None:
@@ -283,7 +292,8 @@ def _report(args: argparse.Namespace) -> int:
     _folder_for_output(out, "--out")
     title = args.title or f"lvc-bench report: {', '.join(s.label for s in sources)}"
     path = build_report(sources, out, title, args.anchor, args.method, args.allow_condition_mismatch,
-                        _options(args, ""), figures=not args.no_figures)  # metric "": every headline metric
+                        _options(args, ""), figures=not args.no_figures,  # metric "": every headline metric
+                        font=args.font, table_times=args.table_times)
     print(f"report: {path}")
     return 0
 
@@ -386,7 +396,8 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
     figures = not getattr(args, "no_figures", False)
     settings = {"condition": condition.text, "coding": condition.coding_fields(), "anchor": condition.anchor,
                 "metrics": condition.metrics.describe(), "codecs": [c.name for c in condition.codecs],
-                "reports": str(args.reports), "figures": figures,
+                "reports": str(args.reports), "figures": figures, "displays": condition.displays(),
+                "font": args.font, "table_times": args.table_times,
                 "bd": dataclasses.asdict(_options(args, _default_metric(condition)))}
     stamp = outputs_stamp(store, outcome.jobs, settings)
     print(_outcome_line(condition.name, outcome))
@@ -444,7 +455,7 @@ def _write_run_outputs(args: argparse.Namespace, condition: Condition, outcome: 
     print(text)
     paths["report"] = build_report(sources_from([str(args.results / condition.name)]), report_dir,
                                    f"lvc-bench report: {condition.name}", condition.anchor, args.method,
-                                   figures=figures, progress=print)
+                                   figures=figures, progress=print, font=args.font, table_times=args.table_times)
     if figures:
         paths["paper figures (PDF, SVG, PNG)"] = report_dir / "figures"
     paths["report tables (summary, BD, complexity: CSV, Markdown, LaTeX)"] = report_dir / "tables"

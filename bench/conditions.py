@@ -98,6 +98,8 @@ class CodecSpec:
     # Whether the decoded frames are kept (FFV1, lossless) for measuring later: "auto" keeps them only for
     # codecs that cannot decode a stored bitstream on their own (DCVC, DHVC harnesses); not in any key.
     keep_decoded: str = "auto"
+    # How reports draw and name it (label, colour, marker); presentation only, so not part of any job key.
+    display: tuple[tuple[str, str], ...] = ()
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -136,6 +138,10 @@ class Condition:
             "spatial": {"mode": self.spatial.mode, "multiple": self.spatial.multiple, "pad": self.spatial.pad,
                         "crop_anchor": self.spatial.crop_anchor},
         }
+
+    def displays(self) -> dict[str, dict[str, str]]:
+        """Codec name -> its ``display:`` block (label, colour, marker), for the codecs that have one."""
+        return {c.name: dict(c.display) for c in self.codecs if c.display}
 
     def codec(self, name: str) -> CodecSpec:
         for c in self.codecs:
@@ -517,9 +523,24 @@ def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: s
     description = s.get("description", str, "")
     resources = _resources(s.get("resources", dict, {}), file, s.key("resources"))
     keep_decoded = s.get("keep_decoded", str, "auto", choices=KEEP_DECODED)
+    display = _display(s.section("display") if "display" in raw else None)
     s.done()
     return CodecSpec(name, adapter, tuple(sorted(params.items())), rate_points, description, str(file),
-                     tuple(sorted(resources.items())), keep_decoded)
+                     tuple(sorted(resources.items())), keep_decoded, display)
+
+
+def _display(s: _Section | None) -> tuple[tuple[str, str], ...]:
+    """``display: {label: "VTM-23.13 LDB", colour: "#0072B2", marker: square}``: how reports show the codec."""
+    from bench.report.styles import MARKER_NAMES
+
+    if s is None:
+        return ()
+    out = {"label": s.get("label", str, ""), "colour": s.get("colour", str, ""),
+           "marker": s.get("marker", str, "", choices=("", *MARKER_NAMES))}
+    if out["colour"] and not re.fullmatch(r"#[0-9A-Fa-f]{6}", out["colour"]):
+        s.fail(f"{out['colour']!r} is not a colour; write it as #rrggbb", "colour")
+    s.done()
+    return tuple((k, v) for k, v in out.items() if v)
 
 
 KEEP_DECODED = ("auto", "always", "never")
@@ -557,7 +578,7 @@ def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None
             if not isinstance(base, Mapping):
                 raise ConditionError(f"{path}: params: expected a mapping of parameters, got {_kind(base)}")
             data["params"] = {**base, **overrides["params"]}
-        for key in ("name", "rate_points", "description", "resources", "keep_decoded"):
+        for key in ("name", "rate_points", "description", "resources", "keep_decoded", "display"):
             if key in overrides:
                 data[key] = overrides[key]
     if used_at is None:
@@ -578,10 +599,10 @@ def _codecs(doc: _Section) -> tuple[CodecSpec, ...]:
                 out.append(load_codec_descriptor(find_descriptor(item, doc.file)))
             elif isinstance(item, Mapping) and "descriptor" in item:
                 extra = set(item) - {"descriptor", "name", "params", "rate_points", "description", "resources",
-                                     "keep_decoded"}
+                                     "keep_decoded", "display"}
                 if extra:
                     doc.fail(f"unknown key {sorted(extra)[0]!r} (with descriptor: name, params, rate_points, "
-                             "description, resources, keep_decoded)", where)
+                             "description, resources, keep_decoded, display)", where)
                 overrides = {k: v for k, v in item.items() if k != "descriptor"}
                 out.append(load_codec_descriptor(find_descriptor(str(item["descriptor"]), doc.file), overrides,
                                                  (doc.file, where)))

@@ -38,7 +38,8 @@ from bench.store import ResultStore, atomic_write_text
 def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, reports_dir: Path,
                   figures: bool = True) -> dict[str, Path]:
     store = ResultStore(results_dir / condition.name)
-    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
+    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics,
+                             condition.displays())
     records = [store.view(r, condition.metrics) for j in jobs
                if (r := store.read(store.record_path(j.codec.name, j.sequence.name, j.rate_point, j.key)))]
     summary = summary_frame(records)
@@ -75,11 +76,13 @@ def no_bd_table(points: pd.DataFrame, anchor: str) -> str | None:
 
 def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir: Path, stem: str,
                     computed: dict[str, pd.DataFrame] | None = None,
-                    condition_differs: dict[str, str] | None = None) -> tuple[str, dict[str, Path]]:
+                    condition_differs: dict[str, str] | None = None,
+                    labels: dict[str, str] | None = None) -> tuple[str, dict[str, Path]]:
     """Per-sequence and per-class BD tables (both conventions, named) as CSV and LaTeX; returns a printable
     summary. ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times).
     ``condition_differs`` (codec -> differing fields) flags every row and cell of a codec whose source was coded
-    under another condition than the anchor's. A BenchError saying why when there is nothing to compare (see
+    under another condition than the anchor's; ``labels`` (codec -> display label) names the LaTeX rows. A
+    BenchError saying why when there is nothing to compare (see
     :func:`no_bd_table`)."""
     why = no_bd_table(points, anchor)
     if why is not None:
@@ -114,10 +117,10 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
     for convention, table, how in (
             (JVET, classes, "BD-rate of each sequence, then the mean per class and over all sequences"),
             (DCVC, averaged, "BD-rate of each class's frame-weighted mean curve, then the mean of the classes")):
-        caption = (f"{what} on {metric} against {anchor}, {convention}: {how}. {opts.method.upper()} "
+        caption = (f"{what} on {metric} against {(labels or {}).get(anchor, anchor)}, {convention}: {how}. {opts.method.upper()} "
                    f"interpolation, exact integration.{subset_text}")
         label = f"tab:bd-{opts.metric}-{'jvet' if convention == JVET else 'dcvc'}".replace("_", "-")
-        atomic_write_text(paths[f"LaTeX, {convention}"], latex_table(table, caption, label))
+        atomic_write_text(paths[f"LaTeX, {convention}"], latex_table(table, caption, label, labels))
     text = [f"{opts.describe()}; anchor {anchor}",
             f"{JVET}: BD per sequence, mean per class; '{OVERALL}' = mean over all sequences:",
             pivot_classes(classes).to_string(),

@@ -38,6 +38,8 @@ class Row:
     cells: dict[str, Cell] = field(default_factory=dict)
     failed: str | None = None  # why some or all of its jobs failed
     verdict: str = ""
+    label: str = ""  # the name tables print (its descriptor's display label, else the codec's name)
+    times: tuple[float | None, float | None] | None = None  # encode, decode time against the anchor's (ratios)
 
 
 def metric_name(metric: str) -> str:
@@ -50,10 +52,12 @@ def _number(v: object) -> float | None:
 
 
 def ranked(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, kind: str = "rate",
-           failures: dict[str, str] | None = None) -> list[Row]:
+           failures: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> list[Row]:
     """Rows ranked by the first metric's per-sequence mean (lowest BD-rate first; codecs without one last).
     TABLES: metric -> (JVET class summary, averaged-curve table) as bench.bdtable makes them; FAILURES:
-    codec -> what failed, for codecs whose jobs failed (kept as rows, never dropped)."""
+    codec -> what failed, for codecs whose jobs failed (kept as rows, never dropped); LABELS: codec -> the
+    name to print (its descriptor's display label)."""
+    labels = labels or {}
     rows: dict[str, Row] = {}
     for metric, (classes, averaged) in tables.items():
         overall = classes[classes["group"] == OVERALL].set_index("codec") if not classes.empty else classes
@@ -73,8 +77,19 @@ def ranked(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, ki
     ordered = sorted(rows.values(), key=lambda r: (r.cells.get(first, Cell(None, "")).value is None,
                                                     r.cells.get(first, Cell(None, "")).value or 0.0, r.codec))
     for r in ordered:
-        r.verdict = _verdict(r, first, anchor, kind)
+        r.label = labels.get(r.codec, r.codec)
+        r.verdict = _verdict(r, first, labels.get(anchor, anchor), kind)
     return ordered
+
+
+def attach_times(rows: list[Row], ratios: pd.DataFrame) -> None:
+    """Each row's encode and decode time against the anchor's, from bench.bdtable.time_ratios (geometric mean
+    over sequences of the summed times)."""
+    by_codec = ratios.set_index("codec") if not ratios.empty else ratios
+    for r in rows:
+        if r.codec in by_codec.index:
+            row = by_codec.loc[r.codec]
+            r.times = (_number(row.get("encode_ratio")), _number(row.get("decode_ratio")))
 
 
 def _verdict(row: Row, metric: str | None, anchor: str, kind: str) -> str:
@@ -105,7 +120,7 @@ def as_text(rows: list[Row], metrics: list[str]) -> str:
     head = ["#", "codec"] + [h for m in metrics for h in (f"{metric_name(m)} JVET", "95% CI", "DCVC")]
     body = []
     for i, r in enumerate(rows, start=1):
-        line = [str(i), r.codec]
+        line = [str(i), r.label or r.codec]
         for m in metrics:
             c = r.cells.get(m)
             line += c.texts("*") if c else ["--", "", "--"]
@@ -128,17 +143,20 @@ def as_markdown(rows: list[Row], metrics: list[str], anchor: str) -> str:
         for m in metrics:
             c = r.cells.get(m)
             cells += c.texts("†") if c else ["--", "", "--"]
-        lines.append("| " + " | ".join([str(i), r.codec.replace("|", "\\|"), *cells,
+        lines.append("| " + " | ".join([str(i), (r.label or r.codec).replace("|", "\\|"), *cells,
                                         r.verdict.replace("|", "\\|")]) + " |")
     lines += ["", f"BD-rate [%] against {anchor} (negative: fewer bits for the same quality). † flagged: low "
               "overlap of the curves or not every sequence usable (see the per-sequence table)."]
     return "\n".join(lines) + "\n"
 
 
-def as_latex(rows: list[Row], metrics: list[str], anchor: str, caption: str, label: str = "tab:bd-summary") -> str:
+def as_latex(rows: list[Row], metrics: list[str], anchor: str, caption: str, label: str = "tab:bd-summary",
+             times: str | None = None) -> str:
     """Several metrics side by side, the per-sequence mean and the averaged curve of each; the best (lowest)
-    value of each column in bold; a true minus; every mark explained under the table."""
+    value of each column in bold; a true minus; every mark explained under the table. TIMES (how they were
+    taken, e.g. "shared machine"): add encode and decode time columns, relative to the anchor's."""
     cols = [(m, which) for m in metrics for which in ("jvet", "dcvc")]
+    time_cols = times is not None and any(r.times for r in rows)
 
     def value(r: Row, m: str, which: str) -> float | None:
         c = r.cells.get(m)
@@ -146,13 +164,15 @@ def as_latex(rows: list[Row], metrics: list[str], anchor: str, caption: str, lab
 
     best = {col: min((v for r in rows if (v := value(r, *col)) is not None), default=None) for col in cols}
     flagged = False
-    env = "table*" if len(metrics) > 2 else "table"  # more than two metrics need the page width
+    # More than two metrics (or two and the times) need the page width.
+    env = "table*" if len(metrics) + time_cols > 2 else "table"
     lines = [f"\\begin{{{env}}}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}", f"\\label{{{tex_text(label)}}}",
-             r"\begin{tabular}{l" + "rr" * len(metrics) + "}", r"\toprule",
+             r"\begin{tabular}{l" + "rr" * len(metrics) + ("rr" if time_cols else "") + "}", r"\toprule",
              "Codec & " + " & ".join(f"\\multicolumn{{2}}{{c}}{{{tex_text(metric_name(m))}}}" for m in metrics)
-             + r" \\",
-             "".join(f"\\cmidrule(lr){{{2 + 2 * i}-{3 + 2 * i}}}" for i in range(len(metrics))),
-             " & " + " & ".join("JVET & DCVC" for _ in metrics) + r" \\", r"\midrule"]
+             + (r" & \multicolumn{2}{c}{Time}" if time_cols else "") + r" \\",
+             "".join(f"\\cmidrule(lr){{{2 + 2 * i}-{3 + 2 * i}}}" for i in range(len(metrics) + time_cols)),
+             " & " + " & ".join("JVET & DCVC" for _ in metrics) + (" & Enc. & Dec." if time_cols else "") + r" \\",
+             r"\midrule"]
     for r in rows:
         cells = []
         for m, which in cols:
@@ -167,12 +187,16 @@ def as_latex(rows: list[Row], metrics: list[str], anchor: str, caption: str, lab
                 text += r"$^\dagger$"
                 flagged = True
             cells.append(text)
-        lines.append(tex_text(r.codec) + " & " + " & ".join(cells) + r" \\")
+        if time_cols:
+            cells += [f"${t:.2f}\\times$" if t is not None else "--" for t in (r.times or (None, None))]
+        lines.append(tex_text(r.label or r.codec) + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}",
               r"\\[2pt]{\footnotesize BD-rate [\%] against " + tex_text(anchor) + r"; negative: fewer bits for the "
               r"same quality. JVET: mean of the per-sequence values; DCVC: BD-rate of the class-averaged curves, "
               r"mean of the classes. Bold: the best of each column."
-              + (r" $^\dagger$: low overlap, or not every sequence usable." if flagged else "") + "}",
+              + (r" $^\dagger$: low overlap, or not every sequence usable." if flagged else "")
+              + (r" Time: encoding and decoding time relative to the anchor's (geometric mean over sequences of "
+                 r"the summed times; " + tex_text(times or "") + ")." if time_cols else "") + "}",
               f"\\end{{{env}}}", ""]
     return "\n".join(lines)
 

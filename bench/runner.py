@@ -551,7 +551,8 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
     if todo and condition.metrics.device.startswith("cuda"):
         make_backend(condition.metrics.device, 1).close()  # no GPU: the one-line error now, before any coding
     atomic_write_text(store.root / "condition.yaml", condition.text)
-    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
+    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics,
+                             condition.displays())
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
     if todo:  # a rerun with nothing to do never imports torch
         limit_torch_threads({n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)

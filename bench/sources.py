@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.errors import BenchError
@@ -31,6 +31,7 @@ class Source:
     path: str = ""
     named_curve: bool = False  # an imported curve the user named (NAME=PATH): its name is kept as given
     published: dict[str, Any] | None = None  # a shipped published curve: its id, title, condition and origin
+    displays: dict[str, dict[str, str]] = field(default_factory=dict)  # codec -> its descriptor's display: block
 
 
 def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[Source]:
@@ -50,8 +51,9 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[So
             recs = store.run_records()
             cond = path / "condition.yaml"
             fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
+            displays = (store.run_manifest() or {}).get("displays") or {}
             out.append(Source(name or path.name, recs, cond.read_text(encoding="utf-8") if cond.exists() else None,
-                              fields, str(path)))
+                              fields, str(path), displays=displays))
         else:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
             out.append(Source(name or (path.name if path.is_dir() else path.stem), import_path(path, name),
                               path=str(path), named_curve=name is not None))
@@ -67,8 +69,15 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[So
         for s in out:
             if not s.named_curve:
                 s.records = [_renamed(r, f"{s.label}:{r['codec']['name']}") for r in s.records]
+                s.displays = {f"{s.label}:{c}": {**d, **({"label": f"{s.label}:{d['label']}"} if "label" in d else {})}
+                              for c, d in s.displays.items()}
     _fill_unknown_groups(out)
     return out
+
+
+def displays(sources: list[Source]) -> dict[str, dict[str, str]]:
+    """Codec name (as the records of these sources name it) -> its descriptor's ``display:`` block."""
+    return {codec: d for s in sources for codec, d in s.displays.items()}
 
 
 def _renamed(record: dict[str, Any], name: str) -> dict[str, Any]:

@@ -150,12 +150,14 @@ class ResultStore:
                 out.append(record)
         return out
 
-    def write_run_manifest(self, jobs: list[dict[str, Any]], condition_name: str, metrics: MetricSpec) -> None:
+    def write_run_manifest(self, jobs: list[dict[str, Any]], condition_name: str, metrics: MetricSpec,
+                           displays: dict[str, dict[str, str]] | None = None) -> None:
         """The jobs the last run planned (key, codec, sequence, rate point) and how it measures, written when it
-        starts: what ``status`` compares the records with, and what ``bd`` and reports read from this folder."""
+        starts: what ``status`` compares the records with, and what ``bd`` and reports read from this folder.
+        DISPLAYS: how reports show each codec (its descriptor's ``display:`` block), where one is given."""
         atomic_write_text(self.root / "run.json", json.dumps({
             "schema_version": SCHEMA_VERSION, "condition": condition_name, "metrics": metrics.describe(),
-            "keys": [j["key"] for j in jobs], "jobs": jobs}, indent=1, default=str))
+            "displays": displays or {}, "keys": [j["key"] for j in jobs], "jobs": jobs}, indent=1, default=str))
 
     def run_manifest(self) -> dict[str, Any] | None:
         path = self.root / "run.json"

@@ -46,6 +46,18 @@ def test_ranked_summary_orders_flags_and_keeps_failures() -> None:
     assert r"$^\dagger$: low overlap" in tex and r"\label{tab:bd-summary}" in tex and "BD\\_rate 100\\%" in tex
     assert "PSNR-Y" in tex and "[dB]" not in tex  # cells are percent: no unit in the metric header
     assert ranking.colour(-30.0) != ranking.colour(30.0) and ranking.colour(None) == "#f2f2f2"
+    # Time columns when asked: relative to the anchor's, explained under the table.
+    ranking.attach_times(rows, pd.DataFrame({"codec": ["b", "c"], "encode_ratio": [1.5, 0.25],
+                                             "decode_ratio": [2.0, None], "sequences": [4, 4]}))
+    timed = ranking.as_latex(rows, ["psnr_y"], "a", "t", times="shared machine")
+    assert r"& Enc. & Dec. \\" in timed and r"$1.50\times$ & $2.00\times$ \\" in timed and r"$0.25\times$ & --" in timed
+    assert "relative to the anchor's" in timed and "shared machine" in timed and r"\begin{table}[t]" in timed
+    assert r"\begin{table*}" in ranking.as_latex(rows, list(_tables()), "a", "t", times="x")  # 2 metrics + times
+    assert "Enc." not in ranking.as_latex(rows, ["psnr_y"], "a", "t")
+    # Display labels replace the codec names in every table.
+    labelled = ranking.ranked(_tables(), "a", labels={"b": "Codec B (ours)", "a": "Anchor A"})
+    assert labelled[0].label == "Codec B (ours)" and "than Anchor A" in labelled[0].verdict
+    assert "| 1 | Codec B (ours) |" in ranking.as_markdown(labelled, ["psnr_y"], "Anchor A")
 
 
 def test_codec_styles_depend_on_the_name_only() -> None:
@@ -54,6 +66,27 @@ def test_codec_styles_depend_on_the_name_only() -> None:
     assert codec_style("x265", anchor="x265").dashed and not codec_style("x264", anchor="x265").dashed
     two_runs = codec_style("demo:x265"), codec_style("demo_ip8:x265")
     assert two_runs[0].colour == two_runs[1].colour == codec_style("x265").colour
+    # A descriptor's display block overrides label, colour and marker; the rest stays by name.
+    mine = codec_styles(["x264", "ours (estimated bits)"], None, {"ours": {"label": "Ours", "colour": "#123456",
+                                                                            "marker": "star"}})
+    assert (mine["ours (estimated bits)"].label, mine["ours (estimated bits)"].colour) == \
+        ("Ours (estimated bits)", "#123456")
+    assert mine["ours (estimated bits)"].svg_marker == "star" and mine["x264"] == codec_style("x264")
+
+
+def test_display_block_is_checked(tmp_path: Path) -> None:
+    from bench.conditions import load_condition
+    from bench.errors import ConditionError
+
+    cond = tmp_path / "c.yaml"
+    base = "name: c\ndataset: demo\nframes: {first: 0, count: 2}\n"
+    cond.write_text(base + "codecs: [{descriptor: x265, display: {label: X, colour: '#0a0B0c'}}]\n")
+    assert load_condition(cond).displays() == {"x265": {"label": "X", "colour": "#0a0B0c"}}
+    for bad, says in (("colour: red", "codecs[0].display.colour: 'red' is not a colour; write it as #rrggbb"),
+                      ("marker: blob", "codecs[0].display.marker"), ("size: 3", "unknown key 'size'")):
+        cond.write_text(base + f"codecs: [{{adapter: x265, name: a, rate_points: [22], display: {{{bad}}}}}]\n")
+        with pytest.raises(ConditionError, match=re.escape(says)):
+            load_condition(cond)
 
 
 def test_paper_figures_embed_truetype_fonts_at_column_and_page_width(tmp_path: Path) -> None:
@@ -67,8 +100,12 @@ def test_paper_figures_embed_truetype_fonts_at_column_and_page_width(tmp_path: P
     for name, width in (("rd_classes_psnr_y.pdf", COLUMN_W), ("rd_sequences_A_psnr_y.pdf", PAGE_W)):
         pdf = (tmp_path / name).read_bytes()
         assert b"/Type3" not in pdf and b"/FontFile2" in pdf  # TrueType embedded, never Type 3
+        assert b"DejaVuSerif" in pdf and b"DejaVuSans" not in pdf  # serif by default
         box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
         assert box is not None and float(box.group(1)) == pytest.approx(72 * width, abs=0.5)
+    export_rd_figures(pd.DataFrame(rows), ["psnr_y"], tmp_path / "sans", anchor="a", family="sans")
+    pdf = (tmp_path / "sans" / "rd_classes_psnr_y.pdf").read_bytes()
+    assert b"DejaVuSans" in pdf and b"DejaVuSerif" not in pdf and b"/Type3" not in pdf
 
 
 def test_first_hour_commands(capsys: pytest.CaptureFixture, tmp_path: Path, clip_dir: Path,

@@ -27,8 +27,10 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo condition (its four sequences, four codecs, four QPs) on its first 8 frames, run end to end."""
     root = tmp_path_factory.mktemp("demo_report")
     cond = root / "demo8.yaml"
+    # x265 (the anchor) as a paper would name and draw it: its descriptor's display block, overridden here.
     cond.write_text(f"extends: {REPO / 'conditions' / 'demo.yaml'}\nname: demo8\nframes: {{first: 0, count: 8}}\n"
-                    "intra_period: 4\n")
+                    "intra_period: 4\ncodecs: [x264, {descriptor: x265, display: {label: 'x265 medium LDP', "
+                    "colour: '#111111', marker: star}}, vvenc, svtav1]\n")
     assert main(["--conditions", str(cond), "--results", str(root / "results"), "--reports", str(root / "reports"),
                  "--no-progress", "--jobs", "2"]) == 0
     return root / "reports" / "demo8" / "index.html"
@@ -117,6 +119,12 @@ def test_report_exports(demo_report: Path) -> None:
     assert "bd_report_psnr_yuv_611_rate_pchip_per_sequence.csv" in tables
     assert (root / "data" / "per_frame.csv").stat().st_size > 10_000
     assert (root / "index.html").stat().st_mode & 0o044  # readable by others, like any file the run writes
+    # The descriptor's display block names and draws the anchor everywhere: tables, the page, the figures.
+    assert "against x265 medium LDP" in (root / "tables" / "summary.tex").read_text()
+    assert "against x265 medium LDP" in (root / "tables" / "bd_report_psnr_yuv_611_rate_pchip_classes.tex").read_text()
+    assert '"x265":["#111111","star",true,"x265 medium LDP"]' in demo_report.read_text()
+    svg = (root / "figures" / "rd_classes_psnr_yuv_611.svg").read_text()
+    assert "x265 medium LDP" in svg and "#111111" in svg
 
 
 def _record_with(name: str, command: list[str]) -> dict:

@@ -44,7 +44,14 @@ from bench.report.plots import finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Strip, strip_chart
 from bench.report.tables import complexity_frame, complexity_latex, frames_frame, summary_frame, write_csv
-from bench.sources import Source, condition_differences, condition_flags, mismatch_message, mismatched_sources
+from bench.sources import (
+    Source,
+    condition_differences,
+    condition_flags,
+    displays,
+    mismatch_message,
+    mismatched_sources,
+)
 from bench.store import atomic_write_text
 from bench.timing import EXCLUSIVE_LABEL, SHARED_LABEL
 
@@ -106,14 +113,17 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
 
 
 def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, records: list[dict[str, Any]],
-             kind: str, out: Path) -> dict[str, Any]:
-    """The ranked summary: rows for the page (coloured cells), and its Markdown and LaTeX files."""
-    rows = ranking.ranked(tables, anchor, kind, failures_by_codec(records))
+             kind: str, out: Path, labels: dict[str, str], times: str | None, ratios: pd.DataFrame) -> dict[str, Any]:
+    """The ranked summary: rows for the page (coloured cells), and its Markdown and LaTeX files; TIMES (how the
+    times were taken): the LaTeX table also has encode and decode time columns, from RATIOS."""
+    rows = ranking.ranked(tables, anchor, kind, failures_by_codec(records), labels)
+    ranking.attach_times(rows, ratios)
     metrics = list(tables)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "summary.md", ranking.as_markdown(rows, metrics, anchor))
-    caption = f"BD-rate against {anchor}: per-sequence mean (JVET) and averaged curve (DCVC)"
-    atomic_write_text(out / "summary.tex", ranking.as_latex(rows, metrics, anchor, caption))
+    anchor_label = labels.get(anchor, anchor)
+    atomic_write_text(out / "summary.md", ranking.as_markdown(rows, metrics, anchor_label))
+    caption = f"BD-rate against {anchor_label}: per-sequence mean (JVET) and averaged curve (DCVC)"
+    atomic_write_text(out / "summary.tex", ranking.as_latex(rows, metrics, anchor_label, caption, times=times))
     page = []
     for i, r in enumerate(rows, start=1):
         cells = []
@@ -125,7 +135,7 @@ def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, 
                           "title": f"status {c.status}, sequences {c.sequences}" if c else "no value"})
             cells.append({"text": "--" if c is None or c.averaged is None else f"{c.averaged:+.2f}", "ci": "",
                           "colour": ranking.colour(c.averaged if c else None, kind), "title": "averaged curve (DCVC)"})
-        page.append({"rank": i, "codec": r.codec, "cells": cells, "verdict": r.verdict, "failed": r.failed})
+        page.append({"rank": i, "codec": r.label, "cells": cells, "verdict": r.verdict, "failed": r.failed})
     return {"metrics": [ranking.metric_name(m) for m in metrics], "rows": page,
             "files": ["tables/summary.md", "tables/summary.tex"]}
 
@@ -188,7 +198,8 @@ def _bd_analysis(sources: list[Source], points: pd.DataFrame, ok_points: pd.Data
     for metric in [bd.metric] if bd is not None and bd.metric else metrics:
         opts = replace(bd, metric=metric, method=method) if bd is not None else BDOptions(metric=metric, method=method)
         computed: dict[str, pd.DataFrame] = {}
-        _, paths = write_bd_tables(ok_points, anchor, opts, tables, "report", computed, differs)
+        labels = {c: st.label for c, st in styles.items()}
+        _, paths = write_bd_tables(ok_points, anchor, opts, tables, "report", computed, differs, labels)
         analysis.files += [f"tables/{p.name}" for p in paths.values()]
         analysis.sections[metric] = _bd_section(metric, opts, computed["per_sequence"], computed["classes"],
                                                 computed["average_curve"], styles)
@@ -207,7 +218,7 @@ def _speed_tables(ok_points: pd.DataFrame, anchor: str | None) -> dict[str, Any]
         per_frame_ms.append([codec, f"{1000 * enc / frames:.2f}" if frames and enc else "",
                              f"{1000 * dec / frames:.2f}" if frames and dec else ""])
     return {"times": _fmt_table(times) if not times.empty else [], "time_columns": list(times.columns),
-            "per_frame_ms": per_frame_ms}
+            "per_frame_ms": per_frame_ms, "ratios": times}
 
 
 def _by_group(names: dict[str, str]) -> list[tuple[str, list[str]]]:
@@ -226,7 +237,7 @@ def _chart_sections(records: list[dict[str, Any]], ok_points: pd.DataFrame, metr
     frames = chart_data.frame_entries(records, anchor)
     sequences = dict(zip(ok_points["sequence"].astype(str), ok_points["group"].astype(str), strict=True)) \
         if not ok_points.empty else {}
-    labels = {c: c for c in styles}
+    labels = {c: st.label for c, st in styles.items()}
     return {"chart_data": Markup(chart_data.payload(styles, labels, metrics, rd, frames, scatter)),
             "chart_script": Markup(SCRIPT.read_text()), "rd_classes": classes,
             "sequence_groups": _by_group(sequences), "open_sequences": len(sequences) <= OPEN_UP_TO,
@@ -239,27 +250,34 @@ def _chart_sections(records: list[dict[str, Any]], ok_points: pd.DataFrame, metr
 def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str | None,
                  method: str = "pchip", allow_condition_mismatch: bool = False,
                  bd: BDOptions | None = None, figures: bool = True,
-                 progress: Callable[[str], None] | None = None) -> Path:
+                 progress: Callable[[str], None] | None = None, font: str = "serif",
+                 table_times: bool = False) -> Path:
     """Write ``out_dir/index.html`` and its exports; return the HTML path. BD tables use BD's settings (overlap,
     points, kind, repair) when given, for its metric only when it names one, else for every headline metric.
-    The page is written before the paper figures (``figures=False``: none) are waited for, then once more
-    listing them; ``progress`` hears what is being waited for."""
+    The page is written before the paper figures (``figures=False``: none; ``font``: serif or sans) are waited
+    for, then once more listing them; ``progress`` hears what is being waited for. ``table_times``: the LaTeX
+    summary also has encode and decode time columns."""
     if method not in METHODS:
         raise ValueError(f"unknown BD method {method!r}")
     records = [r for s in sources for r in s.records]
     points = with_db_columns(summary_frame(records))
     ok_points = points[points["status"] == "ok"] if not points.empty else points
-    styles = codec_styles(list(points["codec"]), anchor) if not points.empty else {}
+    shown_as = displays(sources)
+    styles = codec_styles(list(points["codec"]), anchor, shown_as) if not points.empty else {}
+    labels = {c: st.label for c, st in styles.items()}
     metrics = _usable_metrics(ok_points) if not ok_points.empty else []
     out_dir.mkdir(parents=True, exist_ok=True)
     # The paper figures (matplotlib) are drawn in a second process while this one builds the page.
-    exports = start_export(ok_points, metrics, out_dir / "figures", anchor) if metrics and figures else None
+    exports = start_export(ok_points, metrics, out_dir / "figures", anchor, font, shown_as) \
+        if metrics and figures else None
     bd_stage = _bd_analysis(sources, points, ok_points, anchor, metrics, method, bd, allow_condition_mismatch,
                             styles, out_dir / "tables")
-    summary = _summary(bd_stage.summary_tables, bd_stage.anchor, records, bd.kind if bd is not None else "rate",
-                       out_dir / "tables") if bd_stage.summary_tables else None
     headline = next(((m, classes) for m, (classes, _) in bd_stage.summary_tables.items()), None)
     complexity = _complexity_section(ok_points, headline, out_dir / "tables")
+    speed = _speed_tables(ok_points, bd_stage.anchor)
+    summary = _summary(bd_stage.summary_tables, bd_stage.anchor, records, bd.kind if bd is not None else "rate",
+                       out_dir / "tables", labels, (complexity["label"] or SHARED_LABEL) if table_times else None,
+                       speed.pop("ratios")) if bd_stage.summary_tables else None
     tables_written = bd_stage.files + (summary["files"] if summary else []) + \
         ([complexity["latex"]] if complexity["latex"] else [])
     write_csv(points, out_dir / "data" / "per_sequence.csv")
@@ -279,7 +297,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC, exported=[],
         figures_pending=exports is not None, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns, n_records=len(records), n_failed=len(failures), cautions=cautions(records),
-        open_up_to=OPEN_UP_TO, **_speed_tables(ok_points, bd_stage.anchor),
+        open_up_to=OPEN_UP_TO, **{k: v for k, v in speed.items() if k != "ratios"},
         **_chart_sections(records, ok_points, metrics, styles, bd_stage.anchor, complexity["charts"]),
     )
     return _write_page(page, out_dir / "index.html", exports, progress)

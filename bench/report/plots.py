@@ -1,4 +1,6 @@
-"""RD curves per sequence as PNG (matplotlib, Agg backend: no display needed)."""
+"""RD figures (matplotlib, Agg backend: no display needed): a quick-look PNG per sequence for a run, and the paper
+figures, per class and per sequence at publication size as PDF, SVG and PNG, drawn in separate processes while
+the report's page is built."""
 
 from __future__ import annotations
 
@@ -75,6 +77,9 @@ def _save_all(fig: plt.Figure, stem: Path) -> list[Path]:
     return out
 
 
+FONT_FAMILIES = {"serif": "serif", "sans": "sans-serif"}  # --font: the paper's body font (Times-like or not)
+
+
 def file_part(name: object) -> str:
     """A sequence or metric name as part of a file name (letters, digits, '-', '_'; others become '_')."""
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))[:100] or "_"
@@ -84,7 +89,7 @@ def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict, label: s
     for codec, part in rows.groupby("codec", sort=True):
         part = part.sort_values("bpp")
         style = styles[codec]
-        ax.plot(part["bpp"], part[metric], marker=style.mpl_marker, color=style.colour, label=codec,
+        ax.plot(part["bpp"], part[metric], marker=style.mpl_marker, color=style.colour, label=style.label,
                 linestyle="--" if style.dashed else "-", markerfacecolor="white" if style.dashed else style.colour)
     if name is not None:  # a panel's name inside it, not a title above: grids stay compact
         ax.text(0.03, 0.97, name, transform=ax.transAxes, ha="left", va="top")
@@ -117,18 +122,20 @@ def _legend(fig: plt.Figure, axes: list[plt.Axes]) -> None:
 
 
 def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, part: int = 0, parts: int = 1,
-                      anchor: str | None = None, family: str = "serif") -> list[str]:
+                      anchor: str | None = None, family: str = "serif",
+                      displays: dict[str, dict[str, str]] | None = None) -> list[str]:
     """Paper figures: per metric, the class-averaged curves (a panel per class), one column wide for one class
     and page wide for more; for the first (headline) metric also every sequence's curves, a page-wide grid per
     class. No titles (the caption is the paper's); the anchor dashed; TrueType fonts; PDF, SVG and PNG (300
-    dpi). ``part``/``parts`` share the figures between processes. Returns the file names."""
+    dpi); FAMILY "serif" or "sans"; DISPLAYS: codec -> its descriptor's label, colour and marker. ``part``/``parts``
+    share the figures between processes. Returns the file names."""
     from bench.bdtable import class_average_points
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    styles = codec_styles(list(points["codec"]), anchor)
+    styles = codec_styles(list(points["codec"]), anchor, displays)
     jobs = [("classes", m) for m in metrics] + [("sequences", g) for g in sorted(points["group"].unique())]
     written: list[Path] = []
-    with plt.rc_context({**PAPER_RC, "font.family": family}):
+    with plt.rc_context({**PAPER_RC, "font.family": FONT_FAMILIES[family]}):
         for kind, what in jobs[part::parts]:
             if kind == "classes":
                 metric = what
@@ -158,8 +165,9 @@ def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, p
 EXPORT_PROCESSES = 2
 
 
-def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path,
-                 anchor: str | None = None) -> list[subprocess.Popen[bytes]]:
+def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, anchor: str | None = None,
+                 family: str = "serif", displays: dict[str, dict[str, str]] | None = None
+                 ) -> list[subprocess.Popen[bytes]]:
     """Draw the paper figures in separate Python processes (plain subprocesses: no multiprocessing
     start-method pitfalls) while the caller builds the page; ``finish_export`` collects the file names."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +175,8 @@ def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path,
     # can plant, nothing left in the reports folder if this process is killed.
     data = Path(tempfile.mkdtemp(prefix="lvcbench-figures-")) / "points.json"
     data.write_text(points.to_json(orient="table", index=False), encoding="utf-8")
-    (data.parent / "settings.json").write_text(json.dumps({"anchor": anchor, "metrics": metrics}), encoding="utf-8")
+    (data.parent / "settings.json").write_text(json.dumps({"anchor": anchor, "metrics": metrics, "family": family,
+                                                                  "displays": displays or {}}), encoding="utf-8")
     return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir), str(i),  # noqa: S603
                               str(EXPORT_PROCESSES)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for i in range(EXPORT_PROCESSES)]
@@ -194,4 +203,5 @@ if __name__ == "__main__":
     _points = pd.read_json(sys.argv[1], orient="table")
     _settings = json.loads((Path(sys.argv[1]).parent / "settings.json").read_text(encoding="utf-8"))
     print(json.dumps(export_rd_figures(_points, _settings["metrics"], Path(sys.argv[2]), int(sys.argv[3]),
-                                       int(sys.argv[4]), _settings["anchor"])))
+                                       int(sys.argv[4]), _settings["anchor"], _settings["family"],
+                                       _settings["displays"])))
