@@ -4,10 +4,13 @@ styles, paper figures with embedded TrueType fonts at column and page width, and
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from bench import ranking
 from bench.bdtable import CLASS_MEAN, JVET, OVERALL
@@ -133,3 +136,12 @@ def test_first_hour_commands(capsys: pytest.CaptureFixture, tmp_path: Path, clip
     assert main(["doctor", "dhvc-2.0"]) == 1
     out = capsys.readouterr().out
     assert "LVCBENCH_DHVC_ROOT is not set" in out and "DHVC 2.0 is not available upstream" in out
+
+
+def test_doctor_prints_no_third_party_warning() -> None:
+    """A fresh interpreter (compressai is imported once per process): torch's FutureWarning about compressai's
+    torch.jit.script is not shown among doctor's lines."""
+    done = subprocess.run([sys.executable, "-W", "default", str(REPO / "evaluate.py"), "doctor"],
+                          capture_output=True, text=True, check=False, cwd=REPO, timeout=300)
+    assert done.returncode == 0 and "ok   compressai: compressai" in done.stdout, done.stdout + done.stderr
+    assert "Warning" not in done.stderr, done.stderr

@@ -52,6 +52,7 @@ import functools
 import hashlib
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,9 +106,13 @@ _DEVICE_LOCKS_GUARD = threading.Lock()
 
 @functools.cache
 def _zoo() -> dict[str, Any]:
-    """compressai's zoo tables (imported on first use)."""
-    import compressai
-    from compressai.zoo import image, video
+    """compressai's zoo tables (imported on first use). compressai decorates a few functions with
+    torch.jit.script, which recent torch answers with a FutureWarning on import: not ours to act on, and in
+    ``doctor`` it reads like a broken install, so it is silenced here (and only this one)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated", category=FutureWarning)
+        import compressai
+        from compressai.zoo import image, video
 
     return {"version": compressai.__version__, "classes": {**image.model_architectures, **video.model_architectures},
             "urls": {**image.model_urls, **video.model_urls}, "image_cfgs": image.cfgs}
