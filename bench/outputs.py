@@ -29,7 +29,7 @@ from bench.bdtable import (
 from bench.conditions import Condition
 from bench.errors import BenchError
 from bench.jobs import Job
-from bench.metrics import metric_label
+from bench.metrics import metric_label, metric_name
 from bench.report.plots import file_part, plot_sequence
 from bench.report.tables import frames_frame, summary_frame, write_csv
 from bench.store import ResultStore, atomic_write_text
@@ -111,7 +111,8 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
     for df, key in ((per_seq, "BD per sequence"), (classes, f"BD per class, {JVET}"),
                     (averaged, f"BD per class, {DCVC}"), (times, "time ratios")):
         write_csv(df, paths[key])
-    metric = metric_label(opts.metric)
+    # BD-rate cells are percent: the metric is named without its unit ("on PSNR-Y", never "on PSNR-Y [dB]").
+    metric = metric_name(opts.metric) if opts.kind == "rate" else metric_label(opts.metric)
     what = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric}"
     subset_text = f" {opts.subset()[0].upper()}{opts.subset()[1:]}." if opts.subset() else ""
     for convention, table, how in (

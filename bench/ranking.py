@@ -6,13 +6,12 @@ as text for the terminal, Markdown, LaTeX (best value bold, every mark explained
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from bench.bdtable import CLASS_MEAN, OVERALL, tex_text
-from bench.metrics import metric_label
+from bench.metrics import metric_name
 
 
 @dataclass
@@ -40,11 +39,6 @@ class Row:
     verdict: str = ""
     label: str = ""  # the name tables print (its descriptor's display label, else the codec's name)
     times: tuple[float | None, float | None] | None = None  # encode, decode time against the anchor's (ratios)
-
-
-def metric_name(metric: str) -> str:
-    """A metric as a paper names it in a BD table header (no unit: the cells are percent)."""
-    return re.sub(r"\s*\[[^\]]*\]$", "", metric_label(metric))
 
 
 def _number(v: object) -> float | None:
@@ -166,7 +160,10 @@ def as_latex(rows: list[Row], metrics: list[str], anchor: str, caption: str, lab
     flagged = False
     # More than two metrics (or two and the times) need the page width.
     env = "table*" if len(metrics) + time_cols > 2 else "table"
-    lines = [f"\\begin{{{env}}}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}", f"\\label{{{tex_text(label)}}}",
+    # Past eight value columns the default column gap overflows a 7.16 in page at 10 pt: a narrower one.
+    narrow = [r"\setlength{\tabcolsep}{4pt}"] if 2 * (len(metrics) + time_cols) > 8 else []
+    lines = [f"\\begin{{{env}}}[t]", r"\centering", *narrow, f"\\caption{{{tex_text(caption)}}}",
+             f"\\label{{{tex_text(label)}}}",
              r"\begin{tabular}{l" + "rr" * len(metrics) + ("rr" if time_cols else "") + "}", r"\toprule",
              "Codec & " + " & ".join(f"\\multicolumn{{2}}{{c}}{{{tex_text(metric_name(m))}}}" for m in metrics)
              + (r" & \multicolumn{2}{c}{Time}" if time_cols else "") + r" \\",

@@ -354,9 +354,9 @@ def test_report_takes_the_bd_options_bd_takes(finished: tuple[Path, Path], tmp_p
     assert main(["report", str(results / "bi"), "--anchor", "x265", "--out", str(out), "--metric", "psnr_y",
                  "--min-overlap", "0.9"]) == 0
     html = (out / "index.html").read_text()
-    assert html.count("<h3>BD-rate on ") == 2  # one metric, its two conventions
-    assert "<h3>BD-rate on PSNR-Y: per-sequence mean (JVET)" in html
-    assert "<h3>BD-rate on PSNR-Y: averaged curve (DCVC)" in html
+    assert html.count("<h4>BD-rate on ") == 2  # one metric, its two conventions
+    assert "<h4>BD-rate on PSNR-Y: per-sequence mean (JVET)" in html
+    assert "<h4>BD-rate on PSNR-Y: averaged curve (DCVC)" in html
     assert "low overlap below 90%" in html and "low overlap below 50%" not in html
     assert main(["report", str(results / "bi"), "--anchor", "x265", "--out", str(out), "--metric", "vmaf"]) == 2
     _one_line(capsys.readouterr().err, "--metric vmaf: no result has it")

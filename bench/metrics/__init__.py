@@ -23,6 +23,7 @@ from bench.metrics.registry import (
     measures,
     metric,
     metric_label,
+    metric_name,
     metric_names,
     metrics,
     psnr_peak,
@@ -30,4 +31,4 @@ from bench.metrics.registry import (
 )
 
 __all__ = ["POOLINGS", "PSNR_PEAKS", "MeasureRequest", "Metric", "MetricSpec", "definitions", "headline_columns",
-           "measure", "measures", "metric", "metric_label", "metric_names", "metrics", "psnr_peak", "request"]
+           "measure", "measures", "metric", "metric_label", "metric_name", "metric_names", "metrics", "psnr_peak", "request"]

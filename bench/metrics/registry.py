@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from abc import ABC
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -258,6 +259,11 @@ def metric_label(column: str) -> str:
     if m is None:
         return column
     return m.db_label if column.endswith("_db") and m.display == "db" else m.axis_label
+
+
+def metric_name(column: str) -> str:
+    """A metric as a paper names it beside BD-rates (no unit: those cells are percent): ``PSNR-Y``."""
+    return re.sub(r"\s*\[[^\]]*\]$", "", metric_label(column))
 
 
 def headline_columns() -> list[str]:

@@ -286,7 +286,8 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     identities, commands, environment = run_tables.provenance(records)
     reported_columns, reported_rows = run_tables.reported_table(records)
     bd_metrics = list(bd_stage.sections) or metrics
-    page_bd = BDOptions(method=method) if bd is None else replace(bd, method=method, metric=bd_metrics[0])
+    page_bd = BDOptions(method=method) if bd is None else replace(bd, method=method,
+                                                                  metric=bd_metrics[0] if bd_metrics else bd.metric)
     page = dict(
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
         sources=sources, anchor=bd_stage.anchor, no_bd=bd_stage.no_bd, differences=condition_differences(sources),
