@@ -3,6 +3,7 @@ styles, paper figures with embedded TrueType fonts at column and page width, and
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -138,10 +139,12 @@ def test_first_hour_commands(capsys: pytest.CaptureFixture, tmp_path: Path, clip
     assert "LVCBENCH_DHVC_ROOT is not set" in out and "DHVC 2.0 is not available upstream" in out
 
 
-def test_doctor_prints_no_third_party_warning() -> None:
-    """A fresh interpreter (compressai is imported once per process): torch's FutureWarning about compressai's
-    torch.jit.script is not shown among doctor's lines."""
+def test_doctor_prints_no_warning(tmp_path: Path) -> None:
+    """A fresh interpreter (compressai is imported once per process) and an empty probe cache (every tool probed
+    now): neither torch's FutureWarning about compressai's torch.jit.script nor any ResourceWarning of ours is
+    shown among doctor's lines."""
     done = subprocess.run([sys.executable, "-W", "default", str(REPO / "evaluate.py"), "doctor"],
-                          capture_output=True, text=True, check=False, cwd=REPO, timeout=300)
+                          capture_output=True, text=True, check=False, cwd=REPO, timeout=300,
+                          env={**os.environ, "LVCBENCH_CACHE": str(tmp_path / "cache")})
     assert done.returncode == 0 and "ok   compressai: compressai" in done.stdout, done.stdout + done.stderr
     assert "Warning" not in done.stderr, done.stderr

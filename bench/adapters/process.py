@@ -100,7 +100,8 @@ def run_captured(argv: list[str], what: str, timeout: float | None) -> subproces
     out: dict[str, str] = {}
 
     def pump(name: str, stream: Any) -> None:
-        out[name] = stream.read()
+        with stream:  # closed once read: an open pipe left to the garbage collector is a ResourceWarning
+            out[name] = stream.read()
 
     readers = [threading.Thread(target=pump, args=(n, st), daemon=True)
                for n, st in (("stdout", proc.stdout), ("stderr", proc.stderr))]
