@@ -148,6 +148,20 @@ def test_hostile_names_are_text(tmp_path: Path) -> None:
         assert dom.returncode == 0 and hostile not in dom.stdout and "&lt;script&gt;alert(1)" in dom.stdout
 
 
+def test_failures_are_grouped_by_cause_and_keep_their_rows(tmp_path: Path) -> None:
+    ok = _record_with("Pan", ["ffmpeg"])
+    failed = []
+    for rate_point, code in ((1, 3), (2, 4), (3, 5)):
+        r = _record_with("Pan", ["broken"])
+        r.update(status="failed", rate_point=rate_point, error={"message": f"codec c: exit code {code}: weights /m/{code}.pt"
+                                                                           " missing", "stderr_tail": f"tail {code}"})
+        r["codec"]["name"] = "c"
+        failed.append(r)
+    html = build_report([Source("x", [ok, *failed])], tmp_path, "t", None).read_text()
+    assert "3 failed</a>" in html and "<strong>3 job(s): codec c: exit code …: weights … missing</strong>" in html
+    assert "c / Pan / 1; c / Pan / 2; c / Pan / 3" in html and "the other 2 job(s)" in html and "tail 5" in html
+
+
 def test_comparison_says_how_conditions_differ(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     for folder, intra in ((a, 32), (b, -1)):

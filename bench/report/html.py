@@ -290,7 +290,8 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
                                                                   metric=bd_metrics[0] if bd_metrics else bd.metric)
     page = dict(
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
-        sources=sources, anchor=bd_stage.anchor, no_bd=bd_stage.no_bd, differences=condition_differences(sources),
+        sources=sources, anchor=bd_stage.anchor, anchor_label=labels.get(anchor or "", anchor),
+        no_bd=bd_stage.no_bd, differences=condition_differences(sources),
         metrics=metrics, metric_labels={m: metric_label(m) for m in metrics}, bd_sections=bd_stage.sections,
         summary=summary, complexity=complexity, checks=run_tables.check_rows(records), failures=failures,
         failure_groups=run_tables.failure_groups(failures), stream_rows=run_tables.stream_rows(records),
