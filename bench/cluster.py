@@ -47,7 +47,10 @@ def scheduler_parameters(codec: CodecSpec, cluster: str, parallel: int) -> dict[
 def run_planned_job(condition_file: str, data_root: str | None, results_dir: str, key: str, codec: str,
                     sequence: str, retries: int) -> str:
     """What a cluster job runs: one planned job, found by its key; returns its record's status."""
-    from bench.runner import InputCache, available_cores, limit_torch_threads, plan, run_job_with_retries
+    from bench.inputs import InputCache
+    from bench.job_run import run_job_with_retries
+    from bench.runner import plan
+    from bench.scheduling import available_cores, limit_torch_threads
 
     condition = load_condition(condition_file, data_root)
     jobs, adapters = plan(condition, only_sequence=sequence, only_codec=codec)

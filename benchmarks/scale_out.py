@@ -28,7 +28,9 @@ import numpy as np
 from bench.adapters import register
 from bench.adapters.base import Adapter, CodingResult, CodingTask
 from bench.conditions import load_condition
-from bench.runner import InputCache, RunOptions, plan, run_condition, run_job
+from bench.inputs import InputCache
+from bench.job_run import run_job
+from bench.runner import RunOptions, plan, run_condition
 from bench.store import ResultStore
 
 REPO = Path(__file__).resolve().parent.parent
