@@ -14,6 +14,12 @@ DEFAULT_BOOTSTRAP = 10_000
 DEFAULT_SEED = 0
 
 
+def default_metric(yuv: bool) -> str:
+    """The headline metric when none is asked for: PSNR-YUV (6:1:1) for YUV content, PSNR-RGB where every
+    sequence (a condition's), or every result (imported ones), is RGB."""
+    return "psnr_yuv_611" if yuv else "psnr_rgb"
+
+
 @dataclass(frozen=True)
 class BDOptions:
     metric: str = "psnr_yuv_611"

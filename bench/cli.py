@@ -56,7 +56,21 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"lvc-bench {__version__}")
     sub = parser.add_subparsers(dest="command")
+    run, rem = _coding_commands(sub)
+    mig, st = _folder_commands(sub)
+    bd, rep = _comparison_commands(sub)
+    _import_command(sub)
+    _check_commands(sub)
+    for p in (run, rem, rep):
+        _paper_options(p)
+    for p in (run, rem, st, bd, rep):
+        p.add_argument("--strict", action="store_true", help="stop at a damaged record or manifest (default: skip it "
+                       "with a warning; a run codes its job again)")
+    return parser
 
+
+def _coding_commands(sub: argparse._SubParsersAction) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """run and remeasure."""
     run = sub.add_parser("run", help="code and measure every job of a condition (the default)")
     run.add_argument("--conditions", required=True, type=_condition_file, help=CONDITION_HELP)
     run.add_argument("--data-root", type=Path, help="folder holding the sequence files (overrides the condition)")
@@ -92,6 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     _output_options(rem)
     _bd_options(rem)
 
+    return run, rem
+
+
+def _folder_commands(sub: argparse._SubParsersAction) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """migrate and status: what is in a results folder."""
     mig = sub.add_parser("migrate", help="rewrite the records of results folders in the current schema (runs, "
                          "reports and bd do it on their own when they read a folder)")
     mig.add_argument("folders", nargs="+", type=Path, help="results/<condition> folders")
@@ -102,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     st.add_argument("--data-root", type=Path, help="folder holding the sequence files (only read before a run)")
 
+    return mig, st
+
+
+def _comparison_commands(sub: argparse._SubParsersAction) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """bd and report, from result folders, imported files and published curves."""
     bd = sub.add_parser("bd", help="BD tables against an anchor from result folders and imported files")
     bd.add_argument("sources", nargs="+", help="results/<condition> folders, or files (or folders of files) to "
                     "import: DCVC/CompressAI JSON, DHVC q*.json or stdout, VTM/HM/ECM logs, CSV; NAME=PATH names "
@@ -118,9 +142,17 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=None, help="report folder (default reports/<first source name>)")
     rep.add_argument("--title", default=None, help="page title")
     rep.add_argument("--no-figures", action="store_true", help="no matplotlib paper figures (the page is the same)")
-    for p in (run, rem, rep):
-        _paper_options(p)
 
+    for p in (bd, rep):
+        p.add_argument("--with-published", action="append", default=[], metavar="ID",
+                       help="add a published curve that ships with the suite (uvg/vtm-15, uvg/x265, uvg/vtm-17 ...; "
+                            "`evaluate.py ls` lists them), shown and flagged as published under its own condition")
+        p.add_argument("--allow-condition-mismatch", action="store_true", help="compute BD-rates between sources "
+                       "coded under different conditions (flagged in every cell); default: refused, curves shown")
+    return bd, rep
+
+
+def _import_command(sub: argparse._SubParsersAction) -> None:
     imp = sub.add_parser("import", help="turn foreign result files (DCVC/CompressAI JSON, DHVC, VTM/HM/ECM logs, "
                          "CSV) into a source folder that bd and report read, and say what was found")
     imp.add_argument("sources", nargs="+", help="files or folders of files; NAME=PATH names an imported curve")
@@ -131,6 +163,10 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--size", type=_size, default=None, metavar="WxH", help="frame size of every point (kbps <-> bpp)")
     imp.add_argument("--fps", type=float, default=None, help="frame rate of every point (kbps <-> bpp)")
 
+
+
+def _check_commands(sub: argparse._SubParsersAction) -> None:
+    """validate, ls and doctor."""
     val = sub.add_parser("validate", help="load a condition and check its sequences; no coding")
     val.add_argument("--conditions", required=True, type=_condition_file, help=CONDITION_HELP)
     val.add_argument("--data-root", type=Path)
@@ -140,16 +176,6 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm, or "
                      "adapters (compressai: lists its architectures)")
     doc.add_argument("--conditions", type=_condition_file, help="check only this condition's codecs (file or name)")
-    for p in (bd, rep):
-        p.add_argument("--with-published", action="append", default=[], metavar="ID",
-                       help="add a published curve that ships with the suite (uvg/vtm-15, uvg/x265, uvg/vtm-17 ...; "
-                            "`evaluate.py ls` lists them), shown and flagged as published under its own condition")
-        p.add_argument("--allow-condition-mismatch", action="store_true", help="compute BD-rates between sources "
-                       "coded under different conditions (flagged in every cell); default: refused, curves shown")
-    for p in (run, rem, st, bd, rep):
-        p.add_argument("--strict", action="store_true", help="stop at a damaged record or manifest (default: skip it "
-                       "with a warning; a run codes its job again)")
-    return parser
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -261,6 +287,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _bd(args: argparse.Namespace) -> int:
+    from bench.bdoptions import default_metric
     from bench.outputs import write_bd_tables
     from bench.report.tables import summary_frame
     from bench.sources import condition_flags, mismatch_message, mismatched_sources, sources_from
@@ -271,10 +298,9 @@ def _bd(args: argparse.Namespace) -> int:
     points = summary_frame([r for s in sources for r in s.records])
     if points.empty:
         raise BenchError(f"no BD table: no results in {', '.join(args.sources)}")
-    default_metric = "psnr_yuv_611" if "psnr_yuv_611" in points.columns and points["psnr_yuv_611"].notna().any() \
-        else "psnr_rgb"
+    yuv = "psnr_yuv_611" in points.columns and bool(points["psnr_yuv_611"].notna().any())
     _folder_for_output(args.out, "--out")
-    text, paths = write_bd_tables(points, args.anchor, _options(args, default_metric), args.out, "cli",
+    text, paths = write_bd_tables(points, args.anchor, _options(args, default_metric(yuv)), args.out, "cli",
                                   condition_differs=condition_flags(sources, args.anchor))
     print(text)
     for label, path in paths.items():
@@ -408,7 +434,11 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
               "writes them again)")
         paths = {k: Path(v) for k, v in state["paths"].items()}
     else:
-        text, paths = _write_run_outputs(args, condition, outcome, figures)
+        from bench.run_outputs import write_run_outputs
+
+        text, paths = write_run_outputs(condition, outcome.jobs, args.results, args.reports,
+                                        _options(args, _default_metric(condition)), figures, args.font,
+                                        args.table_times)
         remember_outputs(store, stamp, text, paths)
     for label, path in paths.items():
         print(f"  {label}: {path}")
@@ -416,51 +446,9 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
 
 
 def _default_metric(condition: Condition) -> str:
-    return "psnr_rgb" if all(s.fmt.family == "rgb" for s in condition.sequences) else "psnr_yuv_611"
+    from bench.bdoptions import default_metric
 
-
-def _write_run_outputs(args: argparse.Namespace, condition: Condition, outcome: RunOutcome,
-                       figures: bool) -> tuple[str, dict[str, Path]]:
-    """summary.csv, frames.csv, figures, BD tables and the report of a run; the BD text printed."""
-    from bench.outputs import write_outputs
-    from bench.report.html import build_report
-    from bench.sources import sources_from
-
-    print(f"writing summary.csv, frames.csv{', quick-look figures' if figures else ''}, BD tables and the report ...",
-          flush=True)
-    paths = write_outputs(condition, outcome.jobs, args.results, args.reports, figures)
-    report_dir = args.reports / condition.name
-    anchor, text = condition.anchor, ""
-    if anchor:
-        from bench.outputs import no_bd_table, write_bd_tables
-        from bench.report.tables import summary_frame
-        from bench.store import ResultStore
-
-        records = ResultStore(args.results / condition.name).run_records()
-        points = summary_frame(records)
-        why = no_bd_table(points, anchor)
-        if why is not None:  # the failures are listed below; BD tables against nothing would only confuse
-            text = f"no BD tables: {why}"
-        else:
-            from bench import ranking
-            from bench.records import failures_by_codec
-
-            opts = _options(args, _default_metric(condition))
-            computed: dict = {}
-            details, _ = write_bd_tables(points, anchor, opts, report_dir / "tables", "report", computed)
-            rows = ranking.ranked({opts.metric: (computed["classes"], computed["average_curve"])}, anchor, opts.kind,
-                                  failures_by_codec(records))
-            text = (f"Ranking against {anchor} (BD-rate [%], {ranking.metric_name(opts.metric)}):\n"
-                    f"{ranking.as_text(rows, [opts.metric])}\n\nDetails: {details}")
-    print(text)
-    paths["report"] = build_report(sources_from([str(args.results / condition.name)]), report_dir,
-                                   f"lvc-bench report: {condition.name}", condition.anchor, args.method,
-                                   figures=figures, progress=print, font=args.font, table_times=args.table_times)
-    if figures:
-        paths["paper figures (PDF, SVG, PNG)"] = report_dir / "figures"
-    paths["report tables (summary, BD, complexity: CSV, Markdown, LaTeX)"] = report_dir / "tables"
-    paths["report data (tidy CSV)"] = report_dir / "data"
-    return text, paths
+    return default_metric(yuv=not all(s.fmt.family == "rgb" for s in condition.sequences))
 
 
 def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
