@@ -77,6 +77,57 @@ def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, extra, mode="replicate") if any(extra) else x
 
 
+def _checked(model: torch.nn.Module, frame: str | None, height: int, width: int) -> tuple[bool, str]:
+    """Whether MODEL is a video model, and the frame kind to count (a video model's default: inter)."""
+    video = hasattr(model, "encode_inter")
+    frame = frame or ("inter" if video else "intra")
+    if frame not in ("intra", "inter") or (frame == "inter" and not video):
+        allowed = "'intra' or 'inter'" if video else "'intra' (an image model)"
+        raise BenchError(f"complexity: frame must be {allowed} for {type(model).__name__}, not {frame!r}")
+    if not hasattr(model, "update"):
+        raise BenchError(f"complexity: {type(model).__name__} is not a CompressAI model (it has no update())")
+    if height <= 0 or width <= 0:
+        raise BenchError(f"complexity: the frame size must be positive, not {width}x{height}")
+    return video, frame
+
+
+def _coding_calls(model: torch.nn.Module, video: bool, frame: str,
+                  frames: list[torch.Tensor]) -> tuple[Callable[[], Any], Callable[[], Any], str]:
+    """The encode and decode calls counted (decode uses what encode produced) and what they are, in words."""
+    coded: dict[str, Any] = {}
+    if video and frame == "inter":
+        with torch.no_grad():
+            ref, _ = model.encode_keyframe(frames[0])
+
+        def encode() -> None:
+            coded["out"] = model.encode_inter(frames[1], ref)[1]
+
+        def decode() -> None:
+            model.decode_inter(ref, coded["out"]["strings"], coded["out"]["shape"])
+
+        return encode, decode, ("encode = encode_inter(x, ref) (motion and residual analysis, hyperpriors, and "
+                                "the motion/residual synthesis and warping that rebuild the reference), decode = "
+                                "decode_inter(ref, strings, shapes), one P frame whose reference was coded as a "
+                                "key frame first (not counted)")
+    if video:
+        def encode() -> None:
+            coded["out"] = model.encode_keyframe(frames[0])[1]
+
+        def decode() -> None:
+            model.decode_keyframe(coded["out"]["strings"], coded["out"]["shape"])
+
+        return encode, decode, ("encode = encode_keyframe(x) (includes the reconstruction), "
+                                "decode = decode_keyframe(strings, shape)")
+
+    def encode() -> None:
+        coded["out"] = model.compress(frames[0])
+
+    def decode() -> None:
+        model.decompress(coded["out"]["strings"], coded["out"]["shape"])
+
+    return encode, decode, "encode = model.compress(x), decode = model.decompress(strings, shape)"
+
+
 def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, frame: str | None = None,
                           pad_multiple: int | None = None) -> ModelComplexity:
     """Count ``model``'s parameters and encode/decode MACs on one random ``1x3xheight x width`` frame.
@@ -96,15 +147,7 @@ def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, fr
     ``g_a`` is counted as the encoder and the synthesis transform ``g_s`` as the decoder instead (hyperprior
     and context model then missing), and ``method`` says so and why.
     """
-    video = hasattr(model, "encode_inter")
-    frame = frame or ("inter" if video else "intra")
-    if frame not in ("intra", "inter") or (frame == "inter" and not video):
-        allowed = "'intra' or 'inter'" if video else "'intra' (an image model)"
-        raise BenchError(f"complexity: frame must be {allowed} for {type(model).__name__}, not {frame!r}")
-    if not hasattr(model, "update"):
-        raise BenchError(f"complexity: {type(model).__name__} is not a CompressAI model (it has no update())")
-    if height <= 0 or width <= 0:
-        raise BenchError(f"complexity: the frame size must be positive, not {width}x{height}")
+    video, frame = _checked(model, frame, height, width)
     multiple = pad_multiple or (VIDEO_PAD_MULTIPLE if video else IMAGE_PAD_MULTIPLE)
     model.update()  # fills empty CDF tables only (force=False): a loaded model's are kept
     param = next(model.parameters())
@@ -115,40 +158,7 @@ def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, fr
     padded_h, padded_w = frames[0].shape[-2:]
     where = (f"one random 1x3x{height}x{width} frame padded right/bottom (replicate) to a multiple of "
              f"{multiple}, 1x3x{padded_h}x{padded_w}")
-    encode: Callable[[], Any]
-    decode: Callable[[], Any]
-    coded: dict[str, Any] = {}
-    if video and frame == "inter":
-        with torch.no_grad():
-            ref, _ = model.encode_keyframe(frames[0])
-
-        def encode() -> None:
-            coded["out"] = model.encode_inter(frames[1], ref)[1]
-
-        def decode() -> None:
-            model.decode_inter(ref, coded["out"]["strings"], coded["out"]["shape"])
-
-        what = ("encode = encode_inter(x, ref) (motion and residual analysis, hyperpriors, and the "
-                "motion/residual synthesis and warping that rebuild the reference), decode = "
-                "decode_inter(ref, strings, shapes), one P frame whose reference was coded as a key frame "
-                "first (not counted)")
-    elif video:
-        def encode() -> None:
-            coded["out"] = model.encode_keyframe(frames[0])[1]
-
-        def decode() -> None:
-            model.decode_keyframe(coded["out"]["strings"], coded["out"]["shape"])
-
-        what = ("encode = encode_keyframe(x) (includes the reconstruction), "
-                "decode = decode_keyframe(strings, shape)")
-    else:
-        def encode() -> None:
-            coded["out"] = model.compress(frames[0])
-
-        def decode() -> None:
-            model.decompress(coded["out"]["strings"], coded["out"]["shape"])
-
-        what = "encode = model.compress(x), decode = model.decompress(strings, shape)"
+    encode, decode, what = _coding_calls(model, video, frame, frames)
     try:
         enc, enc_ops = count_macs(encode)
         dec, dec_ops = count_macs(decode)

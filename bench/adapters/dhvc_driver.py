@@ -43,12 +43,27 @@ def _pad_amounts(size, multiple=64):
 def main(spec_path):
     spec = json.loads(Path(spec_path).read_text())
     sys.path.insert(0, spec["code_dir"])
-    import numpy as np
     import torch
-    import torch.nn.functional as F
 
     device = torch.device(spec["device"])
     torch.set_num_threads(1)  # parallelism comes from jobs, as everywhere in the suite
+    net = _load_model(spec, device)
+    out = Path(spec["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    counted = min(1, spec["frames"] - 1) if spec["model"] == "dhvc-1.0" else 0  # a P frame where there is one
+    saved = _code_sequence(net, spec, device, out, counted)
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    if saved is not None:  # after the timed pass, so that counting never slows a timed frame
+        _count(net, spec, saved, counted, spec["height"], spec["width"])
+    print(json.dumps({"done": True, "peak_gpu_bytes": peak, "torch": torch.__version__}), flush=True)
+
+
+def _load_model(spec, device):
+    """The official model from the user's checkout, with the checkpoint's weights, in evaluation mode."""
+    import torch
+
     if spec["model"] == "dhvc-1.0":
         from models.dhvc import dhvc_base as build  # the official model, from the user's checkout
     elif spec["model"] == "dhic":
@@ -58,7 +73,6 @@ def main(spec_path):
         from models.dhvc_dec_intra_var_rate import dhvc as build
     else:
         raise SystemExit(f"driver: unknown model {spec['model']!r}")
-
     net = build()
     # weights_only: a checkpoint is tensors, never code to run (torch >= 1.13; older torch refuses the argument,
     # and then says so instead of unpickling whatever the file holds).
@@ -72,16 +86,20 @@ def main(spec_path):
     net.to(device).eval()
     if spec["model"] == "dhvc-1.0":
         net.compress_mode()
+    return net
+
+
+def _code_sequence(net, spec, device, out, counted):
+    """Code every frame (compress, write, read back, decompress), write the decoded frames and a JSON line per
+    frame; return frame COUNTED's inputs when the spec asks for a complexity count (else None)."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
 
     w, h, frames, gop = spec["width"], spec["height"], spec["frames"], spec["gop"]
     left, right = _pad_amounts(w)
     top, bottom = _pad_amounts(h)
-    out = Path(spec["out"])
-    out.mkdir(parents=True, exist_ok=True)
     frame_bytes = 3 * w * h
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    counted = min(1, frames - 1) if spec["model"] == "dhvc-1.0" else 0  # a P frame where there is one
     saved = None
     with open(spec["input"], "rb") as src, open(out / "decoded.rgb", "wb") as dec:
         z_lists = None
@@ -118,15 +136,20 @@ def main(spec_path):
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 t2 = time.perf_counter()
-            mse = torch.mean((x - rec) ** 2).item()
-            psnr = -10 * float(np.log10(mse)) if mse > 0 else float("inf")
-            dec.write(np.clip(np.rint(rec[0].cpu().numpy() * 255), 0, 255).astype(np.uint8).tobytes())
-            print(json.dumps({"frame": fi, "bytes": len(data), "psnr": psnr, "encode_s": t1 - t0,
-                              "decode_s": t2 - t1}), flush=True)
-    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
-    if saved is not None:  # after the timed pass, so that counting never slows a timed frame
-        _count(net, spec, saved, counted, h, w)
-    print(json.dumps({"done": True, "peak_gpu_bytes": peak, "torch": torch.__version__}), flush=True)
+            _report_frame(dec, x, rec, fi, len(data), t1 - t0, t2 - t1)
+    return saved
+
+
+def _report_frame(dec, x, rec, fi, nbytes, encode_s, decode_s):
+    """Write the decoded frame, rounded to 8 bits, and its JSON line (PSNR on the unrounded output, as test.py)."""
+    import numpy as np
+    import torch
+
+    mse = torch.mean((x - rec) ** 2).item()
+    psnr = -10 * float(np.log10(mse)) if mse > 0 else float("inf")
+    dec.write(np.clip(np.rint(rec[0].cpu().numpy() * 255), 0, 255).astype(np.uint8).tobytes())
+    print(json.dumps({"frame": fi, "bytes": nbytes, "psnr": psnr, "encode_s": encode_s, "decode_s": decode_s}),
+          flush=True)
 
 
 def _count(net, spec, saved, frame, h, w):

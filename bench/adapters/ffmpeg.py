@@ -183,12 +183,48 @@ class FfmpegAdapter(Adapter):
         exe = ffmpeg_exe()
         bitstream = task.work_dir / f"stream{self.extension}"
         decoded = task.work_dir / "decoded.yuv"
-        threads = ["-threads", str(self.params["threads"])] if self.params["threads"] else []
         if self.params["threads"] == 0 and not self.capabilities.thread_neutral:
             raise AdapterError(f"codec {self.name}: threads 0 (the machine's default) makes its bitstreams depend "
                                "on the machine; give a thread count")
         segments = self.segments(task)
         released = overridden_aspects(self.params["overrides"], self.options, self.name)  # checks not made
+        facts, commands, logs, encode_s = self._encode(task, bitstream, segments, released)
+        decode, dec, decode_s = self._decode(task, bitstream, decoded)
+        logs["decode"] = dec.stderr
+        self._refuse_ignored(dec.stderr, "decoder")
+        frame_types = _frame_types(dec.stderr)
+        checked = stream_facts.check_frame_types(
+            facts[0] or StreamFacts("frame types from the decoder"), frame_types, task.frames,
+            -1 if "intra" in released else task.intra_period, self.b_frames_reorder and "reorder" not in released,
+            f"codec {self.name}")
+        frame_qp = stream_facts.frame_qp_from_showinfo(dec.stderr) or _joined_qp(facts)
+        packets = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(bitstream), "-map", "0:v:0",
+                   "-c", "copy", "-f", "framecrc", "-"]
+        sizes = _packet_sizes(_run(packets, f"codec {self.name}: packet listing").stdout)
+        record_facts = {**checked.as_record(), "overrides": self.params["overrides"],
+                        "threads": self.params["threads"] or "encoder default"}
+        return CodingResult(
+            bitstreams=[bitstream], decoded_path=decoded, commands=[*commands, decode, packets],
+            encode_seconds=encode_s, decode_seconds=decode_s, frame_types=frame_types,
+            frame_bits=[8 * s for s in sizes] if len(sizes) == task.frames else None,
+            frame_qp=frame_qp if frame_qp and len(frame_qp) == task.frames else None,
+            codec_reported={"packet_bytes_total": sum(sizes), "encoded_segments": [list(s) for s in segments]},
+            stream=record_facts, warnings=[w for log in logs.values() for w in stream_facts.warnings(log)],
+            description=stream_facts.describe(record_facts, f"{self.name} {self.library_version()}",
+                                              self.params["threads"],
+                                              self.params["overrides"]),
+            logs=logs,
+            timing_details={"threads": self.params["threads"] or f"encoder default (up to {os.cpu_count()} cores)",
+                            "timed": "per sequence: wall clock of the ffmpeg encode (every segment) and of the "
+                                     "decode to raw frames, process start-up and file I/O included"},
+        )
+
+    def _encode(self, task: CodingTask, bitstream: Path, segments: list[tuple[int, int]], released: set[str]
+                ) -> tuple[list[StreamFacts | None], list[list[str]], dict[str, str], float]:
+        """Encode SEGMENTS into BITSTREAM (several: each its own encode, concatenated), checking each stream's
+        settings; the stream facts, commands, logs and encoding seconds."""
+        exe = ffmpeg_exe()
+        threads = ["-threads", str(self.params["threads"])] if self.params["threads"] else []
         facts: list[StreamFacts | None] = []
         commands, logs = [], {}
         encode_s = 0.0
@@ -220,35 +256,7 @@ class FfmpegAdapter(Adapter):
                 for part in parts:
                     out.write(part.read_bytes())
                     part.unlink()
-        decode, dec, decode_s = self._decode(task, bitstream, decoded)
-        logs["decode"] = dec.stderr
-        self._refuse_ignored(dec.stderr, "decoder")
-        frame_types = _frame_types(dec.stderr)
-        checked = stream_facts.check_frame_types(
-            facts[0] or StreamFacts("frame types from the decoder"), frame_types, task.frames,
-            -1 if "intra" in released else task.intra_period, self.b_frames_reorder and "reorder" not in released,
-            f"codec {self.name}")
-        frame_qp = stream_facts.frame_qp_from_showinfo(dec.stderr) or _joined_qp(facts)
-        packets = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(bitstream), "-map", "0:v:0",
-                   "-c", "copy", "-f", "framecrc", "-"]
-        sizes = _packet_sizes(_run(packets, f"codec {self.name}: packet listing").stdout)
-        record_facts = {**checked.as_record(), "overrides": self.params["overrides"],
-                        "threads": self.params["threads"] or "encoder default"}
-        return CodingResult(
-            bitstreams=[bitstream], decoded_path=decoded, commands=[*commands, decode, packets],
-            encode_seconds=encode_s, decode_seconds=decode_s, frame_types=frame_types,
-            frame_bits=[8 * s for s in sizes] if len(sizes) == task.frames else None,
-            frame_qp=frame_qp if frame_qp and len(frame_qp) == task.frames else None,
-            codec_reported={"packet_bytes_total": sum(sizes), "encoded_segments": [list(s) for s in segments]},
-            stream=record_facts, warnings=[w for log in logs.values() for w in stream_facts.warnings(log)],
-            description=stream_facts.describe(record_facts, f"{self.name} {self.library_version()}",
-                                              self.params["threads"],
-                                              self.params["overrides"]),
-            logs=logs,
-            timing_details={"threads": self.params["threads"] or f"encoder default (up to {os.cpu_count()} cores)",
-                            "timed": "per sequence: wall clock of the ffmpeg encode (every segment) and of the "
-                                     "decode to raw frames, process start-up and file I/O included"},
-        )
+        return facts, commands, logs, encode_s
 
     def _refuse_ignored(self, log: str, what: str) -> None:
         refused = stream_facts.refused_options(log)
