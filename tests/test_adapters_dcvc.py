@@ -6,11 +6,11 @@ at the end when $LVCBENCH_DCVC_ROOT points at a microsoft/DCVC clone with checkp
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import dcvc_checkout
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
@@ -27,34 +27,10 @@ from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter, write_png_frame
 
-STANDIN = Path(__file__).with_name("dcvc_standin.py")
-
-
-def _checkout(tmp_path: Path, name: str) -> Path:
-    """A folder shaped like the generation's: its script (the stand-in), checkpoints, and the two helpers the
-    q-scale probe imports (src.utils.stream_helper.get_state_dict, src.utils.common.interpolate_log)."""
-    import torch
-
-    folder = tmp_path / name
-    (folder / "src" / "utils").mkdir(parents=True)
-    shutil.copy(STANDIN, folder / GENERATIONS[name].script)
-    (folder / "src" / "__init__.py").write_text("")
-    (folder / "src" / "utils" / "__init__.py").write_text("")
-    (folder / "src" / "utils" / "stream_helper.py").write_text(
-        "import torch\n\ndef get_state_dict(path):\n    return torch.load(path, map_location='cpu')\n")
-    (folder / "src" / "utils" / "common.py").write_text(
-        "import numpy as np\n\ndef interpolate_log(min_val, max_val, num, decending=True):\n"
-        "    values = np.exp(np.linspace(np.log(min_val), np.log(max_val), num))\n"
-        "    return values[::-1] if decending else values\n")
-    torch.save({"q_scale": torch.tensor([[1.5], [1.0], [0.7], [0.45]])}, folder / "image.pth.tar")
-    torch.save({"y_q_scale": torch.tensor([[1.4], [1.0], [0.8], [0.5]]),
-                "mv_y_q_scale": torch.tensor([[1.2], [1.0], [0.9], [0.6]])}, folder / "video.pth.tar")
-    return folder
-
 
 def _adapter(tmp_path: Path, name: str, **params: object):
     cls = adapter_class(name)
-    folder = tmp_path / name if (tmp_path / name).is_dir() else _checkout(tmp_path, name)
+    folder = tmp_path / name if (tmp_path / name).is_dir() else dcvc_checkout(tmp_path, name)
     base = {"checkout": str(folder), "python": sys.executable}
     if name in ("dcvc", "dcvc-tcm"):
         base["checkpoints"] = [["image.pth.tar", "video.pth.tar"], ["image.pth.tar", "video.pth.tar"]]
@@ -247,7 +223,7 @@ def test_png_generation_end_to_end(tmp_path: Path, clip_dir: Path, monkeypatch: 
     yuv = pixel_format("yuv420p")
     for i, planes in enumerate(RawVideoReader(clip_dir / "Pan_96x64_30.yuv", yuv, 96, 64).frames(0, 8)):
         write_png_frame(rgb / f"im{i + 1:05d}.png", convert(planes, yuv, pixel_format("gbrp"), ColourSpec()))
-    folder = _checkout(tmp_path, "dcvc-hem")
+    folder = dcvc_checkout(tmp_path, "dcvc-hem")
     codec = (f"{{name: hem, adapter: dcvc-hem, params: {{checkout: {folder}, python: {sys.executable}, "
              "i_frame_model: image.pth.tar, p_frame_model: video.pth.tar}, rate_points: [0, 3]}")
     cond = _condition(tmp_path, tmp_path / "data", codec)
@@ -272,7 +248,7 @@ def test_estimated_bits_only_when_allowed_and_marked(tmp_path: Path, clip_dir: P
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """DC on a CPU cannot write a bitstream: refused unless allowed; then recorded and shown as estimated."""
     monkeypatch.setenv("LAYOUT", "hem")  # DC saves decoded frames in its estimation mode too
-    folder = _checkout(tmp_path, "dcvc-dc")
+    folder = dcvc_checkout(tmp_path, "dcvc-dc")
     params = (f"checkout: {folder}, python: {sys.executable}, src_type: png, i_frame_model: image.pth.tar, "
               "p_frame_model: video.pth.tar")
     cond = _condition(tmp_path, clip_dir, f"{{name: dc, adapter: dcvc-dc, params: {{{params}}}, rate_points: [21]}}")
@@ -297,7 +273,7 @@ def test_estimated_bits_only_when_allowed_and_marked(tmp_path: Path, clip_dir: P
 def test_yuv_generation_end_to_end(tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """FM-shaped: the raw 4:2:0 file, one bitstream and one decoded .yuv per point; Y/U/V and 6:1:1 reported."""
     monkeypatch.setenv("LAYOUT", "fm")
-    folder = _checkout(tmp_path, "dcvc-fm")
+    folder = dcvc_checkout(tmp_path, "dcvc-fm")
     codec = (f"{{name: fm, adapter: dcvc-fm, params: {{checkout: {folder}, python: {sys.executable}, "
              "i_frame_model: image.pth.tar, p_frame_model: video.pth.tar, cpu_sync_shim: true}, rate_points: [42]}")
     outcome = run_condition(load_condition(_condition(tmp_path, clip_dir, codec)),
@@ -314,7 +290,7 @@ def test_yuv_generation_end_to_end(tmp_path: Path, clip_dir: Path, monkeypatch: 
 
 def test_script_failure_is_a_failed_record(tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAYOUT", "hem")
-    folder = _checkout(tmp_path, "dcvc-hem")
+    folder = dcvc_checkout(tmp_path, "dcvc-hem")
     (folder / "test_video.py").write_text("import sys\nprint('RuntimeError: CUDA out of memory')\nsys.exit(1)\n")
     codec = (f"{{name: hem, adapter: dcvc-hem, params: {{checkout: {folder}, python: {sys.executable}, "
              "i_frame_model: image.pth.tar, p_frame_model: video.pth.tar}, rate_points: [0]}")

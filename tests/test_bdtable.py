@@ -153,7 +153,7 @@ def test_bd_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 
 
 def test_bd_command_reads_a_folder_of_vtm_logs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from test_importers import VTM_LOG
+    from conftest import VTM_LOG
 
     for name, shift in (("anchor", 0.0), ("test", 0.3)):
         folder = tmp_path / name

@@ -9,11 +9,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, write_clip
+from conftest import REPO, group_gone, wait_until, write_clip
 
 from bench.cluster import run_on_submitit, scheduler_parameters
 from bench.conditions import load_condition
@@ -66,12 +65,10 @@ def test_submitit_run_killed_then_finished_equals_a_local_run(condition: Path, t
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: S603
                             start_new_session=True)
     records = tmp_path / "cluster" / "c" / "records"
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list(records.glob("*/*/*.json"))) < 4:
-        time.sleep(0.05)
+    wait_until(lambda: len(list(records.glob("*/*/*.json"))) >= 4, 300, "four records")
     os.killpg(proc.pid, signal.SIGKILL)  # the submitting process and the job processes it started
     proc.wait()
-    time.sleep(0.5)
+    wait_until(lambda: group_gone(proc.pid), 60, "the killed run's processes to be gone")
     before = len(list(records.glob("*/*/*.json")))
     assert 4 <= before < 36
     left = condition_status(load_condition(condition), tmp_path / "cluster").counts()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from test_runner import condition_file, records
+from conftest import condition_file, records
 
 import bench.adapters
 from bench.adapters.base import CodingResult, CodingTask, Param
@@ -23,23 +23,45 @@ from bench.errors import AdapterError
 from bench.runner import RunOptions, run_condition
 
 SEEN: list[tuple[str, int | None, float, float]] = []  # (codec, gpu, start, end) of every probe job
-_SEEN_LOCK = threading.Lock()
+STARTED = {"gpu": 0, "cpu": 0}  # probe jobs started so far, by the device they claim
+RENDEZVOUS = {"mode": ""}  # what the probes wait for before coding (set by each test)
+_STATE = threading.Condition()
+WAIT_S = 60.0  # a wait that runs out means the jobs were not running side by side: the test fails on it
 
 
 class GpuProbe(X264):
-    """x264 that claims a GPU: real bitstreams, with the GPU it was given and its start and end noted."""
+    """x264 that claims a GPU: real bitstreams, with the GPU it was given and its start and end noted.
+
+    Overlap is made certain by events, not by sleeping: in "side by side" mode the first three GPU jobs (one per
+    listed GPU) and the first CPU job each wait until all four have started, which they can only do if the
+    runner runs them at once; in "one at a time" mode each job gives a second job of its device 0.2 s to start
+    beside it, which it must not."""
 
     name = "gpu-probe"
     capabilities = replace(X264.capabilities, gpu=True)
     PARAMS: ClassVar[dict[str, Param]] = {**X264.PARAMS, "device": Param(str, "cuda", "as a neural codec's")}
 
     def code_sequence(self, task: CodingTask) -> CodingResult:
-        start = time.monotonic()
-        time.sleep(0.3)  # long enough for jobs to overlap whatever the machine's speed
+        kind = "cpu" if self.params["device"] == "cpu" else "gpu"
+        with _STATE:
+            start = time.monotonic()
+            STARTED[kind] += 1
+            mine = STARTED[kind]
+            _STATE.notify_all()
+            if RENDEZVOUS["mode"] == "side by side" and mine <= (3 if kind == "gpu" else 1):
+                _STATE.wait_for(lambda: STARTED["gpu"] >= 3 and STARTED["cpu"] >= 1, timeout=WAIT_S)
+            elif RENDEZVOUS["mode"] == "one at a time":
+                _STATE.wait_for(lambda: STARTED[kind] > mine, timeout=0.2)
         result = super().code_sequence(task)
-        with _SEEN_LOCK:
+        with _STATE:
             SEEN.append((self.params["device"], task.gpu, start, time.monotonic()))
         return result
+
+
+def _reset(mode: str) -> None:
+    SEEN.clear()
+    STARTED.update(gpu=0, cpu=0)
+    RENDEZVOUS["mode"] = mode
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +92,7 @@ PROBES = """codecs:
 
 
 def test_gpu_jobs_run_one_per_listed_gpu_beside_the_cpu_jobs(tmp_path: Path, clip_dir: Path) -> None:
-    SEEN.clear()
+    _reset("side by side")
     condition = load_condition(condition_file(tmp_path, clip_dir, codecs="", extra=PROBES))
     outcome = run_condition(condition, RunOptions(tmp_path / "results", jobs=1, progress=False, gpus=(0, 1, 3)))
     assert outcome.coded == 16 and not outcome.failed
@@ -93,7 +115,7 @@ def test_gpu_jobs_run_one_per_listed_gpu_beside_the_cpu_jobs(tmp_path: Path, cli
 
 
 def test_without_gpus_each_gpu_job_waits_for_its_own_device(tmp_path: Path, clip_dir: Path) -> None:
-    SEEN.clear()
+    _reset("one at a time")
     probes = PROBES.replace("device: cuda}", "device: 'cuda:0'}").replace("device: cpu}", "device: cuda}")
     condition = load_condition(condition_file(tmp_path, clip_dir, codecs="", extra=probes))
     outcome = run_condition(condition, RunOptions(tmp_path / "results", jobs=2, progress=False))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import VTM_LOG
 
 from bench.importers import ImportError_, import_file
 from bench.report.tables import summary_frame
@@ -103,16 +104,6 @@ def test_dhvc_json_and_stdout(tmp_path: Path) -> None:
     assert recs[0]["per_frame"]["psnr_rgb"] == [36.0, 35.0] and recs[0]["metrics"]["psnr_rgb"] == 35.5
     with pytest.raises(ImportError_, match="2 frame lines at the end have no closing"):
         import_file(_write(tmp_path, "cut.log", "frame: 0 bpp: 0.3 psnr: 36.0\nframe: 1 bpp: 0.1 psnr: 35.0\n"))
-
-
-VTM_LOG = """VVCSoftware: VTM Encoder Version 23.13 [Linux][GCC 12.2.0][64 bit] [SIMD=AVX2]
-POC    0 LId:  0 TId: 0 ( IDR_W_RADL, I-SLICE, QP 27 )     512000 bits [Y 38.1000 dB    U 41.0000 dB    V 42.0000 dB]
-
-\tTotal Frames |  Bitrate      Y-PSNR   U-PSNR   V-PSNR   YUV-PSNR 
-\t       97    a  3416.5964    36.7669  41.5226  42.3380  38.1849  
-
- Total Time:      120.000 sec. [user]      121.500 sec. [elapsed]
-"""
 
 
 def test_vtm_and_hm_logs(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_adapters_dcvc import _checkout
+from conftest import dcvc_checkout
 
 from bench.adapters import adapter_class
 from bench.adapters.conformance import assert_conforms
@@ -147,7 +147,7 @@ def test_list_rate_points_validate_plan_run_and_name_files(tmp_path: Path, clip_
     """DCVC-FM's [intra, inter] rate points (which crashed condition loading: a set could not hold a list), run
     through the stand-in of its test script (tests/dcvc_standin.py; the real script needs their checkout)."""
     monkeypatch.setenv("LAYOUT", "fm")
-    folder = _checkout(tmp_path, "dcvc-fm")
+    folder = dcvc_checkout(tmp_path, "dcvc-fm")
     fm = (f"{{name: fm, adapter: dcvc-fm, params: {{checkout: {folder}, python: {sys.executable}, i_frame_model: "
           "image.pth.tar, p_frame_model: video.pth.tar, cpu_sync_shim: true}, rate_points: ")
     condition = load_condition(_pairs_condition(tmp_path, clip_dir, fm + "[[0, 21], [42, 42], [63]]}"))

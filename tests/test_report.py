@@ -19,7 +19,6 @@ from bench.sources import Source, sources_from
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = REPO / "reports" / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +83,6 @@ def test_demo_report_in_headless_chromium(demo_report: Path, tmp_path: Path) -> 
     shot = _chromium("--window-size=1300,2200", f"--screenshot={tmp_path / 'report.png'}", demo_report.as_uri(),
                      tmp=tmp_path)
     assert shot.returncode == 0 and (tmp_path / "report.png").stat().st_size > 50_000
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(tmp_path / "report.png", ARTIFACTS / "demo_report.png")
 
 
 def test_drag_zooms_a_chart_and_double_click_zooms_out(demo_report: Path, tmp_path: Path) -> None:

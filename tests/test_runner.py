@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, condition_file, records, wait_until
 
 from bench.adapters import adapter_class
 from bench.cli import main
@@ -19,34 +18,9 @@ from bench.conditions import load_condition
 from bench.errors import AdapterError
 from bench.runner import RunOptions, plan, run_condition
 from bench.status import condition_status
-from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, write_png_frame, write_y4m
-
-
-def condition_file(tmp_path: Path, clip_dir: Path, codecs: str = "[x264, x265]", extra: str = "",
-                   name: str = "t") -> Path:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(f"""
-name: {name}
-sequences:
-  - {{name: Pan, file: Pan_96x64_30.yuv, group: A}}
-  - {{name: Shapes, file: Shapes_96x64_30.yuv, group: B}}
-data_root: {clip_dir}
-frames: {{first: 0, count: 8}}
-intra_period: 4
-metrics: {{ms_ssim: []}}
-{f"codecs: {codecs}" if codecs else ""}
-{extra}
-""")
-    return path
-
-
-def records(results: Path, name: str = "t") -> list[dict]:
-    """The last run's records with their measurements pooled as its condition says (what tables and reports see)."""
-    return ResultStore(results / name).run_records()
-
 
 FAST = ("codecs:\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 32, 40]}\n"
         "  - {descriptor: x265, params: {preset: ultrafast}, rate_points: [24, 32, 40]}")
@@ -147,9 +121,7 @@ def test_kill_9_mid_run_then_rerun_completes(tmp_path: Path, clip_dir: Path) -> 
            "--reports", str(tmp_path / "rep"), "--no-progress", "--jobs", "2"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: S603
                             start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list((results / "t" / "records").glob("*/*/*.json"))) < 3:
-        time.sleep(0.05)
+    wait_until(lambda: len(list((results / "t" / "records").glob("*/*/*.json"))) >= 3, 120, "three records")
     # `status`, from the results folder alone while the run goes on: the manifest lists all 18 jobs.
     during = condition_status(load_condition(cond), results).counts()
     os.killpg(proc.pid, signal.SIGKILL)  # the run and its encoders, mid-job

@@ -75,7 +75,7 @@ def test_split_is_refused_where_it_does_not_apply(tmp_path: Path, config: str, i
 # frame, as the real one drops the leading IDR picture; each encoder notes when it ran.
 
 _ENCODER = r"""
-import sys, time
+import os, sys, time
 args = sys.argv
 print('VVCSoftware: VTM Encoder Version 23.13 [Linux][GCC 12.2.0][64 bit] [SIMD=AVX2]')
 if '--help' in args:
@@ -85,7 +85,16 @@ w, h = int(args[args.index('-wdt') + 1]), int(args[args.index('-hgt') + 1])
 skip, count, period = int(opt['FrameSkip']), int(opt['FramesToBeEncoded']), int(opt['IntraPeriod'])
 frame = w * h * 3 // 2
 start = time.time()
-time.sleep(0.4)
+# STANDIN_RENDEZVOUS=DIR:N: the first N segments of a split encode each wait (60 s at most) until all N have started, which they
+# only can if they run side by side; the others start at once. Overlap is then certain, not a matter of timing.
+rendezvous = os.environ.get('STANDIN_RENDEZVOUS')
+segment = os.path.basename(args[args.index('-b') + 1]).startswith('segment_')  # not a whole-sequence encode
+if rendezvous and segment:
+    folder, n = rendezvous.rsplit(':', 1)
+    open(os.path.join(folder, f'started_{skip}'), 'w').close()
+    if skip // period < int(n):
+        while len([f for f in os.listdir(folder) if f.startswith('started_')]) < int(n) and time.time() < start + 60:
+            time.sleep(0.01)
 with open(args[args.index('-i') + 1], 'rb') as f:
     f.seek(skip * frame)
     data = f.read(count * frame)
@@ -145,8 +154,10 @@ def test_doctor_and_key_name_parcat(tmp_path: Path) -> None:
     assert "parcat_sha256" not in adapter_class("vtm")({"root": str(root), "config": "RA"}).identity()
 
 
-def test_split_run_through_the_runner(tmp_path: Path, clip_dir: Path) -> None:
+def test_split_run_through_the_runner(tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _standin_build(tmp_path / "build")
+    (tmp_path / "rv").mkdir()
+    monkeypatch.setenv("STANDIN_RENDEZVOUS", f"{tmp_path / 'rv'}:3")  # the three segments meet
     cond = tmp_path / "c.yaml"
     cond.write_text(f"""
 name: split
@@ -181,8 +192,10 @@ codecs:
     assert split["timing"]["encode_wall_s"] < split["timing"]["encode_s"]  # the segments ran side by side
 
 
-def test_segments_run_side_by_side(tmp_path: Path, clip_dir: Path) -> None:
+def test_segments_run_side_by_side(tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _standin_build(tmp_path / "build")
+    (tmp_path / "rv").mkdir()
+    monkeypatch.setenv("STANDIN_RENDEZVOUS", f"{tmp_path / 'rv'}:2")  # two workers: the first two segments meet
     work = tmp_path / "work"
     work.mkdir()
     task = CodingTask(clip_dir / "Pan_96x64_30.yuv", pixel_format("yuv420p"), 96, 64, 30.0, 12, 4, 37, work, cpus=2)
