@@ -4,8 +4,10 @@ for an event (a file appearing, a process group gone) with a deadline instead of
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +21,18 @@ from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter
 
 REPO = Path(__file__).resolve().parent.parent
+
+# hypothesis keeps its example database and constants cache in ./.hypothesis by default: a temporary folder
+# instead, set before hypothesis is first imported, removed at exit.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", tempfile.mkdtemp(prefix="lvcbench-hypothesis-"))
+atexit.register(shutil.rmtree, os.environ["HYPOTHESIS_STORAGE_DIRECTORY"], True)
+try:
+    from hypothesis import settings
+
+    settings.register_profile("lvcbench", database=None)
+    settings.load_profile("lvcbench")
+except ImportError:  # only the fuzz tests need it, and they skip without it
+    pass
 STANDIN = Path(__file__).with_name("dcvc_standin.py")
 
 
