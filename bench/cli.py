@@ -420,7 +420,7 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
 
     store = ResultStore(args.results / condition.name)
     figures = not getattr(args, "no_figures", False)
-    settings = {"condition": condition.text, "coding": condition.coding_fields(), "anchor": condition.anchor,
+    settings = {"condition": condition.expanded_text(), "coding": condition.coding_fields(), "anchor": condition.anchor,
                 "metrics": condition.metrics.describe(), "codecs": [c.name for c in condition.codecs],
                 "reports": str(args.reports), "figures": figures, "displays": condition.displays(),
                 "font": args.font, "table_times": args.table_times,

@@ -18,7 +18,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,8 @@ class Condition:
     codecs: tuple[CodecSpec, ...]
     anchor: str | None
     timing: str = "shared"  # "exclusive": every job alone on the machine, so its times compare across codecs
+    # The document as read: extends: merged, ${VAR}s expanded (what expanded_text writes out).
+    merged: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def coding_fields(self) -> dict[str, Any]:
         """Every condition field that changes a bitstream, its decoded frames or what its record says of the
@@ -138,6 +140,19 @@ class Condition:
             "spatial": {"mode": self.spatial.mode, "multiple": self.spatial.multiple, "pad": self.spatial.pad,
                         "crop_anchor": self.spatial.crop_anchor},
         }
+
+    def expanded_text(self) -> str:
+        """The condition as a run used it, as YAML that loads to the same condition: the file with every
+        ``extends:`` merged in and every ``${VAR}`` expanded, the data root as found, and each codec written out
+        in full (adapter, validated parameters, rate points) instead of by descriptor. Stored beside the results,
+        it still means the same when the files it came from have changed or moved."""
+        doc = {k: v for k, v in self.merged.items() if k not in ("name", "data_root", "codecs")}
+        doc = {"name": self.name, **doc, **({"data_root": str(self.data_root)} if self.data_root else {}),
+               "codecs": [_codec_entry(c) for c in self.codecs]}
+        head = (f"# Condition {self.name} as run: {self.path}, its extends: merged, ${{VAR}}s expanded, the data "
+                "root as found and every codec written out in full.\n")
+        return head + yaml.safe_dump(json.loads(json.dumps(doc, default=str)), sort_keys=False, allow_unicode=True,
+                                     width=120)
 
     def displays(self) -> dict[str, dict[str, str]]:
         """Codec name -> its ``display:`` block (label, colour, marker), for the codecs that have one."""
@@ -546,6 +561,21 @@ def _display(s: _Section | None) -> tuple[tuple[str, str], ...]:
 KEEP_DECODED = ("auto", "always", "never")
 
 
+def _codec_entry(c: CodecSpec) -> dict[str, Any]:
+    """CODEC as an inline entry of a condition (what ``_build_codec`` reads back to the same spec)."""
+    entry: dict[str, Any] = {"name": c.name, "adapter": c.adapter, "params": dict(c.params),
+                             "rate_points": list(c.rate_points)}
+    if c.description:
+        entry["description"] = c.description
+    if c.resources:
+        entry["resources"] = dict(c.resources)
+    if c.keep_decoded != "auto":
+        entry["keep_decoded"] = c.keep_decoded
+    if c.display:
+        entry["display"] = dict(c.display)
+    return entry
+
+
 RESOURCE_KEYS = {"gpus": int, "cpus": int, "mem_gb": (int, float), "time_min": int, "partition": str}
 
 
@@ -673,4 +703,4 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
                 doc.fail(f"sequence {seq.name} is {seq.fmt.name}, not the source_format {colour.source_format}",
                          "colour.source_format")
     return Condition(name, description, path, text, dataset_name, sequences, resolved_root, frames, intra_period,
-                     colour, spatial, metrics, codecs, anchor, timing)
+                     colour, spatial, metrics, codecs, anchor, timing, doc.data)

@@ -145,7 +145,7 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
     todo = [*to_code, *(j for j in jobs if j.key in to_measure)]
     if todo and condition.metrics.device.startswith("cuda"):
         make_backend(condition.metrics.device, 1).close()  # no GPU: the one-line error now, before any coding
-    atomic_write_text(store.root / "condition.yaml", condition.text)
+    atomic_write_text(store.root / "condition.yaml", condition.expanded_text())  # means the same when files move
     store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics,
                              condition.displays())
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))

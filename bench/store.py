@@ -8,7 +8,8 @@ Layout under ``results/<condition>/``::
                                                           one per measure and parameters, per-frame values
     decoded/<codec>/<sequence>/<rate point>_<key16>.mkv    decoded frames (FFV1, lossless), only for codecs
                                                           that cannot decode a stored bitstream again
-    condition.yaml, run.json                              the condition file and the planned jobs of the run
+    condition.yaml, run.json                              the condition as run (extends: merged, codecs in full)
+                                                          and the planned jobs of the run
     summary.csv, frames.csv                               tables rebuilt from the records after a run
 
 Records and measurements are written to a temporary file in the same folder and renamed into place, so a run

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO
 
 from bench.conditions import load_codec_descriptor, load_condition
@@ -133,3 +134,55 @@ def test_every_shipped_descriptor_loads(monkeypatch: pytest.MonkeyPatch, tmp_pat
     for path in shipped:
         spec = load_codec_descriptor(path)
         assert spec.adapter and spec.rate_points, path
+
+
+def test_the_stored_condition_is_merged_expanded_and_loads_to_the_same_jobs(tmp_path: Path, clip_dir: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """results/<name>/condition.yaml holds the condition as run: a leaf that extends a parent and takes its data
+    root from ${VAR} stores every key of both, the root as found and each codec in full, and planning from the
+    stored file gives the same jobs (keys) after the parent and the variable are gone."""
+    from conftest import condition_file
+
+    from bench.runner import RunOptions, plan, run_condition
+
+    parent = condition_file(tmp_path, clip_dir, codecs="", name="parent", extra=(
+        "codecs:\n  - {descriptor: x264, params: {preset: ultrafast}, rate_points: [30, 40], "
+        "display: {label: 'x264 (ultrafast)'}}"))
+    text = parent.read_text().replace(f"data_root: {clip_dir}", "data_root: ${CLIPS}")
+    parent.write_text(text)
+    monkeypatch.setenv("CLIPS", str(clip_dir))
+    leaf = tmp_path / "leaf.yaml"
+    leaf.write_text("extends: parent.yaml\nname: leaf\nframes: {first: 0, count: 2}\n")
+    condition = load_condition(leaf)
+    run_condition(condition, RunOptions(tmp_path / "results", progress=False))
+    stored = tmp_path / "results" / "leaf" / "condition.yaml"
+    doc = yaml.safe_load(stored.read_text())
+    assert "extends" not in doc and doc["data_root"] == str(clip_dir) and doc["intra_period"] == 4
+    assert doc["codecs"][0]["adapter"] == "x264" and doc["codecs"][0]["params"]["preset"] == "ultrafast"
+    assert doc["codecs"][0]["display"] == {"label": "x264 (ultrafast)"} and doc["frames"] == {"first": 0, "count": 2}
+    parent.unlink()
+    monkeypatch.delenv("CLIPS")
+    again = load_condition(stored)
+    assert [j.key for j in plan(again)[0]] == [j.key for j in plan(condition)[0]]
+    assert again.coding_fields() == condition.coding_fields() and again.displays() == condition.displays()
+
+
+def test_every_shipped_descriptor_survives_being_written_out(tmp_path: Path) -> None:
+    """Each descriptor that loads here (those needing an unset ${VAR} aside), written out in full and read back,
+    is the same codec: adapter, parameters, rate points, description."""
+    from bench.conditions import REPO_ROOT, ConditionError
+
+    checked = 0
+    for descriptor in sorted((REPO_ROOT / "codecs").glob("*.yaml")):
+        cond = tmp_path / f"{descriptor.stem}.yaml"
+        cond.write_text(f"name: c\ndataset: demo\ncodecs: [{descriptor.stem}]\n")
+        try:
+            condition = load_condition(cond)
+        except ConditionError:
+            continue
+        cond.write_text(condition.expanded_text())
+        [again], [first] = load_condition(cond).codecs, condition.codecs
+        assert (again.name, again.adapter, again.params, again.rate_points, again.description) == \
+            (first.name, first.adapter, first.params, first.rate_points, first.description), descriptor.name
+        checked += 1
+    assert checked >= 10
