@@ -287,8 +287,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _bd(args: argparse.Namespace) -> int:
+    from bench.bdfiles import write_bd_tables
     from bench.bdoptions import default_metric
-    from bench.outputs import write_bd_tables
     from bench.report.tables import summary_frame
     from bench.sources import condition_flags, mismatch_message, mismatched_sources, sources_from
 

@@ -24,7 +24,9 @@ from tqdm import tqdm
 
 from bench.conditions import CodecSpec, Condition, load_condition
 from bench.errors import BenchError
+from bench.job_run import failed_record
 from bench.jobs import Job
+from bench.record import Record
 from bench.store import ResultStore
 
 DEFAULT_TIME_MIN = 24 * 60
@@ -119,7 +121,7 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
             time.sleep(poll)
 
 
-def _collect(job: Job, submitted: Any, store: ResultStore) -> dict[str, Any]:
+def _collect(job: Job, submitted: Any, store: ResultStore) -> Record:
     record = store.read(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key))
     if record is not None:
         return record
@@ -127,7 +129,5 @@ def _collect(job: Job, submitted: Any, store: ResultStore) -> dict[str, Any]:
         why = f"raised {submitted.exception()!r}"[:600]
     except Exception as e:  # submitit's UncompletedJobError for a job that was killed or timed out
         why = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:600]
-    return {"status": "failed", "key": job.key, "codec": {"name": job.codec.name}, "sequence": {"name": job.sequence.name},
-            "rate_point": job.rate_point,
-            "error": {"message": f"cluster job {submitted.job_id} ended without a record ({submitted.state}; {why}); "
-                                 "the next run codes it again", "stderr_tail": ""}}
+    return failed_record(job, f"cluster job {submitted.job_id} ended without a record ({submitted.state}; {why}); "
+                              "the next run codes it again")  # reported, not stored: nothing half-done is kept

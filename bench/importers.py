@@ -47,9 +47,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import SCHEMA_VERSION
+from bench.codec_logs import DHVC_FRAME, dcvc_entry_metrics
 from bench.datasets import DATASETS, parse_file_name
 from bench.errors import BenchError
 from bench.metrics import metric_names
+from bench.record import Record
 
 FORMATS = ("dcvc", "compressai", "dhvc-json", "dhvc-stdout", "vtm-log", "csv")
 
@@ -136,7 +138,7 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
                     height: int | None = None, per_frame: dict[str, list] | None = None,
                     timing: dict[str, float | None] | None = None, reported: dict[str, Any] | None = None,
                     measurement: str = "as computed by the producer",
-                    dataset_average: dict[str, Any] | None = None) -> dict[str, Any]:
+                    dataset_average: dict[str, Any] | None = None) -> Record:
     """A record in our model for one imported RD point (its rate completed by :func:`complete_rate`).
 
     ``dataset_average`` marks a point that is a mean over a dataset's sequences (``{"dataset", "sequences",
@@ -323,28 +325,6 @@ def _number(entry: dict[str, Any], key: str, path: Path, where: str, required: b
     return float(value)
 
 
-def dcvc_entry_metrics(entry: dict[str, Any]) -> dict[str, float | None]:
-    """One DCVC result entry's all-frame averages under our metric names (the adapters use it too).
-
-    DCVC (2021) writes ``ave_all_frame_quality``: PSNR when above 1, else MS-SSIM. With ``..._psnr_y`` present
-    the content was YUV 4:2:0 and ``ave_all_frame_psnr`` is the 6:1:1 average; otherwise RGB. An MS-SSIM of 0
-    means ``--calc_ssim`` was off: absent, not a value."""
-    def num(key: str) -> float | None:
-        v = entry.get(key)
-        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-    if "ave_all_frame_quality" in entry:
-        q = num("ave_all_frame_quality")
-        return {"psnr_rgb" if q is not None and q > 1 else "ms_ssim_rgb": q}
-    ms = num("ave_all_frame_msssim") or None
-    if "ave_all_frame_psnr_y" in entry:
-        out = {"psnr_yuv_611": num("ave_all_frame_psnr"), "ms_ssim_yuv_611": ms}
-        out.update({f"psnr_{p}": num(f"ave_all_frame_psnr_{p}") for p in "yuv"})
-        out["ms_ssim_y"] = num("ave_all_frame_msssim_y") or None
-        return out
-    return {"psnr_rgb": num("ave_all_frame_psnr"), "ms_ssim_rgb": ms}
-
-
 def _dcvc(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
     data = json.loads(text)
     records = []
@@ -471,20 +451,14 @@ def _dhvc_json(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str,
     return records
 
 
-_DHVC_FRAME = re.compile(r"^\s*frame:\s*(\d+)\s+bpp:\s*([-\d.eE+]+)\s+psnr:\s*([-\d.eE+]+)", re.MULTILINE)
 _DHVC_SEQ = re.compile(r"q=(\S+?),.*?frame_dir\.stem=(\S+?),\s*bpp=([-\d.eE+]+),\s*psnr=([-\d.eE+]+)")
-
-
-def dhvc_frame_lines(text: str) -> list[tuple[int, float, float]]:
-    """(frame, bpp, psnr) from DHVC 1.0 test.py's per-frame ``frame: i bpp: b psnr: p`` lines."""
-    return [(int(m.group(1)), float(m.group(2)), float(m.group(3))) for m in _DHVC_FRAME.finditer(text)]
 
 
 def _dhvc_stdout(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
     clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
     records, frames = [], []
     for line in clean.splitlines():
-        if m := _DHVC_FRAME.match(line):
+        if m := DHVC_FRAME.match(line):
             frames.append((int(m.group(1)), float(m.group(2)), float(m.group(3))))
         elif m := _DHVC_SEQ.search(line):
             if not frames:
@@ -510,7 +484,7 @@ _QP_IN_NAME = re.compile(r"(?:^|[_.-])qp?(\d{1,2})(?=[_.-]|$)", re.IGNORECASE)
 
 
 def _vtm_log(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
-    from bench.adapters.reference import parse_summary
+    from bench.codec_logs import parse_summary
 
     summary = parse_summary(text)
     if summary is None:

@@ -33,6 +33,7 @@ from bench.metrics.backends import Backend, make_backend, measuring_device
 from bench.metrics.measuring import take_measurements, wanted_key
 from bench.metrics.registry import MeasureRequest
 from bench.provenance import environment, now
+from bench.record import Record
 from bench.scheduling import cuda_device
 from bench.store import ResultStore
 from bench.timing import machine
@@ -47,7 +48,7 @@ ESTIMATED_RATE_DEFINITION = "bits = the codec's own entropy-model estimate (sum 
                             "wherever shown: it omits the real coder's overhead"
 
 
-def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) -> dict[str, Any]:
+def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) -> Record:
     c = job.condition
     seq = job.sequence
     return {
@@ -120,12 +121,12 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
     except BenchError as e:
         if (problem := environment_problem(e, job.label, _NOT_RECORDED)) is not None:
             raise problem from None  # the disk, not the codec: nothing recorded, the next run codes it
-        record = _failed_record(job, g, codec_fmt, started, str(e), getattr(e, "stderr_tail", ""))
+        record = failed_record(job, str(e), getattr(e, "stderr_tail", ""), g, codec_fmt, started)
     except Exception as e:  # a bug or an unexpected tool behaviour: record it, keep the run going
         if (problem := environment_problem(e, job.label, _NOT_RECORDED)) is not None:
             raise problem from None
-        record = _failed_record(job, g, codec_fmt, started, f"{type(e).__name__}: {e}",
-                                "".join(traceback.format_exc().splitlines(keepends=True)[-15:]))
+        record = failed_record(job, f"{type(e).__name__}: {e}",
+                               "".join(traceback.format_exc().splitlines(keepends=True)[-15:]), g, codec_fmt, started)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     store.write(record_path, record)
@@ -192,7 +193,7 @@ def _store_bitstreams(job: Job, store: ResultStore, result: CodingResult) -> lis
 
 
 def _ok_record(job: Job, store: ResultStore, result: CodingResult, g: Geometry, codec_fmt: PixelFormat,
-               kept: list[Path], measured: dict[str, Any]) -> dict[str, Any]:
+               kept: list[Path], measured: dict[str, Any]) -> Record:
     """The record of a coded job: what was coded, its rate, per-frame facts, the codec's own numbers, logs; and
     MEASURED (decoded, timing, measurement_errors, provenance)."""
     sizes = [p.stat().st_size for p in kept]
@@ -328,8 +329,11 @@ def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _failed_record(job: Job, g: Geometry, codec_fmt: PixelFormat | None, started: str, message: str,
-                   stderr_tail: str) -> dict[str, Any]:
+def failed_record(job: Job, message: str, stderr_tail: str = "", g: Geometry | None = None,
+                  codec_fmt: PixelFormat | None = None, started: str | None = None) -> Record:
+    """The record of a job that failed: what it was, the message and the tail of its tool's stderr."""
+    g = g or geometry(job.condition, job.source.width, job.source.height)
+    started = started or now()
     record = _base_record(job, g, codec_fmt)
     record.update({"status": "failed", "error": {"message": message, "stderr_tail": stderr_tail[-4000:]},
                    "provenance": {**environment(), "started_at": started, "finished_at": now()}})

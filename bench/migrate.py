@@ -27,6 +27,7 @@ from bench.jobs import coding_key
 from bench.metrics.measuring import document
 from bench.metrics.registry import MeasureOutput, measurement_key, request
 from bench.provenance import now
+from bench.record import Record
 
 
 def migrate_file(store: Any, path: Path) -> int:
@@ -54,7 +55,7 @@ def migrate_file(store: Any, path: Path) -> int:
     return 1
 
 
-def migrate_v1(old: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def migrate_v1(old: dict[str, Any]) -> tuple[Record, list[dict[str, Any]]]:
     """A schema-1 record as (schema-2 record, its measurement documents)."""
     fields = {k: v for k, v in old["condition"]["fields"].items() if k != "metrics"}
     key = coding_key(fields, {**old["source"], "format": old["sequence"]["format"]}, old["codec"]["identity"],

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import ranking
+from bench.bdfiles import no_bd_table, write_bd_tables
 from bench.bdoptions import BDOptions
 from bench.conditions import Condition
 from bench.jobs import Job
-from bench.outputs import no_bd_table, write_bd_tables, write_outputs
+from bench.outputs import write_outputs
 from bench.records import failures_by_codec
 from bench.report.html import build_report
 from bench.report.tables import summary_frame

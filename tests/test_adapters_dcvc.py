@@ -15,9 +15,9 @@ from conftest import dcvc_checkout
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
 from bench.adapters.dcvc import GENERATIONS, single_entry
+from bench.codec_logs import dcvc_entry_metrics as entry_metrics
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
-from bench.importers import dcvc_entry_metrics as entry_metrics
 from bench.report.html import build_report
 from bench.report.tables import summary_frame
 from bench.runner import RunOptions, run_condition

@@ -14,9 +14,9 @@ import pytest
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
+from bench.codec_logs import dhvc_frame_lines
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
-from bench.importers import dhvc_frame_lines
 from bench.runner import RunOptions, run_condition
 from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert

@@ -14,7 +14,8 @@ import pytest
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
-from bench.adapters.reference import hash_check, hash_sei_bytes, parse_pictures, parse_summary, parse_version
+from bench.adapters.reference import hash_check, hash_sei_bytes, parse_pictures
+from bench.codec_logs import parse_summary, parse_version
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
 from bench.runner import RunOptions, run_condition

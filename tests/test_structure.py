@@ -74,3 +74,21 @@ def test_no_import_cycle_in_bench() -> None:
 def test_the_cycle_finder_finds_cycles() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def _imports_of(prefix: str, graph: dict[str, set[str]]) -> set[str]:
+    return {t for m, targets in graph.items() if m == prefix or m.startswith(prefix + ".") for t in targets}
+
+
+def test_layers() -> None:
+    """What may import what: the report reads records, BD tables, importers and sources, never the run side
+    (runner, one job, cluster, adapters, a run's outputs); adapters and importers share the parsers of codec
+    outputs (bench.codec_logs) instead of importing each other."""
+    graph = _import_graph()
+    run_side = {"bench.runner", "bench.job_run", "bench.cluster", "bench.outputs", "bench.run_outputs",
+                "bench.inputs", "bench.scheduling"}
+    report = _imports_of("bench.report", graph)
+    assert not report & run_side and not {m for m in report if m.startswith("bench.adapters")}, report
+    assert "bench.importers" not in _imports_of("bench.adapters", graph)
+    assert not {m for m in graph["bench.importers"] if m.startswith("bench.adapters")}
+    assert "bench.codec_logs" in graph["bench.importers"] and "bench.codec_logs" in graph["bench.adapters.reference"]

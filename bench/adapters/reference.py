@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 from bench.adapters import register
 from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
 from bench.adapters.process import run_program
+from bench.codec_logs import parse_summary, parse_version
 from bench.errors import AdapterError, ConditionError
 from bench.probes import tool_sha256
 from bench.video.formats import PixelFormat
@@ -46,36 +47,7 @@ from bench.video.formats import PixelFormat
 CONFIGS = ("LDB", "LDP", "RA", "AI")
 
 
-# --- log parsing (also used by the importers) ----------------------------------------------------------------
-
-# VTM/ECM: ``VVCSoftware: VTM Encoder Version 23.13 [Linux]...`` (the version may hold spaces: ``23.3 (2nd Ed)``;
-# ECM's reads like ``11.0ecm8.1``); HM: ``HM software: Encoder Version [16.25] (including RExt)[Linux]...``.
-_VERSION = re.compile(r"(?:VVCSoftware: (?:VTM|ECM)|HM software:)[^\n]*?Version (?:\[([^\]\n]+)\]|([^\[\n]+?)\s*\[)")
-
-
-def parse_version(text: str) -> str | None:
-    """The version from the encoder's (or decoder's) banner line."""
-    m = _VERSION.search(text)
-    return (m.group(1) or m.group(2)).strip() if m else None
-
-
-def parse_summary(text: str) -> dict[str, float] | None:
-    """The ``Total Frames |`` summary of a VTM/HM/ECM encoder log: header names -> values, plus ``frames``."""
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip().startswith("Total Frames")), None)
-    if start is None or "|" not in lines[start]:
-        return None
-    header = lines[start].split("|", 1)[1].split()
-    values = next((line.split() for line in lines[start + 1 :] if line.strip()), [])
-    if values and values[0] == "Average:":
-        values = values[1:]
-    try:
-        frames = int(values[0])
-        numbers = [float(v) for v in values[2 : 2 + len(header)]]
-    except (IndexError, ValueError):
-        return None
-    return {"frames": frames, **dict(zip(header, numbers, strict=False))}
-
+# --- log parsing (the summary and version lines: bench.codec_logs) ---------------------------------------------
 
 _POC_LINE = re.compile(r"^POC\s+(\d+)\b.*?\(\s*(?:\w+,\s*)?([IPBipb])-SLICE.*?\)\s+(\d+)\s+bits\s+\[Y\s+([\d.]+)\s+dB\s+U\s+"
                        r"([\d.]+)\s+dB\s+V\s+([\d.]+)\s+dB\]", re.MULTILINE)

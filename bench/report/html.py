@@ -24,6 +24,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from bench import __version__, ranking
+from bench.bdfiles import no_bd_table, write_bd_tables
 from bench.bdrate import METHODS
 from bench.bdtable import (
     DCVC,
@@ -37,7 +38,6 @@ from bench.bdtable import (
 )
 from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label
-from bench.outputs import no_bd_table, write_bd_tables
 from bench.records import cautions, failures_by_codec
 from bench.report import chart_data, run_tables
 from bench.report.plots import finish_export, start_export

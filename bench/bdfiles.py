@@ -1,0 +1,103 @@
+"""BD tables as files and text: per-sequence and per-class tables in both conventions as CSV and booktabs LaTeX,
+and the summary the terminal prints; or why there can be none. Used by ``bd``, a run's outputs and the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bench.bdtable import (
+    CLASS_MEAN,
+    DCVC,
+    JVET,
+    OVERALL,
+    BDOptions,
+    average_curve,
+    jvet_summary,
+    latex_table,
+    per_sequence,
+    pivot_classes,
+    spread_table,
+    time_ratios,
+    with_db_columns,
+)
+from bench.errors import BenchError
+from bench.metrics import metric_label, metric_name
+from bench.report.tables import write_csv
+from bench.store import atomic_write_text
+
+
+def no_bd_table(points: pd.DataFrame, anchor: str) -> str | None:
+    """Why there can be no BD table of POINTS against ANCHOR (None: there can)."""
+    ok = points[points["status"] == "ok"] if not points.empty and "status" in points else points.iloc[0:0]
+    if ok.empty:
+        return "no successful results at all"
+    if not (ok["codec"] == anchor).any():
+        known = ", ".join(sorted(ok["codec"].unique()))
+        return f"the anchor {anchor} has no successful result (codecs with results: {known})"
+    if not (ok["codec"] != anchor).any():
+        return f"no codec besides the anchor {anchor} has a successful result"
+    return None
+
+
+def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir: Path, stem: str,
+                    computed: dict[str, pd.DataFrame] | None = None,
+                    condition_differs: dict[str, str] | None = None,
+                    labels: dict[str, str] | None = None) -> tuple[str, dict[str, Path]]:
+    """Per-sequence and per-class BD tables (both conventions, named) as CSV and LaTeX; returns a printable
+    summary. ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times).
+    ``condition_differs`` (codec -> differing fields) flags every row and cell of a codec whose source was coded
+    under another condition than the anchor's; ``labels`` (codec -> display label) names the LaTeX rows. A
+    BenchError saying why when there is nothing to compare (see
+    :func:`no_bd_table`)."""
+    why = no_bd_table(points, anchor)
+    if why is not None:
+        raise BenchError(f"no BD table: {why}")
+    points = with_db_columns(points)
+    per_seq = per_sequence(points, anchor, opts)
+    classes = jvet_summary(per_seq, opts)
+    averaged = average_curve(points, anchor, opts)
+    if condition_differs:  # codec -> the condition fields in which its source differs from the anchor's
+        for table in (per_seq, classes, averaged):
+            if not table.empty:
+                table["condition_differs"] = table["codec"].map(condition_differs).fillna("")
+    times = time_ratios(points, anchor)
+    if computed is not None:
+        computed.update(per_sequence=per_seq, classes=classes, average_curve=averaged, times=times)
+    tag = f"{stem}_{opts.metric}_{opts.kind}_{opts.method}"
+    paths = {
+        "BD per sequence": out_dir / f"bd_{tag}_per_sequence.csv",
+        f"BD per class, {JVET}": out_dir / f"bd_{tag}_classes.csv",
+        f"BD per class, {DCVC}": out_dir / f"bd_{tag}_average_curve.csv",
+        "time ratios": out_dir / f"bd_{tag}_time_ratios.csv",
+        f"LaTeX, {JVET}": out_dir / f"bd_{tag}_classes.tex",
+        f"LaTeX, {DCVC}": out_dir / f"bd_{tag}_average_curve.tex",
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for df, key in ((per_seq, "BD per sequence"), (classes, f"BD per class, {JVET}"),
+                    (averaged, f"BD per class, {DCVC}"), (times, "time ratios")):
+        write_csv(df, paths[key])
+    # BD-rate cells are percent: the metric is named without its unit ("on PSNR-Y", never "on PSNR-Y [dB]").
+    metric = metric_name(opts.metric) if opts.kind == "rate" else metric_label(opts.metric)
+    what = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric}"
+    subset_text = f" {opts.subset()[0].upper()}{opts.subset()[1:]}." if opts.subset() else ""
+    for convention, table, how in (
+            (JVET, classes, "BD-rate of each sequence, then the mean per class and over all sequences"),
+            (DCVC, averaged, "BD-rate of each class's frame-weighted mean curve, then the mean of the classes")):
+        caption = (f"{what} on {metric} against {(labels or {}).get(anchor, anchor)}, {convention}: {how}. {opts.method.upper()} "
+                   f"interpolation, exact integration.{subset_text}")
+        label = f"tab:bd-{opts.metric}-{'jvet' if convention == JVET else 'dcvc'}".replace("_", "-")
+        atomic_write_text(paths[f"LaTeX, {convention}"], latex_table(table, caption, label, labels))
+    text = [f"{opts.describe()}; anchor {anchor}",
+            f"{JVET}: BD per sequence, mean per class; '{OVERALL}' = mean over all sequences:",
+            pivot_classes(classes).to_string(),
+            f"Spread of the per-sequence values behind each mean ({opts.bootstrap} bootstrap resamples, seed "
+            f"{opts.seed}):",
+            spread_table(classes).to_string(index=False),
+            f"{DCVC}: BD of each class's frame-weighted mean curve; '{CLASS_MEAN}' = mean of the classes:",
+            pivot_classes(averaged).to_string()]
+    if not times.empty and times[["encode_ratio", "decode_ratio"]].notna().any().any():
+        text += ["Time ratios against the anchor (geometric mean over sequences):", times.to_string(index=False)]
+    return "\n".join(text), paths
