@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.adapters.process import collecting_usage, run_captured, run_program
+from bench.adapters.process import collecting_usage, run, run_program
 from bench.cli import main
 from bench.conditions import load_condition
 from bench.timing import EXCLUSIVE_LABEL, SHARED_LABEL, frame_rates, summary
@@ -43,15 +43,15 @@ def test_frame_rates_by_hand() -> None:
     assert summary(1.0, 1.0, 4, [0.25] * 4, [0.5] * 4, "exclusive")["decode_fps_median"] == 2.0
 
 
-def test_a_programs_peak_memory_is_its_own_not_the_parents() -> None:
+def test_a_programs_peak_memory_is_its_own_not_the_parents(tmp_path: Path) -> None:
     """A child forked from this (large) process reports wait4's ru_maxrss as big as the parent was; the
     high-water mark read while it runs is the program's own: a 300 MiB child of a parent holding 400 MiB
     more reads about 300 MiB."""
     ballast = np.ones(400 * 2**20 // 8)  # noqa: F841 (kept alive while the child runs)
     code = "import time; x = bytearray(300 * 2**20); time.sleep(0.3)"
     with collecting_usage() as usage:
-        run_captured([sys.executable, "-c", code], "300 MiB", 60)
-        out = run_program([sys.executable, "-c", "print(sum(range(10**7)))"], "sum", 60, Path("/tmp/lvc_sum.log"))
+        run([sys.executable, "-c", code], "300 MiB", 60, separate_stdout=True)
+        out = run_program([sys.executable, "-c", "print(sum(range(10**7)))"], "sum", 60, tmp_path / "sum.log")
     assert out.strip() == str(sum(range(10**7)))
     big, small = usage
     assert 300 * 2**20 <= big.peak_rss_bytes < 420 * 2**20, big.peak_rss_bytes / 2**20

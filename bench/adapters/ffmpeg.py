@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,7 +39,7 @@ from bench.adapters.encoder_options import (
     merge_args,
     overridden_aspects,
 )
-from bench.adapters.process import run_captured
+from bench.adapters.process import Finished, run
 from bench.adapters.stream_facts import StreamFacts
 from bench.errors import AdapterError, ConditionError
 from bench.probes import remembered, tool_sha256
@@ -77,21 +76,23 @@ def ffmpeg_identity() -> dict[str, str]:
 _ERROR_LINE = re.compile(r"error|invalid|out of range|not found|unknown|unrecognized", re.IGNORECASE)
 
 
-def _run(argv: list[str], what: str, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+def _run(argv: list[str], what: str, timeout: float = TIMEOUT_S) -> Finished:
+    """An ffmpeg (or ffprobe) run through the suite's one program runner, its stdout kept apart from its log
+    (stderr); failing with ffmpeg's own cause line."""
     try:
-        proc = run_captured(argv, what, timeout)
-    except FileNotFoundError:
-        raise AdapterError(f"{what}: program not found: {argv[0]}") from None
-    except subprocess.TimeoutExpired:
-        raise AdapterError(f"{what}: timed out after {timeout:.0f} s") from None
-    if proc.returncode != 0:
-        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        done = run(argv, what, timeout, separate_stdout=True)
+    except AdapterError as e:
+        if "cannot run" in str(e) and not Path(argv[0]).exists():
+            raise AdapterError(f"{what}: program not found: {argv[0]}") from None
+        raise
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.output.splitlines() if line.strip()]
         # ffmpeg's first error line names the cause; the later ones only say that opening failed. A line with
         # "error" in it first (at verbose level the filter graph's description says "unknown" long before).
         cause = next((line for line in lines if re.search(r"error", line, re.IGNORECASE)), None) or \
             next((line for line in lines if _ERROR_LINE.search(line)), lines[-1] if lines else "no message")
-        raise AdapterError(f"{what} failed with exit code {proc.returncode}: {cause}", proc.stderr[-3000:])
-    return proc
+        raise AdapterError(f"{what} failed with exit code {done.returncode}: {cause}", done.output[-3000:])
+    return done
 
 
 def _keyint(task: CodingTask) -> int:
@@ -190,14 +191,14 @@ class FfmpegAdapter(Adapter):
         released = overridden_aspects(self.params["overrides"], self.options, self.name)  # checks not made
         facts, commands, logs, encode_s = self._encode(task, bitstream, segments, released)
         decode, dec, decode_s = self._decode(task, bitstream, decoded)
-        logs["decode"] = dec.stderr
-        self._refuse_ignored(dec.stderr, "decoder")
-        frame_types = _frame_types(dec.stderr)
+        logs["decode"] = dec.output
+        self._refuse_ignored(dec.output, "decoder")
+        frame_types = _frame_types(dec.output)
         checked = stream_facts.check_frame_types(
             facts[0] or StreamFacts("frame types from the decoder"), frame_types, task.frames,
             -1 if "intra" in released else task.intra_period, self.b_frames_reorder and "reorder" not in released,
             f"codec {self.name}")
-        frame_qp = stream_facts.frame_qp_from_showinfo(dec.stderr) or _joined_qp(facts)
+        frame_qp = stream_facts.frame_qp_from_showinfo(dec.output) or _joined_qp(facts)
         packets = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(bitstream), "-map", "0:v:0",
                    "-c", "copy", "-f", "framecrc", "-"]
         sizes = _packet_sizes(_run(packets, f"codec {self.name}: packet listing").stdout)
@@ -243,11 +244,11 @@ class FfmpegAdapter(Adapter):
             enc = _run(encode, f"codec {self.name}: encoder")
             encode_s += time.perf_counter() - t0
             if not part.exists() or part.stat().st_size == 0:
-                raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream", enc.stderr[-3000:])
-            self._refuse_ignored(enc.stderr, "encoder")
-            facts.append(self._check_settings(part, enc.stderr, task, keyint, released))
+                raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream", enc.output[-3000:])
+            self._refuse_ignored(enc.output, "encoder")
+            facts.append(self._check_settings(part, enc.output, task, keyint, released))
             commands.append(encode)
-            logs[f"encode{i}" if len(segments) > 1 else "encode"] = enc.stderr
+            logs[f"encode{i}" if len(segments) > 1 else "encode"] = enc.output
             parts.append(part)
         if len(parts) > 1:
             # Each segment starts with its own parameter sets and an IDR picture: the concatenation is one
@@ -283,7 +284,7 @@ class FfmpegAdapter(Adapter):
 
 
     def _decode(self, task: CodingTask, bitstream: Path,
-                decoded: Path) -> tuple[list[str], subprocess.CompletedProcess[str], float]:
+                decoded: Path) -> tuple[list[str], Finished, float]:
         """Decode BITSTREAM to raw frames in ``task.fmt``: (command, finished process, seconds)."""
         dec_codec = ["-c:v", self.decoder] if self.decoder else []
         decode = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "info", *dec_codec,
@@ -293,13 +294,13 @@ class FfmpegAdapter(Adapter):
         t0 = time.perf_counter()
         dec = _run(decode, f"codec {self.name}: decoder")
         seconds = time.perf_counter() - t0
-        coded = _STREAM_PIX_FMT.search(dec.stderr)
+        coded = _STREAM_PIX_FMT.search(dec.output)
         if coded is None or coded.group(1) != task.fmt.name:
             # ffmpeg converts pixel formats silently (4:4:4 input becomes 4:2:0 for some encoders): a stream in
             # another format than the one given would be measured after a conversion nobody asked for.
             raise AdapterError(f"codec {self.name}: the bitstream is {coded.group(1) if coded else 'of unknown format'}"
                                f", not the {task.fmt.name} it was given; this encoder cannot code that format",
-                               dec.stderr[-3000:])
+                               dec.output[-3000:])
         return decode, dec, seconds
 
     def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
@@ -352,14 +353,10 @@ def _library_version_of(encoder: str, muxer: str, pattern: str) -> str:
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "lavfi", "-i",
             "testsrc2=size=64x64:rate=25", "-frames:v", "2", "-pix_fmt",
             "yuv420p10le" if encoder == "libvvenc" else "yuv420p", "-c:v", encoder, "-f", muxer, "-"]
-    try:
-        proc = subprocess.run(argv, capture_output=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise AdapterError(f"{encoder}: version probe could not run: {e}") from None
-    if proc.returncode != 0:
-        raise AdapterError(f"{encoder} is not usable in {ffmpeg_exe()}: "
-                           f"{proc.stderr.decode('latin-1').strip().splitlines()[-1:]}")
-    text = proc.stderr.decode("latin-1") + proc.stdout.decode("latin-1")
+    done = run(argv, f"{encoder}: version probe", 120, separate_stdout=True)  # the stream holds the encoder's SEI
+    if done.returncode != 0:
+        raise AdapterError(f"{encoder} is not usable in {ffmpeg_exe()}: {done.output.strip().splitlines()[-1:]}")
+    text = done.output + done.stdout
     m = re.search(pattern, text)
     if not m:
         return f"{encoder} (version string not found)"

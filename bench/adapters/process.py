@@ -1,6 +1,7 @@
-"""Running an external program for an adapter: output kept in a log file and streamed line by line (so a long
-encode can report each coded frame), an optional timeout, and one AdapterError with the output's tail when the
-program cannot start, dies or runs too long.
+"""Running an external program for an adapter, the one way every adapter does it (:func:`run`): output kept in a
+log file and streamed line by line (so a long encode can report each coded frame), an optional timeout that kills
+the program (and its process group, for one that spawns workers), and one AdapterError with the output's tail
+when the program cannot start, dies or runs too long.
 
 Every program is reaped with ``os.wait4``, which gives its own CPU time (user + system, its waited-for
 descendants included); its peak resident memory is the kernel's high-water mark (``VmHWM``) read while it
@@ -91,58 +92,52 @@ def _reap_killed(proc: subprocess.Popen[Any]) -> None:
     proc.returncode = os.waitstatus_to_exitcode(status)
 
 
-def run_captured(argv: list[str], what: str, timeout: float | None) -> subprocess.CompletedProcess[str]:
-    """``subprocess.run(argv, capture_output=True, text=True)`` whose usage is noted; raises OSError and
-    subprocess.TimeoutExpired (the program killed) as subprocess.run does."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,  # noqa: S603
-                            errors="replace")
-    out: dict[str, str] = {}
+@dataclass(frozen=True)
+class Finished:
+    """A program that ran to its end (whatever its exit status)."""
 
-    def pump(name: str, stream: Any) -> None:
-        with stream:  # closed once read: an open pipe left to the garbage collector is a ResourceWarning
-            out[name] = stream.read()
-
-    readers = [threading.Thread(target=pump, args=(n, st), daemon=True)
-               for n, st in (("stdout", proc.stdout), ("stderr", proc.stderr))]
-    for r in readers:
-        r.start()
-    try:
-        _reap(proc, what, started, timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _reap_killed(proc)
-        raise
-    for r in readers:
-        r.join()
-    return subprocess.CompletedProcess(argv, proc.returncode, out.get("stdout", ""), out.get("stderr", ""))
+    returncode: int
+    output: str  # what it printed (stderr only, when its stdout was kept apart): the log
+    stdout: str = ""  # its standard output, when kept apart (data it writes there: ffmpeg's framecrc)
 
 
-def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
-                on_line: Callable[[str], None] | None = None, cwd: Path | None = None,
-                env: Mapping[str, str] | None = None, own_group: bool = False) -> str:
-    """Run ARGV; return its output (stdout and stderr together), also written to LOG. ON_LINE hears each line
-    as it comes. WHAT names the program in errors ("codec vtm: encoder"). OWN_GROUP puts the program in a
-    process group of its own so a timeout also kills the worker processes it spawns (the DCVC scripts' pools);
-    a single-process encoder stays in ours, so a kill of the whole run reaches it."""
+def run(argv: list[str], what: str, timeout: float | None, log: Path | None = None,
+        on_line: Callable[[str], None] | None = None, cwd: Path | None = None,
+        env: Mapping[str, str] | None = None, own_group: bool = False, separate_stdout: bool = False) -> Finished:
+    """Run ARGV to its end; every program an adapter runs goes through here. Its output is streamed line by line
+    to ON_LINE and written to LOG; SEPARATE_STDOUT keeps its standard output apart (then the output is stderr).
+    WHAT names the program in errors ("codec vtm: encoder"). Past TIMEOUT seconds it is killed, with its
+    process group when OWN_GROUP (a program that spawns workers: the DCVC scripts' pools; a single-process
+    encoder stays in ours, so that a kill of the whole run reaches it). AdapterError when it cannot start or is
+    killed; its exit status is the caller's to judge (:func:`run_program` fails on a non-zero one)."""
     started = time.perf_counter()
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # noqa: S603
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE,  # noqa: S603
+                                stderr=subprocess.PIPE if separate_stdout else subprocess.STDOUT, text=True,
                                 errors="replace", cwd=cwd, env=dict(env) if env is not None else None,
                                 start_new_session=own_group)
     except OSError as e:
         raise AdapterError(f"{what}: cannot run {argv[0]}: {e.strerror or e}") from None
     lines: list[str] = []
+    data: list[str] = []
 
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if on_line is not None:
-                on_line(line)
+    def pump_lines(stream: Any) -> None:
+        with stream:  # closed once read: a pipe left to the garbage collector is a ResourceWarning
+            for line in stream:
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line)
 
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
+    def pump_data(stream: Any) -> None:
+        with stream:
+            data.append(stream.read())
+
+    readers = [threading.Thread(target=pump_lines, args=(proc.stderr if separate_stdout else proc.stdout,),
+                                daemon=True)]
+    if separate_stdout:
+        readers.append(threading.Thread(target=pump_data, args=(proc.stdout,), daemon=True))
+    for r in readers:
+        r.start()
     try:
         _reap(proc, what, started, timeout)
     except subprocess.TimeoutExpired:
@@ -151,17 +146,30 @@ def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
         else:
             proc.kill()
         _reap_killed(proc)
-        reader.join(5)
+        for r in readers:
+            r.join(5)
         text = "".join(lines)
-        log.write_text(text)
+        if log is not None:
+            log.write_text(text)
         raise AdapterError(f"{what}: killed after the descriptor's timeout of {timeout:.0f} s", text[-3000:]) from None
-    reader.join()
+    for r in readers:
+        r.join()
     text = "".join(lines)
-    log.write_text(text)
-    if proc.returncode != 0:
-        last = next((line.strip() for line in reversed(lines) if line.strip()), "no message")
-        raise AdapterError(f"{what} failed with exit code {proc.returncode}: {last}", text[-3000:])
-    return text
+    if log is not None:
+        log.write_text(text)
+    return Finished(proc.returncode or 0, text, "".join(data))
+
+
+def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
+                on_line: Callable[[str], None] | None = None, cwd: Path | None = None,
+                env: Mapping[str, str] | None = None, own_group: bool = False) -> str:
+    """:func:`run`, failing with the program's last line when it exits non-zero; returns its output (stdout and
+    stderr together), also written to LOG."""
+    done = run(argv, what, timeout, log, on_line, cwd, env, own_group)
+    if done.returncode != 0:
+        last = next((line.strip() for line in reversed(done.output.splitlines()) if line.strip()), "no message")
+        raise AdapterError(f"{what} failed with exit code {done.returncode}: {last}", done.output[-3000:])
+    return done.output
 
 
 def pinned_gpu_environment(gpu: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -180,12 +188,8 @@ def pinned_gpu_environment(gpu: int, base: Mapping[str, str] | None = None) -> d
 def run_python_snippet(python: str, snippet: str, what: str, cwd: Path | None = None, timeout: float = 600) -> str:
     """Run a few lines with another environment's interpreter (a neural codec's own); return its stdout.
     WHAT names the step in errors ("codec dcvc-hem: reading the checkpoints' q-scales")."""
-    try:
-        proc = subprocess.run([python, "-c", snippet], capture_output=True, text=True, cwd=cwd,  # noqa: S603
-                              timeout=timeout, check=False)
-    except OSError as e:
-        raise AdapterError(f"{what}: cannot run the interpreter {python}: {e.strerror or e}") from None
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise AdapterError(f"{what} failed in {python}: {last}", proc.stderr[-3000:])
-    return proc.stdout
+    done = run([python, "-c", snippet], f"{what} ({python})", timeout, cwd=cwd, separate_stdout=True)
+    if done.returncode != 0:
+        last = (done.output.strip().splitlines() or ["no message"])[-1]
+        raise AdapterError(f"{what} failed in {python}: {last}", done.output[-3000:])
+    return done.stdout

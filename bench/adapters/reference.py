@@ -26,7 +26,6 @@ import contextvars
 import functools
 import os
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from typing import Any, ClassVar
 
 from bench.adapters import register
 from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
-from bench.adapters.process import run_program
+from bench.adapters.process import run, run_program
 from bench.codec_logs import parse_summary, parse_version
 from bench.errors import AdapterError, ConditionError
 from bench.probes import tool_sha256
@@ -249,11 +248,7 @@ class ReferenceSoftware(Adapter):
     @functools.cached_property
     def _version(self) -> str:
         encoder = self._program("encoder")
-        try:
-            proc = subprocess.run([str(encoder), "--help"], capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
-        except OSError as e:
-            raise AdapterError(f"codec {self.name}: cannot run {encoder}: {e}") from None
-        version = parse_version(proc.stdout + proc.stderr)
+        version = parse_version(run([str(encoder), "--help"], f"codec {self.name}: {encoder} --help", 60).output)
         if version is None:
             raise AdapterError(f"codec {self.name}: {encoder} printed no version banner; is it the {self.name} encoder?")
         return version
