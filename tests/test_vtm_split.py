@@ -16,7 +16,8 @@ from conftest import write_clip
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
-from bench.adapters.reference import Segment, split_segments
+from bench.adapters.reference import split_segments
+from bench.adapters.segments import Segment, intra_period_segments
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
 from bench.runner import RunOptions, run_condition
@@ -59,6 +60,19 @@ def test_segment_command_lines(tmp_path: Path) -> None:
     whole = adapter_class("vtm")({"root": str(_cfg_root(tmp_path)), "config": "RA"})
     assert whole.segments(task) == [Segment(0, 64)]
     assert {"--FrameSkip=0", "--FramesToBeEncoded=64", "--IntraPeriod=32"} <= set(whole.encoder_args(task))
+
+
+def test_one_segment_rule_for_both_splitting_encoders() -> None:
+    """VVenC (each intra period alone, streams concatenated) and VTM RA (each to the next intra picture inclusive,
+    joined by parcat) split by the same rule, with and without the closing overlap."""
+    assert intra_period_segments(10, 4, overlap=False) == [Segment(0, 4), Segment(4, 4), Segment(8, 2)]
+    assert intra_period_segments(10, 4, overlap=True) == [Segment(0, 5), Segment(4, 5), Segment(8, 2)]
+    assert intra_period_segments(8, 4, overlap=False) == [Segment(0, 4), Segment(4, 4)]
+    assert intra_period_segments(5, 4, overlap=True) == [Segment(0, 5)]  # the whole: one segment
+    assert intra_period_segments(12, -1, overlap=False) == [Segment(0, 12)]
+    vvenc = adapter_class("vvenc")(adapter_class("vvenc").validate_params({}, "t"))
+    task = CodingTask(Path("in.yuv"), None, 64, 64, 30.0, 10, 4, 32, Path("."))  # type: ignore[arg-type]
+    assert vvenc.segments(task) == intra_period_segments(10, 4, overlap=False)
 
 
 @pytest.mark.parametrize(("config", "intra_period", "message"), [

@@ -40,6 +40,7 @@ from bench.adapters.encoder_options import (
     overridden_aspects,
 )
 from bench.adapters.process import Finished, run
+from bench.adapters.segments import Segment, encode_segments, intra_period_segments
 from bench.adapters.stream_facts import StreamFacts
 from bench.errors import AdapterError, ConditionError
 from bench.probes import remembered, tool_sha256
@@ -173,12 +174,12 @@ class FfmpegAdapter(Adapter):
         ident = ffmpeg_identity()
         return f"{self.library_version()} via {ident['ffmpeg_version']}"
 
-    def segments(self, task: CodingTask) -> list[tuple[int, int]]:
-        """(first frame, frame count) of each separate encode: one, unless the encoder cannot place a
-        refreshing intra frame inside a low-delay stream, in which case each intra period is its own encode."""
-        if not self.split_at_intra or task.intra_period == -1 or task.intra_period >= task.frames:
-            return [(0, task.frames)]
-        return [(s, min(task.intra_period, task.frames - s)) for s in range(0, task.frames, task.intra_period)]
+    def segments(self, task: CodingTask) -> list[Segment]:
+        """The separate encodes: one, unless the encoder cannot place a refreshing intra frame inside a
+        low-delay stream, in which case each intra period is its own encode."""
+        if not self.split_at_intra:
+            return [Segment(0, task.frames)]
+        return intra_period_segments(task.frames, task.intra_period, overlap=False)
 
     def code_sequence(self, task: CodingTask) -> CodingResult:
         exe = ffmpeg_exe()
@@ -209,7 +210,7 @@ class FfmpegAdapter(Adapter):
             encode_seconds=encode_s, decode_seconds=decode_s, frame_types=frame_types,
             frame_bits=[8 * s for s in sizes] if len(sizes) == task.frames else None,
             frame_qp=frame_qp if frame_qp and len(frame_qp) == task.frames else None,
-            codec_reported={"packet_bytes_total": sum(sizes), "encoded_segments": [list(s) for s in segments]},
+            codec_reported={"packet_bytes_total": sum(sizes), "encoded_segments": [[s.first, s.count] for s in segments]},
             stream=record_facts, warnings=[w for log in logs.values() for w in stream_facts.warnings(log)],
             description=stream_facts.describe(record_facts, f"{self.name} {self.library_version()}",
                                               self.params["threads"],
@@ -220,36 +221,39 @@ class FfmpegAdapter(Adapter):
                                      "decode to raw frames, process start-up and file I/O included"},
         )
 
-    def _encode(self, task: CodingTask, bitstream: Path, segments: list[tuple[int, int]], released: set[str]
+    def _encode(self, task: CodingTask, bitstream: Path, segments: list[Segment], released: set[str]
                 ) -> tuple[list[StreamFacts | None], list[list[str]], dict[str, str], float]:
         """Encode SEGMENTS into BITSTREAM (several: each its own encode, concatenated), checking each stream's
         settings; the stream facts, commands, logs and encoding seconds."""
         exe = ffmpeg_exe()
         threads = ["-threads", str(self.params["threads"])] if self.params["threads"] else []
+        split = len(segments) > 1
+
+        def encode(i: int, seg: Segment) -> tuple[list[str], Finished, Path, int]:
+            part = task.work_dir / f"segment{i}{self.extension}" if split else bitstream
+            trim = (["-vf", f"trim=start_frame={seg.first}:end_frame={seg.first + seg.count},setpts=PTS-STARTPTS"]
+                    if split else [])
+            keyint = seg.count if split else _keyint(task)
+            args, _ = merge_args(self.encoder_args(task, keyint), self.params["extra_args"], self.options)
+            argv = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", self.encode_loglevel,
+                    "-f", "rawvideo", "-pix_fmt", task.fmt.name, "-s", f"{task.width}x{task.height}",
+                    "-r", f"{task.fps:g}", "-i", str(task.input_path), *trim, "-frames:v", str(seg.count), "-an",
+                    "-c:v", self.encoder, *threads, *args, "-f", self.muxer, str(part)]
+            return argv, _run(argv, f"codec {self.name}: encoder"), part, keyint
+
+        # One after the other: the encoder's own threads use the job's cores.
+        runs = encode_segments(segments, encode)
         facts: list[StreamFacts | None] = []
-        commands, logs = [], {}
-        encode_s = 0.0
-        parts = []
-        for i, (first, count) in enumerate(segments):
-            part = task.work_dir / f"segment{i}{self.extension}" if len(segments) > 1 else bitstream
-            trim = (["-vf", f"trim=start_frame={first}:end_frame={first + count},setpts=PTS-STARTPTS"]
-                    if len(segments) > 1 else [])
-            keyint = count if len(segments) > 1 else _keyint(task)
-            args, replaced = merge_args(self.encoder_args(task, keyint), self.params["extra_args"], self.options)
-            encode = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", self.encode_loglevel,
-                      "-f", "rawvideo", "-pix_fmt", task.fmt.name, "-s", f"{task.width}x{task.height}",
-                      "-r", f"{task.fps:g}", "-i", str(task.input_path), *trim, "-frames:v", str(count), "-an",
-                      "-c:v", self.encoder, *threads, *args, "-f", self.muxer, str(part)]
-            t0 = time.perf_counter()
-            enc = _run(encode, f"codec {self.name}: encoder")
-            encode_s += time.perf_counter() - t0
+        commands, logs, parts = [], {}, []
+        for i, (argv, enc, part, keyint) in enumerate(runs.results):
             if not part.exists() or part.stat().st_size == 0:
                 raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream", enc.output[-3000:])
             self._refuse_ignored(enc.output, "encoder")
             facts.append(self._check_settings(part, enc.output, task, keyint, released))
-            commands.append(encode)
-            logs[f"encode{i}" if len(segments) > 1 else "encode"] = enc.output
+            commands.append(argv)
+            logs[f"encode{i}" if split else "encode"] = enc.output
             parts.append(part)
+        encode_s = sum(runs.seconds)
         if len(parts) > 1:
             # Each segment starts with its own parameter sets and an IDR picture: the concatenation is one
             # conforming elementary stream, decoded below as a whole.

@@ -22,14 +22,12 @@ gets ``ConformanceWindowMode 1`` (its default 0 rejects sizes that need padding)
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import os
 import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import Any, ClassVar
 from bench.adapters import register
 from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
 from bench.adapters.process import run, run_program
+from bench.adapters.segments import Segment, encode_segments, intra_period_segments
 from bench.codec_logs import parse_summary, parse_version
 from bench.errors import AdapterError, ConditionError
 from bench.probes import tool_sha256
@@ -398,21 +397,16 @@ class ReferenceSoftware(Adapter):
         with parcat into BITSTREAM, and merge their per-picture log lines into display order."""
         encoder, on_line, n = self._program("encoder"), self._progress(task), len(segments)
 
-        def encode(k: int) -> tuple[list[str], str, float]:
-            seg = segments[k]
+        def encode(k: int, seg: Segment) -> tuple[list[str], str]:
             argv = [str(encoder), *self.encoder_args(task, seg), "-i", str(task.input_path), "-b",
                     str(task.work_dir / f"segment_{k:03d}.bin"), "-o", ""]
-            t0 = time.perf_counter()
             log = run_program(argv, f"codec {self.name}: encoder, segment {k + 1} of {n} (frames {seg.first}.."
                               f"{seg.first + seg.count - 1})", timeout, task.work_dir / f"encoder_{k:03d}.log", on_line)
-            return argv, log, time.perf_counter() - t0
+            return argv, log
 
-        workers = min(n, self.params["segment_workers"] or task.cpus)
-        t0 = time.perf_counter()
-        contexts = [contextvars.copy_context() for _ in range(n)]  # each segment's usage noted with the job's
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(lambda k: contexts[k].run(encode, k), range(n)))
-        wall = time.perf_counter() - t0
+        runs = encode_segments(segments, encode, self.params["segment_workers"] or task.cpus)
+        done = [(argv, log, secs) for (argv, log), secs in zip(runs.results, runs.seconds, strict=True)]
+        workers, wall = runs.workers, runs.wall_s
         streams = [task.work_dir / f"segment_{k:03d}.bin" for k in range(n)]
         join = [str(self._program("parcat")), *map(str, streams), str(bitstream)]
         run_program(join, f"codec {self.name}: parcat", timeout, task.work_dir / "parcat.log")
@@ -436,21 +430,11 @@ class ReferenceSoftware(Adapter):
                         {"encode_wall_s": wall, "encode_s_is": "sum of the segments' encoder times"})
 
 
-@dataclass(frozen=True)
-class Segment:
-    """Frames FIRST .. FIRST + COUNT - 1 of a split encode, coded on their own (the first as an IDR picture)."""
-
-    first: int
-    count: int
-
-
 def split_segments(frames: int, intra_period: int) -> list[Segment]:
     """Intra-period segments: each runs from one intra picture to the next inclusive. That closing picture, coded
     as a CRA, is the copy the joined stream keeps (parcat drops the next segment's own copy, its leading IDR), so
     the joined stream has every frame once. One segment when there is nothing to split."""
-    if intra_period <= 0 or frames <= intra_period + 1:
-        return [Segment(0, frames)]
-    return [Segment(first, min(intra_period + 1, frames - first)) for first in range(0, frames - 1, intra_period)]
+    return intra_period_segments(frames, intra_period, overlap=True)
 
 
 @dataclass
