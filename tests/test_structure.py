@@ -1,5 +1,6 @@
 """The architecture as the code has it: no import cycle among the suite's modules (lazy imports inside
-functions count too: a cycle there is the same knot, only hidden)."""
+functions count too: a cycle there is the same knot, only hidden), layers that import only downwards, and no
+function longer than a screen. ``python tests/test_structure.py`` lists the longest functions."""
 
 from __future__ import annotations
 
@@ -92,3 +93,27 @@ def test_layers() -> None:
     assert "bench.importers" not in _imports_of("bench.adapters", graph)
     assert not {m for m in graph["bench.importers"] if m.startswith("bench.adapters")}
     assert "bench.codec_logs" in graph["bench.importers"] and "bench.codec_logs" in graph["bench.adapters.reference"]
+
+
+LONGEST = 60  # lines of a function, decorators and docstring included
+
+
+def function_lengths() -> list[tuple[int, str]]:
+    """(lines, "path:line name") of every function and method in bench/, longest first."""
+    out = []
+    for path in sorted(BENCH.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.append((node.end_lineno - node.lineno + 1,  # type: ignore[operator]
+                            f"{path.relative_to(BENCH.parent)}:{node.lineno} {node.name}"))
+    return sorted(out, reverse=True)
+
+
+def test_no_function_over_a_screen() -> None:
+    long = [f"{where} ({n} lines)" for n, where in function_lengths() if n > LONGEST]
+    assert not long, f"split these into their steps: {'; '.join(long)}"
+
+
+if __name__ == "__main__":
+    for n, where in function_lengths()[:15]:
+        print(f"{n:4d}  {where}")
