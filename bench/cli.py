@@ -422,7 +422,7 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
     figures = not getattr(args, "no_figures", False)
     settings = {"condition": condition.expanded_text(), "coding": condition.coding_fields(), "anchor": condition.anchor,
                 "metrics": condition.metrics.describe(), "codecs": [c.name for c in condition.codecs],
-                "reports": str(args.reports), "figures": figures, "displays": condition.displays(),
+                "reports": str(args.reports), "figures": figures,
                 "font": args.font, "table_times": args.table_times,
                 "bd": dataclasses.asdict(_options(args, _default_metric(condition)))}
     stamp = outputs_stamp(store, outcome.jobs, settings)

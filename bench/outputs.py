@@ -19,8 +19,7 @@ from bench.store import ResultStore
 def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, reports_dir: Path,
                   figures: bool = True) -> dict[str, Path]:
     store = ResultStore(results_dir / condition.name)
-    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics,
-                             condition.displays())
+    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
     records = [store.view(r, condition.metrics) for j in jobs
                if (r := store.read(store.record_path(j.codec.name, j.sequence.name, j.rate_point, j.key)))]
     summary = summary_frame(records)

@@ -146,8 +146,7 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
     if todo and condition.metrics.device.startswith("cuda"):
         make_backend(condition.metrics.device, 1).close()  # no GPU: the one-line error now, before any coding
     atomic_write_text(store.root / "condition.yaml", condition.expanded_text())  # means the same when files move
-    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics,
-                             condition.displays())
+    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
     if todo:  # a rerun with nothing to do never imports torch
         limit_torch_threads({n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)

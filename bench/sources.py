@@ -51,9 +51,8 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[So
             recs = store.run_records()
             cond = path / "condition.yaml"
             fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
-            displays = (store.run_manifest() or {}).get("displays") or {}
-            out.append(Source(name or path.name, recs, cond.read_text(encoding="utf-8") if cond.exists() else None,
-                              fields, str(path), displays=displays))
+            text = cond.read_text(encoding="utf-8") if cond.exists() else None
+            out.append(Source(name or path.name, recs, text, fields, str(path), displays=_displays_in(text)))
         else:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
             out.append(Source(name or (path.name if path.is_dir() else path.stem), import_path(path, name),
                               path=str(path), named_curve=name is not None))
@@ -73,6 +72,19 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[So
                               for c, d in s.displays.items()}
     _fill_unknown_groups(out)
     return out
+
+
+def _displays_in(condition_text: str | None) -> dict[str, dict[str, str]]:
+    """Codec name -> its ``display:`` block, from a condition as a run stores it (every codec written out)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(condition_text or "") or {}
+    except yaml.YAMLError:
+        return {}  # not ours to judge here: the report shows the text as it is
+    codecs = doc.get("codecs") if isinstance(doc, dict) else None
+    return {str(c.get("name") or c.get("descriptor")): dict(c["display"]) for c in codecs or []
+            if isinstance(c, dict) and isinstance(c.get("display"), dict)}
 
 
 def displays(sources: list[Source]) -> dict[str, dict[str, str]]:

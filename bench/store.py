@@ -151,14 +151,12 @@ class ResultStore:
                 out.append(record)
         return out
 
-    def write_run_manifest(self, jobs: list[dict[str, Any]], condition_name: str, metrics: MetricSpec,
-                           displays: dict[str, dict[str, str]] | None = None) -> None:
+    def write_run_manifest(self, jobs: list[dict[str, Any]], condition_name: str, metrics: MetricSpec) -> None:
         """The jobs the last run planned (key, codec, sequence, rate point) and how it measures, written when it
-        starts: what ``status`` compares the records with, and what ``bd`` and reports read from this folder.
-        DISPLAYS: how reports show each codec (its descriptor's ``display:`` block), where one is given."""
+        starts: what ``status`` compares the records with, and what ``bd`` and reports read from this folder."""
         atomic_write_text(self.root / "run.json", json.dumps({
             "schema_version": SCHEMA_VERSION, "condition": condition_name, "metrics": metrics.describe(),
-            "displays": displays or {}, "keys": [j["key"] for j in jobs], "jobs": jobs}, indent=1, default=str))
+            "keys": [j["key"] for j in jobs], "jobs": jobs}, indent=1, default=str))
 
     def run_manifest(self) -> dict[str, Any] | None:
         path = self.root / "run.json"

@@ -57,11 +57,11 @@ def current() -> dict[str, dict[str, object]]:
         module_file = Path(inspect.getfile(cls)).resolve()
         if module_file.parent != ADAPTERS:
             continue  # an adapter from outside the suite (a plugin) versions itself
+        files = source_files(module_file)
         h = hashlib.sha256()
-        for path in source_files(module_file):
+        for path in files:
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        out[name] = {"version": cls.version, "sources_sha256": h.hexdigest(),
-                     "files": [p.name for p in source_files(module_file)]}
+        out[name] = {"version": cls.version, "sources_sha256": h.hexdigest(), "files": [p.name for p in files]}
     return out
 
 

@@ -80,12 +80,7 @@ _ERROR_LINE = re.compile(r"error|invalid|out of range|not found|unknown|unrecogn
 def _run(argv: list[str], what: str, timeout: float = TIMEOUT_S) -> Finished:
     """An ffmpeg (or ffprobe) run through the suite's one program runner, its stdout kept apart from its log
     (stderr); failing with ffmpeg's own cause line."""
-    try:
-        done = run(argv, what, timeout, separate_stdout=True)
-    except AdapterError as e:
-        if "cannot run" in str(e) and not Path(argv[0]).exists():
-            raise AdapterError(f"{what}: program not found: {argv[0]}") from None
-        raise
+    done = run(argv, what, timeout, separate_stdout=True)
     if done.returncode != 0:
         lines = [line.strip() for line in done.output.splitlines() if line.strip()]
         # ffmpeg's first error line names the cause; the later ones only say that opening failed. A line with

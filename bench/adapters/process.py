@@ -116,6 +116,8 @@ def run(argv: list[str], what: str, timeout: float | None, log: Path | None = No
                                 stderr=subprocess.PIPE if separate_stdout else subprocess.STDOUT, text=True,
                                 errors="replace", cwd=cwd, env=dict(env) if env is not None else None,
                                 start_new_session=own_group)
+    except FileNotFoundError:
+        raise AdapterError(f"{what}: program not found: {argv[0]}") from None
     except OSError as e:
         raise AdapterError(f"{what}: cannot run {argv[0]}: {e.strerror or e}") from None
     lines: list[str] = []

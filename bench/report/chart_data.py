@@ -101,11 +101,11 @@ def frame_entries(records: list[dict[str, Any]], anchor: str | None) -> dict[str
     return out
 
 
-def payload(styles: dict[str, Style], labels: dict[str, str], metrics: list[str], rd: dict[str, Any],
-            frames: dict[str, Any], scatter: dict[str, Any]) -> str:
+def payload(styles: dict[str, Style], metrics: list[str], rd: dict[str, Any], frames: dict[str, Any],
+            scatter: dict[str, Any]) -> str:
     """The page's JSON, safe inside ``<script type="application/json">``: ``<`` is written as ``\\u003c``, so no
     name in it can close the element; the script sets every name as text, never as markup."""
-    data = {"codecs": {c: [s.colour, s.svg_marker, s.dashed, labels.get(c, c)] for c, s in styles.items()},
+    data = {"codecs": {c: [s.colour, s.svg_marker, s.dashed, s.label] for c, s in styles.items()},
             "metrics": {m: metric_label(m) for m in metrics}, "rd": rd, "frames": frames, "scatter": scatter}
     text = json.dumps(data, separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -195,10 +195,10 @@ def _bd_analysis(sources: list[Source], points: pd.DataFrame, ok_points: pd.Data
         return BDAnalysis(None, no_bd)
     analysis = BDAnalysis(anchor)
     differs = condition_flags(sources, anchor)
+    labels = {c: st.label for c, st in styles.items()}
     for metric in [bd.metric] if bd is not None and bd.metric else metrics:
         opts = replace(bd, metric=metric, method=method) if bd is not None else BDOptions(metric=metric, method=method)
         computed: dict[str, pd.DataFrame] = {}
-        labels = {c: st.label for c, st in styles.items()}
         _, paths = write_bd_tables(ok_points, anchor, opts, tables, "report", computed, differs, labels)
         analysis.files += [f"tables/{p.name}" for p in paths.values()]
         analysis.sections[metric] = _bd_section(metric, opts, computed["per_sequence"], computed["classes"],
@@ -207,9 +207,8 @@ def _bd_analysis(sources: list[Source], points: pd.DataFrame, ok_points: pd.Data
     return analysis
 
 
-def _speed_tables(ok_points: pd.DataFrame, anchor: str | None) -> dict[str, Any]:
-    """Encode and decode milliseconds per frame per codec, and time ratios against the anchor."""
-    times = time_ratios(ok_points, anchor) if anchor is not None and not ok_points.empty else pd.DataFrame()
+def _speed_tables(ok_points: pd.DataFrame, times: pd.DataFrame) -> dict[str, Any]:
+    """Encode and decode milliseconds per frame per codec, and TIMES (the ratios against the anchor)."""
     per_frame_ms = []
     for codec, part in ok_points.groupby("codec", sort=True):
         frames = pd.to_numeric(part["frames"], errors="coerce").sum()
@@ -218,7 +217,7 @@ def _speed_tables(ok_points: pd.DataFrame, anchor: str | None) -> dict[str, Any]
         per_frame_ms.append([codec, f"{1000 * enc / frames:.2f}" if frames and enc else "",
                              f"{1000 * dec / frames:.2f}" if frames and dec else ""])
     return {"times": _fmt_table(times) if not times.empty else [], "time_columns": list(times.columns),
-            "per_frame_ms": per_frame_ms, "ratios": times}
+            "per_frame_ms": per_frame_ms}
 
 
 def _by_group(names: dict[str, str]) -> list[tuple[str, list[str]]]:
@@ -237,13 +236,12 @@ def _chart_sections(records: list[dict[str, Any]], ok_points: pd.DataFrame, metr
     frames = chart_data.frame_entries(records, anchor)
     sequences = dict(zip(ok_points["sequence"].astype(str), ok_points["group"].astype(str), strict=True)) \
         if not ok_points.empty else {}
-    labels = {c: st.label for c, st in styles.items()}
-    return {"chart_data": Markup(chart_data.payload(styles, labels, metrics, rd, frames, scatter)),
+    return {"chart_data": Markup(chart_data.payload(styles, metrics, rd, frames, scatter)),
             "chart_script": Markup(SCRIPT.read_text()), "rd_classes": classes,
             "sequence_groups": _by_group(sequences), "open_sequences": len(sequences) <= OPEN_UP_TO,
             "frame_groups": _by_group({s: e["group"] for s, e in frames.items()}),
             "frame_notes": {s: e["chosen"] for s, e in frames.items()}, "open_frames": len(frames) <= OPEN_UP_TO,
-            "codecs": [{"name": c, "label": labels[c], "colour": s.colour, "dashed": s.dashed}
+            "codecs": [{"name": c, "label": s.label, "colour": s.colour, "dashed": s.dashed}
                        for c, s in styles.items()]}
 
 
@@ -274,10 +272,10 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
                             styles, out_dir / "tables")
     headline = next(((m, classes) for m, (classes, _) in bd_stage.summary_tables.items()), None)
     complexity = _complexity_section(ok_points, headline, out_dir / "tables")
-    speed = _speed_tables(ok_points, bd_stage.anchor)
+    ratios = time_ratios(ok_points, bd_stage.anchor) if bd_stage.anchor is not None else pd.DataFrame()
     summary = _summary(bd_stage.summary_tables, bd_stage.anchor, records, bd.kind if bd is not None else "rate",
                        out_dir / "tables", labels, (complexity["label"] or SHARED_LABEL) if table_times else None,
-                       speed.pop("ratios")) if bd_stage.summary_tables else None
+                       ratios) if bd_stage.summary_tables else None
     tables_written = bd_stage.files + (summary["files"] if summary else []) + \
         ([complexity["latex"]] if complexity["latex"] else [])
     write_csv(points, out_dir / "data" / "per_sequence.csv")
@@ -290,7 +288,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
                                                                   metric=bd_metrics[0] if bd_metrics else bd.metric)
     page = dict(
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
-        sources=sources, anchor=bd_stage.anchor, anchor_label=labels.get(anchor or "", anchor),
+        sources=sources, anchor=bd_stage.anchor, anchor_label=labels.get(anchor, anchor),
         no_bd=bd_stage.no_bd, differences=condition_differences(sources),
         metrics=metrics, metric_labels={m: metric_label(m) for m in metrics}, bd_sections=bd_stage.sections,
         summary=summary, complexity=complexity, checks=run_tables.check_rows(records), failures=failures,
@@ -299,7 +297,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC, exported=[],
         figures_pending=exports is not None, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns, n_records=len(records), n_failed=len(failures), cautions=cautions(records),
-        open_up_to=OPEN_UP_TO, **{k: v for k, v in speed.items() if k != "ratios"},
+        open_up_to=OPEN_UP_TO, **_speed_tables(ok_points, ratios),
         **_chart_sections(records, ok_points, metrics, styles, bd_stage.anchor, complexity["charts"]),
     )
     return _write_page(page, out_dir / "index.html", exports, progress)
