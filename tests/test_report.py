@@ -159,6 +159,28 @@ def test_failures_are_grouped_by_cause_and_keep_their_rows(tmp_path: Path) -> No
     assert "c / Pan / 1; c / Pan / 2; c / Pan / 3" in html and "the other 2 job(s)" in html and "tail 5" in html
 
 
+def test_a_report_that_cannot_be_built_leaves_no_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    """A bad --metric is refused before anything is written; a failure while the page is built stops the figure
+    processes started beside it, so no figure lands in a report folder that has no page."""
+    import bench.report.html as html
+
+    records = [_record_with("Pan", ["ffmpeg"])]
+    folder = tmp_path / "run"
+    (folder / "records" / "x" / "Pan").mkdir(parents=True)
+    (folder / "records" / "x" / "Pan" / "r.json").write_text(json.dumps(records[0]))
+    assert main(["report", str(folder), "--metric", "nope", "--out", str(tmp_path / "bad")]) == 2
+    assert "--metric nope: no result has it" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+    def broken(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(html, "_bd_analysis", broken)
+    with pytest.raises(OSError):
+        build_report([Source("x", records)], tmp_path / "full", "t", None)
+    assert not (tmp_path / "full" / "figures").exists()
+
+
 def test_comparison_says_how_conditions_differ(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     for folder, intra in ((a, 32), (b, -1)):

@@ -40,7 +40,7 @@ from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label
 from bench.records import cautions, failures_by_codec
 from bench.report import chart_data, run_tables
-from bench.report.plots import finish_export, start_export
+from bench.report.plots import cancel_export, finish_export, start_export
 from bench.report.styles import codec_styles
 from bench.report.svg import Strip, strip_chart
 from bench.report.tables import complexity_frame, complexity_latex, frames_frame, summary_frame, write_csv
@@ -186,8 +186,6 @@ def _bd_analysis(sources: list[Source], points: pd.DataFrame, ok_points: pd.Data
                  tables: Path) -> BDAnalysis:
     """BD tables per metric (BD's settings when given; its metric only when it names one), written to TABLES.
     No anchor, no usable anchor, or sources coded under other conditions: no tables, and the reason."""
-    if bd is not None and bd.metric and bd.metric not in points.columns:
-        raise BenchError(f"--metric {bd.metric}: no result has it; these do: {', '.join(metrics) or 'none'}")
     no_bd = no_bd_table(points, anchor) if anchor is not None else None
     if no_bd is None and anchor is not None and mismatched_sources(sources, anchor) and not allow_mismatch:
         no_bd = mismatch_message(sources, anchor)
@@ -262,12 +260,29 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     ok_points = points[points["status"] == "ok"] if not points.empty else points
     shown_as = displays(sources)
     styles = codec_styles(list(points["codec"]), anchor, shown_as) if not points.empty else {}
-    labels = {c: st.label for c, st in styles.items()}
     metrics = _usable_metrics(ok_points) if not ok_points.empty else []
+    if bd is not None and bd.metric and bd.metric not in points.columns:  # before anything is written
+        raise BenchError(f"--metric {bd.metric}: no result has it; these do: {', '.join(metrics) or 'none'}")
     out_dir.mkdir(parents=True, exist_ok=True)
     # The paper figures (matplotlib) are drawn in a second process while this one builds the page.
     exports = start_export(ok_points, metrics, out_dir / "figures", anchor, font, shown_as) \
         if metrics and figures else None
+    try:
+        page = _page(sources, records, points, ok_points, metrics, styles, anchor, method, bd,
+                     allow_condition_mismatch, table_times, out_dir, title, exports is not None)
+    except BaseException:
+        if exports is not None:
+            cancel_export(exports)
+        raise
+    return _write_page(page, out_dir / "index.html", exports, progress)
+
+
+def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataFrame, ok_points: pd.DataFrame,
+          metrics: list[str], styles: dict, anchor: str | None, method: str, bd: BDOptions | None,
+          allow_condition_mismatch: bool, table_times: bool, out_dir: Path, title: str,
+          figures_pending: bool) -> dict[str, Any]:
+    """Everything the page shows, with the tables and data files it lists written on the way."""
+    labels = {c: st.label for c, st in styles.items()}
     bd_stage = _bd_analysis(sources, points, ok_points, anchor, metrics, method, bd, allow_condition_mismatch,
                             styles, out_dir / "tables")
     headline = next(((m, classes) for m, (classes, _) in bd_stage.summary_tables.items()), None)
@@ -295,12 +310,12 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
         failure_groups=run_tables.failure_groups(failures), stream_rows=run_tables.stream_rows(records),
         identities=identities, commands=commands, environment=environment, definitions=definitions(),
         bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC, exported=[],
-        figures_pending=exports is not None, tables_written=tables_written, reported_rows=reported_rows,
+        figures_pending=figures_pending, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns, n_records=len(records), n_failed=len(failures), cautions=cautions(records),
         open_up_to=OPEN_UP_TO, **_speed_tables(ok_points, ratios),
         **_chart_sections(records, ok_points, metrics, styles, bd_stage.anchor, complexity["charts"]),
     )
-    return _write_page(page, out_dir / "index.html", exports, progress)
+    return page
 
 
 def _write_page(page: dict[str, Any], path: Path, exports: list | None,

@@ -4,6 +4,7 @@ the report's page is built."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -180,6 +181,17 @@ def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, anchor
     return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir), str(i),  # noqa: S603
                               str(EXPORT_PROCESSES)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for i in range(EXPORT_PROCESSES)]
+
+
+def cancel_export(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the figure processes (the page could not be built: no figure may land beside nothing) and remove
+    their hand-over folder."""
+    for proc in procs:
+        proc.kill()
+        proc.communicate()
+    shutil.rmtree(Path(procs[0].args[3]).parent, ignore_errors=True)  # type: ignore[index]
+    with contextlib.suppress(OSError):  # the figures folder, if nothing else was in it
+        Path(procs[0].args[4]).rmdir()  # type: ignore[index]
 
 
 def finish_export(procs: list[subprocess.Popen[bytes]]) -> list[str]:
