@@ -1,8 +1,8 @@
 """Whether a run's outputs (tables, figures, report) must be written again: they are keyed by the records
-they were made from (path, size, modification time of each planned job's record), the settings that shape
-them, and the suite's own source files; ``outputs.json`` beside the records keeps that key with what was
-printed, so a rerun that changed nothing prints the same answer and rewrites no file. Light on purpose:
-deciding must not import what writing needs (pandas, scipy, matplotlib).
+they were made from (path, size, modification time of each planned job's record and of its measurement
+files), the settings that shape them, and the suite's own source files; ``outputs.json`` beside the records
+keeps that key with what was printed, so a rerun that changed nothing prints the same answer and rewrites no
+file. Light on purpose: deciding must not import what writing needs (pandas, scipy, matplotlib).
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ def outputs_stamp(store: ResultStore, jobs: list[Job], settings: dict[str, Any])
             h.update(f"{path.relative_to(store.root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
         except FileNotFoundError:
             h.update(f"{path.relative_to(store.root)}|absent\n".encode())
+        # Its measurements too: one measured again (a damaged one deleted and remeasured) changes no record.
+        folder = store.measurement_dir({"codec": {"name": job.codec.name}, "sequence": {"name": job.sequence.name},
+                                        "rate_point": job.rate_point, "key": job.key})
+        for m in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            st = m.stat()
+            h.update(f"{m.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     for source in sorted(_SUITE.rglob("*")):
         if source.suffix in (".py", ".j2") and "__pycache__" not in source.parts:
             st = source.stat()

@@ -173,12 +173,14 @@ def test_psnr_peak_conventions() -> None:
     assert psnr(0.0, 255) == 100.0  # identical frames are capped, not infinite
 
 
-def _by_hand(ref: Path, dist: Path, pix_fmt: str, filter_text: str, tmp: Path) -> str:
-    """ffmpeg run by hand on the two files, as its documentation shows: distorted first, reference second."""
+def _by_hand(first: Path, second: Path, pix_fmt: str, filter_text: str, tmp: Path) -> str:
+    """ffmpeg run by hand on the two files in the order the filter's own documentation gives: libvmaf the
+    distorted first and the reference second (Netflix's resource/doc/ffmpeg.md), xpsnr the reference
+    (original) first and the test second (Fraunhofer's xpsnr README)."""
     raw = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{W}x{H}", "-r", "30"]
-    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *raw, "-i", str(dist), *raw, "-i", str(ref),
-                           "-lavfi", f"[0:v][1:v]{filter_text}", "-f", "null", "-"], cwd=tmp, capture_output=True,
-                          text=True, check=True).stderr
+    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *raw, "-i", str(first), *raw, "-i",
+                           str(second), "-lavfi", f"[0:v][1:v]{filter_text}", "-f", "null", "-"], cwd=tmp,
+                          capture_output=True, text=True, check=True).stderr
 
 
 @pytest.mark.parametrize(("src", "dec", "fmt_name"), [("src8", "dec8", "yuv420p"), ("src10", "dec10", "yuv420p10le")])
@@ -193,14 +195,14 @@ def test_vmaf_and_xpsnr_equal_ffmpeg_run_by_hand(distorted: dict[str, Path], tmp
                     _spec(request("vmaf", model="vmaf_v0.6.1"), request("vmaf", model="vmaf_v0.6.1neg"),
                           request("xpsnr")), work)
     for model, name in (("vmaf_v0.6.1", "vmaf"), ("vmaf_v0.6.1neg", "vmaf_neg")):
-        log = _by_hand(ref, distorted[dec], fmt_name,
+        log = _by_hand(distorted[dec], ref, fmt_name,  # distorted, reference
                        f"libvmaf=model=version={model}:log_fmt=json:log_path=hand.json", tmp_path)
         frames = json.loads((tmp_path / "hand.json").read_text())["frames"]
         assert getattr(ours, name) == [f["metrics"]["vmaf"] for f in frames]  # every printed digit
         printed = float(re.search(r"VMAF score: ([\d.]+)", log).group(1))
         assert ours.pooled[name] == pytest.approx(printed, abs=5e-7)  # libvmaf's pooled mean, 6 decimals
         assert 0 < ours.pooled[name] <= 100
-    log = _by_hand(ref, distorted[dec], fmt_name, "xpsnr=stats_file=hand.log", tmp_path)
+    log = _by_hand(ref, distorted[dec], fmt_name, "xpsnr=stats_file=hand.log", tmp_path)  # original, test
     rows = re.findall(r"XPSNR y:\s*([\d.]+)\s+XPSNR u:\s*([\d.]+)\s+XPSNR v:\s*([\d.]+)",
                       (tmp_path / "hand.log").read_text())
     assert len(rows) == N

@@ -3,14 +3,35 @@
 Nothing is measured here. A record's measurements (one document per measure and parameters) are turned into
 every registered metric whose measure the condition asked for, with the condition's pooling and PSNR peak;
 so changing either only re-runs this, in milliseconds per job.
+
+Only measurements of a measure's registered version are used: a bumped version (XPSNR 2, MS-SSIM 2) means the
+old values are wrong for the same frames, so they are treated as missing (the next run or ``remeasure``
+takes them again) and never mixed with new ones; where several of one version remain (an older ffmpeg's),
+the most recently measured is used.
+
+A per-frame value that is NaN or infinite (a damaged measurement file; no measure writes one) makes that
+job's pooled metric NaN, never a number: the view lists it under ``non_finite`` (metric, measure, the
+measurement's key, the frames) and adds a caution naming the sequence, rate point and metrics, which the
+terminal, summary.csv and the report show.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bench.metrics.registry import MeasureRequest, MetricSpec, PoolingContext, definitions, metrics, request
+from bench.metrics.registry import (
+    MeasureRequest,
+    MetricSpec,
+    PoolingContext,
+    definitions,
+    measures,
+    metrics,
+    request,
+)
+
+NON_FINITE = "non_finite"  # the word every output uses for a metric whose per-frame values are not all finite
 
 
 def _request_of(doc: Mapping[str, Any]) -> MeasureRequest:
@@ -27,23 +48,18 @@ def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec:
     view["condition"] = {**(record.get("condition") or {}), "fields": fields}
     if record.get("status") != "ok":
         return view
-    by_request = {_request_of(d): d for d in docs}
+    by_request = current_measurements(docs, spec)
     wanted = [r for r in spec.requests if r in by_request]
     ctx = PoolingContext(spec.pooling, spec.psnr_peak, _bit_depth(record))
-    pooled: dict[str, float | None] = {}
     per_frame: dict[str, Any] = dict(record.get("per_frame") or {})
     for req in wanted:
         doc = by_request[req]
         per_frame.update({k: v for k, v in doc["values"].items() if not _shadowed(k, req)})
         per_frame.update(doc.get("constants") or {})
-    for m in metrics().values():
-        if m.request is None or m.request not in wanted or m.pool is None:
-            continue
-        doc = by_request[m.request]
-        values, constants = doc["values"], doc.get("constants") or {}
-        pooled[m.name] = m.pool(values, constants, ctx)
-        if m.per_frame is not None:
-            per_frame[m.name] = m.per_frame(values, constants, ctx)
+    pooled, non_finite = _pool(by_request, wanted, ctx, per_frame)
+    if non_finite:
+        view["non_finite"] = non_finite
+        view["cautions"] = [*(record.get("cautions") or []), non_finite_caution(record, non_finite)]
     view["metrics"] = pooled
     view["per_frame"] = per_frame
     view["codec_reported"] = _with_difference(record, pooled)
@@ -58,6 +74,52 @@ def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec:
         "domain": next((by_request[r].get("domain") for r in wanted), None),
     }
     return view
+
+
+def current_measurements(docs: Iterable[Mapping[str, Any]], spec: MetricSpec) -> dict[MeasureRequest, Mapping[str, Any]]:
+    """The measurement used for each request of SPEC: one of the measure's registered version (an older
+    version's values are not used, see the module's docstring), the most recently measured where several are."""
+    known = measures()
+    out: dict[MeasureRequest, Mapping[str, Any]] = {}
+    for doc in sorted(docs, key=lambda d: str(d.get("measured_at") or "")):
+        req = _request_of(doc)
+        if req in spec.requests and req.measure in known and doc.get("version") == known[req.measure].version:
+            out[req] = doc
+    return out
+
+
+def _pool(by_request: Mapping[MeasureRequest, Mapping[str, Any]], wanted: list[MeasureRequest], ctx: PoolingContext,
+          per_frame: dict[str, Any]) -> tuple[dict[str, float | None], list[dict[str, Any]]]:
+    """Every metric of the WANTED measurements, pooled (PER_FRAME gets each metric's per-frame values), and
+    the metrics whose per-frame values are not all finite (pooled as NaN, whatever the pooling made of them)."""
+    pooled: dict[str, float | None] = {}
+    non_finite: list[dict[str, Any]] = []
+    for m in metrics().values():
+        if m.request is None or m.request not in wanted or m.pool is None:
+            continue
+        doc = by_request[m.request]
+        values, constants = doc["values"], doc.get("constants") or {}
+        pooled[m.name] = m.pool(values, constants, ctx)
+        frames = m.per_frame(values, constants, ctx) if m.per_frame is not None else [pooled[m.name]]
+        if m.per_frame is not None:
+            per_frame[m.name] = frames
+        bad = [i for i, v in enumerate(frames) if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            pooled[m.name] = math.nan
+            non_finite.append({"metric": m.name, "measure": m.request.measure, "measurement_key": doc["key"],
+                               "frames": bad})
+    return pooled, non_finite
+
+
+def non_finite_caution(record: Mapping[str, Any], non_finite: list[dict[str, Any]]) -> str:
+    """One line naming the job (sequence, rate point) and each metric that is not a finite number."""
+    frames = sorted({i for entry in non_finite for i in entry["frames"]})
+    shown = ", ".join(map(str, frames[:8])) + (" ..." if len(frames) > 8 else "")
+    stored = sorted({entry["measure"] for entry in non_finite})
+    return (f"{NON_FINITE}: {', '.join(e['metric'] for e in non_finite)} of {record['sequence']['name']} at rate "
+            f"point {record['rate_point']} (per-frame values NaN or infinite at frame(s) {shown} of the stored "
+            f"{', '.join(stored)} measurement): shown as not a number; delete that measurement file and run "
+            "`evaluate.py remeasure` to measure it again")
 
 
 def _with_difference(record: Mapping[str, Any], ours: Mapping[str, float | None]) -> dict[str, Any]:

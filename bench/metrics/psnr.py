@@ -14,7 +14,10 @@ integers when results are read, so pooling and the PSNR peak can change without 
 Pooling over frames: ``mean_psnr`` (default; DCVC, VTM) averages per-frame PSNR; ``psnr_of_mean_mse``
 (ffmpeg, CompressAI's video bench) takes the PSNR of the mean per-frame MSE. The peak is ``2^b - 1``
 (``psnr_peak: bitdepth``) or VTM/HM's ``255 << (b - 8)`` (``psnr_peak: vtm``). A frame with zero error has
-infinite PSNR; it is capped at ``PSNR_CAP_DB`` before pooling (VTM logs 999.99, which would dominate a mean).
+infinite PSNR; it is capped at ``PSNR_CAP_DB`` before pooling (VTM logs 999.99, which would dominate a mean),
+and so is a positive error small enough to score above it (so less error never scores below none). An SSE
+that is not a finite, non-negative number (a damaged measurement) gives NaN, never the cap: the job's metric
+is then ``non_finite`` (:mod:`bench.metrics.pooling`).
 """
 
 from __future__ import annotations
@@ -34,8 +37,11 @@ PSNR_CAP_DB = 100.0
 
 
 def psnr(mse: float, peak: float) -> float:
-    """PSNR in dB, capped at ``PSNR_CAP_DB`` for (near-)zero error."""
-    if mse <= 0:
+    """PSNR in dB: ``PSNR_CAP_DB`` for zero error (and any smaller error that would score above it); NaN for
+    an error that is NaN, infinite or negative, which no real frame pair has."""
+    if not math.isfinite(mse) or mse < 0:
+        return math.nan  # min(PSNR_CAP_DB, nan) would be the cap: a damaged value must not look perfect
+    if mse == 0:
         return PSNR_CAP_DB
     return min(PSNR_CAP_DB, 10.0 * math.log10(peak * peak / mse))
 

@@ -1,9 +1,11 @@
 """VMAF through the bundled ffmpeg's ``libvmaf`` filter (the ``vmaf`` measure; metrics ``vmaf``, ``vmaf_neg``,
 ``vmaf_4k``).
 
-Per-frame scores are read from libvmaf's own JSON log (``frames[i].metrics.vmaf``, six decimals); the model
-is pinned by name and recorded, and libvmaf's version (the ``version`` field of its log, found once per
-process with a two-frame probe) is part of the measurement key. A condition asks with ``vmaf: true`` (the
+The decoded frames are the filter's first input and the source its second, libvmaf's documented order
+(distorted, reference; see :meth:`Vmaf.sequence`). Per-frame scores are read from libvmaf's own JSON log
+(``frames[i].metrics.vmaf``, six decimals); the model is pinned by name and recorded, and libvmaf's version
+(the ``version`` field of its log, found once per process with a two-frame probe) is part of the measurement
+key. A condition asks with ``vmaf: true`` (the
 built-in ``vmaf_v0.6.1``) or a list of models: ``vmaf_v0.6.1``, ``vmaf_v0.6.1neg`` (no enhancement gain),
 ``vmaf_4k_v0.6.1``. libvmaf runs on YUV: RGB sources are converted to YUV 4:4:4 by the condition's colour
 path. Pooled as the mean over frames (libvmaf's own pooled score). VMAF saturates near 100, so the BD
@@ -50,6 +52,7 @@ def libvmaf_version() -> str:
 
     work = probe_dir("vmaf")
     try:
+        # Two identical inputs: only the log's version field is read, so their order does not matter here.
         argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
                 "testsrc2=size=64x64:rate=25", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-frames:v", "2",
                 "-lavfi", "[0:v][1:v]libvmaf=log_fmt=json:log_path=probe.json", "-f", "null", "-"]
@@ -83,8 +86,14 @@ class Vmaf(Measure):
 
     def sequence(self, seq: MeasuredSequence, params: Mapping[str, Any]) -> MeasureOutput:
         model = params["model"]
+        # Decoded first, source second. Netflix's own guide to libvmaf in ffmpeg (github.com/Netflix/vmaf,
+        # resource/doc/ffmpeg.md) labels the inputs ``[distorted][reference]libvmaf``; ffmpeg's libvmaf filter
+        # names its input pads "main" (the distorted video, passed on to the output) and "reference", and its
+        # documentation (ffmpeg-filters, libvmaf) compares "main.mpg being processed" with "the reference file
+        # ref.mpg" by ``ffmpeg -i main.mpg -i ref.mpg -lavfi libvmaf``. VMAF is not symmetric: swapped, a
+        # blurred clip against its sharp source scores far higher.
         text, argv = run_filter(seq, f"libvmaf=model=version={model}:log_fmt=json:log_path=vmaf.json:n_threads=1",
-                                "vmaf.json", f"VMAF ({model})")
+                                "vmaf.json", f"VMAF ({model})", first="decoded")
         frames = json.loads(text)["frames"]
         scores = [float(f["metrics"]["vmaf"]) for f in sorted(frames, key=lambda f: f["frameNum"])]
         if len(scores) != seq.count:
