@@ -11,16 +11,31 @@ interpolant integrated **exactly** over the overlap (no sampling):
 * ``cubic``: the least-squares cubic polynomial of VCEG-M33 (legacy papers); needs 4 points.
 
 Before anything is computed each curve is validated. A result always carries a :class:`Status`; only
-``ok`` and ``low_overlap`` carry a value, every other status has ``value = None`` and a message. The
-overlap of both axes (intersection / union of the two ranges), the method, the point counts and any repair
-travel with the number. An explicit ``repair="upper_hull"`` keeps the upper convex hull of a
-non-monotonic curve (in log10 rate, quality) and records which points it dropped.
+``ok``, ``low_overlap``, ``repaired`` and ``saturated`` carry a value, every other status has ``value = None``
+and a message. The overlap of both axes (intersection / union of the two ranges), the method, the point counts
+and any repair travel with the number. An explicit ``repair="upper_hull"`` keeps the upper convex hull of a
+non-monotonic curve in the (rate, quality) plane, rate linear: the operational RD hull, the points that no
+mix of two others beats (in log10 rate an RD curve is convex, and its hull kept 2 of 8 points of every
+CompressAI curve), and records which points it kept and dropped; a value computed on
+a repaired curve is flagged ``repaired``, never ``ok``. A non-monotonic curve whose points come from several
+origins (files, devices: points of different curves merged) is refused as ``mixed_origins`` and never repaired.
+
+**Lower-is-better metrics** (MSE, LPIPS: ``higher_is_better=False``): their RD curve falls as the rate rises.
+Every curve is validated, repaired and integrated on the quality axis *oriented* so that higher is better
+(such a metric negated), so the curve the engine sees always rises. Sign conventions, for every metric:
+
+* BD-rate: negative = the test codec needs fewer bits for the same quality (the mean log-rate difference at
+  equal quality does not depend on which way the quality axis points).
+* BD-quality: the mean of (test - anchor) in the metric's own units at equal rate, never re-signed: positive
+  means a higher metric value, which is better for a higher-is-better metric (BD-PSNR +0.5 dB) and worse for a
+  lower-is-better one (BD-MSE -3.2 means 3.2 less squared error: better).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -43,6 +58,8 @@ class Status(str, Enum):
     RATE_UNKNOWN = "rate_unknown"  # the records give kbps only and no frame size/rate to make it bpp
     AVERAGE_ONLY = "average_only"  # a curve is a published dataset average: comparable as an averaged curve only
     SATURATED = "saturated"  # a value, but most of the compared quality range lies where the metric saturates
+    REPAIRED = "repaired"  # a value, computed after the upper_hull repair dropped points of one curve or both
+    MIXED_ORIGINS = "mixed_origins"  # a non-monotonic curve whose points come from several files or devices
 
     def __str__(self) -> str:
         return self.value
@@ -50,7 +67,8 @@ class Status(str, Enum):
 
 # Values averaged into class means. A saturated value is shown with its flag but kept out of the means: near a
 # metric's ceiling (VMAF ~100) equal-quality rates are ill-defined, so its BD-rate is not a number to average.
-USABLE = (Status.OK, Status.LOW_OVERLAP)
+# A repaired value is averaged (the user asked for the repair) and flags every mean it enters.
+USABLE = (Status.OK, Status.LOW_OVERLAP, Status.REPAIRED)
 SATURATED_FRACTION = 0.5  # more than this share of the compared quality range at or above the saturation level
 
 
@@ -69,6 +87,8 @@ class BDResult:
     repair: str | None = None
     message: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    kept_points: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # anchor, test: labels of the points a repair
+    dropped_points: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # kept and dropped (empty: no repair)
 
     @property
     def usable(self) -> bool:
@@ -82,7 +102,8 @@ class _Invalid(Exception):
 
 
 def _upper_hull(log_rate: np.ndarray, quality: np.ndarray) -> np.ndarray:
-    """Indexes (into rate-sorted arrays) of the upper convex hull, up to the highest quality."""
+    """Indexes (into rate-sorted arrays) of the upper convex hull, up to the highest quality (LOG_RATE: the rate
+    axis the hull is taken on; :func:`_prepare` gives it the linear rate)."""
     hull: list[int] = []
     for i in range(len(log_rate)):
         while len(hull) >= 2:
@@ -100,31 +121,44 @@ def _upper_hull(log_rate: np.ndarray, quality: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Curve:
     """A validated RD curve: log10 rate and quality sorted by rate, and the input indexes a repair dropped;
-    or, when invalid, the status and message saying why."""
+    or, when invalid, the status and message saying why. ``quality`` is oriented: the metric's values, negated
+    when lower is better (``higher_is_better`` False), so that it rises with the rate either way."""
 
     log_rate: np.ndarray
     quality: np.ndarray
     dropped: tuple[int, ...] = ()
     invalid: Status | None = None
     message: str = ""
+    higher_is_better: bool = True
+    labels: tuple[str, ...] = ()  # of the input points, in input order (rate-point labels): what a repair names
 
 
 def prepare_curve(rate: np.ndarray, quality: np.ndarray, who: str, min_points: int = DEFAULT_MIN_POINTS,
-                  repair: str | None = None, method: str = "pchip") -> Curve:
-    """Validate one curve once, so that it can be compared with many others."""
+                  repair: str | None = None, method: str = "pchip", higher_is_better: bool = True, *,
+                  origins: Sequence[str] | None = None, labels: Sequence[object] | None = None) -> Curve:
+    """Validate one curve once, so that it can be compared with many others. HIGHER_IS_BETTER False: QUALITY
+    is a lower-is-better metric (it must fall strictly with the rate); the curve keeps it negated. ORIGINS: where
+    each point comes from (its file, or the device that coded it): a non-monotonic curve of several origins is
+    points of different curves merged, refused (``mixed_origins``) and never repaired. LABELS: each point's
+    name (its rate point), for saying which points a repair kept and dropped."""
+    names = tuple(str(x) for x in labels) if labels is not None else tuple(str(i) for i in range(len(rate)))
     try:
-        log_rate, q, dropped = _prepare(rate, quality, who, min_points, repair, method)
+        log_rate, q, dropped = _prepare(rate, quality, who, min_points, repair, method, higher_is_better,
+                                        origins=origins)
     except _Invalid as e:
         empty = np.empty(0)
-        return Curve(empty, empty, (), e.status, str(e))
-    return Curve(log_rate, q, dropped)
+        return Curve(empty, empty, (), e.status, str(e), higher_is_better, names)
+    return Curve(log_rate, q, dropped, higher_is_better=higher_is_better, labels=names)
 
 
 def _prepare(rate: np.ndarray, quality: np.ndarray, who: str, min_points: int, repair: str | None,
-             method: str) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    """Validate one curve; return (log10 rate, quality) sorted by rate, and the original indexes dropped."""
+             method: str, higher_is_better: bool, origins: Sequence[str] | None = None,
+             ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Validate one curve; return (log10 rate, oriented quality) sorted by rate, and the original indexes
+    dropped."""
     rate = np.asarray(rate, dtype=np.float64)
-    quality = np.asarray(quality, dtype=np.float64)
+    # Oriented so that higher is better: one validation, repair and integral for both kinds of metric.
+    quality = np.asarray(quality, dtype=np.float64) * (1.0 if higher_is_better else -1.0)
     if rate.shape != quality.shape or rate.ndim != 1:
         raise _Invalid(Status.NON_FINITE, f"{who}: rate and quality differ in length")
     if not (np.all(np.isfinite(rate)) and np.all(np.isfinite(quality))):
@@ -142,10 +176,18 @@ def _prepare(rate: np.ndarray, quality: np.ndarray, who: str, min_points: int, r
             raise _Invalid(Status.DUPLICATE_QUALITY, f"{who}: two rate points have the same quality")
     monotonic = bool(np.all(np.diff(q) > 0) and np.all(np.diff(log_rate) > 0))
     if not monotonic or len(np.unique(q)) != len(q):
+        mixed = sorted(set(origins)) if origins is not None else []
+        if len(mixed) > 1:  # not one codec's curve: no hull of it is one either, so no repair is offered or made
+            raise _Invalid(Status.MIXED_ORIGINS, f"{who}: quality does not rise strictly with rate, and its points "
+                           f"come from {len(mixed)} origins ({'; '.join(mixed)}): points of different curves "
+                           "merged into one, which no repair makes right; import or name each as its own curve")
         if repair is None:
-            raise _Invalid(Status.NON_MONOTONIC, f"{who}: quality does not rise strictly with rate "
-                                                 "(use the upper_hull repair to keep the efficient points)")
-        keep = _upper_hull(log_rate, q)
+            rise = "rise" if higher_is_better else "fall (lower is better)"
+            raise _Invalid(Status.NON_MONOTONIC, f"{who}: quality does not {rise} strictly with rate "
+                                                 "(--repair upper_hull keeps its efficient points; the value "
+                                                 "is then flagged repaired)")
+        # The hull in linear rate (time-sharing two points mixes their rates linearly), not in log10 rate.
+        keep = _upper_hull(np.power(10.0, log_rate), q)
         dropped = tuple(sorted(int(order[i]) for i in set(range(len(q))) - set(keep.tolist())))
         log_rate, q = log_rate[keep], q[keep]
         if len(q) < needed:
@@ -220,12 +262,13 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 def bd(anchor_rate: np.ndarray, anchor_quality: np.ndarray, test_rate: np.ndarray, test_quality: np.ndarray,
        kind: str = "rate", method: str = "pchip", min_points: int = DEFAULT_MIN_POINTS,
        min_overlap: float = DEFAULT_MIN_OVERLAP, repair: str | None = None,
-       saturates_at: float | None = None) -> BDResult:
-    """BD-rate (``kind="rate"``, percent) or BD-quality (``kind="quality"``) of test against anchor.
-    SATURATES_AT: the quality level above which the metric saturates (VMAF); see :func:`compare`."""
+       saturates_at: float | None = None, higher_is_better: bool = True) -> BDResult:
+    """BD-rate (``kind="rate"``, percent) or BD-quality (``kind="quality"``, test - anchor in the metric's
+    units) of test against anchor. SATURATES_AT: the quality level past which the metric saturates (VMAF); see
+    :func:`compare`. HIGHER_IS_BETTER False: a lower-is-better metric (see the module's sign conventions)."""
     _check_options(method, kind, repair)
-    anchor = prepare_curve(anchor_rate, anchor_quality, "anchor", min_points, repair, method)
-    test = prepare_curve(test_rate, test_quality, "test", min_points, repair, method)
+    anchor = prepare_curve(anchor_rate, anchor_quality, "anchor", min_points, repair, method, higher_is_better)
+    test = prepare_curve(test_rate, test_quality, "test", min_points, repair, method, higher_is_better)
     return compare(anchor, test, kind, method, min_overlap, repair, saturates_at)
 
 
@@ -241,13 +284,33 @@ def _check_options(method: str, kind: str, repair: str | None) -> None:
 def compare(anchor: Curve, test: Curve, kind: str = "rate", method: str = "pchip",
             min_overlap: float = DEFAULT_MIN_OVERLAP, repair: str | None = None,
             saturates_at: float | None = None) -> BDResult:
+    """The BD value of two prepared curves (see :func:`_compare`); a value computed on a curve that a repair
+    shortened is never ``ok``: its status is ``repaired`` (``saturated`` stays: it is kept out of means anyway),
+    its message and ``kept_points`` / ``dropped_points`` say which points each curve kept and dropped."""
+    result = _compare(anchor, test, kind, method, min_overlap, repair, saturates_at)
+    if result.value is None or not (anchor.dropped or test.dropped):
+        return result
+    kept = tuple(tuple(c.labels[i] for i in range(len(c.labels)) if i not in c.dropped) for c in (anchor, test))
+    dropped = tuple(tuple(c.labels[i] for i in c.dropped) for c in (anchor, test))
+    said = "; ".join(f"{who} kept {len(k)} of {len(k) + len(d)} points ({', '.join(k)}), dropped {', '.join(d)}"
+                     for who, k, d in zip(("anchor", "test"), kept, dropped, strict=True) if d)
+    message = f"repaired by {repair}: {said}" + (f"; {result.message}" if result.message else "")
+    status = Status.SATURATED if result.status is Status.SATURATED else Status.REPAIRED
+    return replace(result, status=status, message=message, kept_points=kept, dropped_points=dropped)
+
+
+def _compare(anchor: Curve, test: Curve, kind: str, method: str, min_overlap: float, repair: str | None,
+             saturates_at: float | None) -> BDResult:
     """The BD value of two prepared curves (see :func:`bd`). With SATURATES_AT, a value whose compared quality
-    range (the shared range for BD-rate; both curves' range for BD-quality) lies more than half at or above it
-    is flagged ``saturated``."""
+    range (the shared range for BD-rate; both curves' range for BD-quality) lies more than half at or past it
+    (above it; below it for a lower-is-better metric) is flagged ``saturated``."""
+    if anchor.higher_is_better != test.higher_is_better:
+        raise ValueError("the anchor and test curves were prepared with opposite higher_is_better")
     base = {"kind": kind, "method": method, "repair": repair}
     for curve in (anchor, test):
         if curve.invalid is not None:
             return BDResult(None, curve.invalid, message=curve.message, **base)
+    sign = 1.0 if anchor.higher_is_better else -1.0  # the curves' quality is the metric times this
     ra, qa, rt, qt = anchor.log_rate, anchor.quality, test.log_rate, test.quality
     q_lo, q_hi, q_overlap = _overlap(qa, qt)
     r_lo, r_hi, r_overlap = _overlap(ra, rt)
@@ -261,14 +324,17 @@ def compare(anchor: Curve, test: Curve, kind: str = "rate", method: str = "pchip
         mean_diff = (_integral(qt, rt, q_lo, q_hi, method) - _integral(qa, ra, q_lo, q_hi, method)) / (q_hi - q_lo)
         value = (math.pow(10.0, mean_diff) - 1.0) * 100.0
     else:
-        value = (_integral(rt, qt, r_lo, r_hi, method) - _integral(ra, qa, r_lo, r_hi, method)) / (r_hi - r_lo)
+        # Back to the metric's own units: test - anchor, whichever way the metric is better.
+        value = sign * (_integral(rt, qt, r_lo, r_hi, method) - _integral(ra, qa, r_lo, r_hi, method)) / (r_hi - r_lo)
     if saturates_at is not None:
         lo, hi = (q_lo, q_hi) if kind == "rate" else (min(qa.min(), qt.min()), max(qa.max(), qt.max()))
-        above = max(0.0, hi - max(lo, saturates_at)) / (hi - lo) if hi > lo else float(lo >= saturates_at)
+        level = sign * saturates_at  # oriented like the curves: "past the level" is "above it" here
+        above = max(0.0, hi - max(lo, level)) / (hi - lo) if hi > lo else float(lo >= level)
         info["extra"] = {"saturated_fraction": above}
         if above > SATURATED_FRACTION:
             return BDResult(value, Status.SATURATED, message=f"{above:.0%} of the compared quality range is at or "
-                            f"above {saturates_at:g}, where the metric saturates", **info)
+                            f"{'above' if sign > 0 else 'below'} {saturates_at:g}, where the metric saturates",
+                            **info)
     if overlap < min_overlap:
         return BDResult(value, Status.LOW_OVERLAP, message=f"the curves share {overlap:.0%} of their "
                         f"{'quality' if kind == 'rate' else 'log-rate'} range (threshold {min_overlap:.0%})", **info)

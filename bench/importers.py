@@ -12,6 +12,9 @@ producer's own (their metric code, their rate accounting), and its ``measurement
 names are mapped onto our dataset manifests by file stem (``BQTerrace_1920x1080_60.yuv`` -> ``BQTerrace``,
 class ``B``) so imported curves line up with our runs in BD tables.
 
+Curves: every file keeps its own curve(s), named as :func:`import_sources` says (a ``NAME=`` always wins; files
+sharing a producer name are told apart by what differs in their file names; two files never feed one point).
+
 Formats (detected from the content; a file that fits none is refused naming the key it expected):
 
 * ``dcvc``: the JSON written by the DCVC family's ``test_video.py`` (every generation):
@@ -29,7 +32,7 @@ Formats (detected from the content; a file that fits none is refused naming the 
 * ``dhvc-stdout``: DHVC 1.0's stdout: ``frame: i bpp: b psnr: p`` lines closed by the log line
   ``q=Q, ... frame_dir.stem=S, bpp=B, psnr=P``.
 * ``vtm-log``: a VTM/HM/ECM encoder log with its ``Total Frames |`` summary; the sequence and QP come from the
-  file name ``<sequence>..._qp<QP>.log``.
+  file name ``<sequence>..._qp<QP>.log``; the curve is ``hm`` for an HM log (its banner), else ``vtm``.
 * ``csv``: a CSV with columns ``codec, sequence, rate_point`` and ``bpp`` or ``kbps`` (with ``fps``), optional
   ``group, frames, encode_s, decode_s``, and metric columns named as ours (``psnr_y``, ``psnr_yuv_611``,
   ``ms_ssim_rgb`` ...).
@@ -54,6 +57,9 @@ from bench.metrics import metric_names
 from bench.record import Record
 
 FORMATS = ("dcvc", "compressai", "dhvc-json", "dhvc-stdout", "vtm-log", "csv")
+# Formats whose producers spread one curve over several files (one VTM log per sequence and QP, one DHVC q*.json
+# per quality): their points' origin, for telling one curve from merged ones, is the folder, not the file.
+SPLIT_FORMATS = ("vtm-log", "dhvc-json")
 
 
 class ImportError_(BenchError):
@@ -233,13 +239,187 @@ def split_label(item: str) -> tuple[str | None, Path]:
 
 
 def import_path(path: Path, codec: str | None = None, given: Geometry | None = None) -> list[dict[str, Any]]:
-    """Records of a file, or of every file of a folder (one VTM log per sequence and QP, say)."""
-    if not path.is_dir():
-        return import_file(path, codec, given)
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-    if not files:
-        raise ImportError_(f"{path}: an empty folder; give files to import (or a results/<condition> folder)")
-    return [r for f in files for r in import_file(f, codec, given)]
+    """Records of a file, or of every result file of a folder (one VTM log per sequence and QP, say), each
+    file's curves kept apart as :func:`import_sources` says."""
+    return import_sources([(codec, path)], given).records
+
+
+# Figures producers keep beside their result files (CompressAI's rd-curves-kodak-psnr.png), binary files and
+# decoder logs (bitstreams beside encoder logs): not results, skipped and named in the summary rather than refused, so that
+# a producer's folder imports as it ships.
+FIGURES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", ".eps")
+
+
+@dataclass
+class ImportedFile:
+    """One file of an import: its records and the NAME= it was given (on the file or on its folder)."""
+
+    path: Path
+    label: str | None
+    records: list[dict[str, Any]]
+    folder: Path | None = None  # the folder it was given in, when it was
+
+
+@dataclass
+class Imported:
+    """What an import read: every file with its records, and the figures it skipped in folders."""
+
+    files: list[ImportedFile]
+    skipped: list[Path]  # figures, binary files (bitstreams) and decoder logs found in folders: not results
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [r for f in self.files for r in f.records]
+
+    def curves(self) -> dict[str, list[Path]]:
+        """Curve (codec) name -> the files its points come from, in the order read."""
+        out: dict[str, list[Path]] = {}
+        for f in self.files:
+            for name in dict.fromkeys(r["codec"]["name"] for r in f.records):
+                out.setdefault(name, []).append(f.path)
+        return out
+
+
+def import_sources(items: list[tuple[str | None, Path]], given: Geometry | None = None) -> Imported:
+    """Every (NAME or None, file or folder) read, with each file's curves kept apart.
+
+    Curve names: a ``NAME=`` always names the curve(s) of its file (or of every file of its folder); otherwise
+    the producer's name (see each format). Two files never feed one point: files without a NAME that would give
+    the same point (curve, sequence, rate point) are told apart by what differs in their file names, the parts
+    of the stem (split at ``_``) that not all of them share, ``mbt2018 (mse, cuda)`` from
+    ``compressai-mbt2018_mse_cuda.json`` beside ``..._mse_cpu``, ``..._ms-ssim_cpu`` ...; where a NAME was given
+    or the file names do not tell them apart, the import is refused naming both files. Files that give different
+    points of one curve (one VTM log per sequence and QP, one DHVC q*.json per quality) make one curve, and the
+    import summary lists its files."""
+    files: list[ImportedFile] = []
+    skipped: list[Path] = []
+    for label, path in items:
+        if not path.is_dir():
+            files.append(ImportedFile(path, label, import_file(path, label, given)))
+            continue
+        inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        skipped += [p for p in inside if _not_results(p)]
+        results = [p for p in inside if not _not_results(p)]
+        if not results:
+            raise ImportError_(f"{path}: no result files in this folder; give files to import (or a "
+                               "results/<condition> folder)")
+        files += [ImportedFile(p, label, import_file(p, label, given), path) for p in results]
+    for f in files:
+        _one_point_each(f)
+    for group in _sharing_points(files):
+        _tell_apart(group)
+    if leftover := _sharing_points(files):  # two file names told apart into one name another file has already
+        _tell_apart(leftover[0], renaming=False)
+    return Imported(files, skipped)
+
+
+def describe_import(imported: Imported) -> list[str]:
+    """The import summary: each curve with the file(s) its points come from, what it holds, how its rate was
+    converted; the figures skipped in folders."""
+    lines = []
+    for codec, paths in imported.curves().items():
+        recs = [r for r in imported.records if r["codec"]["name"] == codec]
+        seqs = sorted({r["sequence"]["name"] for r in recs})
+        found = sorted({m for r in recs for m in r["metrics"]})
+        fmts = sorted({r["imported"]["format"] for r in recs})
+        where = str(paths[0]) if len(paths) == 1 else \
+            f"{len(paths)} files: {', '.join(p.name for p in paths[:4])}{' ...' if len(paths) > 4 else ''}"
+        lines.append(f"  {codec}: {len(recs)} points, {len(seqs)} sequences ({', '.join(seqs[:6])}"
+                     f"{' ...' if len(seqs) > 6 else ''}); metrics: {', '.join(found) or 'none'}; from {where} "
+                     f"({', '.join(fmts)})")
+        told = sorted({r["imported"]["name_in_file"] for r in recs if "name_in_file" in r["imported"]})
+        if told:
+            lines.append(f"    named {told[0]!r} in the file, like other files here: told apart by its file name")
+        for rule in sorted({r["rate"].get("conversion") or "bpp and kbps as given" for r in recs}):
+            lines.append(f"    rate: {rule}")
+        averages = sorted({r["sequence"]["dataset_average"]["dataset"] for r in recs
+                           if r["sequence"].get("dataset_average")})
+        if averages:
+            lines.append(f"    dataset averages of {', '.join(averages)}: one curve per class, compared as an "
+                         "averaged curve (DCVC convention)")
+        unmapped = sorted({k for r in recs for k in (r.get("codec_reported") or {}).get("unmapped", [])})
+        if unmapped:
+            lines.append(f"    not mapped to a metric of the suite: {', '.join(unmapped)}")
+    if imported.skipped:
+        lines.append("  skipped, not results (figures, binary files, decoder logs): "
+                     + ", ".join(str(p) for p in imported.skipped))
+    return lines
+
+
+def _not_results(path: Path) -> bool:
+    """A figure, a binary file (a bitstream beside the encoder logs) or a VTM/HM/ECM decoder log (no rates): in a
+    folder, skipped and listed."""
+    if path.suffix.lower() in FIGURES:
+        return True
+    with path.open("rb") as f:
+        head = f.read(8192)
+    return b"\0" in head or b"Decoder Version" in head
+
+
+def _point(record: dict[str, Any]) -> tuple[str, str, str]:
+    return record["codec"]["name"], record["sequence"]["name"], str(record["rate_point"])
+
+
+def _one_point_each(f: ImportedFile) -> None:
+    """Refuse a file that gives one point twice (a CSV of two runs, or NAME= on a CSV of several codecs)."""
+    seen: set[tuple[str, str, str]] = set()
+    for r in f.records:
+        if (p := _point(r)) in seen:
+            hint = (f" (NAME={f.label} names every curve of the file as one: import it without a name, its codec "
+                    "column names the curves)" if f.label else "; keep one of them")
+            raise ImportError_(f"{f.path}: gives {p[0]} / {p[1]} / rate point {p[2]} twice{hint}")
+        seen.add(p)
+
+
+def _sharing_points(files: list[ImportedFile]) -> list[list[ImportedFile]]:
+    """Groups of files that give a same point (curve, sequence, rate point), each group in reading order."""
+    parent = list(range(len(files)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[tuple[str, str, str], int] = {}
+    for i, f in enumerate(files):
+        for r in f.records:
+            j = owner.setdefault(_point(r), i)
+            if root(j) != root(i):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[ImportedFile]] = {}
+    for i, f in enumerate(files):
+        groups.setdefault(root(i), []).append(f)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _tell_apart(group: list[ImportedFile], renaming: bool = True) -> None:
+    """Rename the curves of files that share a producer name and a point after what differs in their file names
+    (see :func:`import_sources`); refuse, naming two files that share a point, where a NAME was given or the
+    file names do not tell them apart."""
+    stems = [f.path.stem.split("_") for f in group]
+    common = set.intersection(*(set(s) for s in stems))
+    parts = [tuple(t for t in s if t not in common) for s in stems]
+    points = [{_point(r) for r in f.records} for f in group]
+    pairs = [(x, y) for x in range(len(group)) for y in range(x + 1, len(group)) if points[x] & points[y]]
+    unclear = [(x, y) for x, y in pairs if not parts[x] or not parts[y] or parts[x] == parts[y]]
+    labelled = any(f.label for f in group)
+    if renaming and not labelled and not unclear:
+        for f, p in zip(group, parts, strict=True):
+            for r in f.records:
+                produced = r["codec"]["name"]
+                r["codec"]["name"] = f"{produced} ({', '.join(p)})"
+                r["imported"].update(name_in_file=produced, told_apart_by=f"its file name: {', '.join(p)}")
+        return
+    x, y = (unclear or pairs)[0]
+    a, b = group[x], group[y]
+    curve, sequence, rate_point = min(points[x] & points[y])
+    folder = next((f.folder for f in (a, b) if f.label and f.folder), None)
+    how = (f"NAME={a.label if a.folder == folder else b.label} on the folder {folder} names one curve, and its files "
+           "make several: import the folder without a name, or name its files one by one (NAME=FILE)" if folder
+           else f"give each its own name: NAME1={a.path} NAME2={b.path}")
+    raise ImportError_(f"{a.path} and {b.path} would both give curve {curve!r} ({sequence}, rate point "
+                       f"{rate_point}); {how}")
 
 
 def import_file(path: str | Path, codec: str | None = None, given: Geometry | None = None) -> list[dict[str, Any]]:
@@ -256,7 +436,8 @@ def import_file(path: str | Path, codec: str | None = None, given: Geometry | No
     reader = {"dcvc": _dcvc, "compressai": _compressai, "dhvc-json": _dhvc_json, "dhvc-stdout": _dhvc_stdout,
               "vtm-log": _vtm_log, "csv": _csv}[fmt]
     try:
-        records = reader(path, text, codec or path.stem, given or Geometry())
+        # No NAME= given: each format names the curve its own way (the producer's name, the file's stem, 'vtm').
+        records = reader(path, text, codec, given or Geometry())
     except ImportError_:
         raise
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, ZeroDivisionError,
@@ -325,8 +506,9 @@ def _number(entry: dict[str, Any], key: str, path: Path, where: str, required: b
     return float(value)
 
 
-def _dcvc(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
+def _dcvc(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
     data = json.loads(text)
+    codec = codec or path.stem
     records = []
     for klass, seqs in data.items():
         if not isinstance(seqs, dict):
@@ -382,7 +564,7 @@ _COMPRESSAI_KNOWN = {*_COMPRESSAI_METRICS, "bpp", "bitrate", "q", "qp", "encodin
                      "ms-ssim-db-rgb"}
 
 
-def _compressai(path: Path, text: str, codec: str, given: Geometry) -> list[dict[str, Any]]:
+def _compressai(path: Path, text: str, codec: str | None, given: Geometry) -> list[dict[str, Any]]:
     data = json.loads(text)
     results = data.get("results")
     if not isinstance(results, dict):
@@ -417,7 +599,7 @@ def _compressai(path: Path, text: str, codec: str, given: Geometry) -> list[dict
         timing = {k: float(results[src][i]) for k, src in (("encode_s", "encoding_time"), ("decode_s", "decoding_time"))
                   if src in results}
         records.append(imported_record(
-            source=path, fmt="compressai", codec=codec if codec != path.stem else str(data.get("name") or codec),
+            source=path, fmt="compressai", codec=codec or str(data.get("name") or path.stem),
             sequence=name, group=group, rate_point=labels[i],
             metrics=metrics, bpp=float(results["bpp"][i]) if rate_key == "bpp" else None,
             kbps=float(results["bitrate"][i]) if rate_key == "bitrate" else None, frames=1, fps=fps,
@@ -430,8 +612,9 @@ def _compressai(path: Path, text: str, codec: str, given: Geometry) -> list[dict
 
 # --- DHVC ------------------------------------------------------------------------------------------------------
 
-def _dhvc_json(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
+def _dhvc_json(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
     entries = json.loads(text)
+    codec = codec or path.stem
     latest: dict[tuple[str, Any], dict[str, Any]] = {}
     for i, e in enumerate(entries):
         if not isinstance(e, dict) or not {"video", "quality", "bpp", "psnr"} <= set(e):
@@ -454,7 +637,8 @@ def _dhvc_json(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str,
 _DHVC_SEQ = re.compile(r"q=(\S+?),.*?frame_dir\.stem=(\S+?),\s*bpp=([-\d.eE+]+),\s*psnr=([-\d.eE+]+)")
 
 
-def _dhvc_stdout(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
+def _dhvc_stdout(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
+    codec = codec or path.stem
     clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
     records, frames = [], []
     for line in clean.splitlines():
@@ -483,7 +667,7 @@ def _dhvc_stdout(path: Path, text: str, codec: str, _: Geometry) -> list[dict[st
 _QP_IN_NAME = re.compile(r"(?:^|[_.-])qp?(\d{1,2})(?=[_.-]|$)", re.IGNORECASE)
 
 
-def _vtm_log(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
+def _vtm_log(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
     from bench.codec_logs import parse_summary
 
     summary = parse_summary(text)
@@ -502,7 +686,7 @@ def _vtm_log(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, A
     timing = {}
     if m := re.search(r"Total Time:\s*([\d.]+)\s*sec\.\s*\[user\]\s*([\d.]+)\s*sec\.\s*\[elapsed\]", text):
         timing["encode_s"] = float(m.group(2))
-    return [imported_record(source=path, fmt="vtm-log", codec=codec if codec != stem else "vtm", sequence=name,
+    return [imported_record(source=path, fmt="vtm-log", codec=codec or ("hm" if "HM software" in text else "vtm"), sequence=name,
                             group=group, rate_point=int(qp.group(1)), metrics=metrics, kbps=summary["Bitrate"],
                             frames=int(summary["frames"]), fps=fps, width=width, height=height, timing=timing,
                             reported={"summary": summary},
@@ -512,7 +696,7 @@ def _vtm_log(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, A
 
 # --- CSV -------------------------------------------------------------------------------------------------------
 
-def _csv(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]:
+def _csv(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
     rows = list(csv.DictReader(text.splitlines()))
     if not rows:
         raise ImportError_(f"{path}: the CSV has no rows")
@@ -548,7 +732,7 @@ def _csv(path: Path, text: str, codec: str, _: Geometry) -> list[dict[str, Any]]
         metrics = {m: num(row, m, line) for m in row if m in metric_names()}
         frames = num(row, "frames", line)
         records.append(imported_record(
-            source=path, fmt="csv", codec=row["codec"] or codec, sequence=name, group=group,
+            source=path, fmt="csv", codec=codec or row["codec"] or path.stem, sequence=name, group=group,
             rate_point=row["rate_point"], metrics=metrics, bpp=num(row, "bpp", line), kbps=num(row, "kbps", line),
             frames=int(frames) if frames else None, fps=fps, width=width, height=height,
             timing={k: num(row, k, line) for k in ("encode_s", "decode_s") if k in row},

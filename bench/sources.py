@@ -70,8 +70,25 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[So
                 s.records = [_renamed(r, f"{s.label}:{r['codec']['name']}") for r in s.records]
                 s.displays = {f"{s.label}:{c}": {**d, **({"label": f"{s.label}:{d['label']}"} if "label" in d else {})}
                               for c, d in s.displays.items()}
+    _one_file_per_point(out)
     _fill_unknown_groups(out)
     return out
+
+
+def _one_file_per_point(sources: list[Source]) -> None:
+    """Refuse two sources whose imported files would give one point of one curve (a NAME equal to the name another
+    source's curve takes here, say): BD would pool them as one curve. Within one source the import has kept its
+    files apart (a source folder written before it did is read, and BD refuses its merged curves one by one)."""
+    seen: dict[tuple[str, str, str], tuple[int, str]] = {}
+    for i, s in enumerate(sources):
+        for r in s.records:
+            if not r.get("imported") or s.published:
+                continue
+            point = (r["codec"]["name"], r["sequence"]["name"], str(r["rate_point"]))
+            where = str(r["imported"].get("source"))
+            if seen.setdefault(point, (i, where))[0] != i and seen[point][1] != where:
+                raise BenchError(f"{seen[point][1]} and {where} would both give curve {point[0]!r} ({point[1]}, rate "
+                                 f"point {point[2]}); give each its own name: NAME1=FILE1 NAME2=FILE2")
 
 
 def _displays_in(condition_text: str | None) -> dict[str, dict[str, str]]:

@@ -81,8 +81,9 @@ def test_non_monotonic_curve_has_a_status_not_a_number() -> None:
     assert (r.status, r.value) == (Status.NON_MONOTONIC, None)
     assert "upper_hull" in r.message
     repaired = bd_rate(AR, AQ, AR * 0.95, qt, repair="upper_hull", min_points=3)
-    assert repaired.status is Status.OK and repaired.repair == "upper_hull"
+    assert repaired.status is Status.REPAIRED and repaired.repair == "upper_hull"  # never a plain "ok"
     assert repaired.dropped == ((), (2,)) and repaired.points == (4, 3)
+    assert repaired.dropped_points == ((), ("2",)) and repaired.kept_points == (("0", "1", "2", "3"), ("0", "1", "3"))
     assert repaired.value == pytest.approx(bd_rate(AR, AQ, (AR * 0.95)[[0, 1, 3]], qt[[0, 1, 3]], min_points=3).value)
     # With the default of 4 points the repaired curve is too short, and says so.
     assert bd_rate(AR, AQ, AR * 0.95, qt, repair="upper_hull").status is Status.TOO_FEW_POINTS
