@@ -1,5 +1,5 @@
 """Comparisons that cannot mislead: published curves and dataset averages, rate-point subsets, the spread and
-bootstrap confidence interval of every mean, typed statuses."""
+t confidence interval of every mean, typed statuses."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import bjontegaard
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from bench.bdrate import Status
 from bench.bdtable import CLASS_MEAN, OVERALL, BDOptions, average_curve, jvet_summary, per_sequence, spread
@@ -155,25 +156,22 @@ def test_rate_point_subset() -> None:
         per_sequence(points, "a", BDOptions(metric="psnr_y", rate_exclude=("9",)))
 
 
-def test_spread_and_bootstrap_interval() -> None:
-    opts = BDOptions(bootstrap=20000, seed=7)
-    # Two values a < b: a resampled mean is a, (a+b)/2 or b with probabilities 1/4, 1/2, 1/4, so the 2.5th and
-    # 97.5th percentiles are exactly a and b.
-    two = spread(np.array([-4.0, 2.0]), opts)
-    assert (two["min"], two["median"], two["max"], two["ci_low"], two["ci_high"]) == (-4.0, -1.0, 2.0, -4.0, 2.0)
+def test_spread_and_t_interval() -> None:
     values = np.array([66.4, 0.7, -12.8, 23.4])
-    first, again = spread(values, opts), spread(values, opts)
-    assert first == again  # reproducible from the seed alone
-    assert first["ci_low"] < values.mean() < first["ci_high"] and values.min() <= first["ci_low"]
-    many = np.sqrt(np.arange(1.0, 30.0)) * 7.3
-    assert spread(many, opts)["ci_low"] != spread(many, BDOptions(bootstrap=20000, seed=8))["ci_low"]
-    assert spread(np.array([3.0]), opts)["ci_low"] is None  # one sequence has no interval
+    first = spread(values)
+    assert (first["min"], first["median"], first["max"]) == (-12.8, pytest.approx(12.05), 66.4)
+    want = stats.ttest_1samp(values, 0.0).confidence_interval(0.95)  # scipy's own t interval
+    assert (first["ci_low"], first["ci_high"]) == pytest.approx((want.low, want.high), rel=1e-12)
+    assert first["ci_n"] == 4 and first["ci_method"] == "student_t"
+    assert spread(np.array([3.0]))["ci_low"] is None  # one sequence has no interval
     rows = pd.DataFrame([{"codec": "t", "group": g, "sequence": s, "value": v, "status": "ok"}
                          for (g, s), v in zip((("A", "a1"), ("A", "a2"), ("B", "b1"), ("B", "b2")), values, strict=True)])
-    table = jvet_summary(rows, opts).set_index("group")
+    table = jvet_summary(rows).set_index("group")
     assert table.loc[OVERALL, "value"] == pytest.approx(values.mean())
     assert table.loc[OVERALL, "median"] == pytest.approx(np.median(values))
-    assert table.loc["A", "ci_low"] == 0.7 and table.loc["A", "ci_high"] == 66.4
+    a = stats.ttest_1samp([0.7, 66.4], 0.0).confidence_interval(0.95)
+    assert (table.loc["A", "ci_low"], table.loc["A", "ci_high"]) == pytest.approx((a.low, a.high), rel=1e-12)
+    assert table.loc["A", "ci_n"] == 2 and table.loc[OVERALL, "ci_n"] == 4
 
 
 def test_the_class_mean_keeps_the_low_overlap_flag() -> None:
