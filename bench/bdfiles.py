@@ -19,12 +19,15 @@ from bench.bdtable import (
     latex_table,
     per_sequence,
     pivot_classes,
+    sign_convention,
     spread_table,
     time_ratios,
     with_db_columns,
 )
 from bench.errors import BenchError
+from bench.intervals import RULE as INTERVAL_RULE
 from bench.metrics import metric_label, metric_name
+from bench.report.latex import fit_table
 from bench.report.tables import write_csv
 from bench.store import atomic_write_text
 
@@ -57,7 +60,7 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
         raise BenchError(f"no BD table: {why}")
     points = with_db_columns(points)
     per_seq = per_sequence(points, anchor, opts)
-    classes = jvet_summary(per_seq, opts)
+    classes = jvet_summary(per_seq)
     averaged = average_curve(points, anchor, opts)
     if condition_differs:  # codec -> the condition fields in which its source differs from the anchor's
         for table in (per_seq, classes, averaged):
@@ -87,17 +90,31 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
             (JVET, classes, "BD-rate of each sequence, then the mean per class and over all sequences"),
             (DCVC, averaged, "BD-rate of each class's frame-weighted mean curve, then the mean of the classes")):
         caption = (f"{what} on {metric} against {(labels or {}).get(anchor, anchor)}, {convention}: {how}. {opts.method.upper()} "
-                   f"interpolation, exact integration.{subset_text}")
+                   f"interpolation, exact integration. {sign_convention(opts.kind, opts.metric)}{subset_text}")
         label = f"tab:bd-{opts.metric}-{'jvet' if convention == JVET else 'dcvc'}".replace("_", "-")
-        atomic_write_text(paths[f"LaTeX, {convention}"], latex_table(table, caption, label, labels))
-    text = [f"{opts.describe()}; anchor {anchor}",
+        # Laid out to fit a column, else the page (wrapped names, narrower gaps, smaller type: report.latex).
+        atomic_write_text(paths[f"LaTeX, {convention}"], fit_table(latex_table(table, caption, label, labels)))
+    text = [f"{opts.describe()}; anchor {anchor}. {sign_convention(opts.kind, opts.metric)}",
             f"{JVET}: BD per sequence, mean per class; '{OVERALL}' = mean over all sequences:",
             pivot_classes(classes).to_string(),
-            f"Spread of the per-sequence values behind each mean ({opts.bootstrap} bootstrap resamples, seed "
-            f"{opts.seed}):",
+            f"Spread of the per-sequence values behind each mean; {INTERVAL_RULE}:",
             spread_table(classes).to_string(index=False),
             f"{DCVC}: BD of each class's frame-weighted mean curve; '{CLASS_MEAN}' = mean of the classes:",
-            pivot_classes(averaged).to_string()]
+            pivot_classes(averaged).to_string(), *repair_notes(per_seq, averaged)]
     if not times.empty and times[["encode_ratio", "decode_ratio"]].notna().any().any():
         text += ["Time ratios against the anchor (geometric mean over sequences):", times.to_string(index=False)]
     return "\n".join(text), paths
+
+
+def repair_notes(per_seq: pd.DataFrame, averaged: pd.DataFrame) -> list[str]:
+    """One line per value computed on a repaired curve (flagged ``repaired`` in every table), saying which
+    rate points each curve kept and dropped; and one per curve refused as points of several origins."""
+    lines = []
+    for table, where in ((per_seq, "sequence"), (averaged, "group")):
+        if table.empty or "status" not in table:
+            continue
+        for _, row in table[table["status"].isin(["repaired", "saturated", "mixed_origins"])].iterrows():
+            if row["status"] != "saturated" or str(row.get("message", "")).startswith("repaired"):
+                lines.append(f"  {row['codec']} / {row[where]}: {row['status']}: {row['message']}")
+    return ["Repaired or refused curves (values on a repaired curve are flagged 'repaired', never ok):", *lines] \
+        if lines else []

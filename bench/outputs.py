@@ -36,6 +36,8 @@ def write_outputs(condition: Condition, jobs: list[Job], results_dir: Path, repo
                 "rate from bitstream bytes")
         figure_dir = reports_dir / condition.name / "figures" / "quicklook"  # beside the paper figures
         for seq in ok["sequence"].unique():
-            plot_sequence(summary, seq, figure_dir / f"{file_part(seq)}.png", note, condition.anchor)
+            why = plot_sequence(summary, seq, figure_dir / f"{file_part(seq)}.png", note, condition.anchor)
+            if why is not None:  # no figure without data: say which and why instead
+                print(f"quick-look figure of {seq} not drawn: {why}")
         paths["RD figures (quick look, PNG)"] = figure_dir
     return paths

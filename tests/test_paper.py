@@ -16,7 +16,7 @@ from conftest import REPO
 from bench import ranking
 from bench.bdtable import CLASS_MEAN, JVET, OVERALL
 from bench.cli import main
-from bench.report.styles import codec_style, codec_styles
+from bench.report.styles import Origin, codec_style, codec_styles
 
 
 def _tables() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
@@ -37,13 +37,14 @@ def _tables() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
 def test_ranked_summary_orders_flags_and_keeps_failures() -> None:
     rows = ranking.ranked(_tables(), "a", failures={"d": "4 of 4 jobs failed: encoder not found"})
     assert [r.codec for r in rows] == ["b", "c", "d"]  # by the first metric; the failed codec kept, last
-    assert rows[0].verdict.startswith("20.0 % fewer bits than a for the same PSNR-Y (95 % CI -25.0 to -15.0: clear)")
+    assert rows[0].verdict.startswith("20.0 % fewer bits than a for the same PSNR-Y (95 % CI -25.0 to -15.0, "
+                                      "Student t over 4 sequences: clear)")
     assert "the sign is not certain" in rows[1].verdict and "low overlap" in rows[1].verdict
     assert rows[2].verdict == "no BD value (no results); 4 of 4 jobs failed: encoder not found"
     text = ranking.as_text(rows, list(_tables()))
     assert re.search(r"^2\s+c\s+\+5\.00\*", text, re.MULTILINE)
     md = ranking.as_markdown(rows, list(_tables()), "a")
-    assert "| 1 | b | -20.00 | [-25.0, -15.0] | -22.00 |" in md and "+5.00†" in md
+    assert "| 1 | b | **-20.00** | [-25.0, -15.0] (n=4) | **-22.00** |" in md and "+5.00†" in md
     tex = ranking.as_latex(rows, list(_tables()), "a", "BD_rate 100%")
     # The best value of each column in bold, a true minus (math mode), the flag explained, a label.
     assert r"$\mathbf{-20.0}$" in tex and r"$\mathbf{-31.0}$" in tex and "$+5.0$$^\\dagger$" in tex
@@ -67,9 +68,10 @@ def test_ranked_summary_orders_flags_and_keeps_failures() -> None:
 def test_codec_styles_depend_on_the_name_only() -> None:
     assert codec_styles(["x264", "x265"])["x264"] == codec_styles(["svtav1", "x264", "zz"])["x264"]
     assert codec_style("my-new-codec") == codec_style("my-new-codec")
-    assert codec_style("x265", anchor="x265").dashed and not codec_style("x264", anchor="x265").dashed
-    two_runs = codec_style("demo:x265"), codec_style("demo_ip8:x265")
+    assert codec_style("x265", anchor="x265").anchor and not codec_style("x264", anchor="x265").anchor
+    two_runs = codec_style("demo:x265"), codec_style("demo_ip8:x265", origin=Origin(source=1))
     assert two_runs[0].colour == two_runs[1].colour == codec_style("x265").colour
+    assert (two_runs[0].line, two_runs[0].filled, two_runs[1].line, two_runs[1].filled) == ("solid", True, "dashed", False)
     # A descriptor's display block overrides label, colour and marker; the rest stays by name.
     mine = codec_styles(["x264", "ours (estimated bits)"], None, {"ours": {"label": "Ours", "colour": "#123456",
                                                                             "marker": "star"}})

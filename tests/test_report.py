@@ -119,7 +119,8 @@ def test_report_exports(demo_report: Path) -> None:
     # The descriptor's display block names and draws the anchor everywhere: tables, the page, the figures.
     assert "against x265 medium LDP" in (root / "tables" / "summary.tex").read_text()
     assert "against x265 medium LDP" in (root / "tables" / "bd_report_psnr_yuv_611_rate_pchip_classes.tex").read_text()
-    assert '"x265":["#111111","star",true,"x265 medium LDP"]' in demo_report.read_text()
+    # colour, marker, dash pattern (solid: none), label, filled markers, the anchor (drawn heavier)
+    assert '"x265":["#111111","star","","x265 medium LDP",true,true]' in demo_report.read_text()
     svg = (root / "figures" / "rd_classes_psnr_yuv_611.svg").read_text()
     assert "x265 medium LDP" in svg and "#111111" in svg
 

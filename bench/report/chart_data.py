@@ -14,13 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from bench.bdtable import class_average_points
+from bench.bdtable import class_average_points, with_db_columns
 from bench.metrics import metric_label
 from bench.records import display_name
 from bench.report.styles import Style
-
-# The quality metric the per-frame view shows, the first a codec's records carry.
-PER_FRAME_METRICS = ("psnr_y", "psnr_rgb", "psnr_yuv_611")
 
 
 def _num(v: Any) -> float | None:
@@ -67,10 +64,24 @@ def rd_entries(points: pd.DataFrame, metrics: list[str]) -> tuple[dict[str, Any]
     return entries, classes
 
 
-def frame_entries(records: list[dict[str, Any]], anchor: str | None) -> dict[str, Any]:
+def _frame_values(per_frame: dict[str, Any], metric: str) -> list[float | None] | None:
+    """A job's per-frame values of METRIC (a ``<name>_db`` column: its metric's per-frame values in dB, by the
+    same transform as the pooled column), or None where the job has none."""
+    values = per_frame.get(metric)
+    if isinstance(values, list) and values:
+        return [_num(v) for v in values]
+    base = per_frame.get(metric.removesuffix("_db")) if metric.endswith("_db") else None
+    if isinstance(base, list) and base:
+        column = metric.removesuffix("_db")
+        return [_num(v) for v in with_db_columns(pd.DataFrame({column: pd.to_numeric(pd.Series(base), errors="coerce")}))[metric]]
+    return None
+
+
+def frame_entries(records: list[dict[str, Any]], anchor: str | None, metrics: list[str]) -> dict[str, Any]:
     """Per sequence: each codec at its rate point closest in bpp to a reference rate (the anchor's middle rate
     point, else the median of the codecs' middle ones), so that its curves compare at about equal rate: the
-    quality per frame, the bits per frame and the intra frames' indexes."""
+    quality per frame on each of METRICS it has per frame (the page shows the selected one), the bits per frame
+    and the intra frames' indexes."""
     by_seq: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for r in records:
         if r["status"] == "ok" and r.get("per_frame"):
@@ -80,24 +91,21 @@ def frame_entries(records: list[dict[str, Any]], anchor: str | None) -> dict[str
         codecs = {c: sorted(rs, key=lambda r: r["rate"]["bpp"] or 0.0) for c, rs in by_seq[seq].items()}
         middles = {c: rs[len(rs) // 2]["rate"]["bpp"] or 0.0 for c, rs in codecs.items()}
         target = middles[anchor] if anchor in middles else float(pd.Series(list(middles.values())).median())
-        metric = next((m for m in PER_FRAME_METRICS
-                       if any(r["per_frame"].get(m) for rs in codecs.values() for r in rs)), None)
-        if metric is None:
-            continue
         curves, chosen = [], []
         for codec in sorted(codecs):
             r = min(codecs[codec], key=lambda r: abs(math.log((r["rate"]["bpp"] or 1e-9) / max(target, 1e-9))))
             pf = r["per_frame"]
-            if not pf.get(metric):
+            values = {m: v for m in metrics if (v := _frame_values(pf, m)) is not None}
+            if not values:
                 continue
             chosen.append(f"{codec} @ {r['rate_point']} ({r['rate']['bpp']:.4f} bpp)")
             intra = [i for i, t in enumerate(pf.get("frame_type") or []) if t == "I"]
-            curves.append([codec, str(r["rate_point"]), [_num(v) for v in pf[metric]],
+            curves.append([codec, str(r["rate_point"]), values,
                            [int(b) for b in pf["bits"]] if pf.get("bits") else None, intra])
         if curves:
             out[seq] = {"group": str(next(iter(codecs.values()))[0]["sequence"].get("group") or ""),
-                        "label": metric_label(metric), "chosen": f"at about {target:.4f} bpp: " + ", ".join(chosen),
-                        "codecs": curves}
+                        "metrics": [m for m in metrics if any(m in c[2] for c in curves)],
+                        "chosen": f"at about {target:.4f} bpp: " + ", ".join(chosen), "codecs": curves}
     return out
 
 
@@ -105,7 +113,7 @@ def payload(styles: dict[str, Style], metrics: list[str], rd: dict[str, Any], fr
             scatter: dict[str, Any]) -> str:
     """The page's JSON, safe inside ``<script type="application/json">``: ``<`` is written as ``\\u003c``, so no
     name in it can close the element; the script sets every name as text, never as markup."""
-    data = {"codecs": {c: [s.colour, s.svg_marker, s.dashed, s.label] for c, s in styles.items()},
+    data = {"codecs": {c: [s.colour, s.svg_marker, s.svg_dash, s.label, s.filled, s.anchor] for c, s in styles.items()},
             "metrics": {m: metric_label(m) for m in metrics}, "rd": rd, "frames": frames, "scatter": scatter}
     text = json.dumps(data, separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -25,13 +25,13 @@ from markupsafe import Markup
 
 from bench import __version__, ranking
 from bench.bdfiles import no_bd_table, write_bd_tables
-from bench.bdrate import METHODS
+from bench.bdrate import METHODS, USABLE
 from bench.bdtable import (
     DCVC,
     JVET,
     OVERALL,
     BDOptions,
-    pivot_classes,
+    higher_is_better,
     spread_table,
     time_ratios,
     with_db_columns,
@@ -39,9 +39,11 @@ from bench.bdtable import (
 from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label
 from bench.records import cautions, failures_by_codec
-from bench.report import chart_data, run_tables
-from bench.report.plots import cancel_export, finish_export, start_export
-from bench.report.styles import codec_styles
+from bench.report import chart_data, page_tables, run_tables
+from bench.report.latex import fit_table
+from bench.report.origins import origins, setting_differences
+from bench.report.plots import cancel_export, finish_export, has_data, start_export
+from bench.report.styles import Style, codec_styles
 from bench.report.svg import Strip, strip_chart
 from bench.report.tables import complexity_frame, complexity_latex, frames_frame, summary_frame, write_csv
 from bench.sources import (
@@ -76,26 +78,20 @@ def _usable_metrics(points: pd.DataFrame) -> list[str]:
     return [m for m in headline_columns() if m in points.columns and pd.to_numeric(points[m], errors="coerce").notna().any()]
 
 
-def _pivot_rows(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    if summary.empty:
-        return [], []
-    pivot = pivot_classes(summary)
-    return ["codec", *pivot.columns], [[idx, *row] for idx, row in zip(pivot.index, pivot.values.tolist(), strict=True)]
-
-
 def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd.DataFrame, averaged: pd.DataFrame,
                 styles: dict) -> dict[str, Any]:
     """One metric's BD summary: both conventions, the spread of each mean, a strip plot of the sequences."""
-    jvet_columns, jvet_rows = _pivot_rows(classes)
-    dcvc_columns, dcvc_rows = _pivot_rows(averaged)
+    labels = {c: st.label for c, st in styles.items()}
+    jvet_columns, jvet_rows = page_tables.pivot_rows(classes, labels)
+    dcvc_columns, dcvc_rows = page_tables.pivot_rows(averaged, labels)
     spread = spread_table(classes) if not classes.empty else pd.DataFrame()
     strips = []
-    usable = per_seq[per_seq["status"].isin(["ok", "low_overlap"])] if not per_seq.empty else per_seq
+    usable = per_seq[per_seq["status"].isin([str(s) for s in USABLE])] if not per_seq.empty else per_seq
     overall = classes[classes["group"] == OVERALL].set_index("codec") if not classes.empty else classes
     for codec, part in usable.groupby("codec", sort=True):
         row = overall.loc[codec] if codec in overall.index else None
         ci = (row["ci_low"], row["ci_high"]) if row is not None and pd.notna(row["ci_low"]) else None
-        strips.append(Strip(str(codec), styles[codec].colour if codec in styles else "#555",
+        strips.append(Strip(labels.get(str(codec), str(codec)), styles[codec].colour if codec in styles else "#555",
                             [(float(v), f"{codec} / {seq} ({grp}): {v:+.2f}") for v, seq, grp in
                              zip(part["value"], part["sequence"], part["group"], strict=True)],
                             float(row["value"]) if row is not None and pd.notna(row["value"]) else None, ci))
@@ -104,11 +100,10 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
         "metric": metric, "label": ranking.metric_name(metric), "method": opts.describe(),
         "jvet": JVET, "jvet_columns": jvet_columns, "jvet_rows": jvet_rows,
         "dcvc": DCVC, "dcvc_columns": dcvc_columns, "dcvc_rows": dcvc_rows,
-        "spread_columns": list(spread.columns), "spread": spread.values.tolist() if not spread.empty else [],
+        "spread_columns": list(spread.columns), "spread": page_tables.spread_rows(spread, labels),
         "strip": strip_chart(strips, f"{unit} of each sequence against the anchor (dots), mean (bar), 95 % CI "
-                             "(line)", title=f"{JVET}: {metric_label(metric)}") if strips else "",
-        "per_sequence": _fmt_table(per_seq[["codec", "group", "sequence", "value", "status", "overlap_quality",
-                                            "overlap_rate", "points_anchor", "points_test", "message"]]),
+                             "of the mean, Student t (line)", title=f"{JVET}: {metric_label(metric)}") if strips else "",
+        "per_sequence": page_tables.per_sequence_rows(per_seq, labels),
     }
 
 
@@ -121,26 +116,32 @@ def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, 
     metrics = list(tables)
     out.mkdir(parents=True, exist_ok=True)
     anchor_label = labels.get(anchor, anchor)
-    atomic_write_text(out / "summary.md", ranking.as_markdown(rows, metrics, anchor_label))
-    caption = f"BD-rate against {anchor_label}: per-sequence mean (JVET) and averaged curve (DCVC)"
-    atomic_write_text(out / "summary.tex", ranking.as_latex(rows, metrics, anchor_label, caption, times=times))
+    atomic_write_text(out / "summary.md", ranking.as_markdown(rows, metrics, anchor_label, kind))
+    caption = (f"{'BD-rate' if kind == 'rate' else 'BD-quality'} against {anchor_label}: per-sequence mean (JVET) "
+               "and averaged curve (DCVC)")
+    summary_tex = ranking.as_latex(rows, metrics, anchor_label, caption, times=times, kind=kind)
+    atomic_write_text(out / "summary.tex", fit_table(summary_tex))  # to a column, else the page: report.latex
     page = []
     for i, r in enumerate(rows, start=1):
         cells = []
         for m in metrics:
             c = r.cells.get(m)
             jvet = "--" if c is None or c.value is None else f"{c.value:+.2f}" + ("" if c.status == "ok" else " †")
-            ci = f"[{c.ci[0]:+.1f}, {c.ci[1]:+.1f}]" if c is not None and c.ci else ""
-            cells.append({"text": jvet, "ci": ci, "colour": ranking.colour(c.value if c else None, kind),
-                          "title": f"status {c.status}, sequences {c.sequences}" if c else "no value"})
+            ci = c.interval() if c is not None else ""
+            better = higher_is_better(m)  # colours follow the metric's direction (a BD-MSE falls when better)
+            cells.append({"text": jvet, "ci": ci, "colour": ranking.colour(c.value if c else None, kind, better),
+                          "title": f"status {page_tables.words(c.status)}, sequences {c.sequences}" if c else "no value"})
             cells.append({"text": "--" if c is None or c.averaged is None else f"{c.averaged:+.2f}", "ci": "",
-                          "colour": ranking.colour(c.averaged if c else None, kind), "title": "averaged curve (DCVC)"})
-        page.append({"rank": i, "codec": r.label, "cells": cells, "verdict": r.verdict, "failed": r.failed})
+                          "colour": ranking.colour(c.averaged if c else None, kind, better),
+                          "title": "averaged curve (DCVC)"})
+        page.append({"rank": i, "codec": r.label, "cells": cells, "verdict": page_tables.statuses_in(r.verdict),
+                     "failed": r.failed})
     return {"metrics": [ranking.metric_name(m) for m in metrics], "rows": page,
             "files": ["tables/summary.md", "tables/summary.tex"]}
 
 
-def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame] | None, tables: Path) -> dict[str, Any]:
+def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame] | None, tables: Path,
+                        labels: dict[str, str]) -> dict[str, Any]:
     """The complexity table (and its LaTeX), how the times were taken, and BD-rate against decoding time and
     against kMAC/pixel, one point per codec. HEADLINE: the first BD metric and its class summary, whose
     per-sequence mean over all sequences is the BD-rate drawn."""
@@ -152,7 +153,7 @@ def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame]
     caption = (f"Model size, arithmetic and speed. fps: median over jobs of each job's median; times {label}. "
                "kMAC/pixel counted by torch.utils.flop_counter on one frame (convolutions and matrix products).")
     tables.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(tables / "complexity.tex", complexity_latex(table, caption))
+    atomic_write_text(tables / "complexity.tex", complexity_latex(table, caption, labels=labels))
     charts: dict[str, Any] = {}
     if headline is not None:
         metric, classes = headline
@@ -165,20 +166,31 @@ def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame]
             if points:
                 charts[f"bd-{x_col}"] = {"title": f"BD-rate against {what}", "x": x_label, "points": points,
                                          "y": f"BD-rate [%] ({ranking.metric_name(metric)}, per-sequence mean)"}
-    shown = table.assign(params=table["params"].map(lambda v: "" if pd.isna(v) else f"{v / 1e6:.2f} M"))
-    return {"columns": list(shown.columns), "rows": _fmt_table(shown), "label": label, "charts": charts,
-            "latex": "tables/complexity.tex"}
+    return {"columns": [head for _, head, _ in COMPLEXITY_COLUMNS], "rows": _complexity_rows(table, labels),
+            "label": label, "charts": charts, "latex": "tables/complexity.tex"}
 
 
-def _fmt_table(df: pd.DataFrame) -> list[list[str]]:
-    def cell(v: Any) -> str:
+# The page's complexity table: column, header, format ("M": millions with 2 decimals; None: text as it is).
+COMPLEXITY_COLUMNS = (("codec", "codec", None), ("params", "parameters", "M"),
+                      ("encode_kmac_per_pixel", "encode kMAC/pixel", ".1f"),
+                      ("decode_kmac_per_pixel", "decode kMAC/pixel", ".1f"), ("encode_fps", "encode frames/s", ".1f"),
+                      ("decode_fps", "decode frames/s", ".1f"), ("decode_ms_per_frame", "decode ms/frame", ".2f"),
+                      ("peak_rss_mib", "peak memory, processes (MiB)", ".0f"),
+                      ("peak_gpu_mib", "peak GPU memory (MiB)", ".0f"), ("threads", "threads", None),
+                      ("device", "device", None), ("timed", "what the encode time covers", None),
+                      ("timing_mode", "timing", None))
+
+
+def _complexity_rows(table: pd.DataFrame, labels: dict[str, str]) -> list[list[str]]:
+    def cell(column: str, fmt: str | None, v: Any) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return ""
-        if isinstance(v, float):
-            return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
-        return str(v)
+        if column == "codec":
+            return labels.get(str(v), str(v))
+        return str(v) if fmt is None else f"{v / 1e6:.2f} M" if fmt == "M" else format(v, fmt)
 
-    return [[cell(v) for v in row] for row in df.itertuples(index=False)]
+    return [[cell(c, fmt, row[c] if c in row else None) for c, _, fmt in COMPLEXITY_COLUMNS]
+            for row in table.to_dict("records")]
 
 
 def _bd_analysis(sources: list[Source], points: pd.DataFrame, ok_points: pd.DataFrame, anchor: str | None,
@@ -205,16 +217,17 @@ def _bd_analysis(sources: list[Source], points: pd.DataFrame, ok_points: pd.Data
     return analysis
 
 
-def _speed_tables(ok_points: pd.DataFrame, times: pd.DataFrame) -> dict[str, Any]:
+def _speed_tables(ok_points: pd.DataFrame, times: pd.DataFrame, labels: dict[str, str]) -> dict[str, Any]:
     """Encode and decode milliseconds per frame per codec, and TIMES (the ratios against the anchor)."""
     per_frame_ms = []
     for codec, part in ok_points.groupby("codec", sort=True):
         frames = pd.to_numeric(part["frames"], errors="coerce").sum()
         enc = pd.to_numeric(part["encode_s"], errors="coerce").sum() if "encode_s" in part else float("nan")
         dec = pd.to_numeric(part["decode_s"], errors="coerce").sum() if "decode_s" in part else float("nan")
-        per_frame_ms.append([codec, f"{1000 * enc / frames:.2f}" if frames and enc else "",
+        per_frame_ms.append([labels.get(str(codec), str(codec)), f"{1000 * enc / frames:.2f}" if frames and enc else "",
                              f"{1000 * dec / frames:.2f}" if frames and dec else ""])
-    return {"times": _fmt_table(times) if not times.empty else [], "time_columns": list(times.columns),
+    return {"times": page_tables.time_rows(times, labels) if not times.empty else [],
+            "time_columns": page_tables.TIME_COLUMNS,
             "per_frame_ms": per_frame_ms}
 
 
@@ -231,16 +244,30 @@ def _chart_sections(records: list[dict[str, Any]], ok_points: pd.DataFrame, metr
     """The charts' JSON payload and what the template lays out around it: classes per metric, sequences by
     class, the per-frame view's sequences by class."""
     rd, classes = chart_data.rd_entries(ok_points, metrics)
-    frames = chart_data.frame_entries(records, anchor)
+    frames = chart_data.frame_entries(records, anchor, metrics)
     sequences = dict(zip(ok_points["sequence"].astype(str), ok_points["group"].astype(str), strict=True)) \
         if not ok_points.empty else {}
+    # A sequence gets a chart for a metric only where some curve has a value of it (no empty chart): the others
+    # are named under the metric's charts.
+    drawn = {m: {s for s, part in ok_points.groupby(ok_points["sequence"].astype(str)) if has_data(part, m)}
+             for m in metrics} if not ok_points.empty else {}
     return {"chart_data": Markup(chart_data.payload(styles, metrics, rd, frames, scatter)),
             "chart_script": Markup(SCRIPT.read_text()), "rd_classes": classes,
-            "sequence_groups": _by_group(sequences), "open_sequences": len(sequences) <= OPEN_UP_TO,
+            "sequence_groups": {m: _by_group({s: g for s, g in sequences.items() if s in drawn[m]}) for m in metrics},
+            "no_chart": {m: sorted(set(sequences) - drawn[m]) for m in metrics},
+            "open_sequences": len(sequences) <= OPEN_UP_TO,
             "frame_groups": _by_group({s: e["group"] for s, e in frames.items()}),
             "frame_notes": {s: e["chosen"] for s, e in frames.items()}, "open_frames": len(frames) <= OPEN_UP_TO,
-            "codecs": [{"name": c, "label": s.label, "colour": s.colour, "dashed": s.dashed}
+            "codecs": [{"name": c, "label": s.label, "colour": s.colour, "dashed": s.line != "solid"}
                        for c, s in styles.items()]}
+
+
+def report_styles(sources: list[Source], codecs: list[str], anchor: str | None) -> dict[str, Style]:
+    """Every curve's style (:mod:`bench.report.styles`: colour and marker by codec family, line and fill by
+    source), its label followed by the settings in which it differs from the same-named codec of another run."""
+    styles = codec_styles(codecs, anchor, displays(sources), origins(sources))
+    differ = setting_differences(sources)
+    return {c: replace(st, label=f"{st.label} ({differ[c]})") if c in differ else st for c, st in styles.items()}
 
 
 def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str | None,
@@ -258,15 +285,13 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     records = [r for s in sources for r in s.records]
     points = with_db_columns(summary_frame(records))
     ok_points = points[points["status"] == "ok"] if not points.empty else points
-    shown_as = displays(sources)
-    styles = codec_styles(list(points["codec"]), anchor, shown_as) if not points.empty else {}
+    styles = report_styles(sources, list(points["codec"]), anchor) if not points.empty else {}
     metrics = _usable_metrics(ok_points) if not ok_points.empty else []
     if bd is not None and bd.metric and bd.metric not in points.columns:  # before anything is written
         raise BenchError(f"--metric {bd.metric}: no result has it; these do: {', '.join(metrics) or 'none'}")
     out_dir.mkdir(parents=True, exist_ok=True)
     # The paper figures (matplotlib) are drawn in a second process while this one builds the page.
-    exports = start_export(ok_points, metrics, out_dir / "figures", anchor, font, shown_as) \
-        if metrics and figures else None
+    exports = start_export(ok_points, metrics, out_dir / "figures", styles, font) if metrics and figures else None
     try:
         page = _page(sources, records, points, ok_points, metrics, styles, anchor, method, bd,
                      allow_condition_mismatch, table_times, out_dir, title, exports is not None)
@@ -286,7 +311,7 @@ def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataF
     bd_stage = _bd_analysis(sources, points, ok_points, anchor, metrics, method, bd, allow_condition_mismatch,
                             styles, out_dir / "tables")
     headline = next(((m, classes) for m, (classes, _) in bd_stage.summary_tables.items()), None)
-    complexity = _complexity_section(ok_points, headline, out_dir / "tables")
+    complexity = _complexity_section(ok_points, headline, out_dir / "tables", labels)
     ratios = time_ratios(ok_points, bd_stage.anchor) if bd_stage.anchor is not None else pd.DataFrame()
     summary = _summary(bd_stage.summary_tables, bd_stage.anchor, records, bd.kind if bd is not None else "rate",
                        out_dir / "tables", labels, (complexity["label"] or SHARED_LABEL) if table_times else None,
@@ -298,6 +323,7 @@ def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataF
     failures = run_tables.failures(records)
     identities, commands, environment = run_tables.provenance(records)
     reported_columns, reported_rows = run_tables.reported_table(records)
+    reported_rows = page_tables.labelled(reported_rows, labels)
     bd_metrics = list(bd_stage.sections) or metrics
     page_bd = BDOptions(method=method) if bd is None else replace(bd, method=method,
                                                                   metric=bd_metrics[0] if bd_metrics else bd.metric)
@@ -305,14 +331,15 @@ def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataF
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
         sources=sources, anchor=bd_stage.anchor, anchor_label=labels.get(anchor, anchor),
         no_bd=bd_stage.no_bd, differences=condition_differences(sources),
+        codec_differences=sorted(setting_differences(sources).items()),
         metrics=metrics, metric_labels={m: metric_label(m) for m in metrics}, bd_sections=bd_stage.sections,
-        summary=summary, complexity=complexity, checks=run_tables.check_rows(records), failures=failures,
-        failure_groups=run_tables.failure_groups(failures), stream_rows=run_tables.stream_rows(records),
-        identities=identities, commands=commands, environment=environment, definitions=definitions(),
-        bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC, exported=[],
+        summary=summary, complexity=complexity, checks=page_tables.labelled(run_tables.check_rows(records), labels), failures=failures,
+        failure_groups=run_tables.failure_groups(failures), stream_rows=page_tables.labelled(run_tables.stream_rows(records), labels),
+        identities=identities, commands=commands, environment=environment, definitions=[(metric_label(k), k, v) for k, v in definitions().items()],
+        bd_method=page_bd.describe(), jvet_label=JVET, dcvc_label=DCVC, exported=[], figures_skipped=[],
         figures_pending=figures_pending, tables_written=tables_written, reported_rows=reported_rows,
         reported_columns=reported_columns, n_records=len(records), n_failed=len(failures), cautions=cautions(records),
-        open_up_to=OPEN_UP_TO, **_speed_tables(ok_points, ratios),
+        open_up_to=OPEN_UP_TO, **_speed_tables(ok_points, ratios, labels),
         **_chart_sections(records, ok_points, metrics, styles, bd_stage.anchor, complexity["charts"]),
     )
     return page
@@ -328,11 +355,14 @@ def _write_page(page: dict[str, Any], path: Path, exports: list | None,
     if progress is not None:
         progress(f"report written: {path}; drawing the paper figures into {path.parent / 'figures'} ...")
     try:
-        exported = finish_export(exports)
+        exported, skipped = finish_export(exports)
     except BenchError:  # the page stays, saying the figures are missing
         atomic_write_text(path, template.render(**{**page, "figures_pending": False}))
         raise
-    atomic_write_text(path, template.render(**{**page, "exported": exported, "figures_pending": False}))
+    for line in skipped:
+        print(f"figure {line}")
+    atomic_write_text(path, template.render(**{**page, "exported": exported, "figures_skipped": skipped,
+                                                 "figures_pending": False}))
     return path
 
 

@@ -1,16 +1,26 @@
 """RD figures (matplotlib, Agg backend: no display needed): a quick-look PNG per sequence for a run, and the paper
 figures, per class and per sequence at publication size as PDF, SVG and PNG, drawn in separate processes while
-the report's page is built."""
+the report's page is built.
+
+Every figure is laid out in inches, not left to matplotlib: the panels at a fixed size, below them one legend
+of every curve drawn in any panel, in as many columns as fit the figure's width (a label too long for one
+line is wrapped), and the figure made tall enough to hold it, so the legend is inside the canvas and never on
+the data. A panel without data is left out and a figure without any is not written; each says why in the
+list of skipped figures the export returns.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 import matplotlib
@@ -21,32 +31,48 @@ import pandas as pd  # noqa: E402
 
 from bench.errors import BenchError, environment_problem  # noqa: E402
 from bench.metrics import metric_label  # noqa: E402
-from bench.report.styles import codec_styles  # noqa: E402
+from bench.report.styles import Style, codec_styles  # noqa: E402
+
+QUICKLOOK_METRICS = ("psnr_yuv_611", "psnr_y", "psnr_rgb")  # the first two with data are drawn
 
 
-def plot_sequence(df: pd.DataFrame, sequence: str, path: Path, note: str, anchor: str | None = None) -> None:
-    """PSNR-YUV (6:1:1) and PSNR-Y against bpp for every codec on one sequence."""
+def _curve(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """ROWS' finite (bpp, METRIC) points in ascending bpp, as columns ``x`` and ``y``."""
+    if metric not in rows or rows.empty:
+        return pd.DataFrame({"x": [], "y": []})
+    xy = pd.DataFrame({"x": pd.to_numeric(rows["bpp"], errors="coerce"), "y": pd.to_numeric(rows[metric], errors="coerce")})
+    xy = xy[xy["x"].map(math.isfinite) & xy["y"].map(math.isfinite)]
+    return xy.sort_values("x")
+
+
+def has_data(rows: pd.DataFrame, metric: str) -> bool:
+    """Whether ROWS hold at least one finite (bpp, METRIC) point."""
+    return not _curve(rows, metric).empty
+
+
+def plot_sequence(df: pd.DataFrame, sequence: str, path: Path, note: str, anchor: str | None = None) -> str | None:
+    """PSNR-YUV (6:1:1) and PSNR-Y (PSNR-RGB where those are missing) against bpp for every codec on one
+    sequence; returns why no figure was written (no metric has a value), else None."""
     ok = df[(df["sequence"] == sequence) & (df["status"] == "ok")]
+    metrics = [m for m in QUICKLOOK_METRICS if has_data(ok, m)][:2]
+    if not metrics:
+        return f"no successful job of {sequence} has {' or '.join(metric_label(m) for m in QUICKLOOK_METRICS)}"
     styles = codec_styles(sorted(df["codec"].unique()), anchor)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for ax, metric in ((axes[0], "psnr_yuv_611"), (axes[1], "psnr_y")):
-        label = metric_label(metric)
-        for codec, rows in ok.groupby("codec"):
-            rows = rows.sort_values("bpp")
-            style = styles[codec]
-            ax.plot(rows["bpp"], rows[metric], marker=style.mpl_marker, color=style.colour, label=codec,
-                    linestyle="--" if style.dashed else "-")
+    fig, axes, grid = _layout(len(metrics), 10.0, cols=len(metrics), aspect=0.6, top=0.4)
+    for ax, metric in zip(axes, metrics, strict=True):
+        _panel(ax, ok, metric, styles, metric_label(metric))
         ax.set_xlabel("bpp (bitstream bytes x 8 / pixels)")
-        ax.set_ylabel(label)
-        ax.grid(True, alpha=0.3)
-    axes[0].legend()
-    fig.suptitle(f"{sequence}", fontsize=11)
-    fig.text(0.5, -0.02, note, ha="center", va="top", fontsize=7, wrap=True)
+    fig.suptitle(f"{sequence}", fontsize=11, y=1 - 0.08 / fig.get_size_inches()[1], va="top")
+    _legend(fig, axes, grid, styles, note=note)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        plt.close(fig)
+    return None
 
 
 # Publication sizes: one column of a two-column paper (IEEE, ACM) is 3.5 in wide, the page 7.16 in; figures are
@@ -86,98 +112,222 @@ def file_part(name: object) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))[:100] or "_"
 
 
-def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict, label: str, name: str | None = None) -> None:
+ANCHOR_WIDTH = 1.8  # the anchor's line, in line widths of the other curves
+
+
+def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict[str, Style], label: str,
+           name: str | None = None) -> int:
+    """Every codec's curve of ROWS on METRIC that has a point; returns how many were drawn."""
+    drawn = 0
     for codec, part in rows.groupby("codec", sort=True):
-        part = part.sort_values("bpp")
-        style = styles[codec]
-        ax.plot(part["bpp"], part[metric], marker=style.mpl_marker, color=style.colour, label=style.label,
-                linestyle="--" if style.dashed else "-", markerfacecolor="white" if style.dashed else style.colour)
+        xy = _curve(part, metric)
+        if xy.empty:
+            continue
+        st = styles[str(codec)]
+        ax.plot(xy["x"], xy["y"], marker=st.mpl_marker, color=st.colour, label=st.label, linestyle=st.mpl_linestyle,
+                linewidth=plt.rcParams["lines.linewidth"] * (ANCHOR_WIDTH if st.anchor else 1.0),
+                markerfacecolor=st.colour if st.filled else "white", markeredgecolor=st.colour)
+        drawn += 1
     if name is not None:  # a panel's name inside it, not a title above: grids stay compact
         ax.text(0.03, 0.97, name, transform=ax.transAxes, ha="left", va="top")
     ax.set_xlabel("bpp")
     ax.set_ylabel(label)
     ax.grid(True, alpha=0.3)
+    return drawn
 
 
-def _grid(count: int, width: float) -> tuple[plt.Figure, list[plt.Axes]]:
-    """COUNT panels wrapped to WIDTH inches (one column: one panel a row; the page: up to 4), 3:4 each, and
-    room below for one legend of the whole figure."""
-    cols = 1 if width <= COLUMN_W else min(count, 2 if count <= 4 else 4)
-    rows = -(-count // cols)
-    panel_h = 0.72 * width / cols
-    fig, axes = plt.subplots(rows, cols, figsize=(width, panel_h * rows + 0.45), squeeze=False)
-    w, h = fig.get_size_inches()
-    # Fixed margins instead of constrained/tight layout, which doubles the time of every save.
-    fig.subplots_adjust(left=0.5 / w, right=1 - 0.08 / w, bottom=0.75 / h, top=1 - 0.08 / h, wspace=0.32,
-                        hspace=0.42)
-    flat = list(axes.flat)
-    for ax in flat[count:]:
-        ax.set_visible(False)
-    return fig, flat[:count]
+class _Grid:
+    """Panels at a fixed size in inches: COLS a row, margins and gaps around them measured from what each
+    panel draws outside its frame (tick labels, axis labels) by :meth:`fit`."""
+
+    def __init__(self, count: int, width: float, cols: int, aspect: float, top: float) -> None:
+        self.cols, self.rows, self.width, self.aspect = cols, -(-count // cols), width, aspect
+        self.left, self.right, self.top, self.wgap, self.hgap, self.below = 0.5, 0.1, top, 0.45, 0.5, 0.45
+        self._size()
+
+    def _size(self) -> None:
+        self.pw = (self.width - self.left - self.right - (self.cols - 1) * self.wgap) / self.cols
+        self.ph = self.aspect * self.pw
+
+    def fit(self, fig: plt.Figure, axes: list[plt.Axes]) -> None:
+        """Margins and gaps from the panels as drawn: left of the first column its y labels, between columns
+        those and the last x tick label's overhang, between rows the x labels of the upper row."""
+        renderer = fig.canvas.get_renderer()
+        w, h = fig.get_size_inches()
+        pos = [ax.get_position() for ax in axes]
+        box = [ax.get_tightbbox(renderer) for ax in axes]
+        left = max(p.x0 * w - b.x0 / fig.dpi for p, b in zip(pos, box, strict=True))
+        right = max(b.x1 / fig.dpi - p.x1 * w for p, b in zip(pos, box, strict=True))
+        below = max(p.y0 * h - b.y0 / fig.dpi for p, b in zip(pos, box, strict=True))
+        above = max(b.y1 / fig.dpi - p.y1 * h for p, b in zip(pos, box, strict=True))
+        self.left, self.right = left + 0.04, max(right, 0.0) + 0.06
+        self.wgap, self.hgap, self.below = left + max(right, 0.0) + 0.1, below + max(above, 0.0) + 0.1, below
+        self._size()
+
+    def place(self, fig: plt.Figure, axes: list[plt.Axes], bottom: float) -> None:
+        """Set the figure's height so that BOTTOM inches lie under the panels, and put every panel in place."""
+        w = fig.get_size_inches()[0]
+        h = self.top + self.rows * self.ph + (self.rows - 1) * self.hgap + bottom
+        fig.set_size_inches(w, h)
+        for i, ax in enumerate(axes):
+            r, c = divmod(i, self.cols)
+            x0, y0 = self.left + c * (self.pw + self.wgap), h - self.top - (r + 1) * self.ph - r * self.hgap
+            ax.set_position((x0 / w, y0 / h, self.pw / w, self.ph / h))
 
 
-def _legend(fig: plt.Figure, axes: list[plt.Axes]) -> None:
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
+def _layout(count: int, width: float, cols: int | None = None, aspect: float = 0.75,
+            top: float = 0.08) -> tuple[plt.Figure, list[plt.Axes], _Grid]:
+    """COUNT panels in a figure WIDTH inches wide (one column: one panel a row; the page: 2 a row up to 4
+    panels, else 4), each ASPECT times as high as wide; the height is set by :func:`_legend`."""
+    grid = _Grid(count, width, cols or (1 if width <= COLUMN_W else min(count, 2 if count <= 4 else 4)), aspect, top)
+    fig = plt.figure(figsize=(width, 1.0))
+    axes = [fig.add_axes((0, 0, 1, 1)) for _ in range(count)]
+    grid.place(fig, axes, 1.0)
+    return fig, axes, grid
+
+
+def _fitted_legend(fig: plt.Figure, handles: list, labels: list[str]) -> plt.Artist:
+    """The legend in as many columns as fit the figure's width (balanced over its rows); labels wrapped when
+    even one column is too wide."""
+    renderer = fig.canvas.get_renderer()
+    room = (fig.get_size_inches()[0] - 0.1) * fig.dpi
+    for _ in range(4):
+        for ncol in range(len(labels), 0, -1):
+            ncol = -(-len(labels) // -(-len(labels) // ncol))  # as many rows as ncol needs, balanced
+            legend = fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False,
+                                borderaxespad=0.0, columnspacing=1.2, handlelength=2.4)
+            width = legend.get_window_extent(renderer).width
+            if width <= room:
+                return legend
+            legend.remove()
+        longest = max(len(label) for label in labels)  # one column is too wide: wrap the labels
+        chars = max(8, int(longest * room / width) - 2)
+        labels = [textwrap.fill(label, chars) for label in labels]
+    raise BenchError(f"a legend label does not fit a {fig.get_size_inches()[0]:.2f} in figure: {labels[0]!r}")
+
+
+def _legend(fig: plt.Figure, axes: list[plt.Axes], grid: _Grid, styles: dict[str, Style],
+            note: str | None = None) -> None:
+    """One legend for the whole figure, every curve drawn in any panel once (in the styles' order), under the
+    panels' x labels; NOTE (a line about the run) under it. The figure grows to hold them."""
+    drawn: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            drawn.setdefault(label, handle)
+    order = {st.label: i for i, st in enumerate(styles.values())}
+    labels = sorted(drawn, key=lambda label: (order.get(label, len(order)), label))
+    renderer = fig.canvas.get_renderer()
+    below = 0.04  # inches of margin under everything
+    text = None
+    if note:
+        text = fig.text(0.5, 0.0, textwrap.fill(note, int(fig.get_size_inches()[0] * 14)), ha="center", va="bottom",
+                        fontsize=7)
+        below += text.get_window_extent(renderer).height / fig.dpi + 0.04
+    legend = _fitted_legend(fig, [drawn[label] for label in labels], labels) if labels else None
+    legend_h = legend.get_window_extent(renderer).height / fig.dpi + 0.06 if legend is not None else 0.0
+    for _ in range(2):  # measured twice: new panel sizes may change the tick labels
+        grid.fit(fig, axes)
+        grid.place(fig, axes, below + legend_h + grid.below + 0.04)
+    h = fig.get_size_inches()[1]
+    if text is not None:
+        text.set_position((0.5, 0.04 / h))
+    if legend is not None:
+        legend.set_bbox_to_anchor((0.5, below / h), transform=fig.transFigure)
+
+
+def _save_all(fig: plt.Figure, stem: Path) -> list[Path]:
+    out = []
+    try:
+        for ext, kw in (("pdf", {}), ("svg", {}), ("png", {"dpi": 300})):
+            path = stem.with_suffix(f".{ext}")
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.{ext}")
+            try:
+                fig.savefig(tmp, **kw)
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+            out.append(path)
+    finally:
+        plt.close(fig)
+    return out
+
+
+def _figure(panels: list[tuple[str | None, pd.DataFrame]], metric: str, width: float, styles: dict[str, Style],
+            stem: Path) -> list[Path]:
+    """One figure of PANELS (name, rows) on METRIC, WIDTH inches wide, saved as STEM.pdf/.svg/.png."""
+    fig, axes, grid = _layout(len(panels), width)
+    for ax, (name, rows) in zip(axes, panels, strict=True):
+        _panel(ax, rows, metric, styles, metric_label(metric), name)
+    _legend(fig, axes, grid, styles)
+    return _save_all(fig, stem)
+
+
+def _figure_jobs(points: pd.DataFrame, metrics: list[str]) -> list[tuple[str, str, list[tuple[str | None, pd.DataFrame]], str, list[str]]]:
+    """Every paper figure as (file stem, metric, panels, width kind, why panels were left out): per metric the
+    class-averaged curves (a panel per class), for the headline metric each class's sequences."""
+    from bench.bdtable import class_average_points
+
+    jobs = []
+    for metric in metrics:
+        averaged = class_average_points(points, metric)
+        groups = sorted(str(g) for g in points["group"].unique())
+        have = [g for g in groups if has_data(averaged[averaged["group"].astype(str) == g], metric)]
+        single = len(have) == 1
+        panels = [(None if single else f"class {g}", averaged[averaged["group"].astype(str) == g]) for g in have]
+        left_out = [f"class {g}: no curve has {metric_label(metric)}" for g in groups if g not in have]
+        jobs.append((f"rd_classes_{file_part(metric)}", metric, panels, "column" if single else "page", left_out))
+    metric = metrics[0]
+    for group in sorted(str(g) for g in points["group"].unique()):
+        part = points[points["group"].astype(str) == group]
+        seqs = sorted(str(s) for s in part["sequence"].unique())
+        have = [s for s in seqs if has_data(part[part["sequence"].astype(str) == s], metric)]
+        panels = [(s, part[part["sequence"].astype(str) == s]) for s in have]
+        left_out = [f"{s}: no curve has {metric_label(metric)}" for s in seqs if s not in have]
+        jobs.append((f"rd_sequences_{file_part(group)}_{file_part(metric)}", metric, panels, "page", left_out))
+    return jobs
 
 
 def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, part: int = 0, parts: int = 1,
                       anchor: str | None = None, family: str = "serif",
-                      displays: dict[str, dict[str, str]] | None = None) -> list[str]:
+                      displays: dict[str, dict[str, str]] | None = None, styles: dict[str, Style] | None = None,
+                      skipped: list[str] | None = None) -> list[str]:
     """Paper figures: per metric, the class-averaged curves (a panel per class), one column wide for one class
     and page wide for more; for the first (headline) metric also every sequence's curves, a page-wide grid per
-    class. No titles (the caption is the paper's); the anchor dashed; TrueType fonts; PDF, SVG and PNG (300
-    dpi); FAMILY "serif" or "sans"; DISPLAYS: codec -> its descriptor's label, colour and marker. ``part``/``parts``
-    share the figures between processes. Returns the file names."""
-    from bench.bdtable import class_average_points
-
+    class. No titles (the caption is the paper's); the anchor heavier; TrueType fonts; PDF, SVG and PNG (300
+    dpi); FAMILY "serif" or "sans"; STYLES: codec -> its style (default: from the names, ANCHOR and DISPLAYS, the
+    codecs' descriptor blocks). A panel or figure without data is left out, and why is appended to SKIPPED.
+    ``part``/``parts`` share the figures between processes. Returns the file names."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    styles = codec_styles(list(points["codec"]), anchor, displays)
-    jobs = [("classes", m) for m in metrics] + [("sequences", g) for g in sorted(points["group"].unique())]
+    styles = styles or codec_styles(list(points["codec"]), anchor, displays)
     written: list[Path] = []
     with plt.rc_context({**PAPER_RC, "font.family": FONT_FAMILIES[family]}):
-        for kind, what in jobs[part::parts]:
-            if kind == "classes":
-                metric = what
-                averaged = class_average_points(points, metric)
-                groups = sorted(averaged["group"].unique())
-                if not groups:
-                    continue
-                fig, axes = _grid(len(groups), COLUMN_W if len(groups) == 1 else PAGE_W)
-                for ax, group in zip(axes, groups, strict=True):
-                    _panel(ax, averaged[averaged["group"] == group], metric, styles, metric_label(metric),
-                           None if len(groups) == 1 else f"class {group}")
-                _legend(fig, axes)
-                written += _save_all(fig, out_dir / f"rd_classes_{file_part(metric)}")
-            else:
-                metric = metrics[0]
-                part_points = points[points["group"] == what]
-                seqs = sorted(part_points["sequence"].unique())
-                fig, axes = _grid(len(seqs), PAGE_W)
-                for ax, seq in zip(axes, seqs, strict=True):
-                    _panel(ax, part_points[part_points["sequence"] == seq], metric, styles, metric_label(metric),
-                           str(seq))
-                _legend(fig, axes)
-                written += _save_all(fig, out_dir / f"rd_sequences_{file_part(what)}_{file_part(metric)}")
+        for stem, metric, panels, width, left_out in _figure_jobs(points, metrics)[part::parts]:
+            if not panels:
+                (skipped if skipped is not None else []).append(
+                    f"{stem}: not drawn, no data ({'; '.join(left_out) or 'no results'})")
+                continue
+            if left_out and skipped is not None:
+                skipped.append(f"{stem}: panels left out, no data ({'; '.join(left_out)})")
+            written += _figure(panels, metric, COLUMN_W if width == "column" else PAGE_W, styles, out_dir / stem)
     return [p.name for p in written]
 
 
 EXPORT_PROCESSES = 2
 
 
-def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, anchor: str | None = None,
-                 family: str = "serif", displays: dict[str, dict[str, str]] | None = None
-                 ) -> list[subprocess.Popen[bytes]]:
+def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, styles: dict[str, Style],
+                 family: str = "serif") -> list[subprocess.Popen[bytes]]:
     """Draw the paper figures in separate Python processes (plain subprocesses: no multiprocessing
-    start-method pitfalls) while the caller builds the page; ``finish_export`` collects the file names."""
+    start-method pitfalls) while the caller builds the page, each curve in its STYLES entry; ``finish_export``
+    collects the file names and the figures skipped."""
     out_dir.mkdir(parents=True, exist_ok=True)
     # Handed over as JSON in a private temporary folder (mode 0700): nothing to unpickle, nothing another user
     # can plant, nothing left in the reports folder if this process is killed.
     data = Path(tempfile.mkdtemp(prefix="lvcbench-figures-")) / "points.json"
     data.write_text(points.to_json(orient="table", index=False), encoding="utf-8")
-    (data.parent / "settings.json").write_text(json.dumps({"anchor": anchor, "metrics": metrics, "family": family,
-                                                                  "displays": displays or {}}), encoding="utf-8")
+    (data.parent / "settings.json").write_text(json.dumps({"metrics": metrics, "family": family,
+                                                          "styles": {c: asdict(s) for c, s in styles.items()}}),
+                                               encoding="utf-8")
     return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir), str(i),  # noqa: S603
                               str(EXPORT_PROCESSES)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for i in range(EXPORT_PROCESSES)]
@@ -194,26 +344,36 @@ def cancel_export(procs: list[subprocess.Popen[bytes]]) -> None:
         Path(procs[0].args[4]).rmdir()  # type: ignore[index]
 
 
-def finish_export(procs: list[subprocess.Popen[bytes]]) -> list[str]:
+def finish_export(procs: list[subprocess.Popen[bytes]]) -> tuple[list[str], list[str]]:
+    """The file names the figure processes wrote, and the figures and panels they skipped (and why)."""
     names: list[str] = []
+    skipped: list[str] = []
     errors = []
     for proc in procs:
         out, err = proc.communicate()
         if proc.returncode != 0:
             errors.append(err.decode(errors="replace")[-2000:])
         else:
-            names += json.loads(out.decode())
+            done = json.loads(out.decode())
+            names += done["written"]
+            skipped += done["skipped"]
     shutil.rmtree(Path(procs[0].args[3]).parent, ignore_errors=True)  # type: ignore[index]
     if errors:
         last = [line for line in errors[0].strip().splitlines() if line.strip()][-1:] or ["no message"]
         error = BenchError(f"figure export into {procs[0].args[4]} failed: {last[0]}")  # type: ignore[index]
         raise environment_problem(error, f"figure export into {procs[0].args[4]}") or error  # type: ignore[index]
-    return sorted(names)
+    return sorted(names), sorted(skipped)
+
+
+def _main(argv: list[str]) -> None:
+    points = pd.read_json(argv[1], orient="table")
+    settings = json.loads((Path(argv[1]).parent / "settings.json").read_text(encoding="utf-8"))
+    styles = {c: Style(**s) for c, s in settings["styles"].items()}
+    skipped: list[str] = []
+    written = export_rd_figures(points, settings["metrics"], Path(argv[2]), int(argv[3]), int(argv[4]),
+                                family=settings["family"], styles=styles, skipped=skipped)
+    print(json.dumps({"written": written, "skipped": skipped}))
 
 
 if __name__ == "__main__":
-    _points = pd.read_json(sys.argv[1], orient="table")
-    _settings = json.loads((Path(sys.argv[1]).parent / "settings.json").read_text(encoding="utf-8"))
-    print(json.dumps(export_rd_figures(_points, _settings["metrics"], Path(sys.argv[2]), int(sys.argv[3]),
-                                       int(sys.argv[4]), _settings["anchor"], _settings["family"],
-                                       _settings["displays"])))
+    _main(sys.argv)

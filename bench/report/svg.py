@@ -78,8 +78,8 @@ def strip_chart(rows: list[Strip], x_label: str, *, title: str = "", width: int 
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(r.name)}</text>')
         if r.ci is not None:
             out.append(f'<line x1="{px(r.ci[0]):.1f}" y1="{y:.1f}" x2="{px(r.ci[1]):.1f}" y2="{y:.1f}" '
-                       f'stroke="{r.colour}" stroke-width="2"><title>95% CI of the mean: [{r.ci[0]:+.2f}, '
-                       f'{r.ci[1]:+.2f}]</title></line>')
+                       f'stroke="{r.colour}" stroke-width="2"><title>95% CI of the mean (Student t, '
+                       f'n={len(r.values)}): [{r.ci[0]:+.2f}, {r.ci[1]:+.2f}]</title></line>')
         if r.mean is not None:
             out.append(f'<line x1="{px(r.mean):.1f}" y1="{y - 8:.1f}" x2="{px(r.mean):.1f}" y2="{y + 8:.1f}" '
                        f'stroke="#000" stroke-width="2"><title>mean {r.mean:+.2f}</title></line>')

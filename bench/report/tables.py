@@ -34,6 +34,8 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             pooled = r.get("metrics") or {}
             row.update({m: pooled[m] for m in metric_names() if m in pooled})  # registry order first
             row.update({m: v for m, v in pooled.items() if m not in row})
+            if r.get("non_finite"):  # those metrics' cells are empty (NaN): this column says why
+                row["non_finite"] = ", ".join(e["metric"] for e in r["non_finite"])
             timing = r.get("timing") or {}
             row.update(_resources(timing, r.get("complexity") or {}))
             row.update({"encode_s": timing.get("encode_s"), "decode_s": timing.get("decode_s"),
@@ -87,6 +89,8 @@ def complexity_frame(points: pd.DataFrame) -> pd.DataFrame:
     """One row per codec: parameters, kMAC/pixel (encode, decode), encode and decode fps (median over its jobs of
     each job's median fps), peak memory (largest over its jobs), threads, device, and how it was timed."""
     ok = points[points["status"] == "ok"] if "status" in points else points
+    if "origin" in ok:  # an imported or published curve was not run here: it has no size, speed or memory
+        ok = ok[ok["origin"] == "measured"]
     rows = []
     for codec, part in ok.groupby("codec", sort=True):
         col = functools.partial(_numbers, part)
@@ -105,28 +109,35 @@ def complexity_frame(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:complexity") -> str:
-    """The complexity table as booktabs LaTeX (what is unknown is a dash)."""
+def _known(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v)) and v != ""
+
+
+def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:complexity",
+                     labels: dict[str, str] | None = None) -> str:
+    """The complexity table as booktabs LaTeX, laid out to fit a column (else the page); what is unknown is a
+    dash; LABELS: codec -> the name to print."""
     from bench.bdtable import tex_text
+    from bench.report.latex import fit_table
 
     def num(v: Any, fmt: str) -> str:
-        return "--" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+        return format(v, fmt) if _known(v) else "--"
 
     lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}", f"\\label{{{tex_text(label)}}}",
              r"\begin{tabular}{lrrrrrrll}", r"\toprule",
-             r"Codec & Params (M) & \multicolumn{2}{c}{kMAC/px} & \multicolumn{2}{c}{fps} & Peak mem. (MiB) & "
+             r"Codec & Params (M) & \multicolumn{2}{c}{kMAC/pixel} & \multicolumn{2}{c}{Frames/s} & Peak memory (MiB) & "
              r"Threads & Device \\", r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
-             r" & & enc & dec & enc & dec & & & \\", r"\midrule"]
+             r" & & enc. & dec. & enc. & dec. & & & \\", r"\midrule"]
     for r in table.itertuples(index=False):
-        params = None if r.params is None or (isinstance(r.params, float) and math.isnan(r.params)) else r.params / 1e6
-        memory = max((v for v in (r.peak_gpu_mib, r.peak_rss_mib) if v is not None and not math.isnan(v)),
-                     default=None)
-        lines.append(" & ".join([tex_text(str(r.codec)), num(params, ".2f"), num(r.encode_kmac_per_pixel, ".1f"),
-                                 num(r.decode_kmac_per_pixel, ".1f"), num(r.encode_fps, ".1f"),
-                                 num(r.decode_fps, ".1f"), num(memory, ".0f"), tex_text(str(r.threads or "--")),
-                                 tex_text(str(r.device or "--"))]) + r" \\")
+        params = r.params / 1e6 if _known(r.params) else None
+        memory = max((v for v in (r.peak_gpu_mib, r.peak_rss_mib) if _known(v)), default=None)
+        lines.append(" & ".join([tex_text((labels or {}).get(str(r.codec), str(r.codec))), num(params, ".2f"),
+                                 num(r.encode_kmac_per_pixel, ".1f"), num(r.decode_kmac_per_pixel, ".1f"),
+                                 num(r.encode_fps, ".1f"), num(r.decode_fps, ".1f"), num(memory, ".0f"),
+                                 tex_text(str(r.threads)) if _known(r.threads) else "--",
+                                 tex_text(str(r.device)) if _known(r.device) else "--"]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
-    return "\n".join(lines)
+    return fit_table("\n".join(lines))
 
 
 def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:

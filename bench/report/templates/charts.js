@@ -6,7 +6,8 @@
   'use strict';
   var NS = 'http://www.w3.org/2000/svg';
   var DATA = JSON.parse(document.getElementById('chart-data').textContent);
-  var state = {rate: 'bpp', log: false, hidden: {}, zoom: {}};
+  // DATA.codecs: name -> [colour, marker, SVG dash pattern ('' solid), label, filled markers, anchor].
+  var state = {rate: 'bpp', log: false, hidden: {}, zoom: {}, metric: null};
   var tip = document.getElementById('tip');
 
   function el(name, attrs, parent) {
@@ -38,16 +39,18 @@
     }
     return t.length ? t : [lo, hi];
   }
-  function marker(shape, x, y, r, colour, parent) {
+  function marker(shape, x, y, r, colour, parent, filled) {
+    var g = el('g', {fill: filled === false ? '#fff' : colour, stroke: colour, 'stroke-width': 1}, parent);
+    parent = g;
     var sides = {diamond: 4, triangle: 3, triangle_down: 3, star: 5, hexagon: 6, pentagon: 5}[shape];
-    if (shape === 'square') return el('rect', {x: x - r, y: y - r, width: 2 * r, height: 2 * r, fill: colour}, parent);
+    if (shape === 'square') return el('rect', {x: x - r, y: y - r, width: 2 * r, height: 2 * r}, parent);
     if (sides) {
       var rot = shape === 'triangle_down' ? Math.PI / 2 : shape === 'diamond' ? 0 : -Math.PI / 2, pts = [], k;
       for (k = 0; k < sides; k++) {
         pts.push((x + 1.2 * r * Math.cos(rot + 2 * Math.PI * k / sides)).toFixed(1) + ',' +
                  (y + 1.2 * r * Math.sin(rot + 2 * Math.PI * k / sides)).toFixed(1));
       }
-      return el('polygon', {points: pts.join(' '), fill: colour}, parent);
+      return el('polygon', {points: pts.join(' ')}, parent);
     }
     if (shape === 'plus' || shape === 'cross') {
       var a = shape === 'plus' ? r : 0.7 * r;
@@ -55,18 +58,28 @@
         : 'M' + (x - a) + ',' + (y - a) + 'L' + (x + a) + ',' + (y + a) + 'M' + (x - a) + ',' + (y + a) + 'L' + (x + a) + ',' + (y - a);
       return el('path', {d: d, stroke: colour, 'stroke-width': 2}, parent);
     }
-    return el('circle', {cx: x, cy: y, r: r, fill: colour}, parent);
+    return el('circle', {cx: x, cy: y, r: r}, parent);
+  }
+
+  function stroke(st) {  // a curve's line: its colour, its source's dash pattern, heavier for the anchor
+    return Object.assign({stroke: st[0], 'stroke-width': st[5] ? 2.6 : 1.5}, st[2] ? {'stroke-dasharray': st[2]} : {});
+  }
+  function fit(s, room) {  // a legend label cut to ROOM px (about 6.2 px a character), the whole in its tooltip
+    var n = Math.floor(room / 6.2);
+    return s.length <= n ? s : s.slice(0, Math.max(n - 1, 4)) + '\u2026';
   }
 
   // spec: {title, x, y, logX, logY, zoomable, series: [{codec, line, allMarkers, pts: [[x, y, tip, ring]]}]}
   function draw(fig, spec) {
     var W = Number(fig.dataset.width || 440), left = 58, right = 10, top = 24, bottom = 42;
-    var shown = spec.series.filter(function (s) { return !state.hidden[s.codec]; });
-    var names = spec.series.map(function (s) { return s.codec; }).filter(function (c, i, a) { return a.indexOf(c) === i; });
+    // A curve without a point of this chart's metric is not drawn, so it is not in the legend either.
+    var series = spec.series.filter(function (s) { return s.pts.some(function (p) { return p[0] !== null && p[1] !== null; }); });
+    var shown = series.filter(function (s) { return !state.hidden[s.codec]; });
+    var names = series.map(function (s) { return s.codec; }).filter(function (c, i, a) { return a.indexOf(c) === i; });
     // The legend: every codec of the chart, a row at a time under the axis label; hidden codecs greyed.
     var rows = [[]], x = 0;
     names.forEach(function (c) {
-      var w = 30 + 6.2 * DATA.codecs[c][3].length;
+      var w = 30 + 6.2 * fit(DATA.codecs[c][3], W - 46).length;
       if (x + w > W - 16 && rows[rows.length - 1].length) { rows.push([]); x = 0; }
       rows[rows.length - 1].push([c, x]); x += w;
     });
@@ -90,10 +103,10 @@
       row.forEach(function (entry) {
         var c = entry[0], st = DATA.codecs[c], lx = 8 + entry[1], ly = y0 + 52 + 16 * i;
         var g = el('g', {class: 'lg' + (state.hidden[c] ? ' off' : '')}, svg);
-        el('line', Object.assign({x1: lx, y1: ly - 4, x2: lx + 18, y2: ly - 4, stroke: st[0], 'stroke-width': 1.5},
-                                 st[2] ? {'stroke-dasharray': '5,3'} : {}), g);
-        marker(st[1], lx + 9, ly - 4, 3, st[0], g);
-        label(g, lx + 23, ly, st[3]);
+        el('line', Object.assign({x1: lx, y1: ly - 4, x2: lx + 18, y2: ly - 4}, stroke(st)), g);
+        marker(st[1], lx + 9, ly - 4, 3, st[0], g, st[4]);
+        label(g, lx + 23, ly, fit(st[3], W - 46));
+        if (fit(st[3], W - 46) !== st[3]) el('title', {}, g).textContent = st[3];
       });
     });
     if (!xs.length) {
@@ -125,13 +138,13 @@
       });
       if (s.line !== false && pts.length > 1) {
         el('polyline', Object.assign({points: pts.map(function (p) { return px(tx(p[0])).toFixed(1) + ',' + py(ty(p[1])).toFixed(1); }).join(' '),
-                                      fill: 'none', stroke: st[0], 'stroke-width': 1.5}, st[2] ? {'stroke-dasharray': '5,3'} : {}), plot);
+                                      fill: 'none'}, stroke(st)), plot);
       }
       pts.forEach(function (p) {
         if (!s.allMarkers && !p[3]) return;
         var g = el('g', {class: 'pt', 'data-tip': p[2]}, plot), cx = px(tx(p[0])), cy = py(ty(p[1]));
         if (p[3]) el('circle', {cx: cx, cy: cy, r: 6, fill: 'none', stroke: '#000', 'stroke-width': 1.2}, g);
-        marker(st[1], cx, cy, 3.2, st[0], g);
+        marker(st[1], cx, cy, 3.2, st[0], g, st[4]);
       });
     });
     if (spec.zoomable) zoomable(fig, svg, [left, top, pw, ph], function (a, b) {
@@ -179,16 +192,21 @@
       })
     };
   }
+  // The per-frame quality follows the metric selected above; one not measured per frame (a pooled-only score)
+  // falls back to the first the sequence has, and the chart's title says so.
   function framesSpec(fig) {
     var entry = DATA.frames[fig.dataset.frames], bits = fig.dataset.what === 'bits';
+    var metric = entry.metrics.indexOf(state.metric) >= 0 ? state.metric : entry.metrics[0];
+    var name = DATA.metrics[metric], note = metric === state.metric || !state.metric ? '' :
+      ' (' + (DATA.metrics[state.metric] || state.metric) + ' has no per-frame values)';
     return {
-      title: fig.dataset.frames + ': ' + (bits ? 'bits per frame' : entry.label + ' per frame'), x: 'frame',
-      y: bits ? 'bits per frame' : entry.label, logY: bits, zoomable: true,
-      series: entry.codecs.filter(function (c) { return !bits || c[3]; }).map(function (c) {
-        var values = bits ? c[3] : c[2];
+      title: fig.dataset.frames + ': ' + (bits ? 'bits per frame' : name + ' per frame' + note), x: 'frame',
+      y: bits ? 'bits per frame' : name, logY: bits, zoomable: true,
+      series: entry.codecs.filter(function (c) { return bits ? c[3] : c[2][metric]; }).map(function (c) {
+        var values = bits ? c[3] : c[2][metric];
         return {codec: c[0], allMarkers: false, pts: values.map(function (v, i) {
           var intra = c[4].indexOf(i) >= 0;
-          return [i, v, DATA.codecs[c[0]][3] + ' @ ' + c[1] + ' intra frame ' + i + ': ' + (bits ? v + ' bits' : entry.label + ' ' + (v === null ? 'n/a' : v.toFixed(3))), intra];
+          return [i, v, DATA.codecs[c[0]][3] + ' @ ' + c[1] + ' intra frame ' + i + ': ' + (bits ? v + ' bits' : name + ' ' + (v === null ? 'n/a' : v.toFixed(3))), intra];
         })};
       })
     };
@@ -215,7 +233,9 @@
   function redrawAll() { document.querySelectorAll('figure.lazy[data-drawn]').forEach(render); }
 
   function showMetric(metric) {
+    state.metric = metric;
     document.querySelectorAll('section.metric').forEach(function (s) { s.hidden = s.dataset.metric !== metric; });
+    document.querySelectorAll('figure.lazy[data-drawn][data-what="quality"]').forEach(render);
     renderVisible(document);
   }
   var select = document.getElementById('metric-select');
