@@ -3,9 +3,9 @@
 * **per-sequence mean (JVET)**: BD per sequence against the anchor, then the arithmetic mean per class, then
   the mean over all sequences (column ``all: mean of sequences``, the JVET CTC template's "Overall"). A class
   mean uses only sequences with a usable BD value and says how many that was; beside each mean stand the
-  minimum, median and maximum of its sequences' values and a percentile-bootstrap 95 % confidence interval of
-  the mean (sequences resampled with replacement; resample count and seed in :class:`BDOptions`, the same
-  seed for every cell, so a table is reproduced exactly from its options).
+  minimum, median and maximum of its sequences' values and the 95 % confidence interval of the mean, a
+  Student t interval over the n sequences used, with its method and n in columns of its own (none below
+  ``bench.intervals.MIN_N`` sequences; see :mod:`bench.intervals` for why not a bootstrap).
 * **averaged curve (DCVC)**: per class, one RD curve per codec made of the frame-weighted mean bpp and
   quality of each rate point over the class's sequences, then one BD value of those curves (DCVC's
   ``compare_bd_rate.py``); column ``all: mean of classes`` is the plain mean of the class values, as the
@@ -25,12 +25,14 @@ Input is the tidy table of :func:`bench.report.tables.summary_frame` (our record
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from bench.bdoptions import BDOptions
 from bench.bdrate import (
+    USABLE,
     BDResult,
     Curve,
     Status,
@@ -38,6 +40,9 @@ from bench.bdrate import (
     prepare_curve,
 )
 from bench.errors import BenchError
+from bench.importers import SPLIT_FORMATS
+from bench.intervals import cell as interval_cell
+from bench.intervals import mean_interval
 from bench.metrics import metric as registered_metric
 
 JVET = "per-sequence mean (JVET)"
@@ -98,16 +103,67 @@ def _curves(points: pd.DataFrame, metric: str) -> dict[tuple[str, str], tuple[np
     return {k: (rate[idx], quality[idx]) for k, idx in groups.items()}
 
 
+def point_origins(points: pd.DataFrame) -> list[str]:
+    """Where each point comes from, to tell one codec's curve from points of several merged: an imported point's
+    file (its folder, for formats whose producers spread one curve over files: one VTM log per QP, one DHVC
+    q*.json per quality); a measured point's run and the device type that coded it (CPU and GPU entropy coding
+    can differ)."""
+    split = tuple(f"imported:{f}" for f in SPLIT_FORMATS)
+    adapters = points["adapter"] if "adapter" in points.columns else pd.Series("", index=points.index)
+    devices = points["device"] if "device" in points.columns else pd.Series(None, index=points.index)
+    froms = points["origin"] if "origin" in points.columns else pd.Series("measured", index=points.index)
+    out = []
+    for origin, adapter, device in zip(froms, adapters, devices, strict=True):
+        if origin == "measured" or not isinstance(origin, str):
+            out.append(f"measured on {str(device or 'cpu').split(':')[0]}")
+        else:
+            out.append(str(Path(origin).parent) if str(adapter).startswith(split) else origin)
+    return out
+
+
+def _curve_meta(points: pd.DataFrame) -> dict[tuple[str, str], tuple[list[str], list[str]]]:
+    """(codec, sequence) -> its points' rate-point labels and origins, in the order of :func:`_curves`."""
+    ok = points[points["status"] == "ok"]
+    labels = ok["rate_point"].astype(str) if "rate_point" in ok.columns else pd.Series("", index=ok.index)
+    out: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for codec, seq, label, origin in zip(ok["codec"], ok["sequence"], labels, point_origins(ok), strict=True):
+        names, origins = out.setdefault((codec, seq), ([], []))
+        names.append(label)
+        origins.append(origin)
+    return out
+
+
 def _row(codec: str, group: str, sequence: str, r: BDResult, opts: BDOptions) -> dict[str, object]:
     return {"codec": codec, "group": group, "sequence": sequence, "value": r.value, "status": str(r.status),
             "overlap_quality": r.overlap_quality, "overlap_rate": r.overlap_rate, "points_anchor": r.points[0],
-            "points_test": r.points[1], "dropped_anchor": list(r.dropped[0]), "dropped_test": list(r.dropped[1]),
+            "points_test": r.points[1], "kept_anchor": list(r.kept_points[0]), "kept_test": list(r.kept_points[1]),
+            "dropped_anchor": list(r.dropped_points[0]), "dropped_test": list(r.dropped_points[1]),  # rate points
             "message": r.message, "metric": opts.metric, "kind": opts.kind, "method": opts.method,
             "repair": opts.repair}
 
 
-def _prepared(curve: tuple[np.ndarray, np.ndarray], who: str, opts: BDOptions) -> Curve:
-    return prepare_curve(curve[0], curve[1], who, opts.min_points, opts.repair, opts.method)
+def higher_is_better(metric: str) -> bool:
+    """Whether a higher value of the metric column is better (its registered ``higher_is_better``; an
+    unregistered column counts as a quality, higher being better)."""
+    m = registered_metric(metric)
+    return m is None or m.higher_is_better
+
+
+def sign_convention(kind: str, metric: str) -> str:
+    """Which way a BD value is better, in words, stated with every table."""
+    if kind == "rate":
+        return "Negative: fewer bits for the same quality."
+    # BD-quality is never re-signed: test - anchor in the metric's units, whichever way the metric is better.
+    return f"Values: test - anchor at equal rate; {'higher' if higher_is_better(metric) else 'lower'} is better."
+
+
+def _prepared(curve: tuple[np.ndarray, np.ndarray], who: str, opts: BDOptions,
+              meta: tuple[list[str], list[str]] | None = None) -> Curve:
+    """META: the points' rate-point labels and origins (see :func:`_curve_meta`), for naming what a repair
+    dropped and refusing to repair points of several origins."""
+    labels, origins = meta if meta is not None else (None, None)
+    return prepare_curve(curve[0], curve[1], who, opts.min_points, opts.repair, opts.method,
+                         higher_is_better(opts.metric), labels=labels, origins=origins)
 
 
 def _bd(anchor: Curve, test: Curve, opts: BDOptions) -> BDResult:
@@ -131,6 +187,26 @@ def _unusable(pairs: list[tuple[str, tuple[np.ndarray, np.ndarray] | None]], met
     return None
 
 
+def _non_finite(curves: list[tuple[str, str]], points: pd.DataFrame, opts: BDOptions,
+                by: str = "sequence") -> BDResult | None:
+    """A ``non_finite`` result naming the points where a curve's metric is not a finite number (a NaN or
+    infinite per-frame value: the ``non_finite`` column of the summary), or None. CURVES: (codec, value of BY),
+    BY: ``sequence`` or ``group`` (a class's averaged curve)."""
+    if "non_finite" not in points.columns:
+        return None
+    m = registered_metric(opts.metric)
+    name = m.name if m is not None else opts.metric  # ms_ssim_y_db is not finite where ms_ssim_y is not
+    bad = [f"{codec} {seq} at rate point {rp}"
+           for codec, key, seq, rp, names in zip(points["codec"], points[by], points["sequence"], points["rate_point"],
+                                                 points["non_finite"], strict=True)
+           if (codec, key) in curves and isinstance(names, str) and name in names.split(", ")]
+    if not bad:
+        return None
+    return BDResult(None, Status.NON_FINITE, opts.kind, opts.method,
+                    message=f"{opts.metric} is not a finite number for {', '.join(bad)} (a per-frame value is NaN "
+                            "or infinite): no BD value")
+
+
 def check_anchor(points: pd.DataFrame, anchor: str) -> None:
     codecs = sorted(set(points["codec"]))
     if anchor not in codecs:
@@ -144,11 +220,13 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
     points = select_rate_points(points, opts)
     average = _is_average(points)
     curves = _curves(points[~average], opts.metric)
+    meta = _curve_meta(points[~average])
     ok = points[points["status"] == "ok"]
     group_of = {(c, s): g for c, s, g in zip(points["codec"], points["sequence"], points["group"], strict=True)}
     averaged_groups = {(c, g) for c, g in zip(ok.loc[average, "codec"], ok.loc[average, "group"], strict=True)}
     # Each anchor curve is validated once and compared with every test codec.
-    anchors = {s: _prepared(c, "anchor", opts) for (codec, s), c in curves.items() if codec == anchor}
+    anchors = {s: _prepared(c, "anchor", opts, meta.get((codec, s))) for (codec, s), c in curves.items()
+               if codec == anchor}
     rows = []
     for codec in sorted(set(points["codec"]) - {anchor}):
         sequences = sorted({s for c, s in curves if c == codec} | set(anchors))
@@ -165,8 +243,9 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
                 else:
                     r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results of {who} for {seq}")
             else:
-                r = _unusable([(anchor, curves.get((anchor, seq))), (codec, t)], opts.metric, seq, opts) \
-                    or _bd(a, _prepared(t, "test", opts), opts)
+                r = _non_finite([(anchor, seq), (codec, seq)], points[~average], opts) \
+                    or _unusable([(anchor, curves.get((anchor, seq))), (codec, t)], opts.metric, seq, opts) \
+                    or _bd(a, _prepared(t, "test", opts, meta.get((codec, seq))), opts)
             rows.append(_row(codec, str(group), seq, r, opts))
         covered = {group_of.get((anchor, s), group_of.get((codec, s))) for s in sequences}
         for group in sorted({g for c, g in averaged_groups if c in (anchor, codec)} - covered):
@@ -176,25 +255,25 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def spread(values: np.ndarray, opts: BDOptions) -> dict[str, float | None]:
-    """Min, median, max of VALUES and the percentile-bootstrap 95 % CI of their mean (None below 2 values)."""
+def spread(values: np.ndarray) -> dict[str, object]:
+    """Min, median, max of VALUES and the 95 % confidence interval of their mean with its method, level and n
+    (``ci_low``/``ci_high`` None below :data:`bench.intervals.MIN_N` values)."""
+    interval = mean_interval(values)
+    ci = {"ci_low": interval.low, "ci_high": interval.high, "ci_method": interval.method,
+          "ci_level": interval.level, "ci_n": interval.n}
     if len(values) == 0:
-        return {"min": None, "median": None, "max": None, "ci_low": None, "ci_high": None}
-    out: dict[str, float | None] = {"min": float(values.min()), "median": float(np.median(values)),
-                                    "max": float(values.max()), "ci_low": None, "ci_high": None}
-    if len(values) >= 2 and opts.bootstrap > 0:
-        rng = np.random.default_rng(opts.seed)
-        means = values[rng.integers(0, len(values), size=(opts.bootstrap, len(values)))].mean(axis=1)
-        out["ci_low"], out["ci_high"] = (float(v) for v in np.percentile(means, [2.5, 97.5]))
-    return out
+        return {"min": None, "median": None, "max": None, **ci}
+    return {"min": float(values.min()), "median": float(np.median(values)), "max": float(values.max()), **ci}
 
 
-def _mean_row(codec: str, group: str, part: pd.DataFrame, opts: BDOptions) -> dict[str, object]:
-    usable = part[part["status"].isin(["ok", "low_overlap"])]
+def _mean_row(codec: str, group: str, part: pd.DataFrame) -> dict[str, object]:
+    usable = part[part["status"].isin([str(s) for s in USABLE])]
     if usable.empty and part["status"].nunique() == 1:
         status = str(part["status"].iloc[0])  # every sequence says the same (missing, average_only ...)
     elif usable.empty:
         status = "none_usable"
+    elif (usable["status"] == "repaired").any():  # shown before "incomplete": the cell still says k/n seq
+        status = "repaired"
     elif len(usable) < len(part):
         status = "incomplete"
     elif (usable["status"] == "low_overlap").any():
@@ -203,18 +282,17 @@ def _mean_row(codec: str, group: str, part: pd.DataFrame, opts: BDOptions) -> di
         status = "ok"
     values = usable["value"].to_numpy(dtype=float)
     return {"codec": codec, "group": group, "convention": JVET, "value": float(values.mean()) if len(values) else None,
-            "status": status, "sequences_used": len(usable), "sequences": len(part), **spread(values, opts)}
+            "status": status, "sequences_used": len(usable), "sequences": len(part), **spread(values)}
 
 
-def jvet_summary(per_seq: pd.DataFrame, opts: BDOptions | None = None) -> pd.DataFrame:
+def jvet_summary(per_seq: pd.DataFrame) -> pd.DataFrame:
     """Mean of per-sequence values per class, then over all sequences (``all: mean of sequences``), each with
-    its spread (min, median, max) and bootstrap confidence interval."""
-    opts = opts or BDOptions()
+    its spread (min, median, max) and the t confidence interval of the mean, its method and n."""
     rows = []
     for codec, part in per_seq.groupby("codec", sort=True):
         for group, gpart in part.groupby("group", sort=True):
-            rows.append(_mean_row(str(codec), str(group), gpart, opts))
-        rows.append(_mean_row(str(codec), OVERALL, part, opts))
+            rows.append(_mean_row(str(codec), str(group), gpart))
+        rows.append(_mean_row(str(codec), OVERALL, part))
     return pd.DataFrame(rows)
 
 
@@ -253,6 +331,11 @@ def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.Data
     curves = {(str(c), str(g)): (part["bpp"].to_numpy(), part[opts.metric].to_numpy())
               for (c, g), part in averaged.groupby(["codec", "group"], sort=True)}
     ok = points[points["status"] == "ok"]
+    # Each averaged point's origins: those of the records averaged into it (one file per class is one origin).
+    where = ok.assign(origin=point_origins(ok), rate_point=ok["rate_point"].astype(str)).groupby(
+        ["codec", "group", "rate_point"])["origin"].agg(lambda o: "; ".join(sorted(set(o))))
+    meta = {(str(c), str(g)): (part["rate_point"].tolist(), [where[(c, g, rp)] for rp in part["rate_point"]])
+            for (c, g), part in averaged.groupby(["codec", "group"], sort=True)}
     raw = _curves(ok.assign(sequence=ok["group"]), opts.metric) if opts.metric in ok.columns else {}
     rows = []
     for codec in sorted(set(ok["codec"]) - {anchor}):
@@ -264,12 +347,15 @@ def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.Data
                               f"class {group}", opts) or \
                     BDResult(None, Status.MISSING, opts.kind, opts.method,
                              message=f"no results of {anchor if a is None else codec} for class {group}")
-            else:
-                r = _bd(_prepared(a, "anchor", opts), _prepared(t, "test", opts), opts)
+            else:  # a non-finite point would silently leave the averaged curve (a rate point some sequence lacks)
+                r = _non_finite([(anchor, group), (codec, group)], ok, opts, by="group") \
+                    or _bd(_prepared(a, "anchor", opts, meta.get((anchor, group))),
+                           _prepared(t, "test", opts, meta.get((codec, group))), opts)
             rows.append({**_row(codec, group, "", r, opts), "convention": DCVC})
             values.append(r)
         usable = [r for r in values if r.usable]
-        status = ("none_usable" if not usable else "incomplete" if len(usable) < len(values)
+        status = ("none_usable" if not usable else "repaired" if any(r.status == Status.REPAIRED for r in usable)
+                  else "incomplete" if len(usable) < len(values)
                   else "low_overlap" if any(r.status == Status.LOW_OVERLAP for r in usable) else "ok")
         rows.append({"codec": codec, "group": CLASS_MEAN, "convention": DCVC,
                      "value": float(np.mean([r.value for r in usable])) if usable else None, "status": status,
@@ -315,6 +401,9 @@ def pivot_classes(summary: pd.DataFrame) -> pd.DataFrame:
                 else f" ({row.get('sequences_used', 0):.0f}/{row.get('sequences', 0):.0f} seq)")
         flag = {"ok": "", "low_overlap": " (low overlap)", "incomplete": used}.get(str(row["status"]),
                                                                                   f" ({row['status']})")
+        of = ("classes_used", "classes") if not _missing(row.get("classes_used")) else ("sequences_used", "sequences")
+        if row["status"] == "repaired" and row.get(of[0]) != row.get(of[1]):  # repaired and incomplete: both said
+            flag += used
         differs = row.get("condition_differs") if "condition_differs" in row else None
         if isinstance(differs, str) and differs:
             flag += f" (condition differs: {differs})"
@@ -335,10 +424,19 @@ def spread_table(summary: pd.DataFrame) -> pd.DataFrame:
         return "" if _missing(v) else f"{v:+.2f}"
     return pd.DataFrame({"codec": rows["codec"], "class": rows["group"], "mean": rows["value"].map(fmt),
                          "min": rows["min"].map(fmt), "median": rows["median"].map(fmt), "max": rows["max"].map(fmt),
-                         "95% CI": [f"[{fmt(lo)}, {fmt(hi)}]" if not _missing(lo) else ""
-                                    for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)],
+                         "95% CI (Student t)": [
+                             _interval_text(lo, hi, used)
+                             for lo, hi, used in zip(rows["ci_low"], rows["ci_high"], rows["sequences_used"], strict=True)],
                          "sequences": [f"{u:.0f}/{n:.0f}" for u, n in zip(rows["sequences_used"], rows["sequences"],
                                                                           strict=True)]})
+
+
+def _interval_text(low: float | None, high: float | None, n: float) -> str:
+    """A mean's interval with its n; "n too small" below the t interval's minimum; "" without any value."""
+    if _missing(n) or n == 0:
+        return ""
+    bounds = None if _missing(low) or _missing(high) else (float(low), float(high))
+    return interval_cell(bounds, int(n), digits=2)
 
 
 def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd",
@@ -363,8 +461,8 @@ def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd",
         lines.append(tex_text(codec_labels.get(str(codec), str(codec))) + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     if (status.fillna("ok") != "ok").any().any():
-        lines.append(r"\\[2pt]{\footnotesize $^\dagger$ flagged: low overlap of the curves, or not every sequence "
-                     r"usable (see the per-sequence table).}")
+        lines.append(r"\\[2pt]{\footnotesize $^\dagger$ flagged: low overlap of the curves, not every sequence "
+                     r"usable, or a curve repaired (points dropped; see the per-sequence table).}")
     lines += [r"\end{table}", ""]
     return "\n".join(lines)
 

@@ -3,8 +3,8 @@
 Subcommands: ``run`` (the default; ends with BD tables against the condition's anchor), ``remeasure`` (measure
 what a finished run lacks, never coding), ``migrate`` (bring a results folder to the current record schema),
 ``bd`` (BD tables from result folders and imported files), ``validate`` (load a condition and check its data
-without coding), ``ls`` (datasets, codecs, conditions, adapters, metrics) and ``doctor`` (are the codec tools
-there, which versions).
+without coding), ``ls`` (datasets, codecs, conditions, adapters, metrics), ``doctor`` (are the codec tools
+there, which versions) and ``selftest`` (metrics, BD engine and importers against independent references).
 A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make ``run`` exit 1.
 """
 
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from bench.runner import RunOutcome
     from bench.store import ResultStore
 
-SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor")
+SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor",
+               "selftest")
 
 
 CONDITION_HELP = "test condition: a YAML file, or a name in ./conditions or the suite's conditions/ (demo)"
@@ -166,7 +167,7 @@ def _import_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_commands(sub: argparse._SubParsersAction) -> None:
-    """validate, ls and doctor."""
+    """validate, ls, doctor and selftest."""
     val = sub.add_parser("validate", help="load a condition and check its sequences; no coding")
     val.add_argument("--conditions", required=True, type=_condition_file, help=CONDITION_HELP)
     val.add_argument("--data-root", type=Path)
@@ -176,6 +177,11 @@ def _check_commands(sub: argparse._SubParsersAction) -> None:
     doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm, or "
                      "adapters (compressai: lists its architectures)")
     doc.add_argument("--conditions", type=_condition_file, help="check only this condition's codecs (file or name)")
+    test = sub.add_parser("selftest", help="compare every metric, the BD engine and the importers with independent "
+                        "references on this installation (its ffmpeg, libvmaf, torch, numba); one table, exit 1 "
+                        "on any failure")
+    test.add_argument("--only", default=None, metavar="TEXT", help="run only the checks whose name contains TEXT "
+                    "(e.g. XPSNR)")
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -193,13 +199,7 @@ def _paper_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _bd_options(parser: argparse.ArgumentParser) -> None:
-    from bench.bdoptions import (
-        DEFAULT_BOOTSTRAP,
-        DEFAULT_MIN_OVERLAP,
-        DEFAULT_MIN_POINTS,
-        DEFAULT_SEED,
-        METHODS,
-    )
+    from bench.bdoptions import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS
 
     parser.add_argument("--metric", default=None, help="quality column (default psnr_yuv_611, or psnr_rgb for RGB "
                         "content); any MS-SSIM column also exists as <name>_db")
@@ -209,14 +209,13 @@ def _bd_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-overlap", type=float, default=DEFAULT_MIN_OVERLAP,
                         help="overlap fraction below which a value is flagged low_overlap")
     parser.add_argument("--repair", choices=("upper_hull",), default=None,
-                        help="keep the upper convex hull of non-monotonic curves (recorded with every number)")
+                        help="keep the upper convex hull (rate, quality) of non-monotonic curves; every value on a "
+                        "repaired curve is flagged 'repaired' with the points kept and dropped; a curve whose points "
+                        "come from several files or devices is refused (mixed_origins), never repaired")
     parser.add_argument("--rate-points", type=_labels, default=(), metavar="22,27,32,37",
                         help="BD over these rate points only (labels as the tables show them: QP, q index)")
     parser.add_argument("--rate-exclude", type=_labels, default=(), metavar="42",
                         help="leave these rate points out of BD (DCVC's --rate_exclude)")
-    parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
-                        help=f"resamples of the 95%% confidence interval of each mean (default {DEFAULT_BOOTSTRAP})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})")
 
 
 def _labels(text: str) -> tuple[str, ...]:
@@ -228,8 +227,7 @@ def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
 
     return BDOptions(metric=args.metric or default_metric, kind=args.kind, method=args.method,
                      min_points=args.min_points, min_overlap=args.min_overlap, repair=args.repair,
-                     rate_points=args.rate_points, rate_exclude=args.rate_exclude, bootstrap=args.bootstrap,
-                     seed=args.seed)
+                     rate_points=args.rate_points, rate_exclude=args.rate_exclude)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -248,7 +246,7 @@ def _import(args: argparse.Namespace) -> int:
     import json
 
     from bench.datasets import DATASETS
-    from bench.importers import Geometry, import_path, split_label
+    from bench.importers import Geometry, describe_import, import_sources, split_label
     from bench.store import ResultStore
 
     _folder_for_output(args.out, "--out")
@@ -257,32 +255,18 @@ def _import(args: argparse.Namespace) -> int:
     if (args.size is None) != (args.fps is None) and args.dataset is None:
         raise BenchError("--size and --fps go together (a kbps <-> bpp conversion needs both), or give --dataset")
     given = Geometry(*(args.size or (None, None)), args.fps, args.dataset)
-    records = [r for label, path in map(split_label, args.sources) for r in import_path(path, label, given)]
+    imported = import_sources([split_label(s) for s in args.sources], given)
+    records = imported.records
     store = ResultStore(args.out)
     for r in records:
         store.write(store.record_path(r["codec"]["name"], r["sequence"]["name"], r["rate_point"], r["key"]), r)
-    print(f"{args.out}: {len(records)} RD points imported (bd and report read this folder as a source)")
-    codecs: dict[str, list[dict]] = {}
-    for r in records:
-        codecs.setdefault(r["codec"]["name"], []).append(r)
-    for codec, recs in codecs.items():
-        seqs = sorted({r["sequence"]["name"] for r in recs})
-        found = sorted({m for r in recs for m in r["metrics"]})
-        fmts = sorted({r["imported"]["format"] for r in recs})
-        print(f"  {codec}: {len(recs)} points, {len(seqs)} sequences ({', '.join(seqs[:6])}"
-              f"{' ...' if len(seqs) > 6 else ''}); metrics: {', '.join(found) or 'none'}; from {', '.join(fmts)}")
-        for rule in sorted({r["rate"].get("conversion") or "bpp and kbps as given" for r in recs}):
-            print(f"    rate: {rule}")
-        averages = sorted({r["sequence"]["dataset_average"]["dataset"] for r in recs
-                           if r["sequence"].get("dataset_average")})
-        if averages:
-            print(f"    dataset averages of {', '.join(averages)}: one curve per class, compared as an averaged "
-                  "curve (DCVC convention)")
-        unmapped = sorted({k for r in recs for k in (r.get("codec_reported") or {}).get("unmapped", [])})
-        if unmapped:
-            print(f"    not mapped to a metric of the suite: {', '.join(unmapped)}")
+    n = len(imported.curves())
+    print(f"{args.out}: {len(records)} RD points imported, {n} curve{'s' if n != 1 else ''}, each with the file(s) "
+          "it comes from (bd and report read this folder as a source)")
+    print("\n".join(describe_import(imported)))
+    curves = {c: [str(p) for p in paths] for c, paths in imported.curves().items()}
     (args.out / "import.json").write_text(json.dumps({"sources": args.sources, "points": len(records),
-                                                      "given": given.describe()}, indent=1))
+                                                      "given": given.describe(), "curves": curves}, indent=1))
     return 0
 
 
@@ -452,13 +436,17 @@ def _default_metric(condition: Condition) -> str:
 
 
 def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
-    """Cautions, jobs not measured and failed jobs, and the exit code they make."""
+    """Cautions, jobs not measured, metrics that are not finite and failed jobs, and the exit code they make."""
     from bench.records import cautions
 
-    for codec, text in cautions(store.run_records()):
+    records = store.run_records()
+    for codec, text in cautions(records):
         print(f"  CAUTION {codec}: {text}")
     for job, message in outcome.measure_failed:
         print(f"  NOT MEASURED {job.label}: {message}", file=sys.stderr)
+    non_finite = _non_finite_lines(store, records)
+    for line in non_finite:
+        print(f"  NON-FINITE {line}", file=sys.stderr)
     if outcome.failed:
         for record in outcome.failed:
             print(f"  FAILED {record['codec']['name']} / {record['sequence']['name']} / {record['rate_point']}: "
@@ -469,7 +457,26 @@ def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
     if outcome.measure_failed:
         print(f"error: {len(outcome.measure_failed)} job(s) could not be measured", file=sys.stderr)
         return 1
+    if non_finite:
+        print(f"error: {len(non_finite)} job(s) have metrics that are not finite numbers (shown as non_finite, "
+              "never as values); delete the measurement files named above and run `evaluate.py remeasure`",
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def _non_finite_lines(store: ResultStore, records: list[dict]) -> list[str]:
+    """One line per job with a metric whose per-frame values are not all finite (bench.metrics.pooling):
+    codec / sequence / rate point, the metrics, and the measurement files they come from."""
+    lines = []
+    for r in records:
+        if not r.get("non_finite"):
+            continue
+        files = sorted({str(p) for e in r["non_finite"]
+                        for p in store.measurement_dir(r).glob(f"*_{e['measurement_key'][:16]}.json")})
+        lines.append(f"{r['codec']['name']} / {r['sequence']['name']} / {r['rate_point']}: "
+                     f"{', '.join(e['metric'] for e in r['non_finite'])} (from {', '.join(files) or 'a measurement'})")
+    return lines
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -590,6 +597,12 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _selftest(args: argparse.Namespace) -> int:
+    from bench.selftest import selftest
+
+    return selftest(args.only)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
@@ -600,7 +613,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ResultStore.strict = bool(getattr(args, "strict", False))
     forget_warnings()  # each command warns afresh (several commands may run in one process: the tests)
     handlers = {"run": _run, "remeasure": _remeasure, "migrate": _migrate, "status": _status, "bd": _bd,
-                "report": _report, "import": _import, "validate": _validate, "ls": _ls, "doctor": _doctor}
+                "report": _report, "import": _import, "validate": _validate, "ls": _ls, "doctor": _doctor,
+                "selftest": _selftest}
     try:
         return handlers[args.command](args)
     except BenchError as e:

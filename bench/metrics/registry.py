@@ -177,7 +177,7 @@ class Metric:
     request: MeasureRequest | None
     per_frame: PerFrameFn | None = None
     pool: PoolFn | None = None
-    higher_is_better: bool = True
+    higher_is_better: bool = True  # read by BD (the quality axis is negated when False), rankings, marks, colours
     display: str = "value"  # "value", or "db": shown and BD-computed as -10 log10(1 - x)
     saturates_at: float | None = None  # quality above which a metric no longer separates codecs
     headline: int | None = None  # order in the report's BD tables (None: not a headline metric)
@@ -262,8 +262,12 @@ def metric_label(column: str) -> str:
 
 
 def metric_name(column: str) -> str:
-    """A metric as a paper names it beside BD-rates (no unit: those cells are percent): ``PSNR-Y``."""
-    return re.sub(r"\s*\[[^\]]*\]$", "", metric_label(column))
+    """A metric as a paper names it beside BD-rates (no unit: those cells are percent): ``PSNR-Y``; a metric whose
+    curves are on a transformed scale says which, since BD-rates on it differ from those on the raw values:
+    ``MS-SSIM-Y (dB)`` for ``ms_ssim_y_db``."""
+    name = re.sub(r"\s*\[[^\]]*\]$", "", metric_label(column))
+    m = metric(column)
+    return f"{name} (dB)" if m is not None and column.endswith("_db") and m.display == "db" else name
 
 
 def headline_columns() -> list[str]:
