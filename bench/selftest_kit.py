@@ -7,11 +7,17 @@ here (a file it reads is not installed) and is shown as skipped. The clips are b
 mis-scaled input moves the result far beyond the tolerance: a flat, slowly panning gradient against the same
 frames with noise (XPSNR weights every block by the original's activity), and a photograph against a blurred
 copy with noise on V only (VMAF is asymmetric; U and V carry errors 10 dB apart).
+
+The same clips, the suite's measurements of them (:meth:`Clips.view`) and ffmpeg run by hand on them
+(:meth:`Clips.by_hand`, with the parsers of what each filter prints) serve the reference tests
+(tests/test_reference_metrics.py): one implementation, so the tests and the command compare the same things.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -143,13 +149,47 @@ def sharp_and_blurred(root: Path, depth: int) -> tuple[Path, Path]:
     return _write(root / f"sharp{depth}.yuv", sharp, depth), _write(root / f"blurred{depth}.yuv", blurred, depth)
 
 
+def suite_view(source: Path, decoded: Path, depth: int, spec: MetricSpec, work: Path) -> dict[str, Any]:
+    """The suite's own measuring path (measured sequence, measures, pooling) on two raw W x H clips of N frames
+    at DEPTH bits: the record view with per-frame and pooled metrics of MetricSpec SPEC; WORK is its folder."""
+    from bench.metrics.frames import MeasuredSequence
+    from bench.metrics.measuring import take_measurements
+    from bench.metrics.pooling import pooled_view
+    from bench.video.colour import ColourSpec
+    from bench.video.formats import pixel_format
+    from bench.video.io import RawVideoReader
+
+    fmt = pixel_format(FORMATS[depth])
+    seq = MeasuredSequence(fmt, W, H, 30.0, N, ColourSpec(), work, lambda: zip(
+        RawVideoReader(source, fmt, W, H).frames(0, N), RawVideoReader(decoded, fmt, W, H).frames(0, N), strict=True))
+    docs, errors = take_measurements(seq, list(spec.requests), "selftest")
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return pooled_view({"status": "ok", "key": "selftest", "sequence": {"format": FORMATS[depth]}}, docs, spec)
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What one ffmpeg run by hand printed: its log (stderr) and the folder it ran in, which holds the files a
+    filter writes itself (``stats_file=``, ``log_path=``, ``metadata=print:file=``)."""
+
+    log: str
+    folder: Path
+
+    def file(self, name: str) -> str:
+        """The text of the file NAME the filter wrote."""
+        return (self.folder / name).read_text()
+
+
 class Clips:
-    """The generated clips (made on first use) and the suite's measurements of them (made once per request)."""
+    """The generated clips (made on first use), the suite's measurements of them and the by-hand ffmpeg runs on
+    them (each made once per request: several checks read one run)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._pairs: dict[tuple[str, int], tuple[Path, Path]] = {}
         self._views: dict[tuple[str, int, MetricSpec], dict[str, Any]] = {}
+        self._runs: dict[tuple[Path, Path, int, str], Printed] = {}
 
     def pair(self, kind: str, depth: int) -> tuple[Path, Path]:
         """(source, decoded) of KIND ``flat`` (flat vs noisy) or ``sharp`` (sharp vs blurred) at DEPTH bits."""
@@ -159,40 +199,83 @@ class Clips:
         return self._pairs[(kind, depth)]
 
     def view(self, kind: str, depth: int, spec: MetricSpec) -> dict[str, Any]:
-        """The suite's measuring path on the pair (MetricSpec SPEC): the record view with pooled metrics."""
-        from bench.metrics.frames import MeasuredSequence
-        from bench.metrics.measuring import take_measurements
-        from bench.metrics.pooling import pooled_view
-        from bench.video.colour import ColourSpec
-        from bench.video.formats import pixel_format
-        from bench.video.io import RawVideoReader
-
+        """:func:`suite_view` of the pair KIND at DEPTH bits with MetricSpec SPEC."""
         if (kind, depth, spec) not in self._views:
             source, decoded = self.pair(kind, depth)
-            fmt = pixel_format(FORMATS[depth])
             work = self.root / f"work-{len(self._views)}"
-            seq = MeasuredSequence(fmt, W, H, 30.0, N, ColourSpec(), work, lambda: zip(
-                RawVideoReader(source, fmt, W, H).frames(0, N), RawVideoReader(decoded, fmt, W, H).frames(0, N),
-                strict=True))
-            docs, errors = take_measurements(seq, list(spec.requests), "selftest")
-            if errors:
-                raise RuntimeError("; ".join(errors))
-            record = {"status": "ok", "key": "selftest", "sequence": {"format": FORMATS[depth]}}
-            self._views[(kind, depth, spec)] = pooled_view(record, docs, spec)
+            self._views[(kind, depth, spec)] = suite_view(source, decoded, depth, spec, work)
         return self._views[(kind, depth, spec)]
 
-    def by_hand(self, first: Path, second: Path, depth: int, filter_text: str) -> str:
-        """ffmpeg run by hand on two of the clips (FIRST is input 0); its log."""
+    def by_hand(self, input0: Path, input1: Path, depth: int, filter_text: str) -> Printed:
+        """ffmpeg run by hand, nothing of the suite between: ``ffmpeg -f rawvideo -pix_fmt F -s WxH -r 30 -i
+        INPUT0 -f rawvideo ... -i INPUT1 -lavfi "[0:v][1:v]FILTER_TEXT" -f null -``, in a folder of its own (the
+        files the filter writes are the run's alone); the same command is run once and its output kept."""
         from bench.adapters.ffmpeg import ffmpeg_exe
 
-        raw = ["-f", "rawvideo", "-pix_fmt", FORMATS[depth], "-s", f"{W}x{H}", "-r", "30"]
-        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *raw, "-i", str(first), *raw, "-i",
-                               str(second), "-lavfi", f"[0:v][1:v]{filter_text}", "-f", "null", "-"], cwd=self.root,
-                              capture_output=True, text=True, timeout=300, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"ffmpeg {filter_text.split('=')[0]} failed: "
-                               f"{(proc.stderr.strip().splitlines() or ['no message'])[-1]}")
-        return proc.stderr
+        key = (input0, input1, depth, filter_text)
+        if key not in self._runs:
+            folder = self.root / f"by-hand-{len(self._runs)}"
+            folder.mkdir()
+            raw = ["-f", "rawvideo", "-pix_fmt", FORMATS[depth], "-s", f"{W}x{H}", "-r", "30"]
+            proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *raw, "-i", str(input0), *raw,
+                                   "-i", str(input1), "-lavfi", f"[0:v][1:v]{filter_text}", "-f", "null", "-"],
+                                  cwd=folder, capture_output=True, text=True, timeout=300, check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(f"ffmpeg {filter_text.split('=')[0]} failed: "
+                                   f"{(proc.stderr.strip().splitlines() or ['no message'])[-1]}")
+            self._runs[key] = Printed(proc.stderr, folder)
+        return self._runs[key]
+
+
+# --- what the filters print -----------------------------------------------------------------------------
+
+def psnr_printed(run: Printed, metadata: str) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """ffmpeg's ``psnr`` filter followed by ``metadata=print:file=METADATA``: per frame, PSNR of Y, U, V from
+    the frame metadata (``lavfi.psnr.psnr.y=...``: float32, six decimals), and the printed average line
+    (``PSNR y:... u:... v:...``: the PSNR of the mean MSE over frames)."""
+    frames: list[dict[str, float]] = []
+    for line in run.file(metadata).splitlines():
+        if line.startswith("frame:"):
+            frames.append({})
+        elif line.startswith("lavfi.psnr.psnr."):  # beside lavfi.psnr.mse.* and psnr_avg
+            key, value = line[len("lavfi.psnr.psnr."):].split("=")
+            frames[-1][key] = float(value)
+    average = re.search(r"PSNR y:([\d.]+) u:([\d.]+) v:([\d.]+)", run.log)
+    if average is None or len(frames) != N:
+        raise RuntimeError(f"ffmpeg's psnr filter printed {'no average' if average is None else 'an average'} and "
+                           f"{len(frames)} of {N} frames")
+    return frames, {p: float(average.group(i + 1)) for i, p in enumerate("yuv")}
+
+
+def xpsnr_printed(run: Printed, stats: str) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """ffmpeg's ``xpsnr`` filter with ``stats_file=STATS``: per frame, XPSNR of Y, U, V from that file (four
+    decimals, ``inf`` for a frame without error), and the printed average line (``XPSNR  y: ...``)."""
+    rows = re.findall(r"XPSNR y:\s*(\S+)\s+XPSNR u:\s*(\S+)\s+XPSNR v:\s*(\S+)", run.file(stats))
+    average = re.search(r"XPSNR\s+y: ([\d.]+)\s+u: ([\d.]+)\s+v: ([\d.]+)", run.log)
+    if average is None or len(rows) != N:
+        raise RuntimeError(f"ffmpeg's xpsnr filter printed {'no average' if average is None else 'an average'} "
+                           f"and logged {len(rows)} of {N} frames")
+    return ([{p: float(row[i]) for i, p in enumerate("yuv")} for row in rows],
+            {p: float(average.group(i + 1)) for i, p in enumerate("yuv")})
+
+
+def vmaf_printed(run: Printed, json_log: str) -> tuple[list[float], float]:
+    """ffmpeg's ``libvmaf`` filter with ``log_fmt=json:log_path=JSON_LOG``: the per-frame scores of that log
+    (six decimals) and the printed ``VMAF score:`` (their mean)."""
+    frames = [f["metrics"]["vmaf"] for f in json.loads(run.file(json_log))["frames"]]
+    score = re.search(r"VMAF score: ([\d.]+)", run.log)
+    if score is None or len(frames) != N:
+        raise RuntimeError(f"libvmaf printed {'no score' if score is None else 'a score'} and logged "
+                           f"{len(frames)} of {N} frames")
+    return frames, float(score.group(1))
+
+
+def planes_of(path: Path, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U, V of every frame of a generated clip, each (N, pixels) in float64, read as bytes by numpy (not by
+    the suite's reader)."""
+    y, c = W * H, (W // 2) * (H // 2)
+    data = np.fromfile(path, np.uint8 if depth == 8 else np.dtype("<u2")).reshape(N, y + 2 * c).astype(np.float64)
+    return data[:, :y], data[:, y : y + c], data[:, y + c :]
 
 
 def largest(pairs: Sequence[tuple[float, float]]) -> float:

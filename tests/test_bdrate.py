@@ -8,25 +8,12 @@ import bjontegaard
 import numpy as np
 import pytest
 
+from bench import selftest
 from bench.bdrate import METHODS, Status, bd, bd_quality, bd_rate
 
-# JCTVC-E137 vectors (rate kbps, PSNR dB), as carried by the Netflix VMAF unit tests.
-E137 = [
-    ([108048.8736, 61279.976, 33905.6656, 18883.6928], [43.6471, 40.3953, 37.247, 34.2911],
-     [108061.2784, 61299.9936, 33928.7472, 18910.912], [43.6768, 40.4232, 37.2761, 34.3147], -0.4652154208),
-    ([40433.8848, 7622.7456, 2394.488, 1017.6184], [37.5761, 35.3756, 33.8977, 32.0603],
-     [40370.12, 7587.0024, 2390.0944, 1017.0984], [37.5982, 35.4025, 33.9194, 32.0822], -1.8779823451),
-]
-
-# The three examples of the bjontegaard package (FAU-LMS) README / example_usage.py.
-FAU = [
-    ([9487.76, 4593.60, 2486.44, 1358.24], [40.037, 38.615, 36.845, 34.851],
-     [9787.80, 4469.00, 2451.52, 1356.24], [40.121, 38.651, 36.970, 34.987]),
-    ([82472.76, 26875.24, 9487.76, 4593.6], [43.825, 41.404, 40.037, 38.615],
-     [99896.96, 33952.04, 9787.8, 4469.0], [44.731, 41.875, 40.121, 38.651]),
-    ([82472.76, 26875.24, 9487.76, 4593.6, 3600, 2900], [43.825, 41.404, 40.037, 38.615, 36.5, 35.1],
-     [99896.96, 33952.04, 9787.8, 4469.0, 4040, 3300], [44.731, 41.875, 40.121, 38.651, 37, 36.5]),
-]
+# JCTVC-E137's vectors with their published BD-rates, and the three examples of the bjontegaard package's
+# README (FAU-LMS): one copy, the one ``evaluate.py selftest`` checks against.
+E137, FAU = selftest.E137, selftest.FAU
 
 # The edge-case anchor of the reference notes: 1000/2000/4000/8000 kbps at 32/35/37.5/39.5 dB.
 AR, AQ = np.array([1000.0, 2000, 4000, 8000]), np.array([32.0, 35.0, 37.5, 39.5])

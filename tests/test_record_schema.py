@@ -51,7 +51,8 @@ def test_migrated_imported_and_published_records_validate() -> None:
     old = json.loads(next((DATA / "schema1" / "records").glob("*/*/*.json")).read_text())
     new, _ = migrate_v1(old)
     assert _problems(new) == []
-    imported = [*import_path(DATA / "dcvc" / "test.json"), *import_path(DATA / "compressai" / "UVG-1080p")]
+    imported = [*import_path(DATA / "dcvc" / "test.json"),
+                *import_path(DATA / "compressai-results" / "video" / "UVG-1080p")]
     assert len(imported) > 10 and all(_problems(r) == [] for r in imported)
     published = [r for curve in catalogue() for r in load(curve)["records"]]
     assert len(published) > 100 and all(_problems(r) == [] for r in published)

@@ -1,13 +1,18 @@
-"""``evaluate.py selftest``: it runs every check on this installation and prints one table (exit 0), and a check
-that fails (XPSNR measured with its inputs swapped, as version 1 of the measure did) makes it exit 1."""
+"""``evaluate.py selftest``: the table it prints and its exit codes. A check that fails (XPSNR measured with its
+inputs swapped, as version 1 of the measure did) makes it exit 1; an ``--only`` that names no check is a user
+error (``error:`` line, exit 2). Cheap checks stand for the table here: the metric checks themselves run, on the
+reference tier's clips, in tests/test_reference_metrics.py (so no ffmpeg or libvmaf comparison runs twice)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from bench.cli import main
 from bench.metrics import xpsnr
-from bench.selftest_kit import Check, Mismatch, Skip, run_checks, table
+from bench.selftest import bd_checks, checks, importer_checks
+from bench.selftest_kit import Check, Clips, Mismatch, Skip, run_checks, table
 
 pytestmark = pytest.mark.reference
 
@@ -20,20 +25,36 @@ def _rows(out: str) -> dict[str, str]:
     return {line[: lines[start - 1].index(" ")]: line for line in lines[start:end] if not line.startswith("[")}
 
 
-def test_selftest_prints_one_table_and_passes(capsys: pytest.CaptureFixture) -> None:
-    assert main(["selftest"]) == 0
+def test_every_check_is_listed(tmp_path: Path) -> None:
+    """What the full table shows, in order (listing builds no clip: checks run only when called)."""
+    names = [c.name for c in checks(Clips(tmp_path))]
+    assert names == ["PSNR-Y 8-bit", "PSNR-U 8-bit", "PSNR-V 8-bit", "PSNR-Y 10-bit", "PSNR-U 10-bit",
+                     "PSNR-V 10-bit", "PSNR-YUV (VTM) 10-bit, peak 1020", "MS-SSIM-Y 8-bit", "MS-SSIM-Y 10-bit",
+                     "VMAF (vmaf_v0.6.1) 8-bit", "XPSNR-Y/U/V 8-bit", "XPSNR-Y/U/V 10-bit",
+                     "BD-rate, JCTVC-E137 vectors (pchip)", "BD-rate, FAU-LMS examples x 3 methods",
+                     "BD-PSNR, FAU-LMS examples x 3 methods", "import: CompressAI video JSON",
+                     "import: VTM encoder log"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bd_and_importer_checks_pass() -> None:
+    """The checks the reference tier does not run (the metric checks run in test_reference_metrics.py); in a
+    source checkout the importers' files are there, so nothing is skipped."""
+    results = run_checks([*bd_checks(), *importer_checks()])
+    assert [r.status for r in results] == ["pass"] * 5, [(r.check.name, r.note) for r in results]
+
+
+@pytest.mark.parametrize(("only", "count"), [("import:", 2), ("BD-", 3)])
+def test_selftest_prints_one_table_and_passes(capsys: pytest.CaptureFixture, only: str, count: int) -> None:
+    assert main(["selftest", "--only", only]) == 0
     out = capsys.readouterr().out
     assert "selftest on this installation: ffmpeg " in out and "libvmaf " in out and "numba " in out
     header = next(line for line in out.splitlines() if line.startswith("check"))
     assert header.split() == ["check", "reference", "largest", "diff.", "tolerance", "result"]
     rows = _rows(out)
-    names = " ".join(rows)
-    for name in ("PSNR-Y 8-bit", "PSNR-V 10-bit", "PSNR-YUV (VTM) 10-bit", "MS-SSIM-Y 8-bit", "MS-SSIM-Y 10-bit",
-                 "VMAF (vmaf_v0.6.1)", "XPSNR-Y/U/V 8-bit", "XPSNR-Y/U/V 10-bit", "BD-rate, JCTVC-E137",
-                 "BD-PSNR, FAU-LMS", "import: CompressAI video JSON", "import: VTM encoder log"):
-        assert name in names, name
+    assert len(rows) == count and all(only in name for name in rows), out
     assert all(row.rstrip().endswith("pass") for row in rows.values()), out
-    assert f"{len(rows)} passed, 0 failed, 0 skipped in " in out
+    assert f"{count} passed, 0 failed, 0 skipped in " in out
 
 
 def test_a_failing_check_makes_it_exit_non_zero(monkeypatch: pytest.MonkeyPatch,
@@ -66,4 +87,24 @@ def test_errors_fail_with_their_message_and_skips_do_not_fail() -> None:
     assert [r.status for r in results] == ["pass", "FAIL", "FAIL", "FAIL", "skip"]
     text = table(results)
     assert "Mismatch: the inputs do not discriminate" in text and "absent: not installed here" in text
+
+
+def test_an_only_that_names_no_check_is_a_user_error(capsys: pytest.CaptureFixture) -> None:
     assert main(["selftest", "--only", "no such check"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: selftest --only 'no such check': no check's name contains it; the checks are: ")
+    assert "PSNR-Y 8-bit; " in line and line.endswith("; import: VTM encoder log")
+
+
+def test_without_a_source_tree_the_importer_checks_skip_saying_why(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    from bench import conditions
+
+    monkeypatch.setattr(conditions, "REPO_ROOT", tmp_path)  # an installation without tests/data
+    results = run_checks(importer_checks())
+    assert [r.status for r in results] == ["skip", "skip"]
+    assert "tests/data/compressai-results/video/UVG-1080p/x264-medium-tune-zerolatency.json" in results[0].note
+    assert all("install from a git clone with `pip install -e .`" in r.note for r in results)
+    assert "skip [1]" in table(results) and "\n[2] import: VTM encoder log: not run: " in table(results)
