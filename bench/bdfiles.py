@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.bdoptions import sign_convention
 from bench.bdtable import (
     CLASS_MEAN,
     DCVC,
@@ -15,11 +16,11 @@ from bench.bdtable import (
     OVERALL,
     BDOptions,
     average_curve,
+    flag_words,
     jvet_summary,
     latex_table,
     per_sequence,
     pivot_classes,
-    sign_convention,
     spread_table,
     time_ratios,
     with_db_columns,
@@ -82,19 +83,8 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
     for df, key in ((per_seq, "BD per sequence"), (classes, f"BD per class, {JVET}"),
                     (averaged, f"BD per class, {DCVC}"), (times, "time ratios")):
         write_csv(df, paths[key])
-    # BD-rate cells are percent: the metric is named without its unit ("on PSNR-Y", never "on PSNR-Y [dB]").
-    metric = metric_name(opts.metric) if opts.kind == "rate" else metric_label(opts.metric)
-    what = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric}"
-    subset_text = f" {opts.subset()[0].upper()}{opts.subset()[1:]}." if opts.subset() else ""
-    for convention, table, how in (
-            (JVET, classes, "BD-rate of each sequence, then the mean per class and over all sequences"),
-            (DCVC, averaged, "BD-rate of each class's frame-weighted mean curve, then the mean of the classes")):
-        caption = (f"{what} on {metric} against {(labels or {}).get(anchor, anchor)}, {convention}: {how}. {opts.method.upper()} "
-                   f"interpolation, exact integration. {sign_convention(opts.kind, opts.metric)}{subset_text}")
-        label = f"tab:bd-{opts.metric}-{'jvet' if convention == JVET else 'dcvc'}".replace("_", "-")
-        # Laid out to fit a column, else the page (wrapped names, narrower gaps, smaller type: report.latex).
-        atomic_write_text(paths[f"LaTeX, {convention}"], fit_table(latex_table(table, caption, label, labels)))
-    text = [f"{opts.describe()}; anchor {anchor}. {sign_convention(opts.kind, opts.metric)}",
+    _write_latex(classes, averaged, anchor, opts, paths, labels or {})
+    text = [f"{opts.describe()}; anchor {anchor}.",  # describe() states the sign convention: said once
             f"{JVET}: BD per sequence, mean per class; '{OVERALL}' = mean over all sequences:",
             pivot_classes(classes).to_string(),
             f"Spread of the per-sequence values behind each mean; {INTERVAL_RULE}:",
@@ -102,19 +92,60 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
             f"{DCVC}: BD of each class's frame-weighted mean curve; '{CLASS_MEAN}' = mean of the classes:",
             pivot_classes(averaged).to_string(), *repair_notes(per_seq, averaged)]
     if not times.empty and times[["encode_ratio", "decode_ratio"]].notna().any().any():
-        text += ["Time ratios against the anchor (geometric mean over sequences):", times.to_string(index=False)]
+        text += [f"Time against {(labels or {}).get(anchor, anchor)}: each sequence's time summed over its rate "
+                 "points, test / anchor, geometric mean over sequences (wall time on this machine; compare "
+                 "within this run only):", time_ratio_text(times, labels or {})]
     return "\n".join(text), paths
 
 
+def _write_latex(classes: pd.DataFrame, averaged: pd.DataFrame, anchor: str, opts: BDOptions,
+                 paths: dict[str, Path], labels: dict[str, str]) -> None:
+    """The class tables of both conventions as booktabs LaTeX, captioned with what they hold and which way is
+    better (said once, :func:`bench.bdoptions.sign_convention`)."""
+    # BD-rate cells are percent: the metric is named without its unit ("on PSNR-Y", never "on PSNR-Y [dB]").
+    metric = metric_name(opts.metric) if opts.kind == "rate" else metric_label(opts.metric)
+    what = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric}"
+    subset_text = f" {opts.subset()[0].upper()}{opts.subset()[1:]}." if opts.subset() else ""
+    sign = sign_convention(opts.kind, [opts.metric])
+    for convention, table, how in (
+            (JVET, classes, "BD-rate of each sequence, then the mean per class and over all sequences"),
+            (DCVC, averaged, "BD-rate of each class's frame-weighted mean curve, then the mean of the classes")):
+        caption = (f"{what} on {metric} against {labels.get(anchor, anchor)}, {convention}: {how}. {opts.method.upper()} "
+                   f"interpolation, exact integration. {sign[0].upper()}{sign[1:]}.{subset_text}")
+        label = f"tab:bd-{opts.metric}-{'jvet' if convention == JVET else 'dcvc'}".replace("_", "-")
+        # Laid out to fit a column, else the page (wrapped names, narrower gaps, smaller type: report.latex).
+        atomic_write_text(paths[f"LaTeX, {convention}"],
+                          fit_table(latex_table(table, caption, label, labels, 1 if opts.kind == "rate" else 2)))
+
+
+def time_ratio_text(times: pd.DataFrame, labels: dict[str, str]) -> str:
+    """TIMES (bench.bdtable.time_ratios) as the terminal prints it: codec labels, ratios as ``0.78x``."""
+    def ratio(v: object) -> str:
+        return "--" if v is None or pd.isna(v) else f"{float(v):.2f}x"  # type: ignore[arg-type]
+
+    shown = pd.DataFrame({"codec": [labels.get(c, c) for c in times["codec"]],
+                          "encode": [ratio(v) for v in times["encode_ratio"]],
+                          "decode": [ratio(v) for v in times["decode_ratio"]],
+                          "sequences": (times["sequences"] if "sequences" in times else pd.Series(0, times.index))
+                          .fillna(0).astype(int)})
+    return shown.to_string(index=False)
+
+
 def repair_notes(per_seq: pd.DataFrame, averaged: pd.DataFrame) -> list[str]:
-    """One line per value computed on a repaired curve (flagged ``repaired`` in every table), saying which
-    rate points each curve kept and dropped; and one per curve refused as points of several origins."""
+    """One line per value computed on a repaired curve (flagged ``repaired`` in every table, beside any other
+    flag), saying which rate points each curve kept and dropped; and one per curve refused as points of several
+    origins. Each line names its convention (a class of one sequence gives the same message in both) and its
+    flags in words; rows without a message (the means) have nothing to add and are left out."""
     lines = []
-    for table, where in ((per_seq, "sequence"), (averaged, "group")):
-        if table.empty or "status" not in table:
+    for table, where, convention in ((per_seq, "sequence", "per-sequence (JVET)"), (averaged, "group", DCVC)):
+        if table.empty or "status" not in table or "message" not in table:
             continue
-        for _, row in table[table["status"].isin(["repaired", "saturated", "mixed_origins"])].iterrows():
-            if row["status"] != "saturated" or str(row.get("message", "")).startswith("repaired"):
-                lines.append(f"  {row['codec']} / {row[where]}: {row['status']}: {row['message']}")
+        for row in table.to_dict("records"):
+            message = row.get("message")
+            if not isinstance(message, str) or not message:
+                continue
+            words = flag_words(row)
+            if "repaired" in words or row["status"] == "mixed_origins":
+                lines.append(f"  {convention}: {row['codec']} / {row[where]}: {', '.join(words)}: {message}")
     return ["Repaired or refused curves (values on a repaired curve are flagged 'repaired', never ok):", *lines] \
         if lines else []

@@ -7,6 +7,7 @@ bootstrap, the former default, covers the mean of 3 to 5 sequences about 80 % of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.intervals import RULE as INTERVAL_RULE
@@ -21,6 +22,29 @@ def default_metric(yuv: bool) -> str:
     """The headline metric when none is asked for: PSNR-YUV (6:1:1) for YUV content, PSNR-RGB where every
     sequence (a condition's), or every result (imported ones), is RGB."""
     return "psnr_yuv_611" if yuv else "psnr_rgb"
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a higher value of the metric column is better (its registered ``higher_is_better``; an
+    unregistered column counts as a quality, higher being better)."""
+    from bench.metrics import metric as registered_metric
+
+    m = registered_metric(metric)
+    return m is None or m.higher_is_better
+
+
+def sign_convention(kind: str, metrics: Sequence[str]) -> str:
+    """Which way a BD value of METRICS is better, in words: the one statement of it that every table, caption
+    and summary uses (lower case, no final stop). BD-quality is never re-signed: test - anchor in each metric's
+    units, whichever way the metric is better."""
+    from bench.metrics import metric_name
+
+    if kind == "rate":
+        return "negative: fewer bits for the same quality"
+    higher = [metric_name(m) for m in metrics if higher_is_better(m)]
+    lower = [metric_name(m) for m in metrics if not higher_is_better(m)]
+    return "; ".join(["test - anchor at equal rate", *([f"higher is better for {', '.join(higher)}"] if higher else []),
+                      *([f"lower is better for {', '.join(lower)}"] if lower else [])])
 
 
 @dataclass(frozen=True)
@@ -39,8 +63,8 @@ class BDOptions:
 
         # The metric as readers know it (MS-SSIM-Y (dB)), not its column.
         metric = metric_name(self.metric) if self.metric else self.metric
-        what = ("BD-rate [%] (rate at equal quality; negative: fewer bits)" if self.kind == "rate" else
-                f"BD-{metric} (mean test - anchor at equal rate, in the metric's units)")
+        what = "BD-rate [%]" if self.kind == "rate" else f"BD-{metric} in the metric's units"
+        what = f"{what} ({sign_convention(self.kind, [self.metric])})"
         repair = f", non-monotonic curves repaired by {self.repair}" if self.repair else ""
         subset = f"; {self.subset()}" if self.subset() else ""
         return (f"{what} on {metric} against bpp; {self.method} interpolation, exact integration over the "

@@ -17,8 +17,11 @@ and any repair travel with the number. An explicit ``repair="upper_hull"`` keeps
 non-monotonic curve in the (rate, quality) plane, rate linear: the operational RD hull, the points that no
 mix of two others beats (in log10 rate an RD curve is convex, and its hull kept 2 of 8 points of every
 CompressAI curve), and records which points it kept and dropped; a value computed on
-a repaired curve is flagged ``repaired``, never ``ok``. A non-monotonic curve whose points come from several
-origins (files, devices: points of different curves merged) is refused as ``mixed_origins`` and never repaired.
+a repaired curve is never ``ok``: :attr:`BDResult.repaired` says so beside its status, which is ``repaired``
+when nothing else is wrong and keeps ``low_overlap`` or ``saturated`` when that is true as well (both flags reach
+every table). Points of different curves merged into one are refused as ``mixed_origins`` and never repaired: a
+curve whose rate-point labels repeat (exact proof of a merge, whatever its shape), and a non-monotonic curve whose
+points come from several origins (files, devices).
 
 **Lower-is-better metrics** (MSE, LPIPS: ``higher_is_better=False``): their RD curve falls as the rate rises.
 Every curve is validated, repaired and integrated on the quality axis *oriented* so that higher is better
@@ -58,8 +61,8 @@ class Status(str, Enum):
     RATE_UNKNOWN = "rate_unknown"  # the records give kbps only and no frame size/rate to make it bpp
     AVERAGE_ONLY = "average_only"  # a curve is a published dataset average: comparable as an averaged curve only
     SATURATED = "saturated"  # a value, but most of the compared quality range lies where the metric saturates
-    REPAIRED = "repaired"  # a value, computed after the upper_hull repair dropped points of one curve or both
-    MIXED_ORIGINS = "mixed_origins"  # a non-monotonic curve whose points come from several files or devices
+    REPAIRED = "repaired"  # a value on a curve the upper_hull repair shortened, with nothing else to flag
+    MIXED_ORIGINS = "mixed_origins"  # repeated rate points, or a non-monotonic curve of several files or devices
 
     def __str__(self) -> str:
         return self.value
@@ -93,6 +96,11 @@ class BDResult:
     @property
     def usable(self) -> bool:
         return self.status in USABLE
+
+    @property
+    def repaired(self) -> bool:
+        """Whether the value was computed on a curve a repair shortened (whatever its status also says)."""
+        return self.value is not None and any(self.dropped_points)
 
 
 class _Invalid(Exception):
@@ -140,15 +148,43 @@ def prepare_curve(rate: np.ndarray, quality: np.ndarray, who: str, min_points: i
     is a lower-is-better metric (it must fall strictly with the rate); the curve keeps it negated. ORIGINS: where
     each point comes from (its file, or the device that coded it): a non-monotonic curve of several origins is
     points of different curves merged, refused (``mixed_origins``) and never repaired. LABELS: each point's
-    name (its rate point), for saying which points a repair kept and dropped."""
+    name (its rate point), for saying which points a repair kept and dropped; a curve whose labels repeat is
+    refused as ``mixed_origins`` whatever its shape (:func:`repeated_rate_points`)."""
     names = tuple(str(x) for x in labels) if labels is not None else tuple(str(i) for i in range(len(rate)))
     try:
+        if labels is not None and (merged := repeated_rate_points(names, origins, who)):
+            raise _Invalid(Status.MIXED_ORIGINS, merged)
         log_rate, q, dropped = _prepare(rate, quality, who, min_points, repair, method, higher_is_better,
                                         origins=origins)
     except _Invalid as e:
         empty = np.empty(0)
         return Curve(empty, empty, (), e.status, str(e), higher_is_better, names)
     return Curve(log_rate, q, dropped, higher_is_better=higher_is_better, labels=names)
+
+
+def _from_origins(origins: Sequence[str] | None) -> str:
+    """The origins of a curve's points, as a refusal names them ("" when there is at most one)."""
+    mixed = sorted(set(origins)) if origins is not None else []
+    return f"its points come from {len(mixed)} origins ({'; '.join(mixed)})" if len(mixed) > 1 else ""
+
+
+def repeated_rate_points(labels: Sequence[str], origins: Sequence[str] | None, who: str) -> str | None:
+    """Why a curve that gives one rate point more than once is refused (``mixed_origins``), or None: one codec's
+    curve has each rate point once, so a repeated label proves points of several curves merged into one (an
+    import store written before files were kept apart holds CompressAI's cpu, cuda, mse and ms-ssim files under
+    one name, every rate point 4 times), monotonic or not."""
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    repeated = {label: n for label, n in counts.items() if n > 1}
+    if not repeated:
+        return None
+    times = sorted(set(repeated.values()))
+    said = f"{times[0]}" if len(times) == 1 else f"{times[0]} to {times[-1]}"
+    where = _from_origins(origins)
+    return (f"{who}: rate point{'s' if len(repeated) > 1 else ''} {', '.join(repeated)} given {said} times in one "
+            f"curve{f' ({where})' if where else ''}: points of different curves merged into one, which no repair "
+            "makes right; import or name each as its own curve")
 
 
 def _prepare(rate: np.ndarray, quality: np.ndarray, who: str, min_points: int, repair: str | None,
@@ -176,11 +212,12 @@ def _prepare(rate: np.ndarray, quality: np.ndarray, who: str, min_points: int, r
             raise _Invalid(Status.DUPLICATE_QUALITY, f"{who}: two rate points have the same quality")
     monotonic = bool(np.all(np.diff(q) > 0) and np.all(np.diff(log_rate) > 0))
     if not monotonic or len(np.unique(q)) != len(q):
-        mixed = sorted(set(origins)) if origins is not None else []
-        if len(mixed) > 1:  # not one codec's curve: no hull of it is one either, so no repair is offered or made
-            raise _Invalid(Status.MIXED_ORIGINS, f"{who}: quality does not rise strictly with rate, and its points "
-                           f"come from {len(mixed)} origins ({'; '.join(mixed)}): points of different curves "
-                           "merged into one, which no repair makes right; import or name each as its own curve")
+        # Not one codec's curve: no hull of it is one either, so no repair is offered or made. (A monotonic curve of
+        # several origins is kept: a run's rate points may be coded on different devices.)
+        if where := _from_origins(origins):
+            raise _Invalid(Status.MIXED_ORIGINS, f"{who}: quality does not rise strictly with rate, and {where}: "
+                           "points of different curves merged into one, which no repair makes right; import or "
+                           "name each as its own curve")
         if repair is None:
             rise = "rise" if higher_is_better else "fall (lower is better)"
             raise _Invalid(Status.NON_MONOTONIC, f"{who}: quality does not {rise} strictly with rate "
@@ -285,8 +322,10 @@ def compare(anchor: Curve, test: Curve, kind: str = "rate", method: str = "pchip
             min_overlap: float = DEFAULT_MIN_OVERLAP, repair: str | None = None,
             saturates_at: float | None = None) -> BDResult:
     """The BD value of two prepared curves (see :func:`_compare`); a value computed on a curve that a repair
-    shortened is never ``ok``: its status is ``repaired`` (``saturated`` stays: it is kept out of means anyway),
-    its message and ``kept_points`` / ``dropped_points`` say which points each curve kept and dropped."""
+    shortened is never ``ok``: its status is ``repaired`` where it would have been ``ok``, and stays
+    ``low_overlap`` or ``saturated`` where it is that too (:attr:`BDResult.repaired` is true either way, so that
+    every table can say both); its message and ``kept_points`` / ``dropped_points`` say which points each curve
+    kept and dropped."""
     result = _compare(anchor, test, kind, method, min_overlap, repair, saturates_at)
     if result.value is None or not (anchor.dropped or test.dropped):
         return result
@@ -295,7 +334,7 @@ def compare(anchor: Curve, test: Curve, kind: str = "rate", method: str = "pchip
     said = "; ".join(f"{who} kept {len(k)} of {len(k) + len(d)} points ({', '.join(k)}), dropped {', '.join(d)}"
                      for who, k, d in zip(("anchor", "test"), kept, dropped, strict=True) if d)
     message = f"repaired by {repair}: {said}" + (f"; {result.message}" if result.message else "")
-    status = Status.SATURATED if result.status is Status.SATURATED else Status.REPAIRED
+    status = result.status if result.status in (Status.SATURATED, Status.LOW_OVERLAP) else Status.REPAIRED
     return replace(result, status=status, message=message, kept_points=kept, dropped_points=dropped)
 
 

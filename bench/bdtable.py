@@ -25,12 +25,12 @@ Input is the tidy table of :func:`bench.report.tables.summary_frame` (our record
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from bench.bdoptions import BDOptions
+from bench.bdoptions import BDOptions, higher_is_better
 from bench.bdrate import (
     USABLE,
     BDResult,
@@ -38,12 +38,13 @@ from bench.bdrate import (
     Status,
     compare,
     prepare_curve,
+    repeated_rate_points,
 )
 from bench.errors import BenchError
-from bench.importers import SPLIT_FORMATS
 from bench.intervals import cell as interval_cell
 from bench.intervals import mean_interval
 from bench.metrics import metric as registered_metric
+from bench.metrics import metric_name
 
 JVET = "per-sequence mean (JVET)"
 DCVC = "averaged curve (DCVC)"
@@ -105,28 +106,32 @@ def _curves(points: pd.DataFrame, metric: str) -> dict[tuple[str, str], tuple[np
 
 def point_origins(points: pd.DataFrame) -> list[str]:
     """Where each point comes from, to tell one codec's curve from points of several merged: an imported point's
-    file (its folder, for formats whose producers spread one curve over files: one VTM log per QP, one DHVC
-    q*.json per quality); a measured point's run and the device type that coded it (CPU and GPU entropy coding
-    can differ)."""
-    split = tuple(f"imported:{f}" for f in SPLIT_FORMATS)
-    adapters = points["adapter"] if "adapter" in points.columns else pd.Series("", index=points.index)
-    devices = points["device"] if "device" in points.columns else pd.Series(None, index=points.index)
+    origin as the importer wrote it (column ``curve_origin``, from the record's ``imported.origin``: its file,
+    or its folder for formats whose producers spread one curve over files; :mod:`bench.sources` gives every
+    imported record one, stores written before the field included); a measured point's device type (CPU and
+    GPU entropy coding can differ). A table without that column (built by hand) falls back to the file."""
+    column = pd.Series(None, index=points.index, dtype=object)
+    devices = points["device"] if "device" in points.columns else column
     froms = points["origin"] if "origin" in points.columns else pd.Series("measured", index=points.index)
+    given = points["curve_origin"] if "curve_origin" in points.columns else column
     out = []
-    for origin, adapter, device in zip(froms, adapters, devices, strict=True):
+    for origin, curve_origin, device in zip(froms, given, devices, strict=True):
         if origin == "measured" or not isinstance(origin, str):
             out.append(f"measured on {str(device or 'cpu').split(':')[0]}")
         else:
-            out.append(str(Path(origin).parent) if str(adapter).startswith(split) else origin)
+            out.append(curve_origin if isinstance(curve_origin, str) and curve_origin else origin)
     return out
 
 
 def _curve_meta(points: pd.DataFrame) -> dict[tuple[str, str], tuple[list[str], list[str]]]:
-    """(codec, sequence) -> its points' rate-point labels and origins, in the order of :func:`_curves`."""
+    """(codec, sequence) -> its points' rate-point labels and origins, in the order of :func:`_curves` (nothing
+    for a table without rate points: no label to name a dropped point by, none to find repeated)."""
     ok = points[points["status"] == "ok"]
-    labels = ok["rate_point"].astype(str) if "rate_point" in ok.columns else pd.Series("", index=ok.index)
+    if "rate_point" not in ok.columns:
+        return {}
     out: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    for codec, seq, label, origin in zip(ok["codec"], ok["sequence"], labels, point_origins(ok), strict=True):
+    for codec, seq, label, origin in zip(ok["codec"], ok["sequence"], ok["rate_point"].astype(str),
+                                         point_origins(ok), strict=True):
         names, origins = out.setdefault((codec, seq), ([], []))
         names.append(label)
         origins.append(origin)
@@ -138,23 +143,9 @@ def _row(codec: str, group: str, sequence: str, r: BDResult, opts: BDOptions) ->
             "overlap_quality": r.overlap_quality, "overlap_rate": r.overlap_rate, "points_anchor": r.points[0],
             "points_test": r.points[1], "kept_anchor": list(r.kept_points[0]), "kept_test": list(r.kept_points[1]),
             "dropped_anchor": list(r.dropped_points[0]), "dropped_test": list(r.dropped_points[1]),  # rate points
+            "repaired": r.repaired,  # whatever the status also says (low_overlap, saturated): both are flags
             "message": r.message, "metric": opts.metric, "kind": opts.kind, "method": opts.method,
             "repair": opts.repair}
-
-
-def higher_is_better(metric: str) -> bool:
-    """Whether a higher value of the metric column is better (its registered ``higher_is_better``; an
-    unregistered column counts as a quality, higher being better)."""
-    m = registered_metric(metric)
-    return m is None or m.higher_is_better
-
-
-def sign_convention(kind: str, metric: str) -> str:
-    """Which way a BD value is better, in words, stated with every table."""
-    if kind == "rate":
-        return "Negative: fewer bits for the same quality."
-    # BD-quality is never re-signed: test - anchor in the metric's units, whichever way the metric is better.
-    return f"Values: test - anchor at equal rate; {'higher' if higher_is_better(metric) else 'lower'} is better."
 
 
 def _prepared(curve: tuple[np.ndarray, np.ndarray], who: str, opts: BDOptions,
@@ -183,28 +174,36 @@ def _unusable(pairs: list[tuple[str, tuple[np.ndarray, np.ndarray] | None]], met
     lacking = [who for who, c in pairs if c is not None and np.isnan(c[1]).all()]
     if lacking:
         return BDResult(None, Status.METRIC_MISSING, opts.kind, opts.method,
-                        message=f"{' and '.join(lacking)} has no {metric} values for {where}")
+                        message=f"{' and '.join(lacking)} has no {metric_name(metric)} values for {where}")
     return None
 
 
-def _non_finite(curves: list[tuple[str, str]], points: pd.DataFrame, opts: BDOptions,
-                by: str = "sequence") -> BDResult | None:
-    """A ``non_finite`` result naming the points where a curve's metric is not a finite number (a NaN or
-    infinite per-frame value: the ``non_finite`` column of the summary), or None. CURVES: (codec, value of BY),
-    BY: ``sequence`` or ``group`` (a class's averaged curve)."""
+def non_finite_points(points: pd.DataFrame, metric: str, by: str = "sequence") -> dict[tuple[str, str], list[str]]:
+    """(codec, value of BY) -> its points where METRIC is not a finite number (a NaN or infinite per-frame value:
+    the ``non_finite`` column of the summary), each named; found in one pass over POINTS, once per table. BY:
+    ``sequence``, or ``group`` for the classes' averaged curves."""
     if "non_finite" not in points.columns:
-        return None
-    m = registered_metric(opts.metric)
-    name = m.name if m is not None else opts.metric  # ms_ssim_y_db is not finite where ms_ssim_y is not
-    bad = [f"{codec} {seq} at rate point {rp}"
-           for codec, key, seq, rp, names in zip(points["codec"], points[by], points["sequence"], points["rate_point"],
-                                                 points["non_finite"], strict=True)
-           if (codec, key) in curves and isinstance(names, str) and name in names.split(", ")]
-    if not bad:
+        return {}
+    m = registered_metric(metric)
+    name = m.name if m is not None else metric  # ms_ssim_y_db is not finite where ms_ssim_y is not
+    out: dict[tuple[str, str], list[str]] = {}
+    for codec, key, seq, rp, names in zip(points["codec"], points[by], points["sequence"], points["rate_point"],
+                                          points["non_finite"], strict=True):
+        if isinstance(names, str) and name in names.split(", "):
+            out.setdefault((codec, key), []).append(f"{codec} {seq} at rate point {rp}")
+    return out
+
+
+def _non_finite(curves: list[tuple[str, str]], bad: dict[tuple[str, str], list[str]],
+                opts: BDOptions) -> BDResult | None:
+    """A ``non_finite`` result naming the points of CURVES, (codec, sequence or class), that BAD (see
+    :func:`non_finite_points`) lists, or None."""
+    named = [point for curve in curves for point in bad.get(curve, [])]
+    if not named:
         return None
     return BDResult(None, Status.NON_FINITE, opts.kind, opts.method,
-                    message=f"{opts.metric} is not a finite number for {', '.join(bad)} (a per-frame value is NaN "
-                            "or infinite): no BD value")
+                    message=f"{metric_name(opts.metric)} is not a finite number for {', '.join(named)} (a per-frame "
+                            "value is NaN or infinite): no BD value")
 
 
 def check_anchor(points: pd.DataFrame, anchor: str) -> None:
@@ -221,6 +220,7 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
     average = _is_average(points)
     curves = _curves(points[~average], opts.metric)
     meta = _curve_meta(points[~average])
+    bad = non_finite_points(points[~average], opts.metric)
     ok = points[points["status"] == "ok"]
     group_of = {(c, s): g for c, s, g in zip(points["codec"], points["sequence"], points["group"], strict=True)}
     averaged_groups = {(c, g) for c, g in zip(ok.loc[average, "codec"], ok.loc[average, "group"], strict=True)}
@@ -243,7 +243,7 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
                 else:
                     r = BDResult(None, Status.MISSING, opts.kind, opts.method, message=f"no results of {who} for {seq}")
             else:
-                r = _non_finite([(anchor, seq), (codec, seq)], points[~average], opts) \
+                r = _non_finite([(anchor, seq), (codec, seq)], bad, opts) \
                     or _unusable([(anchor, curves.get((anchor, seq))), (codec, t)], opts.metric, seq, opts) \
                     or _bd(a, _prepared(t, "test", opts, meta.get((codec, seq))), opts)
             rows.append(_row(codec, str(group), seq, r, opts))
@@ -266,23 +266,32 @@ def spread(values: np.ndarray) -> dict[str, object]:
     return {"min": float(values.min()), "median": float(np.median(values)), "max": float(values.max()), **ci}
 
 
+def mean_flags(statuses: list[str], repaired: list[bool], total: int) -> dict[str, object]:
+    """The status of a mean of the usable values with STATUSES (REPAIRED beside each) out of TOTAL sequences or
+    classes, and its flags: ``none_usable``; ``incomplete`` (not every one has a usable value); ``low_overlap``;
+    ``repaired`` (a value on a repaired curve, nothing else to flag); ``ok``. The columns ``repaired`` and
+    ``low_overlap`` keep each flag whatever the status names first: a mean can be incomplete, of low overlap and
+    repaired at once, and every table says all of it (:func:`flag_words`)."""
+    flags = {"repaired": any(repaired), "low_overlap": "low_overlap" in statuses}
+    status = ("none_usable" if not statuses else "incomplete" if len(statuses) < total
+              else "low_overlap" if flags["low_overlap"] else "repaired" if flags["repaired"] else "ok")
+    return {"status": status, **flags}
+
+
 def _mean_row(codec: str, group: str, part: pd.DataFrame) -> dict[str, object]:
     usable = part[part["status"].isin([str(s) for s in USABLE])]
     if usable.empty and part["status"].nunique() == 1:
-        status = str(part["status"].iloc[0])  # every sequence says the same (missing, average_only ...)
-    elif usable.empty:
-        status = "none_usable"
-    elif (usable["status"] == "repaired").any():  # shown before "incomplete": the cell still says k/n seq
-        status = "repaired"
-    elif len(usable) < len(part):
-        status = "incomplete"
-    elif (usable["status"] == "low_overlap").any():
-        status = "low_overlap"
+        flags: dict[str, object] = {"status": str(part["status"].iloc[0])}  # every sequence says the same
     else:
-        status = "ok"
+        repaired = usable["repaired"] if "repaired" in usable else usable["status"] == "repaired"
+        flags = mean_flags(usable["status"].astype(str).tolist(), [bool(r) for r in repaired], len(part))
     values = usable["value"].to_numpy(dtype=float)
+    # Why the other sequences have no value, as status keys with counts ("missing=3; average_only=1"): the ranked
+    # summary says it in words where a codec has no value at all (bench.ranking).
+    counts = part.loc[~part.index.isin(usable.index), "status"].astype(str).value_counts(sort=False)
     return {"codec": codec, "group": group, "convention": JVET, "value": float(values.mean()) if len(values) else None,
-            "status": status, "sequences_used": len(usable), "sequences": len(part), **spread(values)}
+            **flags, "sequences_used": len(usable), "sequences": len(part), **spread(values),
+            "unusable": "; ".join(f"{k}={n}" for k, n in sorted(counts.items()))}
 
 
 def jvet_summary(per_seq: pd.DataFrame) -> pd.DataFrame:
@@ -323,6 +332,29 @@ def class_average_points(points: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _merged_classes(ok: pd.DataFrame) -> dict[tuple[str, str], tuple[str, list[str], list[str]]]:
+    """(codec, class) -> a sequence of it whose curve repeats a rate point, with its labels and origins: points of
+    several curves merged (see :func:`bench.bdrate.repeated_rate_points`), which the mean per rate point of the
+    averaged curve would hide."""
+    group_of = {(c, s): g for c, s, g in zip(ok["codec"], ok["sequence"], ok["group"], strict=True)}
+    out: dict[tuple[str, str], tuple[str, list[str], list[str]]] = {}
+    for (codec, seq), (labels, origins) in _curve_meta(ok).items():
+        if len(set(labels)) < len(labels):
+            out.setdefault((codec, group_of[(codec, seq)]), (seq, labels, origins))
+    return out
+
+
+def _merged(curves: list[tuple[str, str]], merged: dict[tuple[str, str], tuple[str, list[str], list[str]]],
+            opts: BDOptions) -> BDResult | None:
+    """A ``mixed_origins`` result for the first of CURVES (anchor, test: (codec, class)) that MERGED lists."""
+    for who, curve in zip(("anchor", "test"), curves, strict=True):
+        if curve in merged:
+            seq, labels, origins = merged[curve]
+            return BDResult(None, Status.MIXED_ORIGINS, opts.kind, opts.method,
+                            message=repeated_rate_points(labels, origins, f"{who} ({seq})") or "")
+    return None
+
+
 def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataFrame:
     """BD of the class-averaged curves (frame-weighted mean bpp and quality per rate point), and their mean."""
     check_anchor(points, anchor)
@@ -337,6 +369,8 @@ def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.Data
     meta = {(str(c), str(g)): (part["rate_point"].tolist(), [where[(c, g, rp)] for rp in part["rate_point"]])
             for (c, g), part in averaged.groupby(["codec", "group"], sort=True)}
     raw = _curves(ok.assign(sequence=ok["group"]), opts.metric) if opts.metric in ok.columns else {}
+    bad = non_finite_points(ok, opts.metric, by="group")
+    merged = _merged_classes(ok)
     rows = []
     for codec in sorted(set(ok["codec"]) - {anchor}):
         values = []
@@ -348,17 +382,16 @@ def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.Data
                     BDResult(None, Status.MISSING, opts.kind, opts.method,
                              message=f"no results of {anchor if a is None else codec} for class {group}")
             else:  # a non-finite point would silently leave the averaged curve (a rate point some sequence lacks)
-                r = _non_finite([(anchor, group), (codec, group)], ok, opts, by="group") \
+                r = _non_finite([(anchor, group), (codec, group)], bad, opts) \
+                    or _merged([(anchor, group), (codec, group)], merged, opts) \
                     or _bd(_prepared(a, "anchor", opts, meta.get((anchor, group))),
                            _prepared(t, "test", opts, meta.get((codec, group))), opts)
             rows.append({**_row(codec, group, "", r, opts), "convention": DCVC})
             values.append(r)
         usable = [r for r in values if r.usable]
-        status = ("none_usable" if not usable else "repaired" if any(r.status == Status.REPAIRED for r in usable)
-                  else "incomplete" if len(usable) < len(values)
-                  else "low_overlap" if any(r.status == Status.LOW_OVERLAP for r in usable) else "ok")
         rows.append({"codec": codec, "group": CLASS_MEAN, "convention": DCVC,
-                     "value": float(np.mean([r.value for r in usable])) if usable else None, "status": status,
+                     "value": float(np.mean([r.value for r in usable])) if usable else None,
+                     **mean_flags([str(r.status) for r in usable], [r.repaired for r in usable], len(values)),
                      "classes_used": len(usable), "classes": len(values)})
     return pd.DataFrame(rows)
 
@@ -388,22 +421,53 @@ def time_ratios(points: pd.DataFrame, anchor: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def missing(value: object) -> bool:
+    """Whether a table value is absent: None or NaN (the one test of the BD tables and the ranking)."""
+    return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
+
+
+def _true(value: object) -> bool:
+    """A flag column's value as a table holds it (a bool, or "True" in a CSV read back)."""
+    return bool(value) if isinstance(value, (bool, np.bool_)) else str(value) == "True"
+
+
+def flag_words(row: Mapping[str, object]) -> list[str]:
+    """The flags of a BD value or mean in words, the repair first: ``["repaired", "low overlap"]``, "incomplete"
+    for a mean over only some of its sequences or classes, any other status in words; [] for a plain ok value.
+    Reads ``status`` and, where the table has them, ``repaired`` and ``low_overlap`` (a repaired value keeps
+    ``low_overlap`` as its status, a mean keeps both as columns: see :func:`mean_flags`)."""
+    status = str(row.get("status"))
+    words = ["repaired"] if status == "repaired" or _true(row.get("repaired")) else []
+    if status == "low_overlap" or _true(row.get("low_overlap")):
+        words.append("low overlap")
+    if status not in ("ok", "repaired", "low_overlap"):
+        words.append(status.replace("_", " "))
+    return words
+
+
+_FLAG_NOTES = {"low overlap": "low overlap of the curves",
+               "incomplete": "a mean over only some of its sequences or classes (the others have no usable value)",
+               "repaired": "a curve repaired (points dropped; see the per-sequence table)"}
+
+
+def flag_note(flags: Iterable[str]) -> str:
+    """What the flags FLAGS (words of :func:`flag_words`) that a table's marked cells carry mean, in a fixed
+    order, for the note under the table: only those that occur."""
+    present = set(flags)
+    ordered = [f for f in _FLAG_NOTES if f in present] + sorted(present - set(_FLAG_NOTES))
+    return "; ".join(_FLAG_NOTES.get(f, f) for f in ordered)
 
 
 def pivot_classes(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rows = codecs, columns = classes then the all-classes column, cells = value with its status flag."""
+    """Rows = codecs, columns = classes then the all-classes column, cells = value with its flags in words
+    (:func:`flag_words`: "repaired, low overlap"; an incomplete mean as its count, "3/4 seq")."""
     def cell(row: pd.Series) -> str:
-        if _missing(row["value"]):
+        if missing(row["value"]):
             return f"n/a ({row['status']})"
-        used = (f" ({row['classes_used']:.0f}/{row['classes']:.0f} classes)" if not _missing(row.get("classes_used"))
-                else f" ({row.get('sequences_used', 0):.0f}/{row.get('sequences', 0):.0f} seq)")
-        flag = {"ok": "", "low_overlap": " (low overlap)", "incomplete": used}.get(str(row["status"]),
-                                                                                  f" ({row['status']})")
-        of = ("classes_used", "classes") if not _missing(row.get("classes_used")) else ("sequences_used", "sequences")
-        if row["status"] == "repaired" and row.get(of[0]) != row.get(of[1]):  # repaired and incomplete: both said
-            flag += used
+        used = (f"{row['classes_used']:.0f}/{row['classes']:.0f} classes" if not missing(row.get("classes_used"))
+                else f"{row.get('sequences_used', 0):.0f}/{row.get('sequences', 0):.0f} seq")
+        parts = [used if w == "incomplete" else w for w in flag_words(row)]
+        flag = f" ({', '.join(parts)})" if parts else ""
         differs = row.get("condition_differs") if "condition_differs" in row else None
         if isinstance(differs, str) and differs:
             flag += f" (condition differs: {differs})"
@@ -421,7 +485,7 @@ def spread_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The JVET means with their spread, one row per codec and class (for the console and the page)."""
     rows = summary[summary["convention"] == JVET] if "convention" in summary else summary
     def fmt(v: object) -> str:
-        return "" if _missing(v) else f"{v:+.2f}"
+        return "" if missing(v) else f"{v:+.2f}"
     return pd.DataFrame({"codec": rows["codec"], "class": rows["group"], "mean": rows["value"].map(fmt),
                          "min": rows["min"].map(fmt), "median": rows["median"].map(fmt), "max": rows["max"].map(fmt),
                          "95% CI (Student t)": [
@@ -433,36 +497,39 @@ def spread_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 def _interval_text(low: float | None, high: float | None, n: float) -> str:
     """A mean's interval with its n; "n too small" below the t interval's minimum; "" without any value."""
-    if _missing(n) or n == 0:
+    if missing(n) or n == 0:
         return ""
-    bounds = None if _missing(low) or _missing(high) else (float(low), float(high))
+    bounds = None if missing(low) or missing(high) else (float(low), float(high))
     return interval_cell(bounds, int(n), digits=2)
 
 
 def latex_table(summary: pd.DataFrame, caption: str, label: str = "tab:bd",
-                codec_labels: dict[str, str] | None = None) -> str:
-    """A booktabs table of the class summary (values with 1 decimal, a true minus; a dagger marks flagged cells,
-    explained under the table); CODEC_LABELS: codec -> the name to print (its descriptor's display label)."""
+                codec_labels: dict[str, str] | None = None, digits: int = 1) -> str:
+    """A booktabs table of the class summary (values with DIGITS decimals: 1 for BD-rate percent, 2 for a
+    BD-quality; a true minus; a dagger marks flagged cells, the flags that occur explained under the table);
+    CODEC_LABELS: codec -> the name to print (its descriptor's display label)."""
     codec_labels = codec_labels or {}
     values = summary.pivot(index="codec", columns="group", values="value")
-    status = summary.pivot(index="codec", columns="group", values="status")
+    flags = summary.assign(flags=[flag_words(r) for r in summary.to_dict("records")]).pivot(
+        index="codec", columns="group", values="flags")
     cols = _ordered(values.columns)
+    flagged: set[str] = set()
     lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}", f"\\label{{{tex_text(label)}}}",
              r"\begin{tabular}{l" + "r" * len(cols) + "}", r"\toprule",
              "Codec & " + " & ".join(tex_text(str(c)) for c in cols) + r" \\", r"\midrule"]
     for codec in values.index:
         cells = []
         for c in cols:
-            v, s = values.loc[codec, c], status.loc[codec, c]
-            if _missing(v):
+            v, f = values.loc[codec, c], flags.loc[codec, c]
+            if missing(v):
                 cells.append("--")
             else:
-                cells.append(f"${v:+.1f}$" + ("" if s == "ok" else r"$^\dagger$"))
+                cells.append(f"${v:+.{digits}f}$" + (r"$^\dagger$" if f else ""))
+                flagged.update(f)
         lines.append(tex_text(codec_labels.get(str(codec), str(codec))) + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
-    if (status.fillna("ok") != "ok").any().any():
-        lines.append(r"\\[2pt]{\footnotesize $^\dagger$ flagged: low overlap of the curves, not every sequence "
-                     r"usable, or a curve repaired (points dropped; see the per-sequence table).}")
+    if flagged:  # the flags that occur, each said (a repaired value of low overlap: both)
+        lines.append(r"\\[2pt]{\footnotesize $^\dagger$ flagged: " + tex_text(flag_note(flagged)) + ".}")
     lines += [r"\end{table}", ""]
     return "\n".join(lines)
 

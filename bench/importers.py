@@ -7,7 +7,8 @@ keys), or from our manifest of the sequence. A dataset average converts only whe
 dataset shares one size and frame rate (UVG does; MCL-JCV and HEVC class B mix frame rates). The rule and
 where its numbers came from are kept in ``rate.conversion``.
 
-Each imported record is marked ``"imported": {"source": <file>, "format": <name>}``; its numbers are the
+Each imported record is marked ``"imported": {"source": <file>, "format": <name>, "origin": <file or folder>}``
+(``origin``: what BD tells one curve from points of several merged by, see :func:`point_origin`); its numbers are the
 producer's own (their metric code, their rate accounting), and its ``measurement`` block says so. Sequence
 names are mapped onto our dataset manifests by file stem (``BQTerrace_1920x1080_60.yuv`` -> ``BQTerrace``,
 class ``B``) so imported curves line up with our runs in BD tables.
@@ -60,6 +61,23 @@ FORMATS = ("dcvc", "compressai", "dhvc-json", "dhvc-stdout", "vtm-log", "csv")
 # Formats whose producers spread one curve over several files (one VTM log per sequence and QP, one DHVC q*.json
 # per quality): their points' origin, for telling one curve from merged ones, is the folder, not the file.
 SPLIT_FORMATS = ("vtm-log", "dhvc-json")
+
+
+def point_origin(source: str, fmt: str) -> str:
+    """Where an imported point comes from, as BD tells one curve from points of several merged: its file, or the
+    file's folder for formats whose producers spread one curve over files (:data:`SPLIT_FORMATS`). Written into
+    every record as ``imported.origin``."""
+    return str(Path(source).parent) if fmt in SPLIT_FORMATS else source
+
+
+def with_origin(record: dict[str, Any]) -> dict[str, Any]:
+    """RECORD with ``imported.origin``: an imported record stored before the importer wrote it (an import folder,
+    a shipped published curve) gets it derived from its file and format, as the importer would have; any
+    other record is returned as it is."""
+    imported = record.get("imported")
+    if not imported or imported.get("origin"):
+        return record
+    return {**record, "imported": {**imported, "origin": point_origin(str(imported["source"]), imported["format"])}}
 
 
 class ImportError_(BenchError):
@@ -157,7 +175,7 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
         "schema_version": SCHEMA_VERSION,
         "key": key,
         "status": "ok",
-        "imported": {"source": str(source), "format": fmt},
+        "imported": {"source": str(source), "format": fmt, "origin": point_origin(str(source), fmt)},
         "codec": {"name": codec, "adapter": f"imported:{fmt}", "description": f"imported from {source.name}",
                   "identity": {}},
         "sequence": seq,
@@ -258,6 +276,7 @@ class ImportedFile:
     label: str | None
     records: list[dict[str, Any]]
     folder: Path | None = None  # the folder it was given in, when it was
+    item: int = 0  # which of the items given to import_sources it came from
 
 
 @dataclass
@@ -293,9 +312,9 @@ def import_sources(items: list[tuple[str | None, Path]], given: Geometry | None 
     import summary lists its files."""
     files: list[ImportedFile] = []
     skipped: list[Path] = []
-    for label, path in items:
+    for item, (label, path) in enumerate(items):
         if not path.is_dir():
-            files.append(ImportedFile(path, label, import_file(path, label, given)))
+            files.append(ImportedFile(path, label, import_file(path, label, given), item=item))
             continue
         inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         skipped += [p for p in inside if _not_results(p)]
@@ -303,7 +322,7 @@ def import_sources(items: list[tuple[str | None, Path]], given: Geometry | None 
         if not results:
             raise ImportError_(f"{path}: no result files in this folder; give files to import (or a "
                                "results/<condition> folder)")
-        files += [ImportedFile(p, label, import_file(p, label, given), path) for p in results]
+        files += [ImportedFile(p, label, import_file(p, label, given), path, item) for p in results]
     for f in files:
         _one_point_each(f)
     for group in _sharing_points(files):

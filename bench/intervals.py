@@ -49,10 +49,6 @@ class Interval:
     method: str = METHOD
     level: float = LEVEL
 
-    @property
-    def bounds(self) -> tuple[float, float] | None:
-        return (self.low, self.high) if self.low is not None and self.high is not None else None
-
 
 def mean_interval(values: np.ndarray) -> Interval:
     """The t interval of the mean of VALUES (a 1-d array), or an Interval without bounds below MIN_N values."""

@@ -100,6 +100,18 @@ class Failure(TypedDict, total=False):
     stderr_tail: str
 
 
+class ImportedRef(TypedDict, total=False):
+    source: Required[str]  # the producer's file (a published curve: its path in the producer's repository)
+    format: Required[str]  # bench.importers.FORMATS
+    # Where the point comes from, as BD tells one curve from points of several merged: the file, or its folder
+    # for formats that spread one curve over files (one VTM log per QP). Absent from records imported before it
+    # was written: bench.importers.with_origin derives it for them.
+    origin: str
+    name_in_file: str  # the producer's curve name, where the import told same-named files apart ...
+    told_apart_by: str  # ... and by what
+    published: dict[str, Any]  # a shipped published curve: its id, condition and source
+
+
 class Record(TypedDict, total=False):
     schema_version: Required[int]
     key: Required[str]
@@ -125,7 +137,7 @@ class Record(TypedDict, total=False):
     provenance: dict[str, Any]
     error: Failure | None
     retries: dict[str, Any]
-    imported: dict[str, Any]  # an imported point: its file and format (a published curve: where from) ...
+    imported: ImportedRef  # an imported point: its file, format and origin (a published curve: where from) ...
     metrics: dict[str, float]  # ... with the pooled values its producer reported
     measurement: dict[str, Any]  # ... and how that producer measured
     migrated: dict[str, Any]  # brought forward from an earlier schema: from which, its old key, when

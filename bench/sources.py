@@ -1,9 +1,10 @@
 """The inputs of ``bd`` and ``report``: results folders, imported files and published curves, kept apart.
 
 A :class:`Source` is one of them with its records and, for a run, its result-affecting condition fields. With
-more than one source every codec is named by its source (``label:codec``), so same-named codecs of two runs
-are never pooled into one curve; BD-rates between sources coded under different conditions are refused
-unless asked for, and then every cell against such a codec carries the fields that differ. Published curves
+more than one source a run's codecs are named by their source (``label:codec``), so same-named codecs of two
+runs are never pooled into one curve; imported files are read together by one call of the importer, which keeps
+every file's curves apart and names them as ``evaluate.py import`` does. BD-rates between sources coded under
+different conditions are refused unless asked for, and then every cell against such a codec carries the fields that differ. Published curves
 (:mod:`bench.published`) keep their own names and are flagged as published under their own condition.
 """
 
@@ -32,30 +33,38 @@ class Source:
     named_curve: bool = False  # an imported curve the user named (NAME=PATH): its name is kept as given
     published: dict[str, Any] | None = None  # a shipped published curve: its id, title, condition and origin
     displays: dict[str, dict[str, str]] = field(default_factory=dict)  # codec -> its descriptor's display: block
+    run: bool = False  # a results folder (a run's, or one `evaluate.py import` wrote), not files read here
 
 
 def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[Source]:
     """Result folders and imported files as sources, then the published curves named by id. ``LABEL=PATH``
-    labels a results folder (default: its folder name) and names an imported curve. With more than one
-    run or file every codec is named by its source, ``label:codec`` (an imported curve given a NAME, and a
-    published curve, keep their names)."""
-    from bench.importers import import_path, split_label
+    labels a results folder (default: its folder name) and names an imported curve. Every producer's file or
+    folder is read by one call of :func:`bench.importers.import_sources`, so that its curves are named as
+    ``evaluate.py import`` names them (a NAME always wins; files sharing a producer name told apart by their file
+    names; two files giving one point refused, naming both). With more than one source a results folder's codecs
+    are named by it, ``label:codec``; imported and published curves keep their names."""
+    from bench.importers import import_sources, split_label, with_origin
     from bench.published import load
     from bench.store import ResultStore
 
+    items = [split_label(item) for item in paths]
+    runs = {i for i, (_, path) in enumerate(items) if path.is_dir() and (path / "records").is_dir()}
+    files = [(i, name, path) for i, (name, path) in enumerate(items) if i not in runs]
+    read: dict[int, list[dict[str, Any]]] = {}
+    if files:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
+        for f in import_sources([(name, path) for _, name, path in files]).files:
+            read.setdefault(files[f.item][0], []).extend(f.records)
     out = []
-    for item in paths:
-        name, path = split_label(item)
-        if path.is_dir() and (path / "records").is_dir():
-            store = ResultStore(path)
-            recs = store.run_records()
+    for i, (name, path) in enumerate(items):
+        if i in runs:
+            recs = ResultStore(path).run_records()
             cond = path / "condition.yaml"
             fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
             text = cond.read_text(encoding="utf-8") if cond.exists() else None
-            out.append(Source(name or path.name, recs, text, fields, str(path), displays=_displays_in(text)))
-        else:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
-            out.append(Source(name or (path.name if path.is_dir() else path.stem), import_path(path, name),
-                              path=str(path), named_curve=name is not None))
+            out.append(Source(name or path.name, recs, text, fields, str(path), displays=_displays_in(text), run=True))
+        else:
+            out.append(Source(name or (path.name if path.is_dir() else path.stem), read.get(i, []), path=str(path),
+                              named_curve=name is not None))
     for curve_id in published:
         data = load(curve_id)
         out.append(Source(curve_id, data["records"], condition_text=data["condition"], path=data["source"]["url"],
@@ -66,29 +75,28 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[So
         raise BenchError(f"two sources are labelled {dup!r}; label them apart: LABEL=PATH")
     if sum(1 for s in out if not s.published) > 1:  # a published curve's name already says where it is from
         for s in out:
-            if not s.named_curve:
+            if s.run:  # imported curves are named by the importer, which has kept them apart
                 s.records = [_renamed(r, f"{s.label}:{r['codec']['name']}") for r in s.records]
                 s.displays = {f"{s.label}:{c}": {**d, **({"label": f"{s.label}:{d['label']}"} if "label" in d else {})}
                               for c, d in s.displays.items()}
-    _one_file_per_point(out)
+    _one_source_per_curve(out)
+    for s in out:  # BD tells merged curves apart by each point's origin: stores written before it was kept get one
+        s.records = [with_origin(r) for r in s.records]
     _fill_unknown_groups(out)
     return out
 
 
-def _one_file_per_point(sources: list[Source]) -> None:
-    """Refuse two sources whose imported files would give one point of one curve (a NAME equal to the name another
-    source's curve takes here, say): BD would pool them as one curve. Within one source the import has kept its
-    files apart (a source folder written before it did is read, and BD refuses its merged curves one by one)."""
-    seen: dict[tuple[str, str, str], tuple[int, str]] = {}
-    for i, s in enumerate(sources):
-        for r in s.records:
-            if not r.get("imported") or s.published:
-                continue
-            point = (r["codec"]["name"], r["sequence"]["name"], str(r["rate_point"]))
-            where = str(r["imported"].get("source"))
-            if seen.setdefault(point, (i, where))[0] != i and seen[point][1] != where:
-                raise BenchError(f"{seen[point][1]} and {where} would both give curve {point[0]!r} ({point[1]}, rate "
-                                 f"point {point[2]}); give each its own name: NAME1=FILE1 NAME2=FILE2")
+def _one_source_per_curve(sources: list[Source]) -> None:
+    """Refuse a curve name that a results folder or a published curve shares with another source (an imported
+    curve NAMEd like a run's ``label:codec``, say): BD would pool their points as one curve. Curves of the
+    imported files are the importer's to keep apart (it has, or has refused them naming both files)."""
+    owner: dict[str, Source] = {}
+    for s in sources:
+        for name in dict.fromkeys(r["codec"]["name"] for r in s.records):
+            other = owner.setdefault(name, s)
+            if other is not s and (other.run or other.published or s.run or s.published):
+                raise BenchError(f"{other.path} and {s.path} would both give curve {name!r}; name them apart: "
+                                 "LABEL=FOLDER for a results folder, NAME=FILE for a file")
 
 
 def _displays_in(condition_text: str | None) -> dict[str, dict[str, str]]:

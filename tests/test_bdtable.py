@@ -179,4 +179,4 @@ def test_a_metric_a_codec_lacks_is_metric_missing_not_non_finite() -> None:
             rows.append({"codec": codec, "sequence": "S", "group": "g", "status": "ok", "bpp": 0.1 * i, "psnr_y": q})
     table = per_sequence(pd.DataFrame(rows), "A", BDOptions(metric="psnr_y"))
     [row] = table.to_dict("records")
-    assert row["status"] == "metric_missing" and row["message"] == "B has no psnr_y values for S"
+    assert row["status"] == "metric_missing" and row["message"] == "B has no PSNR-Y values for S"  # a label, not a key

@@ -21,7 +21,7 @@ from bench.published import catalogue, load
 from bench.report.tables import summary_frame
 from bench.sources import sources_from
 
-COMPRESSAI_UVG = Path(__file__).parent / "data" / "compressai" / "UVG-1080p"
+COMPRESSAI_UVG = Path(__file__).parent / "data" / "compressai-results" / "video" / "UVG-1080p"
 
 
 def _cai(name: str) -> dict[str, list[float]]:
@@ -30,7 +30,7 @@ def _cai(name: str) -> dict[str, list[float]]:
 
 def test_compressai_uvg_files_as_published_give_the_bjontegaard_package_value(tmp_path: Path,
                                                                              capsys: pytest.CaptureFixture) -> None:
-    """CompressAI's own files in its own folder layout, no renaming: x265 against x264 on PSNR-Y, PCHIP, all 8
+    """CompressAI's UVG folder as shipped (five files), no renaming: x265 against x264 on PSNR-Y, PCHIP, all 8
     points, equal to the bjontegaard package (which works on their kbps; BD-rate does not see the constant bpp
     factor)."""
     want = bjontegaard.bd_rate(_cai("x264")["bitrate"], _cai("x264")["psnr-y"], _cai("x265")["bitrate"],
@@ -43,9 +43,12 @@ def test_compressai_uvg_files_as_published_give_the_bjontegaard_package_value(tm
     row = table[(table["codec"] == "x265-medium-tune-zerolatency") & (table["group"] == "UVG")].iloc[0]
     assert row["value"] == pytest.approx(want, abs=1e-6) and row["status"] == "ok"
     assert (row["points_anchor"], row["points_test"]) == (8, 8)
-    # A dataset average is not a sequence: the per-sequence convention says so instead of inventing a value.
+    # A dataset average is not a sequence: the per-sequence convention says so instead of inventing a value,
+    # for each of the folder's other four files.
     per_seq = pd.read_csv(next(tmp_path.glob("*_per_sequence.csv")))
-    assert list(per_seq["status"]) == ["average_only"]
+    assert sorted(per_seq["codec"]) == ["VTM-v15.0-lowdelay", "ssf2020-from-authors", "ssf2020-mse-ans-vimeo",
+                                        "x265-medium-tune-zerolatency"]
+    assert set(per_seq["status"]) == {"average_only"}
 
 
 def test_kbps_becomes_bpp_by_the_stated_rule_from_the_manifest_the_file_or_the_user(tmp_path: Path) -> None:

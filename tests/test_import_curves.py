@@ -126,9 +126,31 @@ def test_two_files_never_feed_one_curve(tmp_path: Path) -> None:
     with pytest.raises(ImportError_, match=r"a/kodak/vtm.json and .*b/kodak/vtm.json would both give curve 'VTM'"):
         import_sources([(None, tmp_path / "a" / "kodak"), (None, tmp_path / "b" / "kodak")])
     assert main(["import", str(MBT[0]), f"{MBT[0].stem}={MBT[1]}", "--out", str(tmp_path / "x")]) == 0  # named apart
-    # Across the sources of bd and report: a NAME equal to the name another source's curve is given there.
-    with pytest.raises(BenchError, match=r"b/kodak/vtm.json and .*a/kodak/vtm.json would both give curve 'kodak:VTM'"):
-        sources_from([f"kodak:VTM={tmp_path / 'b' / 'kodak' / 'vtm.json'}", str(tmp_path / "a" / "kodak")])
+    # Across the sources of bd and report: one call of the importer reads them all, so a NAME equal to the name
+    # another file's curve takes is refused the same way, naming both files.
+    with pytest.raises(BenchError, match=r"b/kodak/vtm.json and .*a/kodak/vtm.json would both give curve 'VTM' "
+                                         r"\(kodak, rate point 0\); give each its own name"):
+        sources_from([f"VTM={tmp_path / 'b' / 'kodak' / 'vtm.json'}", str(tmp_path / "a" / "kodak")])
+
+
+def test_bd_on_files_names_their_curves_as_import_does(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`bd f_cpu.json f_cuda.json vtm.json` used to read each file alone and name its curve by its source,
+    ``compressai-mbt2018_mse_cpu:mbt2018``, where `import` names the same files ``mbt2018 (cpu)`` (what their
+    names differ in): one mechanism names them now (the importer, given every file at once)."""
+    files = [MBT[2], MBT[3], KODAK / "vtm.json"]
+    assert main(["import", *map(str, files), "--out", str(tmp_path / "imported")]) == 0
+    assert main(["bd", *map(str, files), "--anchor", "VTM", "--metric", "psnr_rgb", "--out", str(tmp_path / "bd")]) == 0
+    capsys.readouterr()
+    saved = json.loads((tmp_path / "imported" / "import.json").read_text())["curves"]
+    table = pd.read_csv(next((tmp_path / "bd").glob("*_per_sequence.csv"))).set_index("codec")
+    assert sorted(table.index) == sorted(c for c in saved if c != "VTM") == ["mbt2018 (cpu)", "mbt2018 (cuda)"]
+    for codec, path in (("mbt2018 (cpu)", MBT[2]), ("mbt2018 (cuda)", MBT[3])):
+        assert table.loc[codec, "value"] == pytest.approx(_bjontegaard(KODAK / "vtm.json", path), abs=1e-6)
+    # A results folder beside them is still named by its label; a file NAMEd like its curve is refused.
+    assert {r["codec"]["name"] for s in sources_from([f"old={tmp_path / 'imported'}", str(MBT[2])])
+            for r in s.records} >= {"old:VTM", "mbt2018"}
+    with pytest.raises(BenchError, match=r"would both give curve 'old:VTM'; name them apart"):
+        sources_from([f"old={tmp_path / 'imported'}", f"old:VTM={KODAK / 'vtm.json'}"])
 
 
 def test_import_summary_lists_each_curve_with_its_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -196,7 +218,7 @@ def test_a_curve_merged_from_several_files_is_refused_never_repaired(tmp_path: P
     assert row["status"] == "mixed_origins" and pd.isna(row["value"])
     assert "points come from 4 origins" in row["message"] and "upper_hull" not in row["message"]
     assert all(p.name in row["message"] for p in MBT)
-    assert "n/a (mixed_origins)" in out and "mbt2018 / kodak: mixed_origins: " in out
+    assert "n/a (mixed_origins)" in out and "  per-sequence (JVET): mbt2018 / kodak: mixed origins: " in out
 
 
 def test_mixed_devices_are_mixed_origins() -> None:
@@ -266,7 +288,7 @@ def test_a_repaired_value_is_flagged_in_the_report_and_ranked_summary(tmp_path: 
     assert "repaired by upper_hull: test kept 7 of 8 points" in page and "(repaired)" in page
     summary = (out / "tables" / "summary.md").read_text()
     row = next(line for line in summary.splitlines() if line.startswith("| 1 | mbt2018"))
-    assert "†" in row and ", repaired" in row and "or a curve repaired" in summary
+    assert "†" in row and ", repaired" in row and "† flagged: a curve repaired (points dropped" in summary
 
 
 def test_compare_flags_only_when_points_were_dropped() -> None:
@@ -275,3 +297,78 @@ def test_compare_flags_only_when_points_were_dropped() -> None:
     row = per_sequence(points, "VTM", BDOptions(metric="psnr_rgb", repair="upper_hull")).iloc[0]
     assert row["status"] == str(Status.OK) and row["kept_test"] == [] and row["dropped_test"] == []
     assert average_curve(points, "VTM", BDOptions(metric="psnr_rgb", repair="upper_hull")).iloc[0]["status"] == "ok"
+
+
+def test_repeated_rate_points_are_mixed_origins_even_on_a_monotonic_curve(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    """CompressAI's mbt2018 mse files of the CPU and the GPU run, merged under their one JSON name by an import
+    store written before curves were kept apart: on rate points 0-3 the 8 merged points happen to rise with the
+    rate (the two runs differ by 1e-5 bpp), so only the repeated rate-point labels prove the merge. Both
+    conventions refuse it, naming the rate points and both files; never a plain ok value."""
+    store = ResultStore(tmp_path / "old")
+    for path in (MBT[2], MBT[3], KODAK / "vtm.json"):
+        for r in import_file(path):
+            r["imported"].pop("origin", None)  # as such a store holds them: written before the importer kept an origin
+            store.write(store.record_path(r["codec"]["name"], r["sequence"]["name"], r["rate_point"], r["key"]), r)
+    assert main(["bd", str(tmp_path / "old"), "--anchor", "VTM", "--metric", "psnr_rgb", "--rate-points", "0,1,2,3",
+                 "--out", str(tmp_path / "bd")]) == 0
+    out = capsys.readouterr().out
+    for table, where in (("per_sequence", "test"), ("average_curve", "test (kodak)")):
+        row = pd.read_csv(next((tmp_path / "bd").glob(f"*_{table}.csv"))).iloc[0]
+        assert row["status"] == "mixed_origins" and pd.isna(row["value"]), table
+        assert row["message"].startswith(f"{where}: rate points 0, 1, 2, 3 given 2 times in one curve (its points "
+                                         "come from 2 origins ("), table
+        assert str(MBT[2]) in row["message"] and str(MBT[3]) in row["message"], table
+    assert "n/a (mixed_origins)" in out
+
+
+def test_a_monotonic_curve_of_two_devices_is_kept() -> None:
+    """A run whose rate points were coded on two devices (no rate point twice) is one codec's curve when its
+    quality rises with the rate: kept, with its plain value."""
+    points = summary_frame(import_file(MBT[2]) + import_file(KODAK / "vtm.json"))
+    test = points["codec"] == "mbt2018"
+    points.loc[test, "origin"] = "measured"
+    points.loc[test, "device"] = ["cpu"] * 4 + ["cuda:0"] * 4
+    row = per_sequence(points, "VTM", BDOptions(metric="psnr_rgb", repair="upper_hull")).iloc[0]
+    assert row["status"] == "ok" and row["value"] == pytest.approx(_bjontegaard(KODAK / "vtm.json", MBT[2]), abs=1e-6)
+
+
+def test_a_repaired_value_of_low_overlap_says_both_everywhere(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The repair used to replace every other flag: a repaired value whose curves share little of their range was
+    'repaired' in the tables, the pivot, the LaTeX note and the verdict, and 'low overlap' nowhere. Both now."""
+    path, _ = _lowered(tmp_path)
+    args = ["--anchor", "VTM", "--metric", "psnr_rgb", "--repair", "upper_hull", "--min-overlap", "0.99"]
+    assert main(["bd", str(path.parent), *args, "--out", str(tmp_path / "bd")]) == 0
+    out = capsys.readouterr().out
+    per_seq = pd.read_csv(next((tmp_path / "bd").glob("*_per_sequence.csv"))).iloc[0]
+    assert per_seq["status"] == "low_overlap" and per_seq["repaired"] and per_seq["dropped_test"] == "['6']"
+    for table in ("classes", "average_curve"):
+        means = pd.read_csv(next((tmp_path / "bd").glob(f"*_{table}.csv")))
+        assert set(means["status"]) == {"low_overlap"} and means["repaired"].all() and means["low_overlap"].all()
+    assert out.count(f"{per_seq['value']:+.2f} (repaired, low overlap)") == 4  # each class and mean, both conventions
+    tex = next((tmp_path / "bd").glob("*_classes.tex")).read_text()
+    assert "flagged: low overlap of the curves; a curve repaired (points dropped" in tex
+    assert main(["report", str(path.parent), *args, "--no-figures", "--out", str(tmp_path / "report")]) == 0
+    capsys.readouterr()
+    summary = (tmp_path / "report" / "tables" / "summary.md").read_text()
+    row = next(line for line in summary.splitlines() if line.startswith("| 1 | mbt2018"))
+    assert row.endswith("1/1 sequences, repaired, low overlap |")
+    assert "† flagged: low overlap of the curves; a curve repaired (points dropped" in summary
+
+
+def test_repair_notes_one_line_per_value_named_by_convention(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The notes under the terminal tables: no line for a mean (it has no message: it used to print 'nan'), each
+    line named by its convention (a one-sequence class gives the same message in both, once printed twice with
+    the same text), flags and statuses in words."""
+    path, _ = _lowered(tmp_path)
+    assert main(["bd", str(path.parent), "--anchor", "VTM", "--metric", "psnr_rgb", "--repair", "upper_hull",
+                 "--out", str(tmp_path / "bd")]) == 0
+    out = capsys.readouterr().out
+    head = "Repaired or refused curves (values on a repaired curve are flagged 'repaired', never ok):"
+    notes = []
+    for line in out.split(head + "\n")[1].splitlines():  # up to the next section, or the list of files written
+        if not line.startswith("  ") or line.startswith("  BD per sequence:"):
+            break
+        notes.append(line)
+    said = "repaired: repaired by upper_hull: test kept 7 of 8 points (0, 1, 2, 3, 4, 5, 7), dropped 6"
+    assert notes == [f"  per-sequence (JVET): mbt2018 / kodak: {said}", f"  averaged curve (DCVC): mbt2018 / kodak: {said}"]

@@ -101,3 +101,19 @@ def test_every_interval_carries_its_method_and_n() -> None:
     md = ranking.as_markdown([row], ["psnr_y"], "anchor")
     assert "n too small" in md and "95 % CI (Student t, n)" in md and "Student t over its n sequences" in md
     assert "95% CI (t, n)" in ranking.as_text([both], ["psnr_y"])
+
+
+def test_bd_quality_intervals_and_verdicts_keep_two_decimals() -> None:
+    """A BD-PSNR interval of [+0.04, +0.21] dB used to print as "+0.0 to +0.2: clear" (one decimal, made for
+    BD-rate percents): a reader saw an interval touching 0 called clear. BD-quality keeps two decimals; BD-rate
+    keeps one."""
+    classes = pd.DataFrame([{"codec": "b", "group": OVERALL, "value": 0.13, "status": "ok", "sequences_used": 4,
+                             "sequences": 4, "ci_low": 0.04, "ci_high": 0.21, "ci_n": 4}])
+    averaged = pd.DataFrame(columns=["codec", "group", "value", "status"])
+    [row] = ranking.ranked({"psnr_y": (classes, averaged)}, "a", kind="quality")
+    assert "(95 % CI +0.04 to +0.21, Student t over 4 sequences: clear)" in row.verdict
+    assert row.cells["psnr_y"].interval() == "[+0.04, +0.21] (n=4)"
+    assert "| [+0.04, +0.21] (n=4) |" in ranking.as_markdown([row], ["psnr_y"], "a", "quality")
+    assert r"$\mathbf{+0.13}$" in ranking.as_latex([row], ["psnr_y"], "a", "t", kind="quality")
+    [rate] = ranking.ranked({"psnr_y": (classes.assign(value=-12.345, ci_low=-20.04, ci_high=-4.66), averaged)}, "a")
+    assert "(95 % CI -20.0 to -4.7, " in rate.verdict and rate.cells["psnr_y"].interval() == "[-20.0, -4.7] (n=4)"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import ranking
+from bench import ranking, selftest
 from bench.bdfiles import write_bd_tables
 from bench.bdoptions import BDOptions
 from bench.bdrate import METHODS, Status, bd_quality, bd_rate
@@ -42,13 +42,8 @@ def _mse(psnr: np.ndarray) -> np.ndarray:
     return PEAK**2 / 10 ** (np.asarray(psnr) / 10)
 
 
-# The three RD curves of the bjontegaard package's README (kbps, PSNR dB), as MSE.
-FAU = [
-    ([9487.76, 4593.60, 2486.44, 1358.24], [40.037, 38.615, 36.845, 34.851],
-     [9787.80, 4469.00, 2451.52, 1356.24], [40.121, 38.651, 36.970, 34.987]),
-    ([82472.76, 26875.24, 9487.76, 4593.6], [43.825, 41.404, 40.037, 38.615],
-     [99896.96, 33952.04, 9787.8, 4469.0], [44.731, 41.875, 40.121, 38.651]),
-]
+# The RD curves of the bjontegaard package's README (kbps, PSNR dB; bench.selftest's copy), turned into MSE below.
+FAU = selftest.FAU
 
 
 @pytest.mark.parametrize("case", range(len(FAU)))
@@ -135,13 +130,13 @@ def test_bd_quality_tables_rankings_marks_and_colours(mse_metric: registry.Metri
     overall = computed["classes"].set_index(["codec", "group"])["value"]
     assert overall[("better", OVERALL)] < 0 < overall[("worse", OVERALL)]  # less MSE at equal rate = negative
     tex_caption = next(tmp_path.glob("*_classes.tex")).read_text()
-    assert "test - anchor at equal rate; lower is better" in tex_caption
+    assert "Test - anchor at equal rate; lower is better for MSE-Y." in tex_caption
     tables = {MSE: (computed["classes"], computed["average_curve"])}
     rows = ranking.ranked(tables, "anchor", "quality")
     assert [r.codec for r in rows] == ["better", "worse"]  # the lower BD-MSE first
-    assert "(test - anchor; lower is better)" in rows[0].verdict
+    assert " on MSE-Y against anchor (test - anchor at equal rate; lower is better for MSE-Y) (95 % CI " in rows[0].verdict
     tex = ranking.as_latex(rows, [MSE], "anchor", "t", kind="quality")
-    best = f"{overall[('better', OVERALL)]:+.1f}"
+    best = f"{overall[('better', OVERALL)]:+.2f}"  # BD-quality: 2 decimals
     assert f"better & $\\mathbf{{{best}}}$" in tex and "lower is better for MSE-Y" in tex
     # The report's own summary: the same order, and the better codec's cells green.
     page = html._summary(tables, "anchor", [], "quality", tmp_path / "tables", {}, None, pd.DataFrame())
@@ -153,7 +148,7 @@ def test_bd_quality_tables_rankings_marks_and_colours(mse_metric: registry.Metri
     psnr = ranking.ranked({"psnr_y": _psnr_tables(tmp_path)}, "anchor", "quality")
     assert [r.codec for r in psnr] == ["better", "worse"] and psnr[0].cells["psnr_y"].value > 0
     psnr_tex = ranking.as_latex(psnr, ["psnr_y"], "anchor", "t", kind="quality")
-    assert f"better & $\\mathbf{{{psnr[0].cells['psnr_y'].value:+.1f}}}$" in psnr_tex  # the highest BD-PSNR bold
+    assert f"better & $\\mathbf{{{psnr[0].cells['psnr_y'].value:+.2f}}}$" in psnr_tex  # the highest BD-PSNR bold
     assert _green(ranking.colour(psnr[0].cells["psnr_y"].value, "quality", True))
 
 

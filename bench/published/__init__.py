@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.importers import Geometry, import_file
+from bench.importers import Geometry, import_file, point_origin
 
 FORMAT = "lvc-bench published curve"
 VERSION = 1
@@ -57,6 +57,7 @@ def build(source_file: Path, curve_id: str, codec: str, title: str, condition: s
         raise BenchError(f"{source_file}: no points of class {only_group}")
     for r in records:
         r["imported"]["source"] = source["path"]
+        r["imported"]["origin"] = point_origin(source["path"], r["imported"]["format"])
         r["key"] = hashlib.sha256(json.dumps([curve_id, r["sequence"]["name"], str(r["rate_point"])]).encode()).hexdigest()
         r["codec"]["description"] = title
         reported = r.get("codec_reported") or {}
