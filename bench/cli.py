@@ -440,11 +440,12 @@ def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
     from bench.records import cautions
 
     records = store.run_records()
+    non_finite, said = _non_finite_lines(store, records)
     for codec, text in cautions(records):
-        print(f"  CAUTION {codec}: {text}")
+        if text not in said:  # a non-finite job's caution: said once, below, with its file's path
+            print(f"  CAUTION {codec}: {text}")
     for job, message in outcome.measure_failed:
         print(f"  NOT MEASURED {job.label}: {message}", file=sys.stderr)
-    non_finite = _non_finite_lines(store, records)
     for line in non_finite:
         print(f"  NON-FINITE {line}", file=sys.stderr)
     if outcome.failed:
@@ -458,25 +459,27 @@ def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
         print(f"error: {len(outcome.measure_failed)} job(s) could not be measured", file=sys.stderr)
         return 1
     if non_finite:
-        print(f"error: {len(non_finite)} job(s) have metrics that are not finite numbers (shown as non_finite, "
-              "never as values); delete the measurement files named above and run `evaluate.py remeasure`",
+        print(f"error: {len(non_finite)} job(s) have metrics that are not finite numbers (shown as no value, "
+              "never as numbers); delete the measurement files named above and run `evaluate.py remeasure`",
               file=sys.stderr)
         return 1
     return 0
 
 
-def _non_finite_lines(store: ResultStore, records: list[dict]) -> list[str]:
-    """One line per job with a metric whose per-frame values are not all finite (bench.metrics.pooling):
-    codec / sequence / rate point, the metrics, and the measurement files they come from."""
-    lines = []
+def _non_finite_lines(store: ResultStore, records: list[dict]) -> tuple[list[str], set[str]]:
+    """One line per job with a metric whose per-frame values are not all finite (bench.metrics.pooling): its
+    caution, naming the measurement files by their paths; and the cautions these lines replace."""
+    from bench.metrics.pooling import non_finite_caution
+
+    lines, said = [], set()
     for r in records:
         if not r.get("non_finite"):
             continue
         files = sorted({str(p) for e in r["non_finite"]
                         for p in store.measurement_dir(r).glob(f"*_{e['measurement_key'][:16]}.json")})
-        lines.append(f"{r['codec']['name']} / {r['sequence']['name']} / {r['rate_point']}: "
-                     f"{', '.join(e['metric'] for e in r['non_finite'])} (from {', '.join(files) or 'a measurement'})")
-    return lines
+        lines.append(f"{r['codec']['name']}: {non_finite_caution(r, r['non_finite'], files or None)}")
+        said.add(non_finite_caution(r, r["non_finite"]))
+    return lines, said
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -11,13 +11,13 @@ order, the bold marks and the cell colours all follow :func:`lower_is_better`. E
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from bench import intervals
-from bench.bdtable import CLASS_MEAN, OVERALL, higher_is_better, tex_text
+from bench.bdoptions import higher_is_better, sign_convention
+from bench.bdtable import CLASS_MEAN, OVERALL, flag_note, flag_words, missing, tex_text
 from bench.metrics import metric_name
 
 
@@ -32,10 +32,13 @@ class Cell:
     averaged: float | None = None
     sequences: str = ""
     n: int = 0  # the sequences behind the mean and its interval
+    unusable: str = ""  # the other sequences' statuses with counts, "missing=3; average_only=1" (bench.bdtable)
+    flags: tuple[str, ...] = ()  # the mean's flags in words, all of them: ("repaired", "low overlap")
+    digits: int = 1  # decimals of its interval: 1 for BD-rate (percent), 2 for BD-quality (+0.04 dB is not +0.0)
 
     def interval(self) -> str:
         """The CI with its n, "n too small" below the method's minimum, "" without a mean."""
-        return "" if self.value is None else intervals.cell(self.ci, self.n)
+        return "" if self.value is None else intervals.cell(self.ci, self.n, self.digits)
 
     def texts(self, mark: str) -> list[str]:
         """The mean (MARK after a flagged one), its CI and the averaged-curve value, as tables print them."""
@@ -53,7 +56,7 @@ class Row:
 
 
 def _number(v: object) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)  # type: ignore[arg-type]
+    return None if missing(v) else float(v)  # type: ignore[arg-type]
 
 
 def lower_is_better(metric: str, kind: str) -> bool:
@@ -87,7 +90,8 @@ def ranked(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, ki
                 (lo, hi) if lo is not None and hi is not None else None,
                 _number(mean.loc[codec, "value"]) if codec in mean.index else None,
                 f"{o['sequences_used']:.0f}/{o['sequences']:.0f}" if o is not None else "",
-                _n(o) if o is not None else 0)
+                _n(o) if o is not None else 0, _text(o.get("unusable")) if o is not None else "",
+                tuple(flag_words(o)) if o is not None else (), 1 if kind == "rate" else 2)
     for codec, why in (failures or {}).items():
         if codec != anchor:
             rows.setdefault(codec, Row(codec)).failed = why
@@ -115,23 +119,56 @@ def attach_times(rows: list[Row], ratios: pd.DataFrame) -> None:
             r.times = (_number(row.get("encode_ratio")), _number(row.get("decode_ratio")))
 
 
+def _text(v: object) -> str:
+    return "" if missing(v) else str(v)
+
+
+# What a sequence's status says about it, in words (the keys stay in the CSV files), for the verdict of a codec
+# without a BD value; a status not listed here is shown as its key in words.
+UNUSABLE_WORDS = {
+    "missing": "absent from the anchor's or the codec's results", "metric_missing": "without this metric",
+    "average_only": "given as a dataset average only", "non_finite": "with a value that is not a finite number",
+    "non_monotonic": "whose quality does not rise with rate", "duplicate_quality": "with two points of equal quality",
+    "too_few_points": "with too few rate points", "no_overlap": "whose curves do not overlap",
+    "non_positive_rate": "with a rate of zero or less", "rate_unknown": "without a rate in bits per pixel",
+    "saturated": "where the metric saturates", "mixed_origins": "mixing points of several files or devices",
+}
+
+
+def no_value_reason(cell: Cell | None, anchor: str) -> str:
+    """Why a codec has no per-sequence BD value, in words: no results at all, no sequence (or class) in common
+    with ANCHOR, or how many sequences were unusable for which reason."""
+    if cell is None:
+        return "no BD value (no results)"
+    counts = [(k, int(n)) for k, _, n in (part.partition("=") for part in cell.unusable.split("; ") if part)]
+    if not counts:  # a table written before the counts were kept: its status in words
+        return f"no BD value ({cell.status.replace('_', ' ')})"
+    if {k for k, _ in counts} <= {"missing", "average_only"}:  # nothing shared sequence by sequence
+        return (f"no BD value: no sequence or class in common with {anchor}" if cell.averaged is None else
+                f"no BD value per sequence: no sequence in common with {anchor}; compared only as class-averaged "
+                "curves (the DCVC column)")
+    return "no BD value: no sequence usable (" + "; ".join(
+        f"{n} {'sequence' if n == 1 else 'sequences'} {UNUSABLE_WORDS.get(k, k.replace('_', ' '))}"
+        for k, n in counts) + ")"
+
+
 def _verdict(row: Row, metric: str | None, anchor: str, kind: str) -> str:
     cell = row.cells.get(metric) if metric else None
     failed = f"; {row.failed}" if row.failed else ""
     if cell is None or cell.value is None:
-        return f"no BD value ({cell.status if cell else 'no results'}){failed}"
+        return f"{no_value_reason(cell, anchor)}{failed}"
     what = metric_name(metric) if metric else ""
     if cell.ci is not None:
         crosses = cell.ci[0] <= 0 <= cell.ci[1]  # an interval touching 0 (two equal codecs: [0, 0]) is no sign
-        sure = (f" (95 % CI {cell.ci[0]:+.1f} to {cell.ci[1]:+.1f}, Student t over {cell.n} sequences: "
+        lo, hi = (f"{b:+.{cell.digits}f}" for b in cell.ci)
+        sure = (f" (95 % CI {lo} to {hi}, Student t over {cell.n} sequences: "
                 f"{'the sign is not certain' if crosses else 'clear'})")
     else:
         sure = f" ({intervals.too_small(cell.n)}: no verdict on the sign)" if cell.n < intervals.MIN_N else ""
-    flag = "" if cell.status == "ok" else f", {cell.status.replace('_', ' ')}"
+    flag = "".join(f", {w}" for w in cell.flags)  # every flag: "repaired, low overlap", never only one
     if kind != "rate":
-        better = "higher" if metric is None or higher_is_better(metric) else "lower"
-        return (f"{cell.value:+.2f} on {what} at equal rate against {anchor} (test - anchor; {better} is "
-                f"better){sure}, {cell.sequences} sequences{flag}{failed}")
+        return (f"{cell.value:+.2f} on {what} against {anchor} ({sign_convention(kind, [metric] if metric else [])})"
+                f"{sure}, {cell.sequences} sequences{flag}{failed}")
     direction = "fewer" if cell.value < 0 else "more"
     return (f"{abs(cell.value):.1f} % {direction} bits than {anchor} for the same {what}{sure}, "
             f"{cell.sequences} sequences{flag}{failed}")
@@ -178,16 +215,16 @@ def best_values(rows: list[Row], metrics: list[str], kind: str) -> dict[tuple[st
 
 
 def sign_note(metrics: list[str], anchor: str, kind: str) -> str:
-    """What the numbers are and which way is better, in words (under every summary table)."""
-    if kind == "rate":
-        return (f"BD-rate [%] against {anchor}; negative: fewer bits for the same quality. Bold: the best (lowest) "
-                "of each column.")
-    higher = [metric_name(m) for m in metrics if higher_is_better(m)]
-    lower = [metric_name(m) for m in metrics if not higher_is_better(m)]
-    better = "; ".join(([f"higher is better for {', '.join(higher)}"] if higher else [])
-                       + ([f"lower is better for {', '.join(lower)}"] if lower else []))
-    return (f"BD-quality against {anchor}: the mean of test - anchor at equal rate, in each metric's units; "
-            f"{better}. Bold: the best of each column.")
+    """What the numbers are and which way is better, in words (under every summary table): the sign said once,
+    by :func:`bench.bdoptions.sign_convention` as every BD table says it."""
+    what = "BD-rate [%]" if kind == "rate" else "BD-quality, the mean in each metric's units"
+    return (f"{what} against {anchor}: {sign_convention(kind, metrics)}. Bold: the best"
+            f"{' (lowest)' if kind == 'rate' else ''} of each column.")
+
+
+def _flags_shown(rows: list[Row], metrics: list[str]) -> set[str]:
+    """The flags of the per-sequence means that tables mark (a value beside them), for the note under them."""
+    return {f for r in rows for m in metrics if (c := r.cells.get(m)) and c.value is not None for f in c.flags}
 
 
 def as_markdown(rows: list[Row], metrics: list[str], anchor: str, kind: str = "rate") -> str:
@@ -208,8 +245,9 @@ def as_markdown(rows: list[Row], metrics: list[str], anchor: str, kind: str = "r
             cells += texts
         lines.append("| " + " | ".join([str(i), (r.label or r.codec).replace("|", "\\|"), *cells,
                                         r.verdict.replace("|", "\\|")]) + " |")
-    lines += ["", f"{sign_note(metrics, anchor, kind)} † flagged: low overlap of the curves, not every sequence "
-              f"usable, or a curve repaired (points dropped; see the per-sequence table). {intervals.RULE}."]
+    flags = _flags_shown(rows, metrics)
+    lines += ["", f"{sign_note(metrics, anchor, kind)}{f' † flagged: {flag_note(flags)}.' if flags else ''} "
+              f"{intervals.RULE}."]
     return "\n".join(lines) + "\n"
 
 
@@ -217,16 +255,15 @@ def as_latex(rows: list[Row], metrics: list[str], anchor: str, caption: str, lab
              times: str | None = None, kind: str = "rate") -> str:
     """Several metrics side by side, the per-sequence mean and the averaged curve of each; the best value of
     each column (:func:`best_values`) in bold; a true minus; every mark explained under the table. TIMES (how
-    they were taken, e.g. "shared machine"): add encode and decode time columns, relative to the anchor's."""
+    they were taken, e.g. "shared machine"): add encode and decode time columns, relative to the anchor's.
+    Written as a plain ``table``: the caller lays it out with :func:`bench.report.latex.fit_table` (column or
+    page width, column gap, font size), as for every LaTeX table of the suite."""
     cols = [(m, which) for m in metrics for which in ("jvet", "dcvc")]
     time_cols = times is not None and any(r.times for r in rows)
     best = best_values(rows, metrics, kind)
-    flagged = False
-    # More than two metrics (or two and the times) need the page width.
-    env = "table*" if len(metrics) + time_cols > 2 else "table"
-    # Past eight value columns the default column gap overflows a 7.16 in page at 10 pt: a narrower one.
-    narrow = [r"\setlength{\tabcolsep}{4pt}"] if 2 * (len(metrics) + time_cols) > 8 else []
-    lines = [f"\\begin{{{env}}}[t]", r"\centering", *narrow, f"\\caption{{{tex_text(caption)}}}",
+    digits = 1 if kind == "rate" else 2  # a BD-PSNR of +0.04 dB is not +0.0
+    flags = _flags_shown(rows, metrics)
+    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}",
              f"\\label{{{tex_text(label)}}}",
              r"\begin{tabular}{l" + "rr" * len(metrics) + ("rr" if time_cols else "") + "}", r"\toprule",
              "Codec & " + " & ".join(f"\\multicolumn{{2}}{{c}}{{{tex_text(metric_name(m))}}}" for m in metrics)
@@ -241,12 +278,10 @@ def as_latex(rows: list[Row], metrics: list[str], anchor: str, caption: str, lab
             if v is None:
                 cells.append("--")
                 continue
-            text = f"{v:+.1f}"
+            text = f"{v:+.{digits}f}"
             text = f"$\\mathbf{{{text}}}$" if v == best[(m, which)] else f"${text}$"
-            c = r.cells[m]
-            if which == "jvet" and c.status != "ok":
+            if which == "jvet" and r.cells[m].status != "ok":
                 text += r"$^\dagger$"
-                flagged = True
             cells.append(text)
         if time_cols:
             cells += [f"${t:.2f}\\times$" if t is not None else "--" for t in (r.times or (None, None))]
@@ -254,11 +289,10 @@ def as_latex(rows: list[Row], metrics: list[str], anchor: str, caption: str, lab
     lines += [r"\bottomrule", r"\end{tabular}",
               r"\\[2pt]{\footnotesize " + tex_text(sign_note(metrics, anchor, kind)) + r" JVET: mean of the "
               r"per-sequence values; DCVC: BD of the class-averaged curves, mean of the classes."
-              + (r" $^\dagger$: low overlap, not every sequence usable, or a curve repaired (points dropped)." if flagged
-                 else "")
+              + (r" $^\dagger$: " + tex_text(flag_note(flags)) + "." if flags else "")
               + (r" Time: encoding and decoding time relative to the anchor's (geometric mean over sequences of "
                  r"the summed times; " + tex_text(times or "") + ")." if time_cols else "") + "}",
-              f"\\end{{{env}}}", ""]
+              r"\end{table}", ""]
     return "\n".join(lines)
 
 

@@ -37,7 +37,7 @@ def write_run_outputs(condition: Condition, jobs: list[Job], results: Path, repo
                                    figures=figures, progress=say, font=font, table_times=table_times)
     if figures:
         paths["paper figures (PDF, SVG, PNG)"] = report_dir / "figures"
-    paths["report tables (summary, BD, complexity: CSV, Markdown, LaTeX)"] = report_dir / "tables"
+    paths["report tables (BD: CSV and LaTeX; ranked summary: Markdown and LaTeX; complexity: LaTeX)"] = report_dir / "tables"
     paths["report data (tidy CSV)"] = report_dir / "data"
     return text, paths
 

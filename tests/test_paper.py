@@ -16,6 +16,7 @@ from conftest import REPO
 from bench import ranking
 from bench.bdtable import CLASS_MEAN, JVET, OVERALL
 from bench.cli import main
+from bench.report.latex import fit_table
 from bench.report.styles import Origin, codec_style, codec_styles
 
 
@@ -57,7 +58,12 @@ def test_ranked_summary_orders_flags_and_keeps_failures() -> None:
     timed = ranking.as_latex(rows, ["psnr_y"], "a", "t", times="shared machine")
     assert r"& Enc. & Dec. \\" in timed and r"$1.50\times$ & $2.00\times$ \\" in timed and r"$0.25\times$ & --" in timed
     assert "relative to the anchor's" in timed and "shared machine" in timed and r"\begin{table}[t]" in timed
-    assert r"\begin{table*}" in ranking.as_latex(rows, list(_tables()), "a", "t", times="x")  # 2 metrics + times
+    # The writer chooses no layout (no table*, no column gap of its own): fit_table, which every caller applies
+    # once, takes the page width where the columns need it (2 metrics + times), else one column.
+    four = ranking.as_latex(rows, [*_tables(), "psnr_u", "psnr_v"], "a", "t", times="x")
+    assert r"\begin{table}[t]" in four and "table*" not in four and "tabcolsep" not in four
+    assert r"\begin{table*}" in fit_table(ranking.as_latex(rows, list(_tables()), "a", "t", times="x"))
+    assert r"\begin{table}[t]" in fit_table(ranking.as_latex(rows, list(_tables()), "a", "t"))
     assert "Enc." not in ranking.as_latex(rows, ["psnr_y"], "a", "t")
     # Display labels replace the codec names in every table.
     labelled = ranking.ranked(_tables(), "a", labels={"b": "Codec B (ours)", "a": "Anchor A"})

@@ -11,8 +11,9 @@ the most recently measured is used.
 
 A per-frame value that is NaN or infinite (a damaged measurement file; no measure writes one) makes that
 job's pooled metric NaN, never a number: the view lists it under ``non_finite`` (metric, measure, the
-measurement's key, the frames) and adds a caution naming the sequence, rate point and metrics, which the
-terminal, summary.csv and the report show.
+measurement's key, the frames) and adds a caution naming the sequence, rate point, metrics (by their labels),
+the measurement file and what to do, which summary.csv and the report show (the terminal says it once, with
+the file's path).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from bench.metrics.registry import (
     PoolingContext,
     definitions,
     measures,
+    metric_name,
     metrics,
     request,
 )
 
-NON_FINITE = "non_finite"  # the word every output uses for a metric whose per-frame values are not all finite
+NON_FINITE = "non_finite"  # the key (record field, CSV column, BD status) of metrics whose values are not all finite
 
 
 def _request_of(doc: Mapping[str, Any]) -> MeasureRequest:
@@ -58,7 +60,7 @@ def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec:
         per_frame.update(doc.get("constants") or {})
     pooled, non_finite = _pool(by_request, wanted, ctx, per_frame)
     if non_finite:
-        view["non_finite"] = non_finite
+        view[NON_FINITE] = non_finite
         view["cautions"] = [*(record.get("cautions") or []), non_finite_caution(record, non_finite)]
     view["metrics"] = pooled
     view["per_frame"] = per_frame
@@ -111,15 +113,20 @@ def _pool(by_request: Mapping[MeasureRequest, Mapping[str, Any]], wanted: list[M
     return pooled, non_finite
 
 
-def non_finite_caution(record: Mapping[str, Any], non_finite: list[dict[str, Any]]) -> str:
-    """One line naming the job (sequence, rate point) and each metric that is not a finite number."""
+def non_finite_caution(record: Mapping[str, Any], non_finite: list[dict[str, Any]],
+                       files: list[str] | None = None) -> str:
+    """One line for a reader: the job (sequence, rate point), each metric that is not a finite number by its
+    label, the frames, the measurement file(s) they come from (FILES: their paths; default: their names, as the
+    store names them) and what to do. The metrics' keys stay in the record's ``non_finite`` and the CSV files."""
     frames = sorted({i for entry in non_finite for i in entry["frames"]})
     shown = ", ".join(map(str, frames[:8])) + (" ..." if len(frames) > 8 else "")
-    stored = sorted({entry["measure"] for entry in non_finite})
-    return (f"{NON_FINITE}: {', '.join(e['metric'] for e in non_finite)} of {record['sequence']['name']} at rate "
-            f"point {record['rate_point']} (per-frame values NaN or infinite at frame(s) {shown} of the stored "
-            f"{', '.join(stored)} measurement): shown as not a number; delete that measurement file and run "
-            "`evaluate.py remeasure` to measure it again")
+    stored = files or sorted({f"{e['measure']}_{e['measurement_key'][:16]}.json" for e in non_finite})
+    names = [metric_name(e["metric"]) for e in non_finite]
+    named = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return (f"{named} of {record['sequence']['name']} at rate point {record['rate_point']}: not a finite number "
+            f"(NaN or infinite per-frame values at frame(s) {shown} in the stored measurement "
+            f"{', '.join(stored)}), so shown as no value; delete {'that file' if len(stored) == 1 else 'those files'}"
+            " and run `evaluate.py remeasure` to measure again")
 
 
 def _with_difference(record: Mapping[str, Any], ours: Mapping[str, float | None]) -> dict[str, Any]:

@@ -12,7 +12,6 @@ CSV).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -98,6 +97,8 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
     unit = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric_label(metric)}"
     return {
         "metric": metric, "label": ranking.metric_name(metric), "method": opts.describe(),
+        # What the tables hold, from the BD kind: "BD-rate on PSNR-Y" (percent) or "BD-PSNR-Y [dB]" (test - anchor).
+        "heading": f"BD-rate on {ranking.metric_name(metric)}" if opts.kind == "rate" else unit,
         "jvet": JVET, "jvet_columns": jvet_columns, "jvet_rows": jvet_rows,
         "dcvc": DCVC, "dcvc_columns": dcvc_columns, "dcvc_rows": dcvc_rows,
         "spread_columns": list(spread.columns), "spread": page_tables.spread_rows(spread, labels),
@@ -122,6 +123,7 @@ def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, 
     summary_tex = ranking.as_latex(rows, metrics, anchor_label, caption, times=times, kind=kind)
     atomic_write_text(out / "summary.tex", fit_table(summary_tex))  # to a column, else the page: report.latex
     page = []
+    best = ranking.best_values(rows, metrics, kind)  # bold, as in summary.md and summary.tex (the note says so)
     for i, r in enumerate(rows, start=1):
         cells = []
         for m in metrics:
@@ -130,21 +132,24 @@ def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, 
             ci = c.interval() if c is not None else ""
             better = higher_is_better(m)  # colours follow the metric's direction (a BD-MSE falls when better)
             cells.append({"text": jvet, "ci": ci, "colour": ranking.colour(c.value if c else None, kind, better),
+                          "best": c is not None and c.value is not None and c.value == best[(m, "jvet")],
                           "title": f"status {page_tables.words(c.status)}, sequences {c.sequences}" if c else "no value"})
             cells.append({"text": "--" if c is None or c.averaged is None else f"{c.averaged:+.2f}", "ci": "",
                           "colour": ranking.colour(c.averaged if c else None, kind, better),
+                          "best": c is not None and c.averaged is not None and c.averaged == best[(m, "dcvc")],
                           "title": "averaged curve (DCVC)"})
         page.append({"rank": i, "codec": r.label, "cells": cells, "verdict": page_tables.statuses_in(r.verdict),
                      "failed": r.failed})
     return {"metrics": [ranking.metric_name(m) for m in metrics], "rows": page,
+            "note": page_tables.summary_note(rows, metrics, anchor_label, kind),
             "files": ["tables/summary.md", "tables/summary.tex"]}
 
 
 def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame] | None, tables: Path,
-                        labels: dict[str, str]) -> dict[str, Any]:
-    """The complexity table (and its LaTeX), how the times were taken, and BD-rate against decoding time and
-    against kMAC/pixel, one point per codec. HEADLINE: the first BD metric and its class summary, whose
-    per-sequence mean over all sequences is the BD-rate drawn."""
+                        labels: dict[str, str], kind: str = "rate") -> dict[str, Any]:
+    """The complexity table (and its LaTeX), how the times were taken, and the BD value (KIND: BD-rate or
+    BD-quality) against decoding time and against kMAC/pixel, one point per codec. HEADLINE: the first BD
+    metric and its class summary, whose per-sequence mean over all sequences is the value drawn."""
     table = complexity_frame(points) if not points.empty else pd.DataFrame()
     if table.empty:
         return {"columns": [], "rows": [], "label": "", "charts": {}, "latex": ""}
@@ -153,10 +158,14 @@ def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame]
     caption = (f"Model size, arithmetic and speed. fps: median over jobs of each job's median; times {label}. "
                "kMAC/pixel counted by torch.utils.flop_counter on one frame (convolutions and matrix products).")
     tables.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(tables / "complexity.tex", complexity_latex(table, caption, labels=labels))
+    # Every LaTeX writer leaves the layout to fit_table, applied here by its caller (as for summary.tex and the
+    # BD tables): a column if it fits, else the page (report.latex).
+    atomic_write_text(tables / "complexity.tex", fit_table(complexity_latex(table, caption, labels=labels)))
     charts: dict[str, Any] = {}
     if headline is not None:
         metric, classes = headline
+        bd, axis = (("BD-rate", f"BD-rate [%] ({ranking.metric_name(metric)})") if kind == "rate" else
+                    (f"BD-{ranking.metric_name(metric)}", f"BD-{metric_label(metric)}"))
         overall = classes[classes["group"] == OVERALL].set_index("codec")["value"]
         for x_col, x_label, what in (("decode_ms_per_frame", "decoding time [ms/frame]", "decoding time"),
                                      ("decode_kmac_per_pixel", "decoding kMAC/pixel", "decoding kMAC/pixel")):
@@ -164,8 +173,8 @@ def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame]
                       for r in table.itertuples(index=False)
                       if pd.notna(getattr(r, x_col)) and getattr(r, x_col) > 0 and pd.notna(overall.get(r.codec))]
             if points:
-                charts[f"bd-{x_col}"] = {"title": f"BD-rate against {what}", "x": x_label, "points": points,
-                                         "y": f"BD-rate [%] ({ranking.metric_name(metric)}, per-sequence mean)"}
+                charts[f"bd-{x_col}"] = {"title": f"{bd} against {what}", "x": x_label, "points": points,
+                                         "y": f"{axis}, per-sequence mean"}
     return {"columns": [head for _, head, _ in COMPLEXITY_COLUMNS], "rows": _complexity_rows(table, labels),
             "label": label, "charts": charts, "latex": "tables/complexity.tex"}
 
@@ -183,7 +192,7 @@ COMPLEXITY_COLUMNS = (("codec", "codec", None), ("params", "parameters", "M"),
 
 def _complexity_rows(table: pd.DataFrame, labels: dict[str, str]) -> list[list[str]]:
     def cell(column: str, fmt: str | None, v: Any) -> str:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+        if page_tables.missing(v):
             return ""
         if column == "codec":
             return labels.get(str(v), str(v))
@@ -262,11 +271,12 @@ def _chart_sections(records: list[dict[str, Any]], ok_points: pd.DataFrame, metr
                        for c, s in styles.items()]}
 
 
-def report_styles(sources: list[Source], codecs: list[str], anchor: str | None) -> dict[str, Style]:
+def report_styles(sources: list[Source], codecs: list[str], anchor: str | None,
+                  differ: dict[str, str]) -> dict[str, Style]:
     """Every curve's style (:mod:`bench.report.styles`: colour and marker by codec family, line and fill by
-    source), its label followed by the settings in which it differs from the same-named codec of another run."""
+    source), its label followed by the settings in which it differs from the same-named codec of another run
+    (DIFFER: :func:`bench.report.origins.setting_differences` of SOURCES)."""
     styles = codec_styles(codecs, anchor, displays(sources), origins(sources))
-    differ = setting_differences(sources)
     return {c: replace(st, label=f"{st.label} ({differ[c]})") if c in differ else st for c, st in styles.items()}
 
 
@@ -285,7 +295,8 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     records = [r for s in sources for r in s.records]
     points = with_db_columns(summary_frame(records))
     ok_points = points[points["status"] == "ok"] if not points.empty else points
-    styles = report_styles(sources, list(points["codec"]), anchor) if not points.empty else {}
+    differ = setting_differences(sources)  # parses every run's condition: once, for the labels and the page
+    styles = report_styles(sources, list(points["codec"]), anchor, differ) if not points.empty else {}
     metrics = _usable_metrics(ok_points) if not ok_points.empty else []
     if bd is not None and bd.metric and bd.metric not in points.columns:  # before anything is written
         raise BenchError(f"--metric {bd.metric}: no result has it; these do: {', '.join(metrics) or 'none'}")
@@ -294,7 +305,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     exports = start_export(ok_points, metrics, out_dir / "figures", styles, font) if metrics and figures else None
     try:
         page = _page(sources, records, points, ok_points, metrics, styles, anchor, method, bd,
-                     allow_condition_mismatch, table_times, out_dir, title, exports is not None)
+                     allow_condition_mismatch, table_times, out_dir, title, exports is not None, differ)
     except BaseException:
         if exports is not None:
             cancel_export(exports)
@@ -305,13 +316,15 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
 def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataFrame, ok_points: pd.DataFrame,
           metrics: list[str], styles: dict, anchor: str | None, method: str, bd: BDOptions | None,
           allow_condition_mismatch: bool, table_times: bool, out_dir: Path, title: str,
-          figures_pending: bool) -> dict[str, Any]:
-    """Everything the page shows, with the tables and data files it lists written on the way."""
+          figures_pending: bool, differ: dict[str, str]) -> dict[str, Any]:
+    """Everything the page shows, with the tables and data files it lists written on the way; DIFFER: curve ->
+    the settings in which it differs from the same-named codec of another run."""
     labels = {c: st.label for c, st in styles.items()}
     bd_stage = _bd_analysis(sources, points, ok_points, anchor, metrics, method, bd, allow_condition_mismatch,
                             styles, out_dir / "tables")
     headline = next(((m, classes) for m, (classes, _) in bd_stage.summary_tables.items()), None)
-    complexity = _complexity_section(ok_points, headline, out_dir / "tables", labels)
+    complexity = _complexity_section(ok_points, headline, out_dir / "tables", labels,
+                                     bd.kind if bd is not None else "rate")
     ratios = time_ratios(ok_points, bd_stage.anchor) if bd_stage.anchor is not None else pd.DataFrame()
     summary = _summary(bd_stage.summary_tables, bd_stage.anchor, records, bd.kind if bd is not None else "rate",
                        out_dir / "tables", labels, (complexity["label"] or SHARED_LABEL) if table_times else None,
@@ -331,7 +344,7 @@ def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataF
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
         sources=sources, anchor=bd_stage.anchor, anchor_label=labels.get(anchor, anchor),
         no_bd=bd_stage.no_bd, differences=condition_differences(sources),
-        codec_differences=sorted(setting_differences(sources).items()),
+        codec_differences=sorted(differ.items()),
         metrics=metrics, metric_labels={m: metric_label(m) for m in metrics}, bd_sections=bd_stage.sections,
         summary=summary, complexity=complexity, checks=page_tables.labelled(run_tables.check_rows(records), labels), failures=failures,
         failure_groups=run_tables.failure_groups(failures), stream_rows=page_tables.labelled(run_tables.stream_rows(records), labels),

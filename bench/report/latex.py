@@ -244,7 +244,9 @@ def _cell_text(c: _Cell, plan: _Plan, spec: str) -> str:
 
 def fit_table(tex: str) -> str:
     """TEX (one booktabs ``table`` as the suite writes it) laid out to fit a column, else the page (see the
-    module's description): environment, column gap, font size and line breaks in long cells."""
+    module's description): environment, column gap, font size and line breaks in long cells. Every LaTeX writer
+    (the BD tables, the ranked summary, the complexity table) returns its table unfitted, and its caller passes
+    it through here once."""
     table = _parse(tex)
     plan = _plan(table)
     lines = list(table.lines)
@@ -257,9 +259,7 @@ def fit_table(tex: str) -> str:
         ([plan.size] if plan.size else [])
     out: list[str] = [] if plan.fits else ["% lvc-bench: too wide for the page even in \\footnotesize; split its "
                                            "columns over two tables or set it in landscape"]
-    for i, line in enumerate(lines):
-        if line.startswith(r"\setlength{\tabcolsep}"):  # the writer's own guess: replaced by the plan's
-            continue
+    for i, line in enumerate(lines):  # the writers choose no layout of their own: all of it is the plan's
         out += setup if i == table.tabular_at[0] else []
         out.append(line)
     return "\n".join(out)

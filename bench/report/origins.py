@@ -3,7 +3,9 @@
 A report over several runs names each codec by its run (``demo:x264``, ``demo_slow:x264``); that alone does not
 tell a reader why the two curves differ. Each run stores its condition with every codec written out in full
 (``results/<run>/condition.yaml``), so the settings in which the same-named codecs differ are read from there and
-shown beside their names, e.g. ``demo_slow:x264 (preset: slower)``.
+shown beside their names, e.g. ``demo_slow:x264 (preset: slower)``. Both maps are keyed by the curve's name as
+the report's tables, figures and styles name it (:func:`bench.records.display_name`: a rate estimated by an
+entropy model is its own curve, ``x (estimated bits)``), so that such a curve gets its run's origin and settings.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from bench.records import display_name
 from bench.report.styles import Origin
 from bench.sources import Source
 
@@ -20,15 +23,15 @@ _NOT_SETTINGS = ("name", "display", "description")
 
 
 def origins(sources: list[Source]) -> dict[str, Origin]:
-    """Codec name (as the report's records name it) -> its source's position among the runs and imported files,
-    or published."""
+    """Curve name (:func:`bench.records.display_name` of the report's records) -> its source's position among
+    the runs and imported files, or published."""
     out: dict[str, Origin] = {}
     position = 0
     for s in sources:
         origin = Origin(published=True) if s.published else Origin(source=position)
         position += 0 if s.published else 1
         for r in s.records:
-            out.setdefault(r["codec"]["name"], origin)
+            out.setdefault(display_name(r), origin)
     return out
 
 
@@ -62,9 +65,11 @@ def _shown(key: str, value: Any) -> str:
 
 
 def setting_differences(sources: list[Source]) -> dict[str, str]:
-    """Codec name in the report -> the settings in which it differs from the same-named codec of another run
-    (``preset: slower``); codecs found in one run only, or alike in all, are left out."""
-    by_name: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}  # name in its run -> run label -> (report name, settings)
+    """Curve name in the report (:func:`bench.records.display_name`) -> the settings in which its codec differs
+    from the same-named codec of another run (``preset: slower``); codecs found in one run only, or alike in all,
+    are left out. Each call parses every run's stored condition: call it once per report."""
+    # name in its run -> run label -> (the report's curves of that codec, its settings)
+    by_name: dict[str, dict[str, tuple[set[str], dict[str, Any]]]] = {}
     for s in sources:
         if s.published or s.condition_text is None:
             continue
@@ -72,14 +77,14 @@ def setting_differences(sources: list[Source]) -> dict[str, str]:
         for r in s.records:
             own = r["codec"].get("name_in_source", r["codec"]["name"])
             if own in settings:
-                by_name.setdefault(own, {})[s.label] = (r["codec"]["name"], settings[own])
+                by_name.setdefault(own, {}).setdefault(s.label, (set(), settings[own]))[0].add(display_name(r))
     out: dict[str, str] = {}
     for runs in by_name.values():
         if len(runs) < 2:
             continue
         keys = sorted({k for _, flat in runs.values() for k in flat})
         differing = [k for k in keys if len({repr(flat.get(k)) for _, flat in runs.values()}) > 1]
-        for name, flat in runs.values():
-            if differing:
+        for names, flat in runs.values():
+            for name in names if differing else ():
                 out[name] = ", ".join(_shown(k, flat.get(k)) for k in differing)
     return out

@@ -4,22 +4,43 @@ never a column key or a float as Python prints it. The CSV files beside the page
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import pandas as pd
 
-from bench.bdtable import pivot_classes
+from bench import ranking
+from bench.bdoptions import higher_is_better
+from bench.bdtable import flag_note, flag_words, pivot_classes
+from bench.report.tables import missing
 
-
-def missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+# Status keys whose words are not just the key with spaces.
+_WORDS = {"non_finite": "not a finite number", "none_usable": "no sequence usable"}
 
 
 def words(status: Any) -> str:
-    """A status key as words: ``none_usable`` -> ``none usable``."""
-    return "" if missing(status) else str(status).replace("_", " ")
+    """A status key as words: ``low_overlap`` -> ``low overlap``, ``non_finite`` -> ``not a finite number``."""
+    return "" if missing(status) else _WORDS.get(str(status), str(status).replace("_", " "))
+
+
+def summary_note(rows: list[ranking.Row], metrics: list[str], anchor: str, kind: str) -> str:
+    """The note under the page's ranked summary: what the numbers are and which way is better (the sign note
+    of every summary table, :func:`bench.ranking.sign_note`), what the cell colours mean, every flag that a
+    marked value of ROWS carries (:func:`bench.bdtable.flag_note`) with the reasons its left-out sequences
+    have no value, and how the rows are ranked."""
+    directions = {higher_is_better(m) for m in metrics}
+    better = "a lower BD-rate" if kind == "rate" else (
+        "a higher value" if directions == {True} else "a lower value" if directions == {False}
+        else "a higher value where higher is better, a lower one where lower is")
+    shown = [c for r in rows for m in metrics if (c := r.cells.get(m)) is not None and c.value is not None]
+    flags = {f for c in shown for f in c.flags}
+    left_out = sorted({k for c in shown if c.flags for k, _, _ in (p.partition("=") for p in c.unusable.split("; ") if p)})
+    return (f"{ranking.sign_note(metrics, anchor, kind)} Colours: green where the codec does better than {anchor} "
+            f"({better}), orange where it does worse, stronger the larger the difference."
+            + (f" \u2020 flagged: {flag_note(flags)}." if flags else "")
+            + (f" Sequences left out of a flagged mean: {', '.join(words(k) for k in left_out)} (the per-sequence "
+               "table names each with its reason)." if left_out else "")
+            + " Ranked by the first metric's per-sequence mean, the best first.")
 
 
 def statuses_in(cell: str) -> str:
@@ -61,7 +82,8 @@ def per_sequence_rows(per_seq: pd.DataFrame, labels: dict[str, str]) -> list[lis
     out = []
     for r in per_seq.to_dict("records"):
         out.append([labels.get(str(r["codec"]), str(r["codec"])), str(r["group"]), str(r["sequence"]),
-                    "" if missing(r.get("value")) else f"{float(r['value']):+.2f}", words(r.get("status")),
+                    "" if missing(r.get("value")) else f"{float(r['value']):+.2f}",
+                    ", ".join(flag_words(r)) or words(r.get("status")),  # a repaired value may also be low overlap
                     _fraction(r.get("overlap_quality")), _fraction(r.get("overlap_rate")),
                     _count(r.get("points_anchor")), _count(r.get("points_test")),
                     "" if missing(r.get("message")) else str(r["message"])])

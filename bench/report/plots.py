@@ -262,29 +262,35 @@ def _figure(panels: list[tuple[str | None, pd.DataFrame]], metric: str, width: f
     return _save_all(fig, stem)
 
 
-def _figure_jobs(points: pd.DataFrame, metrics: list[str]) -> list[tuple[str, str, list[tuple[str | None, pd.DataFrame]], str, list[str]]]:
-    """Every paper figure as (file stem, metric, panels, width kind, why panels were left out): per metric the
-    class-averaged curves (a panel per class), for the headline metric each class's sequences."""
+def figure_specs(points: pd.DataFrame, metrics: list[str]) -> list[tuple[str, str]]:
+    """Every paper figure as (kind, what), cheap to list: ("classes", metric) per metric, the class-averaged
+    curves; ("sequences", class) per class, that class's sequences on the headline (first) metric."""
+    groups = sorted(str(g) for g in points["group"].unique())
+    return [("classes", m) for m in metrics] + ([("sequences", g) for g in groups] if metrics else [])
+
+
+def _figure_job(points: pd.DataFrame, metrics: list[str], kind: str,
+                what: str) -> tuple[str, str, list[tuple[str | None, pd.DataFrame]], str, list[str]]:
+    """One figure of :func:`figure_specs` as (file stem, metric, panels, width kind, why panels were left out);
+    only here are the class-averaged curves computed, so a process computes those of its own figures only."""
     from bench.bdtable import class_average_points
 
-    jobs = []
-    for metric in metrics:
+    if kind == "classes":
+        metric = what
         averaged = class_average_points(points, metric)
         groups = sorted(str(g) for g in points["group"].unique())
         have = [g for g in groups if has_data(averaged[averaged["group"].astype(str) == g], metric)]
         single = len(have) == 1
         panels = [(None if single else f"class {g}", averaged[averaged["group"].astype(str) == g]) for g in have]
         left_out = [f"class {g}: no curve has {metric_label(metric)}" for g in groups if g not in have]
-        jobs.append((f"rd_classes_{file_part(metric)}", metric, panels, "column" if single else "page", left_out))
-    metric = metrics[0]
-    for group in sorted(str(g) for g in points["group"].unique()):
-        part = points[points["group"].astype(str) == group]
-        seqs = sorted(str(s) for s in part["sequence"].unique())
-        have = [s for s in seqs if has_data(part[part["sequence"].astype(str) == s], metric)]
-        panels = [(s, part[part["sequence"].astype(str) == s]) for s in have]
-        left_out = [f"{s}: no curve has {metric_label(metric)}" for s in seqs if s not in have]
-        jobs.append((f"rd_sequences_{file_part(group)}_{file_part(metric)}", metric, panels, "page", left_out))
-    return jobs
+        return f"rd_classes_{file_part(metric)}", metric, panels, "column" if single else "page", left_out
+    metric, group = metrics[0], what
+    part = points[points["group"].astype(str) == group]
+    seqs = sorted(str(s) for s in part["sequence"].unique())
+    have = [s for s in seqs if has_data(part[part["sequence"].astype(str) == s], metric)]
+    panels = [(s, part[part["sequence"].astype(str) == s]) for s in have]
+    left_out = [f"{s}: no curve has {metric_label(metric)}" for s in seqs if s not in have]
+    return f"rd_sequences_{file_part(group)}_{file_part(metric)}", metric, panels, "page", left_out
 
 
 def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, part: int = 0, parts: int = 1,
@@ -301,7 +307,10 @@ def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, p
     styles = styles or codec_styles(list(points["codec"]), anchor, displays)
     written: list[Path] = []
     with plt.rc_context({**PAPER_RC, "font.family": FONT_FAMILIES[family]}):
-        for stem, metric, panels, width, left_out in _figure_jobs(points, metrics)[part::parts]:
+        # This process's share of the list first, then only its figures' curves (the class averages of every
+        # metric would otherwise be computed in each of the EXPORT_PROCESSES processes).
+        for kind, what in figure_specs(points, metrics)[part::parts]:
+            stem, metric, panels, width, left_out = _figure_job(points, metrics, kind, what)
             if not panels:
                 (skipped if skipped is not None else []).append(
                     f"{stem}: not drawn, no data ({'; '.join(left_out) or 'no results'})")

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bench.metrics import metric_names
@@ -26,6 +27,8 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "group": r["sequence"]["group"], "rate_knob": r.get("rate_knob"), "rate_point": r["rate_point"],
             "status": r["status"], "frames": r["source"].get("count"), "fps": r["sequence"].get("fps"),
             "origin": r["imported"]["source"] if r.get("imported") else "measured",
+            # What BD tells one curve from points of several merged by (bench.bdtable.point_origins).
+            "curve_origin": (r.get("imported") or {}).get("origin"),
             "rate_source": (r.get("rate") or {}).get("bits_source"),
             "dataset_average": (r["sequence"].get("dataset_average") or {}).get("dataset", ""),
         }
@@ -109,19 +112,25 @@ def complexity_frame(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _known(v: Any) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v)) and v != ""
+def missing(v: Any) -> bool:
+    """Whether a table cell V holds nothing to show: None, NaN (float or numpy), pandas' NA or NaT, or empty
+    text. The one test every reader-facing table of the report uses before formatting a value."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, str):
+        return v == ""
+    return isinstance(v, (float, np.floating)) and math.isnan(v)
 
 
 def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:complexity",
                      labels: dict[str, str] | None = None) -> str:
-    """The complexity table as booktabs LaTeX, laid out to fit a column (else the page); what is unknown is a
-    dash; LABELS: codec -> the name to print."""
+    """The complexity table as booktabs LaTeX (what is unknown is a dash; LABELS: codec -> the name to print),
+    as written, before any layout: like every LaTeX writer of the suite it leaves the environment, column gap
+    and font size to :func:`bench.report.latex.fit_table`, which its caller applies."""
     from bench.bdtable import tex_text
-    from bench.report.latex import fit_table
 
     def num(v: Any, fmt: str) -> str:
-        return format(v, fmt) if _known(v) else "--"
+        return "--" if missing(v) else format(v, fmt)
 
     lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}", f"\\label{{{tex_text(label)}}}",
              r"\begin{tabular}{lrrrrrrll}", r"\toprule",
@@ -129,15 +138,15 @@ def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:comple
              r"Threads & Device \\", r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
              r" & & enc. & dec. & enc. & dec. & & & \\", r"\midrule"]
     for r in table.itertuples(index=False):
-        params = r.params / 1e6 if _known(r.params) else None
-        memory = max((v for v in (r.peak_gpu_mib, r.peak_rss_mib) if _known(v)), default=None)
+        params = None if missing(r.params) else r.params / 1e6
+        memory = max((v for v in (r.peak_gpu_mib, r.peak_rss_mib) if not missing(v)), default=None)
         lines.append(" & ".join([tex_text((labels or {}).get(str(r.codec), str(r.codec))), num(params, ".2f"),
                                  num(r.encode_kmac_per_pixel, ".1f"), num(r.decode_kmac_per_pixel, ".1f"),
                                  num(r.encode_fps, ".1f"), num(r.decode_fps, ".1f"), num(memory, ".0f"),
-                                 tex_text(str(r.threads)) if _known(r.threads) else "--",
-                                 tex_text(str(r.device)) if _known(r.device) else "--"]) + r" \\")
+                                 "--" if missing(r.threads) else tex_text(str(r.threads)),
+                                 "--" if missing(r.device) else tex_text(str(r.device))]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
-    return fit_table("\n".join(lines))
+    return "\n".join(lines)
 
 
 def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
