@@ -302,6 +302,8 @@ def colour(value: float | None, kind: str = "rate", higher_is_better: bool = Tru
     BD-quality, or a negative one when HIGHER_IS_BETTER is False (the metric's, see :func:`lower_is_better`)."""
     if value is None:
         return "#f2f2f2"
+    if value == 0:
+        return "#ffffff"  # no difference: neither better nor worse
     strength = min(abs(value) / (30.0 if kind == "rate" else 1.5), 1.0)
     good = value < 0 if kind == "rate" or not higher_is_better else value > 0
     base = (0, 158, 115) if good else (213, 94, 0)

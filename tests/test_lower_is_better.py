@@ -168,3 +168,5 @@ def test_colour_follows_the_metric_direction() -> None:
     assert _green(ranking.colour(-10.0, "rate")) and _green(ranking.colour(-10.0, "rate", False))
     assert _green(ranking.colour(0.5, "quality")) and not _green(ranking.colour(0.5, "quality", False))
     assert _green(ranking.colour(-0.5, "quality", False)) and not _green(ranking.colour(-0.5, "quality"))
+    # No difference (a codec against an identical coding of the anchor) is neither better nor worse.
+    assert {ranking.colour(0.0, kind, hib) for kind in ("rate", "quality") for hib in (True, False)} == {"#ffffff"}
