@@ -80,7 +80,7 @@ def group_gone(pgid: int) -> bool:
 
 
 def condition_file(tmp_path: Path, clip_dir: Path, codecs: str = "[x264, x265]", extra: str = "",
-                   name: str = "t") -> Path:
+                   name: str = "t", metrics: str = "{ms_ssim: []}") -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(f"""
 name: {name}
@@ -90,7 +90,7 @@ sequences:
 data_root: {clip_dir}
 frames: {{first: 0, count: 8}}
 intra_period: 4
-metrics: {{ms_ssim: []}}
+metrics: {metrics}
 {f"codecs: {codecs}" if codecs else ""}
 {extra}
 """)

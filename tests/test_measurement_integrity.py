@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import condition_file
 
 from bench.cli import main
 from bench.conditions import load_condition
@@ -21,24 +22,12 @@ from bench.metrics.registry import measure, measurement_key
 from bench.runner import plan
 from bench.store import ResultStore
 
-CODECS = ("codecs:\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 32, 40, 48]}\n"
-          "  - {descriptor: x265, params: {preset: ultrafast}, rate_points: [24, 32, 40, 48]}\nanchor: x265")
+CODECS = ("\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 32, 40, 48]}\n"
+          "  - {descriptor: x265, params: {preset: ultrafast}, rate_points: [24, 32, 40, 48]}")
 
 
 def _condition(tmp_path: Path, clip_dir: Path, metrics: str) -> Path:
-    path = tmp_path / "t.yaml"
-    path.write_text(f"""
-name: t
-sequences:
-  - {{name: Pan, file: Pan_96x64_30.yuv, group: A}}
-  - {{name: Shapes, file: Shapes_96x64_30.yuv, group: B}}
-data_root: {clip_dir}
-frames: {{first: 0, count: 8}}
-intra_period: 4
-metrics: {metrics}
-{CODECS}
-""")
-    return path
+    return condition_file(tmp_path, clip_dir, CODECS, "anchor: x265", metrics=metrics)
 
 
 @pytest.fixture(scope="module")

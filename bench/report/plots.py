@@ -89,21 +89,6 @@ PAPER_RC = {
 }
 
 
-def _save_all(fig: plt.Figure, stem: Path) -> list[Path]:
-    out = []
-    for ext, kw in (("pdf", {}), ("svg", {}), ("png", {"dpi": 300})):
-        path = stem.with_suffix(f".{ext}")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.{ext}")
-        try:
-            fig.savefig(tmp, **kw)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
-        out.append(path)
-    plt.close(fig)
-    return out
-
-
 FONT_FAMILIES = {"serif": "serif", "sans": "sans-serif"}  # --font: the paper's body font (Times-like or not)
 
 
