@@ -343,7 +343,7 @@ def describe_import(imported: Imported) -> list[str]:
         fmts = sorted({r["imported"]["format"] for r in recs})
         where = str(paths[0]) if len(paths) == 1 else \
             f"{len(paths)} files: {', '.join(p.name for p in paths[:4])}{' ...' if len(paths) > 4 else ''}"
-        lines.append(f"  {codec}: {len(recs)} points, {len(seqs)} sequences ({', '.join(seqs[:6])}"
+        lines.append(f"  {codec}: {len(recs)} points, {len(seqs)} sequence{'s' if len(seqs) != 1 else ''} ({', '.join(seqs[:6])}"
                      f"{' ...' if len(seqs) > 6 else ''}); metrics: {', '.join(found) or 'none'}; from {where} "
                      f"({', '.join(fmts)})")
         told = sorted({r["imported"]["name_in_file"] for r in recs if "name_in_file" in r["imported"]})

@@ -162,7 +162,7 @@ def test_import_summary_lists_each_curve_with_its_file(tmp_path: Path, capsys: p
     assert "424 RD points imported, 50 curves, each with the file(s) it comes from" in out
     for p in MBT:
         codec = f"mbt2018 ({', '.join(p.stem.split('_')[1:])})"
-        assert f"  {codec}: 8 points, 1 sequences (kodak); metrics: ms_ssim_rgb, psnr_rgb; from {folder / p.name} " \
+        assert f"  {codec}: 8 points, 1 sequence (kodak); metrics: ms_ssim_rgb, psnr_rgb; from {folder / p.name} " \
                "(compressai)" in out
     assert f"skipped, not results (figures, binary files, decoder logs): {folder / 'rd-curves-kodak-psnr.png'}" in out
     saved = json.loads((tmp_path / "src" / "import.json").read_text())["curves"]

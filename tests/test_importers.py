@@ -164,7 +164,7 @@ def test_import_command_writes_a_source_and_says_what_it_found(tmp_path: Path,
                    + "".join(f"mine,Pan,{i},{0.1 * i},{30 + 2 * i},0.1\n" for i in range(1, 5)))
     assert main(["import", str(csv), "--out", str(tmp_path / "src")]) == 0
     out = capsys.readouterr().out
-    assert "4 RD points imported" in out and "mine: 4 points, 1 sequences (Pan); metrics: psnr_yuv_611" in out
+    assert "4 RD points imported" in out and "mine: 4 points, 1 sequence (Pan); metrics: psnr_yuv_611" in out
     assert "rate: bpp as given; no kbps (the frame size and frame rate unknown)" in out
     assert "not mapped to a metric of the suite: lpips" in out
     from bench.sources import sources_from
