@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.metrics import metric_label, metric_names
 from bench.records import display_name
+from bench.report import rounding
 
 
 def stream_rows(records: list[dict[str, Any]]) -> list[list[str]]:
@@ -44,44 +45,30 @@ def stream_rows(records: list[dict[str, Any]]) -> list[list[str]]:
 
 
 def reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """Codec-reported minus measured, one column per number any codec reports, with the PSNR difference that
-    output rounding explains.
-
-    A codec that measures before rounding to the output bit depth (VTM/HM at internal 10 bit with 8-bit output;
-    the DCVC scripts on float reconstructions) sees less error by the rounding noise, an MSE of about 1/12 per
-    sample: 10 log10(1 + 1/(12 MSE)). Per-frame averaging and correlated rounding move it a little, so a PSNR
-    difference is flagged when theirs is below ours by more than 0.01 dB or above by more than 1.5 times that
-    estimate plus 0.01 dB, each plane against its own bound (VTM 23.13 LDB on the demo: 0.092 dB at QP 22 against
-    an estimate of 0.082); a rate when it differs by more than 0.1 %. The bound shown is PSNR-Y's (PSNR-RGB's
-    for codecs that report only RGB)."""
+    """Codec-reported minus measured, one column per number any codec reports, with the interval of PSNR
+    difference that output rounding alone allows (:mod:`bench.report.rounding`: it always holds, so a PSNR
+    outside it is a real difference); a rate is flagged when it differs by more than 0.1 %. The interval shown is
+    PSNR-Y's (PSNR-RGB's for codecs that report only RGB); every reported PSNR is checked against its own."""
     rows = [r for r in records if r["status"] == "ok" and (r.get("codec_reported") or {}).get("difference_to_ours")]
     keys = [k for k in (*metric_names(), "kbps", "bpp") if any(k in r["codec_reported"]["difference_to_ours"] for r in rows)]
     table = []
     for r in rows:
         diff = r["codec_reported"]["difference_to_ours"]
-        pf = r["per_frame"]
-
-        n = pf["samples"]
-        bounds = {"psnr_y": rounding_bound(pf.get("sse_y"), n[0]), "psnr_u": rounding_bound(pf.get("sse_u"), n[1]),
-                  "psnr_v": rounding_bound(pf.get("sse_v"), n[2]),
-                  "psnr_rgb": rounding_bound(pf.get("sse_rgb"), n[3])}
-        for combined in ("psnr_yuv_611", "psnr_yuv_vtm"):  # a weighted mean of the planes: at most their largest
-            bounds[combined] = max(bounds["psnr_y"], bounds["psnr_u"], bounds["psnr_v"])
-        rgb = "psnr_rgb" in diff and "psnr_y" not in diff
-        rounding = bounds["psnr_rgb" if rgb else "psnr_y"]
-        beyond = any(d < -0.01 or d > 1.5 * bounds[k] + 0.01 for k, d in diff.items() if k in bounds)
+        allowed = {k: rounding.allowed_difference(r, k) for k in diff if k in rounding.PLANES or k == "psnr_yuv_611"}
+        flagged = any(a is not None and rounding.beyond(diff[k], a) for k, a in allowed.items())
         for k, ours in (("kbps", r["rate"].get("kbps")), ("bpp", r["rate"].get("bpp"))):
-            beyond |= k in diff and bool(ours) and abs(diff[k]) / ours > 0.001
+            flagged |= k in diff and bool(ours) and abs(diff[k]) / ours > 0.001
+        shown = allowed.get("psnr_rgb" if "psnr_rgb" in diff and "psnr_y" not in diff else "psnr_y")
         cells = [display_name(r), r["sequence"]["name"], str(r["rate_point"])]
         cells += [(f"{diff[k]:+.6f}" if k == "bpp" else f"{diff[k]:+.4f}") if k in diff else "" for k in keys]
-        table.append([*cells, f"{rounding:.4f}", "yes" if beyond else "no"])
+        table.append([*cells, _interval_text(shown), "yes" if flagged else "no"])
     return [f"&Delta; {html_escape(metric_label(k))}" for k in keys], table
 
 
-def rounding_bound(sse: list[int] | None, samples: int) -> float:
-    """PSNR gain of measuring before rounding to integers: 10 log10(1 + 1/(12 MSE)) at the mean MSE."""
-    mse = sum(sse) / len(sse) / samples if sse else 0.0
-    return 10 * math.log10(1 + 1 / (12 * mse)) if mse > 0 else 0.0
+def _interval_text(allowed: tuple[float, float] | None) -> str:
+    if allowed is None:
+        return ""
+    return f"[{allowed[0]:+.4f}, {'+inf' if math.isinf(allowed[1]) else f'{allowed[1]:+.4f}'}]"
 
 
 def failure_groups(failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
