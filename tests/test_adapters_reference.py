@@ -289,3 +289,52 @@ codecs: [{{name: vtm-LDB, adapter: vtm, params: {{root: {root}, config: LDB}}, r
                                           "picture 1")
     assert "POC    0 TId: 0" in record["error"]["stderr_tail"]
     assert not list((tmp_path / "results" / "dies").rglob("*.bin"))  # no bitstream left to be mistaken for one
+
+
+@pytest.mark.parametrize(("extra_args", "message"), [
+    (["--Level", "6.2"], r"'--Level' followed by '6.2' is not of the form --Key=value; the encoder would "
+                         r"read '--Key value' as Key=1 and ignore the value: write --Level=6.2$"),
+    (["--IntraPeriod", "32"], r"--IntraPeriod sets IntraPeriod, which the condition's intra_period sets"),
+    (["--QP=22"], r"--QP=22 sets QP, which the rate point sets; remove it"),
+    (["-q", "22"], r"-q sets QP, which the rate point sets"),
+    (["-c", "encoder_randomaccess_vtm.cfg"], r"-c reads a second cfg after the suite's options, overriding the "
+                                             r"condition; give your cfg as cfg_file:"),
+    (["--IntraPeriod=64"], r"--IntraPeriod=64 sets IntraPeriod, which the condition's intra_period sets"),
+    (["--DecodingRefreshType=1"], r"--DecodingRefreshType=1 sets DecodingRefreshType"),
+    (["--SEIDecodedPictureHash=0"], r"--SEIDecodedPictureHash=0 sets SEIDecodedPictureHash, which the suite \(MD5, checked on every decoded "
+                                    r"picture\) sets"),
+    (["--InternalBitDepth=8"], r"--InternalBitDepth=8 sets InternalBitDepth, which internal_bit_depth: in the descriptor sets"),
+    (["Level=6.2"], r"'Level=6.2' is not of the form --Key=value: write --Level=6.2$"),
+])
+def test_extra_args_that_contradict_the_condition_are_refused_at_planning(tmp_path: Path, extra_args: list[str],
+                                                                            message: str) -> None:
+    # Appended last, each of these would override what the condition fixes while the record said otherwise.
+    adapter = _adapter(tmp_path, "vtm", "LDB", extra_args=extra_args)
+    with pytest.raises(ConditionError, match=r"^c\.yaml: codec x: extra_args: " + message):
+        adapter.check_condition(32, "c.yaml: codec x")
+
+
+def test_options_the_condition_leaves_open_are_accepted(tmp_path: Path) -> None:
+    _adapter(tmp_path, "vtm", "LDB", extra_args=["--Level=6.2", "--GOPSize=8"]).check_condition(32, "c.yaml")
+
+
+def _gop_cfg(path: Path, pocs: list[int]) -> Path:
+    # A GOP table in the encoders' cfg syntax (FrameN: type, POC, then fields this check does not read).
+    lines = [f"GOPSize : {len(pocs)}"] + [f"Frame{k}: B {poc} 1 0.0 0.0 0 0 1.0 0 0 0 1 1 -1 1 -1"
+                                          for k, poc in enumerate(pocs, start=1)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("config", "pocs", "message"), [
+    ("LDB", [8, 4, 2, 1, 3, 6, 5, 7], r"config LDB, but .*ra.cfg codes its GOP out of display order \(random "
+                                      r"access\): POC 8, 4, 2, 1, 3, 6, 5, 7; choose config: RA"),
+    ("RA", [1, 2, 3, 4, 5, 6, 7, 8], r"config RA, but .*ld.cfg codes its GOP in display order \(low delay\)"),
+])
+def test_a_cfg_file_whose_gop_contradicts_the_config_is_refused(tmp_path: Path, config: str, pocs: list[int],
+                                                                 message: str) -> None:
+    cfg = _gop_cfg(tmp_path / ("ra.cfg" if pocs[0] > 1 else "ld.cfg"), pocs)
+    with pytest.raises(ConditionError, match=message):
+        _adapter(tmp_path, "vtm", config, cfg_file=str(cfg)).check_condition(-1, "c.yaml")
+    right = "RA" if config == "LDB" else "LDB"
+    _adapter(tmp_path, "vtm", right, cfg_file=str(cfg)).check_condition(-1, "c.yaml")

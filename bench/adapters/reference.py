@@ -68,14 +68,66 @@ def cfg_value(path: Path, key: str) -> str | None:
 
 
 def option_value(args: list[str], key: str) -> str | None:
-    """The value ``--KEY=v`` or ``--KEY v`` has in a command line (the last one wins), else None."""
+    """The value ``--KEY=v`` has in a command line (the last one wins), else None: the one form the encoders'
+    parser reads as a value (``--KEY v`` is refused in extra_args, see :func:`extra_args_problem`)."""
     value = None
-    for i, arg in enumerate(args):
+    for arg in args:
         if arg.startswith(f"--{key}="):
             value = arg.split("=", 1)[1]
-        elif arg == f"--{key}" and i + 1 < len(args):
-            value = args[i + 1]
     return value
+
+
+# Options the suite sets itself from the condition, the rate point and the source (encoder_args). The encoders
+# take the last value given, so the same option in extra_args would silently override the condition while the
+# record still said what the condition said: refused before anything runs, saying what sets it instead.
+SET_BY_THE_SUITE = {
+    "QP": "the rate point", "IntraPeriod": "the condition's intra_period",
+    "DecodingRefreshType": "the condition's intra_period and config", "FramesToBeEncoded": "the condition's frames",
+    "FrameSkip": "the condition's frames", "FrameRate": "the sequence's frame rate",
+    "SourceWidth": "the sequence's size", "SourceHeight": "the sequence's size",
+    "InputBitDepth": "the coding format", "OutputBitDepth": "the coding format",
+    "InputChromaFormat": "the coding format", "ChromaFormatIDC": "the coding format",
+    "InternalBitDepth": "internal_bit_depth: in the descriptor",
+    "SEIDecodedPictureHash": "the suite (MD5, checked on every decoded picture)",
+    "TemporalSubsampleRatio": "the suite (every frame is coded)", "InputFile": "the suite",
+    "BitstreamFile": "the suite", "ReconFile": "the suite", "SummaryOutFilename": "the suite",
+}
+# The encoders' one-letter spellings of the same options (VTM EncAppCfg, HM TAppEncCfg), and -c, a second cfg
+# that would be read after ours and override all of it.
+SHORT_OPTIONS = {"-q": "QP", "-f": "FramesToBeEncoded", "-fs": "FrameSkip", "-fr": "FrameRate", "-wdt": "SourceWidth",
+                 "-hgt": "SourceHeight", "-ip": "IntraPeriod", "-dr": "DecodingRefreshType", "-i": "InputFile",
+                 "-b": "BitstreamFile", "-o": "ReconFile"}
+
+
+def extra_args_problem(args: list[str]) -> str | None:
+    """What is wrong with a descriptor's ``extra_args`` for the reference encoders, or None. Each option must be
+    written ``--Key=value``: the encoders' option parser reads ``--Key value`` as ``Key`` switched on and ignores
+    ``value`` ("Unhandled argument ignored"), so the two spellings can mean different things to it and to us; and
+    none may set what the suite sets (:data:`SET_BY_THE_SUITE`)."""
+    for i, arg in enumerate(args):
+        if not isinstance(arg, str):
+            return f"extra_args[{i}]: {arg!r} is not a string"
+        if arg == "-c":
+            return ("extra_args: -c reads a second cfg after the suite's options, overriding the condition; give "
+                    "your cfg as cfg_file: in the descriptor (read first, then the suite's options)")
+        if arg in SHORT_OPTIONS:
+            key = SHORT_OPTIONS[arg]
+            return f"extra_args: {arg} sets {key}, which {SET_BY_THE_SUITE[key]} sets; remove it"
+        key, eq, _ = arg[2:].partition("=") if arg.startswith("--") else ("", "", "")
+        if key in SET_BY_THE_SUITE:
+            return f"extra_args: {arg} sets {key}, which {SET_BY_THE_SUITE[key]} sets; remove it"
+        if not eq or not key:
+            return f"extra_args: {_not_key_value(arg, args[i + 1] if i + 1 < len(args) else None)}"
+    return None
+
+
+def _not_key_value(arg: str, following: str | None) -> str:
+    """Why ARG (followed by FOLLOWING) is refused, and how to write it."""
+    if arg.startswith("--"):
+        value = following if following is not None and not following.startswith("-") else "VALUE"
+        return (f"{arg!r}{f' followed by {following!r}' if value == following else ''} is not of the form "
+                f"--Key=value; the encoder would read '--Key value' as Key=1 and ignore the value: write {arg}={value}")
+    return f"{arg!r} is not of the form --Key=value: write --{arg.lstrip('-')}"
 
 
 def hash_check(decoder_log: str) -> tuple[int, int, int]:
@@ -167,6 +219,10 @@ class ReferenceSoftware(Adapter):
     def check_condition(self, intra_period: int, where: str) -> None:
         """The encoders' own intra-period rules for the chosen configuration; a condition that breaks them stops
         the run before anything is coded (the encoder would refuse it after the input was prepared)."""
+        problem = extra_args_problem(self.params["extra_args"])
+        if problem:
+            raise ConditionError(f"{where}: {problem}")
+        self._check_reordering(where)
         config = self.params["config"]
         if config == "AI":
             if intra_period != 1:
@@ -184,6 +240,26 @@ class ReferenceSoftware(Adapter):
             raise ConditionError(f"{where}: codec {self.name} with config {config} codes a periodic intra frame as "
                                  f"IDR, which needs an intra period larger than its GOP size {gop}; the condition "
                                  f"asks for {intra_period} (choose {2 * gop}, a larger multiple, or -1)")
+
+    def _check_reordering(self, where: str) -> None:
+        """The cfg's GOP must code in the order the configuration says: the low-delay ones in display order, RA
+        out of it (a random-access cfg given as ``cfg_file`` under ``config: LDB`` would be recorded as LDB)."""
+        if self.params["config"] == "AI":
+            return
+        cfg = self.cfg_file("420")
+        pocs = []
+        for k in range(1, self.gop_size() + 1):
+            entry = cfg_value(cfg, f"Frame{k}")
+            if entry is None or len(entry.split()) < 2 or not entry.split()[1].lstrip("-").isdigit():
+                return  # no GOP table to read (the encoder's default structure)
+            pocs.append(int(entry.split()[1]))
+        reorders = pocs != sorted(pocs)
+        config = self.params["config"]
+        if reorders == (config in ("LDB", "LDP")):
+            order = ", ".join(map(str, pocs[:8])) + (" ..." if len(pocs) > 8 else "")
+            what = "out of display order (random access)" if reorders else "in display order (low delay)"
+            raise ConditionError(f"{where}: config {config}, but {cfg} codes its GOP {what}: POC {order}; choose "
+                                 f"config: {'RA' if reorders else 'LDB or LDP'}, or a {config} cfg")
 
     def _gop_source(self) -> str:
         if option_value(self.params["extra_args"], "GOPSize") is not None:
