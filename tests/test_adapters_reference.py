@@ -14,7 +14,7 @@ import pytest
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
-from bench.adapters.reference import hash_check, hash_sei_bytes, parse_pictures
+from bench.adapters.reference import hash_check, hash_kinds, hash_sei_bytes, parse_pictures, tool_warnings
 from bench.codec_logs import parse_summary, parse_version
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
@@ -338,3 +338,23 @@ def test_a_cfg_file_whose_gop_contradicts_the_config_is_refused(tmp_path: Path, 
         _adapter(tmp_path, "vtm", config, cfg_file=str(cfg)).check_condition(-1, "c.yaml")
     right = "RA" if config == "LDB" else "LDB"
     _adapter(tmp_path, "vtm", right, cfg_file=str(cfg)).check_condition(-1, "c.yaml")
+
+
+@pytest.mark.parametrize(("log", "kinds", "counts"), [
+    ("base.dec.log", ["MD5"], (4, 0, 0)), ("crc.dec.log", ["CRC"], (4, 0, 0)),
+    ("checksum.dec.log", ["Checksum"], (4, 0, 0)), ("nohash.dec.log", [], (0, 0, 4)),
+])
+def test_the_hash_check_names_the_hash_it_checked(log: str, kinds: list[str], counts: tuple[int, int, int]) -> None:
+    # Real VTM 23.13 decoder logs of one 4-frame stream per SEIDecodedPictureHash value (1 MD5, 2 CRC, 3 checksum,
+    # 0 none): "MD5 OK" must not be said of CRC-checked pictures, and a stream without hash SEI confirms nothing.
+    text = (DATA / "vtm" / "hash" / log).read_text()
+    assert hash_kinds(text) == kinds and hash_check(text) == counts
+
+
+def test_the_tools_warnings_are_kept_once_with_their_count() -> None:
+    # VTM's decoder warns before every picture of a stream without a level; its option parser warns about the
+    # value of a two-word option it ignored (real VTM 23.13 logs).
+    decoded = (DATA / "vtm" / "hash" / "base.dec.log").read_text()
+    encoded = (DATA / "vtm" / "hash" / "twoword.enc.log").read_text()
+    assert tool_warnings(encoded, decoded) == ["Unhandled argument ignored: `32'",
+                                               "Warning: Level set to none, invalid or unknown value (4 times)"]

@@ -135,6 +135,32 @@ def hash_check(decoder_log: str) -> tuple[int, int, int]:
     return (decoder_log.count(",(OK)]"), decoder_log.count("(***ERROR***)"), decoder_log.count(",(unk)]"))
 
 
+# The decoder's note on each picture's hash SEI: ``[MD5:a,b,c,(OK)]``, ``[CRC:...]``, ``[Checksum:...]``, and
+# ``[:,(unk)]`` for a picture without one (VTM 23.13, HM 16.25).
+_HASH_NOTE = re.compile(r"\[(MD5|CRC|Checksum|):[^\]]*,\((OK|unk|\*\*\*ERROR\*\*\*)\)\]")
+
+
+def hash_kinds(decoder_log: str) -> list[str]:
+    """The kinds of picture hash the decoder checked (``MD5``, ``CRC``, ``Checksum``), in order of appearance."""
+    return list(dict.fromkeys(m.group(1) for m in _HASH_NOTE.finditer(decoder_log) if m.group(1)))
+
+
+# Lines of the reference programs that warn: ``Warning: Level set to none, ...`` (the decoder, once a picture),
+# ``Unhandled argument ignored: `32'`` (the option parser), ``** WARNING: ... **`` boxes (the encoder).
+_TOOL_WARNING = re.compile(r"warning|unhandled argument", re.IGNORECASE)
+
+
+def tool_warnings(*logs: str) -> list[str]:
+    """Each warning line of the encoder and decoder LOGS once, in order, with how often it appeared."""
+    counts: dict[str, int] = {}
+    for log in logs:
+        for line in log.splitlines():
+            if _TOOL_WARNING.search(line):
+                text = line.strip().strip("*").strip()
+                counts[text] = counts.get(text, 0) + 1
+    return [f"{w} ({n} times)" if n > 1 else w for w, n in counts.items()]
+
+
 def hash_sei_bytes(stream: bytes, hevc: bool) -> int:
     """Bytes (start codes included) of the SEI NAL units that carry a decoded-picture hash (payload type 132).
 
@@ -407,7 +433,8 @@ class ReferenceSoftware(Adapter):
             encoded = self._encode_whole(task, bitstream, timeout)
         decode, dec_log, decode_s, ok = self._decode(task, bitstream, decoded)
         pictures = encoded.pictures
-        reported: dict[str, Any] = {"summary": encoded.summary, "hash_check": f"MD5 OK for {ok} pictures",
+        kinds = "/".join(hash_kinds(dec_log)) or "picture hash"
+        reported: dict[str, Any] = {"summary": encoded.summary, "hash_check": f"{kinds} OK for {ok} pictures",
                                     "version": parse_version(encoded.log),
                                     "config_file": {"path": str(cfg), "sha256": sha256_file(cfg)}}
         theirs_by_ours: dict[str, float] = {}
@@ -433,7 +460,7 @@ class ReferenceSoftware(Adapter):
                             excluded_reason="decoded-picture-hash SEI (verification only; off in the CTC "
                                             "configurations)", reported_metrics=theirs_by_ours,
                             codec_reported=reported, logs={"encode": encoded.log, "decode": dec_log},
-                            processing=encoded.processing,
+                            processing=encoded.processing, warnings=tool_warnings(encoded.log, dec_log),
                             timing_details={"threads": 1, "timed": "per sequence: wall clock of the encoder "
                                             "process(es) and of the decoder, start-up and file I/O included",
                                             **encoded.timing})
