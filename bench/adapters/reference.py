@@ -285,7 +285,7 @@ class ReferenceSoftware(Adapter):
             order = ", ".join(map(str, pocs[:8])) + (" ..." if len(pocs) > 8 else "")
             what = "out of display order (random access)" if reorders else "in display order (low delay)"
             raise ConditionError(f"{where}: config {config}, but {cfg} codes its GOP {what}: POC {order}; choose "
-                                 f"config: {'RA' if reorders else 'LDB or LDP'}, or a {config} cfg")
+                                 f"config: {'RA' if reorders else 'LDB or LDP'}, or a cfg made for {config}")
 
     def _gop_source(self) -> str:
         if option_value(self.params["extra_args"], "GOPSize") is not None:
