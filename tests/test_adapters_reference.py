@@ -14,7 +14,16 @@ import pytest
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
-from bench.adapters.reference import hash_check, hash_kinds, hash_sei_bytes, parse_pictures, tool_warnings
+from bench.adapters.reference import (
+    _Encoded,
+    coding_order,
+    hash_check,
+    hash_kinds,
+    hash_sei_bytes,
+    parse_pictures,
+    picture_qp,
+    tool_warnings,
+)
 from bench.codec_logs import parse_summary, parse_version
 from bench.conditions import load_condition
 from bench.errors import AdapterError, ConditionError
@@ -358,3 +367,44 @@ def test_the_tools_warnings_are_kept_once_with_their_count() -> None:
     encoded = (DATA / "vtm" / "hash" / "twoword.enc.log").read_text()
     assert tool_warnings(encoded, decoded) == ["Unhandled argument ignored: `32'",
                                                "Warning: Level set to none, invalid or unknown value (4 times)"]
+
+
+def test_coding_order_and_picture_qp_read_from_real_logs() -> None:
+    # VTM 23.13 LDB and RA (8 frames, QP 32) and HM 16.25 RA (17 frames, QP 32), as the programs wrote them.
+    ldb = (DATA / "vtm" / "vtm_ldb_qp32_encoder.log").read_text()
+    ra = (DATA / "vtm" / "vtm_ra_qp32_encoder.log").read_text()
+    hm_ra = (DATA / "hm" / "hm_ra_ip16_qp32_encoder.log").read_text()
+    assert coding_order(ldb) == list(range(8))
+    assert coding_order(ra) == [0, 4, 2, 1, 3, 6, 5, 7]
+    assert coding_order(hm_ra)[:3] == [0, 16, 8] and sorted(coding_order(hm_ra)) == list(range(17))
+    assert sorted(picture_qp(ra)) == list(range(8)) and picture_qp(ra)[0] == 29 and picture_qp(ra)[1] == 41
+    assert picture_qp(hm_ra)[8] == 35  # HM writes "nQP 35 QP 35": the QP used
+
+
+def _read_back(tmp_path: Path, config: str, log_name: str, intra_period: int, frames: int = 8):
+    adapter = _adapter(tmp_path, "vtm", config)
+    log = (DATA / "vtm" / log_name).read_text()
+    pictures = parse_pictures(log)
+    encoded = _Encoded([], log, 0.0, pictures, None, None)
+    task = CodingTask(tmp_path / "in.yuv", pixel_format("yuv420p"), 416, 240, 30.0, frames, intra_period, 32, tmp_path)
+    types = [pictures[i][0] for i in range(frames)]
+    return adapter._read_back(task, encoded, tmp_path / "encoder_lowdelay_vtm.cfg", types)
+
+
+def test_what_the_log_says_was_coded_describes_the_job(tmp_path: Path) -> None:
+    facts, description = _read_back(tmp_path, "RA", "vtm_ra_qp32_encoder.log", -1)
+    assert facts["reordering"] is True and facts["intra_frames"] == [0]
+    assert facts["settings"]["coding_order"] == "0 4 2 1 3 6 5 7"
+    assert description.startswith("VTM 23.13 RA (encoder_lowdelay_vtm.cfg): coded out of display order (random "
+                                  "access), intra at POC 0, picture QP 29..41 for rate point 32, 10-bit internal")
+    facts, description = _read_back(tmp_path, "LDB", "vtm_ldb_qp32_encoder.log", -1)
+    assert facts["reordering"] is False and "coded in display order (low delay)" in description
+
+
+def test_a_log_that_contradicts_the_condition_fails_the_job(tmp_path: Path) -> None:
+    # The real RA stream under config LDB: reordering; under intra period 4: intra only at POC 0, not at 0 and 4.
+    with pytest.raises(AdapterError, match=r"pictures coded out of display order \(0, 4, 2, 1, 3, 6, 5, 7\) "
+                                           r"under config LDB"):
+        _read_back(tmp_path, "LDB", "vtm_ra_qp32_encoder.log", -1)
+    with pytest.raises(AdapterError, match=r"intra pictures at POC 0; the intra period 4 puts them at 0, 4"):
+        _read_back(tmp_path, "RA", "vtm_ra_qp32_encoder.log", 4)

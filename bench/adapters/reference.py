@@ -37,6 +37,7 @@ from bench.adapters import register
 from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
 from bench.adapters.process import run, run_program
 from bench.adapters.segments import Segment, encode_segments, intra_period_segments
+from bench.adapters.stream_facts import StreamFacts, expected_intra, positions
 from bench.codec_logs import parse_summary, parse_version
 from bench.errors import AdapterError, ConditionError
 from bench.probes import tool_sha256
@@ -55,6 +56,19 @@ def parse_pictures(text: str) -> dict[int, tuple[str, int, float, float, float]]
     """Per coded picture (by POC = display index): slice type, bits, Y/U/V PSNR from the encoder log."""
     return {int(m.group(1)): (m.group(2).upper(), int(m.group(3)), float(m.group(4)), float(m.group(5)),
                               float(m.group(6))) for m in _POC_LINE.finditer(text)}
+
+
+_PICTURE_QP = re.compile(r"^POC\s+(\d+)\b[^\n]*?\bQP\s+(-?\d+)\s*\)\s+\d+\s+bits", re.MULTILINE)
+
+
+def coding_order(text: str) -> list[int]:
+    """The POC of each picture in the order the encoder coded it (its log has one line per coded picture)."""
+    return [int(m.group(1)) for m in _POC_LINE.finditer(text)]
+
+
+def picture_qp(text: str) -> dict[int, int]:
+    """Per coded picture (by POC), the QP the encoder used: the rate point plus the cfg's GOP offset."""
+    return {int(poc): int(qp) for poc, qp in _PICTURE_QP.findall(text)}
 
 
 def cfg_value(path: Path, key: str) -> str | None:
@@ -454,6 +468,7 @@ class ReferenceSoftware(Adapter):
             reported["log_psnr_y"] = [pictures[i][2] for i in range(task.frames)]
         if encoded.split is not None:
             reported["split"] = encoded.split
+        facts, description = self._read_back(task, encoded, cfg, frame_types)
         return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[*encoded.commands, decode],
                             encode_seconds=encoded.seconds, decode_seconds=decode_s, frame_types=frame_types,
                             frame_bits=bits, excluded_bytes=hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc),
@@ -461,9 +476,43 @@ class ReferenceSoftware(Adapter):
                                             "configurations)", reported_metrics=theirs_by_ours,
                             codec_reported=reported, logs={"encode": encoded.log, "decode": dec_log},
                             processing=encoded.processing, warnings=tool_warnings(encoded.log, dec_log),
+                            stream=facts, description=description,
                             timing_details={"threads": 1, "timed": "per sequence: wall clock of the encoder "
                                             "process(es) and of the decoder, start-up and file I/O included",
                                             **encoded.timing})
+
+    def _read_back(self, task: CodingTask, encoded: _Encoded, cfg: Path, frame_types: list[str] | None,
+                   ) -> tuple[dict[str, Any] | None, str | None]:
+        """What the encoder's log says was coded (coding order, intra pictures, each picture's QP), checked
+        against the condition, and the description built from it; (None, None) where the log has no line for
+        every picture. A stream whose intra pictures or coding order contradict the condition fails the job."""
+        qp = picture_qp(encoded.log)
+        if frame_types is None or sorted(qp) != list(range(task.frames)):
+            return None, None
+        order = coding_order(encoded.log) if encoded.split is None else None  # segments' logs restart their POCs
+        reorders = None if order is None else order != sorted(order)
+        config = self.params["config"]
+        intra = [i for i, t in enumerate(frame_types) if t == "I"]
+        want = expected_intra(task.frames, 1 if config == "AI" else task.intra_period)
+        problems = [f"intra pictures at POC {positions(intra)}; the intra period {task.intra_period} puts them at "
+                    f"{positions(want)}"] if intra != want else []
+        if reorders and config in ("LDB", "LDP"):
+            problems.append(f"pictures coded out of display order ({positions(order or [])}) under config {config}")
+        if problems:
+            raise AdapterError(f"codec {self.name}: the stream is not what the condition asks (encoder log): "
+                               + "; ".join(problems), encoded.log[-3000:])
+        lo, hi = min(qp.values()), max(qp.values())
+        facts = StreamFacts(f"{self.name.upper()} encoder log (a line per coded picture)", qp=float(task.rate_point),
+                            reordering=reorders, intra_frames=intra,
+                            raw={"picture_qp": " ".join(str(qp[i]) for i in range(task.frames)),
+                                 "coding_order": " ".join(map(str, order)) if order else "not read (split encode)"})
+        way = {True: "coded out of display order (random access)", False: "coded in display order (low delay)",
+               None: "coding order not read (split encode)"}[reorders]
+        description = (f"{self.name.upper()} {parse_version(encoded.log) or ''} {config} ({cfg.name}): {way}, intra "
+                       f"at POC {positions(intra)}, picture QP {lo}..{hi} for rate point {task.rate_point}, "
+                       f"{self.params['internal_bit_depth']}-bit internal as asked (not read back) (checked: "
+                       "encoder log)")
+        return {**facts.as_record(), "overrides": []}, description
 
     def segments(self, task: CodingTask) -> list[Segment]:
         """How this job's encode is split (one segment: not split). Only VTM/ECM split, when asked."""

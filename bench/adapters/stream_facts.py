@@ -183,10 +183,10 @@ def check_frame_types(facts: StreamFacts, frame_types: list[str] | None, frames:
         facts.intra_frames = [i for i, t in enumerate(frame_types) if t == "I"]
         want = expected_intra(frames, intra_period)
         if facts.intra_frames[:1] != [0] or (intra_period != -1 and facts.intra_frames != want):
-            problems.append(f"intra frames at {_positions(facts.intra_frames)}; the intra period {intra_period} puts "
-                            f"them at {_positions(want)}")
+            problems.append(f"intra frames at {positions(facts.intra_frames)}; the intra period {intra_period} puts "
+                            f"them at {positions(want)}")
         if b_frames_reorder and "B" in frame_types:
-            problems.append(f"B-frames at {_positions([i for i, t in enumerate(frame_types) if t == 'B'])} in a "
+            problems.append(f"B-frames at {positions([i for i, t in enumerate(frame_types) if t == 'B'])} in a "
                             "low-delay condition")
     if problems:
         raise AdapterError(f"{codec}: the stream is not what the condition asks (frame types from the decoder): "
@@ -194,7 +194,7 @@ def check_frame_types(facts: StreamFacts, frame_types: list[str] | None, frames:
     return facts
 
 
-def _positions(frames: list[int]) -> str:
+def positions(frames: list[int]) -> str:
     return ", ".join(map(str, frames[:8])) + (f" ... ({len(frames)} in all)" if len(frames) > 8 else "") or "none"
 
 
