@@ -372,7 +372,7 @@ def test_the_tools_warnings_are_kept_once_with_their_count() -> None:
 def test_coding_order_and_picture_qp_read_from_real_logs() -> None:
     # VTM 23.13 LDB and RA (8 frames, QP 32) and HM 16.25 RA (17 frames, QP 32), as the programs wrote them.
     ldb = (DATA / "vtm" / "vtm_ldb_qp32_encoder.log").read_text()
-    ra = (DATA / "vtm" / "vtm_ra_qp32_encoder.log").read_text()
+    ra = (DATA / "vtm" / "ra" / "vtm_ra_qp32_encoder.log").read_text()
     hm_ra = (DATA / "hm" / "hm_ra_ip16_qp32_encoder.log").read_text()
     assert coding_order(ldb) == list(range(8))
     assert coding_order(ra) == [0, 4, 2, 1, 3, 6, 5, 7]
@@ -392,7 +392,7 @@ def _read_back(tmp_path: Path, config: str, log_name: str, intra_period: int, fr
 
 
 def test_what_the_log_says_was_coded_describes_the_job(tmp_path: Path) -> None:
-    facts, description = _read_back(tmp_path, "RA", "vtm_ra_qp32_encoder.log", -1)
+    facts, description = _read_back(tmp_path, "RA", "ra/vtm_ra_qp32_encoder.log", -1)
     assert facts["reordering"] is True and facts["intra_frames"] == [0]
     assert facts["settings"]["coding_order"] == "0 4 2 1 3 6 5 7"
     assert description.startswith("VTM 23.13 RA (encoder_lowdelay_vtm.cfg): coded out of display order (random "
@@ -405,6 +405,6 @@ def test_a_log_that_contradicts_the_condition_fails_the_job(tmp_path: Path) -> N
     # The real RA stream under config LDB: reordering; under intra period 4: intra only at POC 0, not at 0 and 4.
     with pytest.raises(AdapterError, match=r"pictures coded out of display order \(0, 4, 2, 1, 3, 6, 5, 7\) "
                                            r"under config LDB"):
-        _read_back(tmp_path, "LDB", "vtm_ra_qp32_encoder.log", -1)
+        _read_back(tmp_path, "LDB", "ra/vtm_ra_qp32_encoder.log", -1)
     with pytest.raises(AdapterError, match=r"intra pictures at POC 0; the intra period 4 puts them at 0, 4"):
-        _read_back(tmp_path, "RA", "vtm_ra_qp32_encoder.log", 4)
+        _read_back(tmp_path, "RA", "ra/vtm_ra_qp32_encoder.log", 4)
