@@ -306,6 +306,7 @@ codecs: [{{name: vtm-LDB, adapter: vtm, params: {{root: {root}, config: LDB}}, r
     (["--IntraPeriod", "32"], r"--IntraPeriod sets IntraPeriod, which the condition's intra_period sets"),
     (["--QP=22"], r"--QP=22 sets QP, which the rate point sets; remove it"),
     (["-q", "22"], r"-q sets QP, which the rate point sets"),
+    (["-dph", "0"], r"-dph sets SEIDecodedPictureHash"),
     (["-c", "encoder_randomaccess_vtm.cfg"], r"-c reads a second cfg after the suite's options, overriding the "
                                              r"condition; give your cfg as cfg_file:"),
     (["--IntraPeriod=64"], r"--IntraPeriod=64 sets IntraPeriod, which the condition's intra_period sets"),

@@ -110,7 +110,7 @@ SET_BY_THE_SUITE = {
 # that would be read after ours and override all of it.
 SHORT_OPTIONS = {"-q": "QP", "-f": "FramesToBeEncoded", "-fs": "FrameSkip", "-fr": "FrameRate", "-wdt": "SourceWidth",
                  "-hgt": "SourceHeight", "-ip": "IntraPeriod", "-dr": "DecodingRefreshType", "-i": "InputFile",
-                 "-b": "BitstreamFile", "-o": "ReconFile"}
+                 "-b": "BitstreamFile", "-o": "ReconFile", "-cf": "ChromaFormatIDC", "-dph": "SEIDecodedPictureHash"}
 
 
 def extra_args_problem(args: list[str]) -> str | None:
