@@ -71,14 +71,19 @@ def picture_qp(text: str) -> dict[int, int]:
     return {int(poc): int(qp) for poc, qp in _PICTURE_QP.findall(text)}
 
 
-def cfg_value(path: Path, key: str) -> str | None:
-    """The value a VTM/HM cfg file gives KEY (``Key : value  # comment``); the last one wins, as in the encoders."""
-    value = None
+def cfg_values(path: Path) -> dict[str, str]:
+    """Every ``Key : value  # comment`` a VTM/HM cfg file gives; the last one of a key wins, as in the encoders."""
+    values: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         name, sep, rest = line.partition(":")
-        if sep and name.strip() == key:
-            value = rest.split("#", 1)[0].strip()
-    return value
+        if sep:
+            values[name.strip()] = rest.split("#", 1)[0].strip()
+    return values
+
+
+def cfg_value(path: Path, key: str) -> str | None:
+    """The value a VTM/HM cfg file gives KEY, or None (see :func:`cfg_values`)."""
+    return cfg_values(path).get(key)
 
 
 def option_value(args: list[str], key: str) -> str | None:
@@ -287,9 +292,9 @@ class ReferenceSoftware(Adapter):
         if self.params["config"] == "AI":
             return
         cfg = self.cfg_file("420")
-        pocs = []
+        values, pocs = cfg_values(cfg), []  # read once, not once per GOP entry
         for k in range(1, self.gop_size() + 1):
-            entry = cfg_value(cfg, f"Frame{k}")
+            entry = values.get(f"Frame{k}")
             if entry is None or len(entry.split()) < 2 or not entry.split()[1].lstrip("-").isdigit():
                 return  # no GOP table to read (the encoder's default structure)
             pocs.append(int(entry.split()[1]))
