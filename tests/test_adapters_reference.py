@@ -14,6 +14,7 @@ import pytest
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
+from bench.adapters.parameter_sets import read_sps
 from bench.adapters.reference import (
     _Encoded,
     coding_order,
@@ -268,6 +269,9 @@ def test_real_program(tmp_path: Path, clip_dir: Path, name: str, fmt_name: str) 
     result = adapter_class(name)({"config": "LDB"}).code_sequence(task)
     assert result.decoded_path.stat().st_size == 8 * fmt.frame_bytes(96, 64)
     assert result.codec_reported["hash_check"] == "MD5 OK for 8 pictures"
+    exact = result.codec_reported["exact_check"]  # the log's own PSNR, recomputed from the stream at 10 bits
+    assert exact["pictures"] == 8 and max(exact["largest_difference_db"].values()) <= 1e-4
+    assert f"10-bit internal, {fmt.chroma}" in result.description
     assert result.frame_types[0] == "I" and len(result.frame_bits) == 8
     assert seen == [(k, 8) for k in range(1, 9)]  # a progress report per coded picture
     summary = result.codec_reported["summary"]
@@ -313,7 +317,8 @@ codecs: [{{name: vtm-LDB, adapter: vtm, params: {{root: {root}, config: LDB}}, r
     (["--DecodingRefreshType=1"], r"--DecodingRefreshType=1 sets DecodingRefreshType"),
     (["--SEIDecodedPictureHash=0"], r"--SEIDecodedPictureHash=0 sets SEIDecodedPictureHash, which the suite \(MD5, checked on every decoded "
                                     r"picture\) sets"),
-    (["--InternalBitDepth=8"], r"--InternalBitDepth=8 sets InternalBitDepth, which internal_bit_depth: in the descriptor sets"),
+    (["--InternalBitDepth=8"], r"--InternalBitDepth=8 sets InternalBitDepth, which the descriptor's internal_bit_depth \(set it there "
+                                r"instead\) sets; remove it$"),
     (["Level=6.2"], r"'Level=6.2' is not of the form --Key=value: write --Level=6.2$"),
 ])
 def test_extra_args_that_contradict_the_condition_are_refused_at_planning(tmp_path: Path, extra_args: list[str],
@@ -382,14 +387,17 @@ def test_coding_order_and_picture_qp_read_from_real_logs() -> None:
     assert picture_qp(hm_ra)[8] == 35  # HM writes "nQP 35 QP 35": the QP used
 
 
-def _read_back(tmp_path: Path, config: str, log_name: str, intra_period: int, frames: int = 8):
-    adapter = _adapter(tmp_path, "vtm", config)
+def _read_back(tmp_path: Path, config: str, log_name: str, intra_period: int, frames: int = 8,
+               fmt: str = "yuv420p", internal_bit_depth: int = 10):
+    adapter = _adapter(tmp_path, "vtm", config, internal_bit_depth=internal_bit_depth)
     log = (DATA / "vtm" / log_name).read_text()
     pictures = parse_pictures(log)
-    encoded = _Encoded([], log, 0.0, pictures, None, None)
-    task = CodingTask(tmp_path / "in.yuv", pixel_format("yuv420p"), 416, 240, 30.0, frames, intra_period, 32, tmp_path)
+    encoded = _Encoded([], log, 0.0, pictures, None, None, coding_order(log), picture_qp(log))
+    task = CodingTask(tmp_path / "in.yuv", pixel_format(fmt), 416, 240, 30.0, frames, intra_period, 32, tmp_path)
     types = [pictures[i][0] for i in range(frames)]
-    return adapter._read_back(task, encoded, tmp_path / "encoder_lowdelay_vtm.cfg", types)
+    # The SPS of the real VTM 23.13 LDB stream (4:2:0, 10-bit internal, Main 10, no level given).
+    sps = read_sps((DATA / "vtm" / "vtm_ldb_qp32.bin").read_bytes(), hevc=False)
+    return adapter._read_back(task, encoded, tmp_path / "encoder_lowdelay_vtm.cfg", types, sps)
 
 
 def test_what_the_log_says_was_coded_describes_the_job(tmp_path: Path) -> None:
@@ -397,7 +405,9 @@ def test_what_the_log_says_was_coded_describes_the_job(tmp_path: Path) -> None:
     assert facts["reordering"] is True and facts["intra_frames"] == [0]
     assert facts["settings"]["coding_order"] == "0 4 2 1 3 6 5 7"
     assert description.startswith("VTM 23.13 RA (encoder_lowdelay_vtm.cfg): coded out of display order (random "
-                                  "access), intra at POC 0, picture QP 29..41 for rate point 32, 10-bit internal")
+                                  "access), intra at POC 0, picture QP 29..41 for rate point 32, 10-bit internal, "
+                                  "420, Main 10 profile, level none (checked: encoder log, SPS)")
+    assert facts["settings"]["sps_bit_depth"] == "10" and facts["settings"]["sps_level"] == "none"
     facts, description = _read_back(tmp_path, "LDB", "vtm_ldb_qp32_encoder.log", -1)
     assert facts["reordering"] is False and "coded in display order (low delay)" in description
 
@@ -409,3 +419,8 @@ def test_a_log_that_contradicts_the_condition_fails_the_job(tmp_path: Path) -> N
         _read_back(tmp_path, "LDB", "ra/vtm_ra_qp32_encoder.log", -1)
     with pytest.raises(AdapterError, match=r"intra pictures at POC 0; the intra period 4 puts them at 0, 4"):
         _read_back(tmp_path, "RA", "ra/vtm_ra_qp32_encoder.log", 4)
+    # The stream's SPS (4:2:0, 10 bits) against a 4:4:4 coding format and an 8-bit internal_bit_depth.
+    with pytest.raises(AdapterError, match=r"SPS chroma format 420; the coding format is yuv444p$"):
+        _read_back(tmp_path, "LDB", "vtm_ldb_qp32_encoder.log", -1, fmt="yuv444p")
+    with pytest.raises(AdapterError, match=r"SPS bit depth 10; the descriptor's internal_bit_depth is 8$"):
+        _read_back(tmp_path, "LDB", "vtm_ldb_qp32_encoder.log", -1, internal_bit_depth=8)

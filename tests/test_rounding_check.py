@@ -88,3 +88,13 @@ def test_combined_metrics_take_their_planes_intervals() -> None:
     rmse = math.sqrt((4 * 384 + 96) / 576)
     assert vtm == pytest.approx((20 * math.log10(rmse / (rmse + 0.5)), 20 * math.log10(rmse / (rmse - 0.5))))
     assert rounding.frame_intervals(per_frame, "ms_ssim_y") is None
+
+
+def test_the_exact_check_column_says_what_was_compared() -> None:
+    record = _record(np.full(SHAPE, 100.0), np.full(SHAPE, 101.0))
+    assert reported_table([record])[1][0][-2] == "none for this codec"
+    record["codec_reported"]["exact_check"] = {"pictures": 8, "bit_depth": 10, "peak": 1020,
+                                               "largest_difference_db": {"y": 4.8e-05, "u": 1.1e-05, "v": 3e-05}}
+    assert reported_table([record])[1][0][-2] == "4.8e-05 dB at most over 8 pictures (10-bit, peak 1020)"
+    record["codec_reported"]["exact_check"] = {"not_done": "the internal bit depth was not read"}
+    assert reported_table([record])[1][0][-2] == "not done: the internal bit depth was not read"

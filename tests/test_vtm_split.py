@@ -246,6 +246,12 @@ def test_real_vtm_split_equals_one_stream_and_is_close_to_the_whole_encode(tmp_p
     assert [s["frames"] for s in joined.codec_reported["split"]["segments"]] == [[0, 32], [32, 39]]
     assert joined.frame_types[0] == joined.frame_types[32] == "I" and joined.frame_types.count("I") == 2
     assert joined.frame_types == whole.frame_types
+    # The joined stream's coding order, read from the segments' logs (each restarts at POC 0): RA reordering in
+    # both segments, each picture once, the same order as the whole encode's.
+    order = [int(p) for p in joined.stream["settings"]["coding_order"].split()]
+    assert order == [int(p) for p in whole.stream["settings"]["coding_order"].split()]
+    assert sorted(order) == list(range(40)) and order[:2] == [0, 32] and joined.stream["reordering"] is True
+    assert joined.codec_reported["exact_check"]["pictures"] == 40  # the log's PSNR of every picture, recomputed
     # Measured with VTM 23.13: the joined stream decodes to exactly the frames of the whole encode (the segment's
     # IDR and the whole encode's CRA of frame 32 reconstruct alike; the streams differ in a few bytes).
     assert joined.decoded_path.read_bytes() == whole.decoded_path.read_bytes()

@@ -9,6 +9,13 @@ they win, and the descriptor's ``extra_args`` come last. Every job encodes with 
 and a fresh summary file, decodes with the matching decoder at the coding bit depth, and fails unless the
 decoder confirms every picture's hash. The encoder's own numbers are parsed and kept beside ours.
 
+What was coded is read back, not assumed: each picture's type, QP and coding order from the encoder's log, the
+chroma format, internal bit depth, profile and level from the stream's SPS (:mod:`bench.adapters.parameter_sets`);
+intra pictures elsewhere than the intra period puts them, reordering under LDB/LDP, or a chroma format or bit
+depth other than asked fail the job, and the record's description is built from these facts. The encoder's
+per-picture PSNR is recomputed its way from the stream decoded at the internal bit depth and must agree to its
+printed decimals (:mod:`bench.adapters.reference_psnr`; ``exact_check: false`` skips the extra decode).
+
 Intra period, as the condition defines it: ``-1`` is one intra frame (``IntraPeriod -1``); ``N`` is an intra
 frame every N frames. The rules are the encoders' own (VTM ``EncAppCfg``, HM ``TAppEncCfg``), checked before
 anything runs against the GOP size read from the cfg actually used: ``N`` must be a multiple of it. In the
@@ -35,7 +42,9 @@ from typing import Any, ClassVar
 
 from bench.adapters import register
 from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.parameter_sets import SequenceParameters, read_sps
 from bench.adapters.process import run, run_program
+from bench.adapters.reference_psnr import compare_with_log, encoder_psnr
 from bench.adapters.segments import Segment, encode_segments, intra_period_segments
 from bench.adapters.stream_facts import StreamFacts, expected_intra, positions
 from bench.codec_logs import parse_summary, parse_version
@@ -106,7 +115,7 @@ SET_BY_THE_SUITE = {
     "SourceWidth": "the sequence's size", "SourceHeight": "the sequence's size",
     "InputBitDepth": "the coding format", "OutputBitDepth": "the coding format",
     "InputChromaFormat": "the coding format", "ChromaFormatIDC": "the coding format",
-    "InternalBitDepth": "internal_bit_depth: in the descriptor",
+    "InternalBitDepth": "the descriptor's internal_bit_depth (set it there instead)",
     "SEIDecodedPictureHash": "the suite (MD5, checked on every decoded picture)",
     "TemporalSubsampleRatio": "the suite (every frame is coded)", "InputFile": "the suite",
     "BitstreamFile": "the suite", "ReconFile": "the suite", "SummaryOutFilename": "the suite",
@@ -244,6 +253,9 @@ class ReferenceSoftware(Adapter):
         "internal_bit_depth": Param(int, 10, "InternalBitDepth", (8, 10, 12)),
         "extra_args": Param(list, [], "more encoder options, after ours (e.g. --Level=6.2)"),
         "timeout_s": Param(int, 0, "kill the encoder after this many seconds (0: no limit)", affects_result=False),
+        "exact_check": Param(bool, True, "recompute the encoder's own per-picture PSNR from the stream decoded at "
+                             "the internal bit depth and require it to 1e-4 dB (one more decode per job)",
+                             affects_result=False),
     }
 
     @classmethod
@@ -421,13 +433,16 @@ class ReferenceSoftware(Adapter):
         """Options an input format needs beyond the cfg (none for VTM/ECM, whose profile follows the input)."""
         return []
 
-    def _decode(self, task: CodingTask, bitstream: Path, decoded: Path) -> tuple[list[str], str, float, int]:
-        """Decode BITSTREAM with the reference decoder and check every picture's MD5 SEI: (command, log,
-        seconds, pictures confirmed)."""
-        decode = [str(self._program("decoder")), "-b", str(bitstream), "-o", str(decoded), "-d", str(task.fmt.bit_depth)]
+    def _decode(self, task: CodingTask, bitstream: Path, decoded: Path, depth: int | None = None,
+                ) -> tuple[list[str], str, float, int]:
+        """Decode BITSTREAM with the reference decoder at DEPTH bits (default: the coding format's) and check
+        every picture's hash SEI: (command, log, seconds, pictures confirmed)."""
+        depth = depth or task.fmt.bit_depth
+        decode = [str(self._program("decoder")), "-b", str(bitstream), "-o", str(decoded), "-d", str(depth)]
         t0 = time.perf_counter()
+        log_name = "decoder.log" if depth == task.fmt.bit_depth else f"decoder_{depth}bit.log"
         dec_log = run_program(decode, f"codec {self.name}: decoder", self.params["timeout_s"] or None,
-                              task.work_dir / "decoder.log")
+                              task.work_dir / log_name)
         seconds = time.perf_counter() - t0
         ok, bad, missing = hash_check(dec_log)
         if bad or missing or ok != task.frames:
@@ -473,7 +488,10 @@ class ReferenceSoftware(Adapter):
             reported["log_psnr_y"] = [pictures[i][2] for i in range(task.frames)]
         if encoded.split is not None:
             reported["split"] = encoded.split
-        facts, description = self._read_back(task, encoded, cfg, frame_types)
+        sps = read_sps(bitstream.read_bytes(), self.hevc)
+        if self.params["exact_check"]:
+            reported["exact_check"] = self._exact_check(task, bitstream, decoded, sps, pictures)
+        facts, description = self._read_back(task, encoded, cfg, frame_types, sps)
         return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[*encoded.commands, decode],
                             encode_seconds=encoded.seconds, decode_seconds=decode_s, frame_types=frame_types,
                             frame_bits=bits, excluded_bytes=hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc),
@@ -486,38 +504,72 @@ class ReferenceSoftware(Adapter):
                                             "process(es) and of the decoder, start-up and file I/O included",
                                             **encoded.timing})
 
+    def _exact_check(self, task: CodingTask, bitstream: Path, decoded: Path, sps: SequenceParameters | None,
+                     pictures: dict[int, tuple[str, int, float, float, float]]) -> dict[str, Any]:
+        """The encoder's own per-picture PSNR recomputed its way (:mod:`bench.adapters.reference_psnr`) on the
+        stream decoded at the internal bit depth: once more, unless that is the output depth already."""
+        depth = sps.bit_depth_luma if sps else None
+        if depth is None or sps is None or sps.bit_depth_chroma != depth:
+            return {"not_done": "the internal bit depth was not read from the stream's SPS, or differs by plane"}
+        if task.fmt.bit_depth > depth:
+            return {"not_done": f"the source ({task.fmt.bit_depth}-bit) is deeper than the internal {depth} bits"}
+        internal, seconds = decoded, 0.0
+        if depth != task.fmt.bit_depth:
+            internal = task.work_dir / f"decoded_{depth}bit.yuv"
+            _, _, seconds, _ = self._decode(task, bitstream, internal, depth)
+        try:
+            ours = encoder_psnr(task.input_path, task.fmt, internal, depth, task.width, task.height, task.frames)
+        finally:
+            if internal != decoded:
+                internal.unlink(missing_ok=True)
+        return {**compare_with_log(self.name, ours, pictures, depth), "extra_decode_s": round(seconds, 3)}
+
     def _read_back(self, task: CodingTask, encoded: _Encoded, cfg: Path, frame_types: list[str] | None,
-                   ) -> tuple[dict[str, Any] | None, str | None]:
-        """What the encoder's log says was coded (coding order, intra pictures, each picture's QP), checked
-        against the condition, and the description built from it; (None, None) where the log has no line for
-        every picture. A stream whose intra pictures or coding order contradict the condition fails the job."""
-        qp = picture_qp(encoded.log)
+                   sps: SequenceParameters | None) -> tuple[dict[str, Any] | None, str | None]:
+        """What the encoder's log (coding order, intra pictures, each picture's QP) and the stream's SPS (chroma
+        format, internal bit depth, profile, level) say was coded, checked against the condition, and the
+        description built from it; (None, None) where the log has no line for every picture. A stream that
+        contradicts the condition fails the job."""
+        qp = encoded.qp
         if frame_types is None or sorted(qp) != list(range(task.frames)):
             return None, None
-        order = coding_order(encoded.log) if encoded.split is None else None  # segments' logs restart their POCs
-        reorders = None if order is None else order != sorted(order)
-        config = self.params["config"]
+        reorders = None if encoded.order is None else encoded.order != sorted(encoded.order)
         intra = [i for i, t in enumerate(frame_types) if t == "I"]
+        problems = self._contradictions(task, intra, encoded.order, sps)
+        if problems:
+            raise AdapterError(f"codec {self.name}: the stream is not what the condition asks (encoder log, SPS): "
+                               + "; ".join(problems), encoded.log[-3000:])
+        lo, hi = min(qp.values()), max(qp.values())
+        order = " ".join(map(str, encoded.order)) if encoded.order else "not read"
+        facts = StreamFacts(f"{self.name.upper()} encoder log (a line per coded picture) and the stream's SPS",
+                            qp=float(task.rate_point), reordering=reorders, intra_frames=intra,
+                            raw={"picture_qp": " ".join(str(qp[i]) for i in range(task.frames)),
+                                 "coding_order": order, **(sps.as_settings() if sps else {"sps": "not read"})})
+        way = {True: "coded out of display order (random access)", False: "coded in display order (low delay)",
+               None: "coding order not read"}[reorders]
+        stream = (f"{sps.bit_depth_luma}-bit internal, {sps.chroma_format}, {sps.profile} profile, level {sps.level}"
+                  if sps else "SPS not read")
+        description = (f"{self.name.upper()} {parse_version(encoded.log) or ''} {self.params['config']} ({cfg.name}):"
+                       f" {way}, intra at POC {positions(intra)}, picture QP {lo}..{hi} for rate point "
+                       f"{task.rate_point}, {stream} (checked: encoder log, SPS)")
+        return {**facts.as_record(), "overrides": []}, description
+
+    def _contradictions(self, task: CodingTask, intra: list[int], order: list[int] | None,
+                        sps: SequenceParameters | None) -> list[str]:
+        """Where the coded stream contradicts the condition or the descriptor: intra positions, reordering under
+        low delay, chroma format, internal bit depth."""
+        config = self.params["config"]
         want = expected_intra(task.frames, 1 if config == "AI" else task.intra_period)
         problems = [f"intra pictures at POC {positions(intra)}; the intra period {task.intra_period} puts them at "
                     f"{positions(want)}"] if intra != want else []
-        if reorders and config in ("LDB", "LDP"):
-            problems.append(f"pictures coded out of display order ({positions(order or [])}) under config {config}")
-        if problems:
-            raise AdapterError(f"codec {self.name}: the stream is not what the condition asks (encoder log): "
-                               + "; ".join(problems), encoded.log[-3000:])
-        lo, hi = min(qp.values()), max(qp.values())
-        facts = StreamFacts(f"{self.name.upper()} encoder log (a line per coded picture)", qp=float(task.rate_point),
-                            reordering=reorders, intra_frames=intra,
-                            raw={"picture_qp": " ".join(str(qp[i]) for i in range(task.frames)),
-                                 "coding_order": " ".join(map(str, order)) if order else "not read (split encode)"})
-        way = {True: "coded out of display order (random access)", False: "coded in display order (low delay)",
-               None: "coding order not read (split encode)"}[reorders]
-        description = (f"{self.name.upper()} {parse_version(encoded.log) or ''} {config} ({cfg.name}): {way}, intra "
-                       f"at POC {positions(intra)}, picture QP {lo}..{hi} for rate point {task.rate_point}, "
-                       f"{self.params['internal_bit_depth']}-bit internal as asked (not read back) (checked: "
-                       "encoder log)")
-        return {**facts.as_record(), "overrides": []}, description
+        if order is not None and order != sorted(order) and config in ("LDB", "LDP"):
+            problems.append(f"pictures coded out of display order ({positions(order)}) under config {config}")
+        if sps is not None and sps.chroma_format != task.fmt.chroma:
+            problems.append(f"SPS chroma format {sps.chroma_format}; the coding format is {task.fmt.name}")
+        if sps is not None and sps.bit_depth_luma not in (None, self.params["internal_bit_depth"]):
+            problems.append(f"SPS bit depth {sps.bit_depth_luma}; the descriptor's internal_bit_depth is "
+                            f"{self.params['internal_bit_depth']}")
+        return problems
 
     def segments(self, task: CodingTask) -> list[Segment]:
         """How this job's encode is split (one segment: not split). Only VTM/ECM split, when asked."""
@@ -546,7 +598,7 @@ class ReferenceSoftware(Adapter):
                           self._progress(task))
         seconds = time.perf_counter() - t0
         return _Encoded([encode], log, seconds, parse_pictures(log), parse_summary(log),
-                        summary.read_text().strip() if summary.exists() else None)
+                        summary.read_text().strip() if summary.exists() else None, coding_order(log), picture_qp(log))
 
     def _encode_split(self, task: CodingTask, segments: list[Segment], bitstream: Path,
                       timeout: float | None) -> _Encoded:
@@ -568,11 +620,15 @@ class ReferenceSoftware(Adapter):
         join = [str(self._program("parcat")), *map(str, streams), str(bitstream)]
         run_program(join, f"codec {self.name}: parcat", timeout, task.work_dir / "parcat.log")
         pictures: dict[int, tuple[str, int, float, float, float]] = {}
+        order: list[int] = []  # coding order of the joined stream: the segments' own, one after the other
+        qp: dict[int, int] = {}
         for k, (seg, (_, log, _)) in enumerate(zip(segments, done, strict=True)):
             for poc, picture in parse_pictures(log).items():
                 if k > 0 and poc == 0:
                     continue  # this segment's leading IDR: parcat drops it, the previous segment's CRA stays
                 pictures[seg.first + poc] = picture
+            order += [seg.first + poc for poc in coding_order(log) if k == 0 or poc > 0]
+            qp.update({seg.first + poc: q for poc, q in picture_qp(log).items() if k == 0 or poc > 0})
         facts = [{"frames": [seg.first, seg.first + seg.count - 1], "encode_s": secs,
                   "bitstream_bytes": stream.stat().st_size}
                  for seg, (_, _, secs), stream in zip(segments, done, streams, strict=True)]
@@ -583,7 +639,7 @@ class ReferenceSoftware(Adapter):
         split = {"segments": facts, "workers": workers,
                  "log_summary": "none: each segment's encoder summary covers that segment only"}
         return _Encoded([argv for argv, _, _ in done] + [join], "\n".join(log for _, log, _ in done),
-                        sum(secs for _, _, secs in done), pictures, None, None, split, {"split": how},
+                        sum(secs for _, _, secs in done), pictures, None, None, order, qp, split, {"split": how},
                         {"encode_wall_s": wall, "encode_s_is": "sum of the segments' encoder times"})
 
 
@@ -604,6 +660,8 @@ class _Encoded:
     pictures: dict[int, tuple[str, int, float, float, float]]
     summary: dict[str, float] | None
     summary_text: str | None
+    order: list[int] | None = None  # POCs in coding order (display indices of the joined stream when split)
+    qp: dict[int, int] = field(default_factory=dict)  # each picture's QP by display index
     split: dict[str, Any] | None = None  # the segments' facts, for codec_reported
     processing: dict[str, Any] = field(default_factory=dict)  # how it was split, for coding.codec_processing
     timing: dict[str, Any] = field(default_factory=dict)

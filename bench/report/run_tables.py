@@ -37,7 +37,7 @@ def stream_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     for codec, row in rows.items():
         warnings = "; ".join(f"{w} ({n} jobs)" for w, n in list(row["warnings"].items())[:4])
         more = len(row["warnings"]) - 4
-        out.append([codec, " | ".join(sorted(row["coded_as"])) or "(no stream facts: not an ffmpeg encoder)",
+        out.append([codec, " | ".join(sorted(row["coded_as"])) or "(no stream facts read)",
                     f"{row['checked']} of {row['jobs']}", ", ".join(sorted(row["from"])),
                     ", ".join(sorted(row["overrides"])) or "none",
                     (warnings + (f"; {more} more" if more > 0 else "")) or "none"])
@@ -48,7 +48,9 @@ def reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[
     """Codec-reported minus measured, one column per number any codec reports, with the interval of PSNR
     difference that output rounding alone allows (:mod:`bench.report.rounding`: it always holds, so a PSNR
     outside it is a real difference); a rate is flagged when it differs by more than 0.1 %. The interval shown is
-    PSNR-Y's (PSNR-RGB's for codecs that report only RGB); every reported PSNR is checked against its own."""
+    PSNR-Y's (PSNR-RGB's for codecs that report only RGB); every reported PSNR is checked against its own. The
+    reference software's exact check (its per-picture PSNR recomputed its way, at its internal bit depth; a job
+    that fails it is a failed job) is shown as its largest difference."""
     rows = [r for r in records if r["status"] == "ok" and (r.get("codec_reported") or {}).get("difference_to_ours")]
     keys = [k for k in (*metric_names(), "kbps", "bpp") if any(k in r["codec_reported"]["difference_to_ours"] for r in rows)]
     table = []
@@ -61,8 +63,18 @@ def reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[
         shown = allowed.get("psnr_rgb" if "psnr_rgb" in diff and "psnr_y" not in diff else "psnr_y")
         cells = [display_name(r), r["sequence"]["name"], str(r["rate_point"])]
         cells += [(f"{diff[k]:+.6f}" if k == "bpp" else f"{diff[k]:+.4f}") if k in diff else "" for k in keys]
-        table.append([*cells, _interval_text(shown), "yes" if flagged else "no"])
+        table.append([*cells, _interval_text(shown), _exact_text(r["codec_reported"].get("exact_check")),
+                      "yes" if flagged else "no"])
     return [f"&Delta; {html_escape(metric_label(k))}" for k in keys], table
+
+
+def _exact_text(check: dict[str, Any] | None) -> str:
+    if not check:
+        return "none for this codec"
+    if "not_done" in check:
+        return f"not done: {check['not_done']}"
+    largest = max(check["largest_difference_db"].values())
+    return f"{largest:.1e} dB at most over {check['pictures']} pictures ({check['bit_depth']}-bit, peak {check['peak']})"
 
 
 def _interval_text(allowed: tuple[float, float] | None) -> str:
