@@ -537,8 +537,10 @@ class ReferenceSoftware(Adapter):
         intra = [i for i, t in enumerate(frame_types) if t == "I"]
         problems = self._contradictions(task, intra, encoded.order, sps)
         if problems:
+            extra = " ".join(self.params["extra_args"]) or "none"
             raise AdapterError(f"codec {self.name}: the stream is not what the condition asks (encoder log, SPS): "
-                               + "; ".join(problems), encoded.log[-3000:])
+                               + "; ".join(problems) + f" (the suite sets these on the command line: look for what "
+                               f"changes them in extra_args ({extra}) or the cfg {cfg})", encoded.log[-3000:])
         lo, hi = min(qp.values()), max(qp.values())
         order = " ".join(map(str, encoded.order)) if encoded.order else "not read"
         facts = StreamFacts(f"{self.name.upper()} encoder log (a line per coded picture) and the stream's SPS",
