@@ -27,6 +27,7 @@ import yaml
 from bench.adapters import adapter_class
 from bench.datasets import SequenceInfo, dataset, dataset_names
 from bench.errors import BenchError, ConditionError
+from bench.files import LINK_LOOP, is_link_loop, not_a_file
 from bench.metrics import POOLINGS, PSNR_PEAKS, MetricSpec, measures, request
 from bench.metrics.registry import device_problem
 from bench.timing import MODES
@@ -275,18 +276,42 @@ class _StrictLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[Any] = set()
+        seen: dict[Any, str] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, (str, int, float, bool)) and key in seen:
+            kind = _key_kind(key)
+            if kind is None:  # a mapping or list as a key (`? {a: 1}`), a date: nothing reads such keys
+                raise yaml.constructor.ConstructorError(None, None, f"{_kind(key)} is used as a key; keys are names "
+                                                        "or numbers", key_node.start_mark)
+            other = next(iter(seen.items()), None)
+            if other is not None and other[1] != kind:
+                # {0: 1, x: 2}: keys of two kinds cannot be sorted or told apart once written as JSON ("0" and 0).
+                raise yaml.constructor.ConstructorError(None, None, f"keys of different kinds in one mapping: "
+                                                        f"{other[0]!r} ({other[1]}) and {key!r} ({kind}); quote the "
+                                                        "keys so that all are text", key_node.start_mark)
+            if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", key_node.start_mark)
-            seen.add(key)
+            seen[key] = kind
         return super().construct_mapping(node, deep=deep)
+
+
+def _key_kind(key: Any) -> str | None:
+    """The kind of a mapping key YAML gave (text, a number, a boolean: YAML 1.1 reads yes/no/on/off as
+    booleans, null), or None for one that is no name at all."""
+    if isinstance(key, bool):
+        return "a boolean"
+    if isinstance(key, (int, float)):
+        return "a number"
+    if isinstance(key, str):
+        return "text"
+    return "null" if key is None else None
 
 
 def read_yaml(path: Path) -> Any:
     if path.is_dir():
         raise ConditionError(f"{path}: is a folder; give a condition file (.yaml)")
+    if is_link_loop(path):
+        raise ConditionError(f"{path}: {LINK_LOOP}")
     if path.exists() and not path.is_file():
         raise ConditionError(f"{path}: not a regular file")
     try:
@@ -307,6 +332,8 @@ def read_yaml(path: Path) -> Any:
 
 
 def _load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if is_link_loop(path):  # resolve() would raise on it
+        raise ConditionError(f"{path}: {LINK_LOOP}")
     path = path.resolve()
     if path in chain:
         raise ConditionError(f"{path}: extends itself through {' -> '.join(p.name for p in chain)}")
@@ -325,8 +352,8 @@ def _load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, An
         raise ConditionError(f"{path}: extends: expected a file name or a list of file names")
     merged: dict[str, Any] = {}
     for parent in parents:
-        if not (path.parent / parent).is_file():
-            raise ConditionError(f"{path}: extends: {parent!r} is not a file next to it")
+        if (problem := not_a_file(path.parent / parent)) is not None:
+            raise ConditionError(f"{path}: extends: {parent!r} is not a file next to it ({problem})")
         merged = _merge(merged, _load_with_extends((path.parent / parent), (*chain, path)))
     return _merge(merged, data)
 
@@ -524,6 +551,9 @@ def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: s
     except ConditionError as e:
         s.fail(str(e), "adapter")
     raw_params = dict(s.get("params", dict, {}))
+    if (odd := next((k for k in raw_params if not isinstance(k, str)), None)) is not None:
+        # A descriptor's params merged with a condition's {0: 1}: the adapter sorts the names (mixed kinds cannot).
+        s.fail(f"parameter names are text, got {odd!r}; quote it or fix the name", "params")
     if "descriptor_dir" in cls.PARAMS:  # relative paths in its commands start at the descriptor's folder
         raw_params.setdefault("descriptor_dir", str(file.parent.resolve()))
     params = cls.validate_params(raw_params, f"{file}: {s.key('params')}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.errors import DataError
+from bench.files import LINK_LOOP, is_link_loop
 from bench.sequences import SequenceInfo
 from bench.video.formats import PixelFormat
 from bench.video.io import PngSequenceReader, RawVideoReader, Y4mReader, read_y4m_header
@@ -134,6 +135,13 @@ def _mismatch(seq: SequenceInfo, path: Path, what: str, manifest: object, found:
                         "fix the file name or the sequence entry")
 
 
+def _no_link_loop(seq: SequenceInfo, path: Path) -> None:
+    """A symbolic link loop where a sequence is looked for is said as one, not as a missing file (to
+    ``Path.exists`` both are False)."""
+    if is_link_loop(path):
+        raise DataError(f"sequence {seq.name}: {path}: {LINK_LOOP}")
+
+
 def locate(seq: SequenceInfo, data_root: Path | None) -> Path:
     """Find a sequence's file under the data root; a missing file names every place looked at."""
     tried = []
@@ -141,11 +149,13 @@ def locate(seq: SequenceInfo, data_root: Path | None) -> Path:
         path = Path(seq.file)
         if path.exists():
             return path
+        _no_link_loop(seq, path)
         raise DataError(f"sequence {seq.name}: file {seq.file} not found")
     roots = [data_root] if data_root is not None else []
     for root in roots:
         for candidate in (root / seq.file, root / seq.group / seq.file):
             tried.append(candidate)
+            _no_link_loop(seq, candidate)
             if any(ch in seq.file for ch in "*?["):
                 matches = sorted(candidate.parent.glob(candidate.name)) if candidate.parent.is_dir() else []
                 if len(matches) == 1:
@@ -193,6 +203,10 @@ def open_source(seq: SequenceInfo, path: Path) -> SourceFile:
     if not path.is_dir() and not path.is_file():
         # A FIFO or a device would block the reader (or never end): refused before anything opens it.
         raise DataError(f"sequence {seq.name}: {path} is not a regular file or a folder of PNG frames; give a file")
+    if path.is_dir() and path.suffix.lower() in (".yuv", ".y4m"):
+        # A folder is read as PNG frames, which carry no frame rate: named like a video file, it was meant as one.
+        raise DataError(f"sequence {seq.name}: {path} is a folder, not a {path.suffix.lower()} file; give the video "
+                        "file itself (a folder is read as PNG frames)")
     container = "png" if path.is_dir() else ("y4m" if path.suffix.lower() == ".y4m" else "yuv")
     width, height, fps, fmt = seq.width, seq.height, seq.fps, seq.fmt
     if container == "y4m":
@@ -215,6 +229,9 @@ def open_source(seq: SequenceInfo, path: Path) -> SourceFile:
         if width is None or height is None:
             raise DataError(f"{path}: width and height are unknown; name the file Name_WxH_fps.yuv or give "
                             f"width/height in the sequence entry of {seq.name}")
+    if fps is None and container == "png":
+        raise DataError(f"{path}: frame rate is unknown (a folder of PNG frames has none); give fps in the sequence "
+                        f"entry of {seq.name}")
     if fps is None:
         raise DataError(f"{path}: frame rate is unknown; name the file Name_WxH_FPS.yuv or give fps in the "
                         f"sequence entry of {seq.name}")

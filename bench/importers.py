@@ -16,6 +16,14 @@ class ``B``) so imported curves line up with our runs in BD tables.
 Curves: every file keeps its own curve(s), named as :func:`import_sources` says (a ``NAME=`` always wins; files
 sharing a producer name are told apart by what differs in their file names; two files never feed one point).
 
+Reading is bounded and every refusal is said in the file's own terms: a file is read whole only up to
+``LVCBENCH_IMPORT_MAX_MB`` megabytes (64 unless set), and its reader stops at the line or key where the file
+passes ``LVCBENCH_IMPORT_MAX_POINTS`` RD points (100,000) or ``LVCBENCH_IMPORT_MAX_FRAMES`` frames of per-frame
+values (1,000,000), so memory and time stay bounded; a FIFO, a device or a symbolic link loop is refused before
+it is opened; a point given twice (two CSV rows, two closing lines of a DHVC log, a JSON key twice in one object)
+is refused naming both lines or the key; a non-finite number or rate point is refused naming its point; a value of
+the wrong kind is named by its line and column or key path and what was expected there.
+
 Formats (detected from the content; a file that fits none is refused naming the key it expected):
 
 * ``dcvc``: the JSON written by the DCVC family's ``test_video.py`` (every generation):
@@ -42,11 +50,17 @@ Formats (detected from the content; a file that fits none is refused naming the 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import json
 import math
+import os
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +68,7 @@ from bench import SCHEMA_VERSION
 from bench.codec_logs import DHVC_FRAME, dcvc_entry_metrics
 from bench.datasets import DATASETS, parse_file_name
 from bench.errors import BenchError
+from bench.files import LINK_LOOP, TooLarge, not_a_file, read_regular
 from bench.metrics import metric_names
 from bench.record import Record
 
@@ -141,6 +156,7 @@ def average_name(group: str) -> str:
     return f"{group} (dataset average)"
 
 
+@lru_cache(maxsize=4096)  # the rows of a CSV or log name the same few sequences again and again
 def canonical_sequence(raw: str, group: str | None = None) -> tuple[str, str, float | None, int | None, int | None]:
     """Our (name, class, fps, width, height) for a sequence named by a file, folder or path."""
     stem = Path(raw.rstrip("/")).name
@@ -167,7 +183,9 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
 
     ``dataset_average`` marks a point that is a mean over a dataset's sequences (``{"dataset", "sequences",
     "rule"}``), not one sequence."""
-    key = hashlib.sha256(json.dumps([str(source), codec, sequence, str(rate_point)]).encode()).hexdigest()
+    # The strings every point of a file shares are interned: one copy for the file, not one per point.
+    src = sys.intern(str(source))
+    key = hashlib.sha256(json.dumps([src, codec, sequence, str(rate_point)]).encode()).hexdigest()
     seq: dict[str, Any] = {"name": sequence, "group": group, "fps": fps, "width": width, "height": height}
     if dataset_average:
         seq["dataset_average"] = dataset_average
@@ -175,19 +193,19 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
         "schema_version": SCHEMA_VERSION,
         "key": key,
         "status": "ok",
-        "imported": {"source": str(source), "format": fmt, "origin": point_origin(str(source), fmt)},
-        "codec": {"name": codec, "adapter": f"imported:{fmt}", "description": f"imported from {source.name}",
-                  "identity": {}},
+        "imported": {"source": src, "format": fmt, "origin": sys.intern(point_origin(src, fmt))},
+        "codec": {"name": codec, "adapter": sys.intern(f"imported:{fmt}"),
+                  "description": sys.intern(f"imported from {source.name}"), "identity": {}},
         "sequence": seq,
         "source": {"count": frames},
         "rate_point": rate_point,
         "rate_knob": "imported",
-        "rate": {"bpp": bpp, "kbps": kbps, "bits": None, "bits_source": f"reported by {fmt}"},
+        "rate": {"bpp": bpp, "kbps": kbps, "bits": None, "bits_source": sys.intern(f"reported by {fmt}")},
         "metrics": {k: v for k, v in metrics.items() if v is not None},
         "measurement": {"pooling": measurement, "psnr_peak": {"convention": measurement}},
         "per_frame": per_frame or {},
         "timing": timing or {},
-        "codec_reported": reported or {},
+        "codec_reported": _json_safe(reported) if reported else {},
     }
 
 
@@ -209,29 +227,177 @@ def complete_rate(record: dict[str, Any], given: Geometry | None = None) -> dict
     have, wanted = ("kbps", "bpp") if rate.get("bpp") is None else ("bpp", "kbps")
     if not (w and h and fps):
         lacking = " and ".join(k for k, v in (("frame size", w and h), ("frame rate", fps)) if not v)
-        rate["conversion"] = ("bpp as given; no kbps (the {lacking} unknown)" if have == "bpp" else
-                              f"kbps only, not converted: the {lacking} unknown (import with --dataset, or --size "
-                              "and --fps)").format(lacking=lacking)
+        rate["conversion"] = sys.intern(("bpp as given; no kbps (the {lacking} unknown)" if have == "bpp" else
+                                         f"kbps only, not converted: the {lacking} unknown (import with --dataset, "
+                                         "or --size and --fps)").format(lacking=lacking))
         return record
     pixels_per_s = fps * w * h
     rate[wanted] = rate["kbps"] * 1000 / pixels_per_s if wanted == "bpp" else rate["bpp"] * pixels_per_s / 1000
-    rate["conversion"] = f"{wanted} from {have}: {RATE_RULE}, {w}x{h} at {fps:g} fps from {where}"
+    rate["conversion"] = sys.intern(f"{wanted} from {have}: {RATE_RULE}, {w}x{h} at {fps:g} fps from {where}")
     return record
 
 
-# --- detection -----------------------------------------------------------------------------------------------
+# --- reading and detection ----------------------------------------------------------------------------------
+
+LIMIT_ENV = "LVCBENCH_IMPORT_MAX_MB"
+# Far above any producer's result file (DCVC's JSON of every HEVC class with per-frame values is a few MB, a VTM
+# log of 600 frames well under one); a file beyond it is not a result, and reading it whole could fill memory.
+DEFAULT_LIMIT_MB = 64
+
+
+def import_limit() -> int:
+    """The most bytes one imported file may hold: ``LVCBENCH_IMPORT_MAX_MB`` megabytes (10^6 bytes), 64 unless
+    set."""
+    raw = os.environ.get(LIMIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LIMIT_MB * 10**6
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = math.nan
+    if not (math.isfinite(mb) and mb > 0):
+        raise ImportError_(f"{LIMIT_ENV}={raw!r}: expected a size in MB (default {DEFAULT_LIMIT_MB}), e.g. 512")
+    return int(mb * 10**6)
+
+
+POINTS_ENV = "LVCBENCH_IMPORT_MAX_POINTS"
+FRAMES_ENV = "LVCBENCH_IMPORT_MAX_FRAMES"
+# The size limit alone does not bound memory: a point is a record of ~2.3 KB in memory (and a file when written):
+# a CSV of a million 16-byte rows took 2.8 GB and 46 s of CPU to read (64 MB hold four million), a 64 MB DCVC JSON
+# of one point with 32 million per-frame bpps 2.8 GB and 23 s. A paper's whole result file is far below both caps: a DCVC JSON of
+# HEVC B-E, UVG and MCL-JCV (our manifests) at six rates and full length holds 318 points, 94,170 frames.
+DEFAULT_MAX_POINTS = 100_000
+DEFAULT_MAX_FRAMES = 1_000_000
+
+
+def _count_limit(env: str, default: int) -> int:
+    """The count the environment variable ENV sets, DEFAULT unless set."""
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    try:
+        count = int(raw)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ImportError_(f"{env}={raw!r}: expected a whole number of at least 1 (default {default:,}), e.g. "
+                           f"{default * 10}")
+    return count
+
+
+class _Budget:
+    """What one file may still give: ``LVCBENCH_IMPORT_MAX_POINTS`` RD points (100,000 unless set) and
+    ``LVCBENCH_IMPORT_MAX_FRAMES`` frames of per-frame values (1,000,000 unless set), counted by its reader as it
+    goes, so that a file beyond either is refused where it crosses it, before the rest costs memory or time."""
+
+    def __init__(self) -> None:
+        self.max_points = _count_limit(POINTS_ENV, DEFAULT_MAX_POINTS)
+        self.max_frames = _count_limit(FRAMES_ENV, DEFAULT_MAX_FRAMES)
+        self.points = self.frames = 0
+
+    def point(self, where: str, count: int = 1) -> None:
+        """COUNT more RD points, read at WHERE (the file and its line or key)."""
+        self.points += count
+        if self.points > self.max_points:
+            raise ImportError_(f"{where}: more than {self.max_points:,} RD points in one file, the import limit (no "
+                               f"producer's result file is near it): not a result file? set {POINTS_ENV} to a "
+                               "larger number to read it")
+
+    def frame_values(self, count: int, where: str) -> None:
+        """COUNT more frames of per-frame values, read at WHERE."""
+        self.frames += count
+        if self.frames > self.max_frames:
+            raise ImportError_(f"{where}: more than {self.max_frames:,} frames of per-frame values in one file, the "
+                               f"import limit (no producer's result file is near it): not a result file? set "
+                               f"{FRAMES_ENV} to a larger number to read it")
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cycle collector paused while files are read and checked: records are trees (no reference cycles), so
+    its passes over the hundreds of thousands of dicts a large file makes free nothing; they were a third of the
+    CPU time of importing a 100,000-row CSV."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def read_result_file(path: Path) -> str:
+    """The text of a result file: a regular file (a FIFO, a device, a folder or a link loop is refused before
+    it is opened), of at most :func:`import_limit` bytes, UTF-8 (a byte-order mark, as spreadsheets write one,
+    dropped)."""
+    limit = import_limit()
+    problem = not_a_file(path)
+    if problem == LINK_LOOP:
+        raise ImportError_(f"{path}: {LINK_LOOP}")
+    if problem is not None:
+        raise ImportError_(f"{path}: {problem}; give a result file")
+    try:
+        data = read_regular(path, limit)
+    except TooLarge:
+        raise ImportError_(f"{path}: larger than {limit / 10**6:g} MB, the import limit (no producer's result file "
+                           f"is near it): not a result file? set {LIMIT_ENV} to a larger size to read it") from None
+    except BenchError as e:
+        raise ImportError_(f"{e}; give a result file") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ImportError_(f"{path}: not UTF-8 text (byte {e.start} cannot be read): not a result file") from None
+
+
+class _KeyTwice(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_key_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _KeyTwice(key)
+        out[key] = value
+    return out
+
+
+def _json(path: Path, text: str) -> Any:
+    """A result file's JSON; a key given twice in one object is refused (JSON readers keep the last silently: one
+    of two points would vanish)."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_key_twice)
+    except _KeyTwice as e:
+        raise ImportError_(f"{path}: key {_shown(e.key)} is given twice in one object (a JSON reader keeps only the "
+                           "last); keep one of them") from None
+    except RecursionError:
+        raise ImportError_(f"{path}: JSON nested too deeply to be a result file") from None
+    except json.JSONDecodeError as e:
+        raise ImportError_(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); a truncated DHVC q*.json? "
+                           "rerun the producer") from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise ImportError_(f"{path}: a number of thousands of digits: not a result file") from None
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: its repr, cut short (a broken file's 'value' can be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _named(name: Any) -> str:
+    """A name from a file (a JSON key, a sequence or codec name) as a message shows it: as it is when it is
+    plain text, else as its repr (a line break in a key must not break the one-line message), cut short."""
+    text = name if isinstance(name, str) and name.isprintable() and name.strip() == name and name else repr(name)
+    return text if len(text) <= 60 else text[:57] + "..."
+
 
 def detect(path: Path, text: str) -> str:
     """The format of a file, from its content (and extension for CSV)."""
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise ImportError_(f"{path}: JSON nested too deeply to be a result file") from None
-        except json.JSONDecodeError as e:
-            raise ImportError_(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); a truncated DHVC q*.json? "
-                               "rerun the producer") from None
+        data = _json(path, text)
         if isinstance(data, dict) and "results" in data:
             return "compressai"
         if isinstance(data, list):
@@ -240,12 +406,23 @@ def detect(path: Path, text: str) -> str:
             return "dcvc"
     if path.suffix.lower() == ".csv":
         return "csv"
-    if re.search(r"^\s*frame:\s*\d+\s+bpp:", text, re.MULTILINE):
+    # [ \t]*, not \s*: \s also takes line breaks, which made this search quadratic in a file of blank lines.
+    if re.search(r"^[ \t]*frame:[ \t]*\d+[ \t]+bpp:", text, re.MULTILINE):
         return "dhvc-stdout"
     if "Total Frames" in text:
         return "vtm-log"
     raise ImportError_(f"{path}: not a format lvc-bench imports (expected a DCVC or CompressAI JSON, a DHVC "
                        "q*.json or stdout, a VTM/HM/ECM log with 'Total Frames', or a CSV)")
+
+
+def check_import_folder(out: Path) -> None:
+    """Refuse to import into a run's results folder: its records would be read as the run's own (status, bd and
+    report take every record of the folder), and nothing could tell them apart later."""
+    marks = [name for name in ("run.json", "condition.yaml") if (out / name).is_file()]
+    if marks:
+        raise ImportError_(f"--out {out}: a run's results folder ({' and '.join(marks)} in it), where imported "
+                           f"records would pass for the run's; import into a folder of its own (e.g. --out "
+                           f"{out.parent / (out.name + '-imported')}) and give both folders to bd or report")
 
 
 def split_label(item: str) -> tuple[str | None, Path]:
@@ -299,6 +476,7 @@ class Imported:
         return out
 
 
+@_no_cycle_collection()
 def import_sources(items: list[tuple[str | None, Path]], given: Geometry | None = None) -> Imported:
     """Every (NAME or None, file or folder) read, with each file's curves kept apart.
 
@@ -386,12 +564,15 @@ def _one_point_each(f: ImportedFile) -> None:
         if (p := _point(r)) in seen:
             hint = (f" (NAME={f.label} names every curve of the file as one: import it without a name, its codec "
                     "column names the curves)" if f.label else "; keep one of them")
-            raise ImportError_(f"{f.path}: gives {p[0]} / {p[1]} / rate point {p[2]} twice{hint}")
+            raise ImportError_(f"{f.path}: gives {_named(p[0])} / {_named(p[1])} / rate point {_named(p[2])} "
+                               f"twice{hint}")
         seen.add(p)
 
 
 def _sharing_points(files: list[ImportedFile]) -> list[list[ImportedFile]]:
     """Groups of files that give a same point (curve, sequence, rate point), each group in reading order."""
+    if len(files) < 2:  # one file gives each point once (_one_point_each): no walk over its points
+        return []
     parent = list(range(len(files)))
 
     def root(i: int) -> int:
@@ -437,35 +618,35 @@ def _tell_apart(group: list[ImportedFile], renaming: bool = True) -> None:
     how = (f"NAME={a.label if a.folder == folder else b.label} on the folder {folder} names one curve, and its files "
            "make several: import the folder without a name, or name its files one by one (NAME=FILE)" if folder
            else f"give each its own name: NAME1={a.path} NAME2={b.path}")
-    raise ImportError_(f"{a.path} and {b.path} would both give curve {curve!r} ({sequence}, rate point "
-                       f"{rate_point}); {how}")
+    raise ImportError_(f"{a.path} and {b.path} would both give curve {curve!r} ({_named(sequence)}, rate point "
+                       f"{_named(rate_point)}); {how}")
+
+
+# What a reader's slip past its own checks is said as (the fuzz tests fail on it: every reader names what it
+# expected where, in the file's own terms).
+UNFORESEEN = "a value is not of the kind the format has in its place"
 
 
 def import_file(path: str | Path, codec: str | None = None, given: Geometry | None = None) -> list[dict[str, Any]]:
     """Records for every RD point in ``path``; ``codec`` names the curve (default: from the file); ``given``
     is what the user says of the points' frame size, rate and dataset."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportError_(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise ImportError_(f"{path}: not a text file") from None
+    budget = _Budget()  # first: a mistyped limit is said before a large file is read
+    text = read_result_file(path)
     fmt = detect(path, text)
     reader = {"dcvc": _dcvc, "compressai": _compressai, "dhvc-json": _dhvc_json, "dhvc-stdout": _dhvc_stdout,
               "vtm-log": _vtm_log, "csv": _csv}[fmt]
-    try:
-        # No NAME= given: each format names the curve its own way (the producer's name, the file's stem, 'vtm').
-        records = reader(path, text, codec, given or Geometry())
-    except ImportError_:
-        raise
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, ZeroDivisionError,
-            RecursionError) as e:
-        # A value of the wrong kind where the format has a number, a list or a mapping: named, never a traceback.
-        raise ImportError_(f"{path}: not a valid {fmt} file: {type(e).__name__}: {e}") from None
-    if not records:
-        raise ImportError_(f"{path}: holds no RD points")
-    return [_checked(complete_rate(r, given), path) for r in records]
+    with _no_cycle_collection():
+        try:
+            # No NAME= given: each format names the curve its own way (the producer's name, the file's stem, 'vtm').
+            records = reader(path, text, codec, given or Geometry(), budget)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, ZeroDivisionError,
+                RecursionError):
+            # Every reader checks what it reads; should a value slip past, it is still the file's fault, said so.
+            raise ImportError_(f"{path}: not readable as a {fmt} file: {UNFORESEEN}") from None
+        if not records:
+            raise ImportError_(f"{path}: holds no RD points")
+        return [_checked(complete_rate(r, given), path) for r in records]
 
 
 _LIMIT = 1e12  # beyond any bpp, kbps, PSNR or MS-SSIM: a value this large is a broken file, not a result
@@ -474,103 +655,182 @@ _LIMIT = 1e12  # beyond any bpp, kbps, PSNR or MS-SSIM: a value this large is a 
 def _checked(record: dict[str, Any], path: Path) -> dict[str, Any]:
     """RECORD if every number in it is finite and of a sane size and every name is text; ImportError_ naming the
     point and the value otherwise (a NaN PSNR would silently drop the point from every curve)."""
-    where = f"{path}: {record['codec']['name']} / {record['sequence']['name']} / {record['rate_point']}"
+    def where() -> str:  # built only when refused, not for each of a file's points
+        return (f"{path}: {_named(record['codec']['name'])} / {_named(record['sequence']['name'])} / "
+                f"{_named(str(record['rate_point']))}")
 
     def number(value: Any, what: str, optional: bool = True) -> None:
         if value is None and optional:
             return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
-                abs(value) > _LIMIT:
-            raise ImportError_(f"{where}: {what} is {value!r}, not a finite number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= _LIMIT:  # NaN too
+            raise ImportError_(f"{where()}: {what} is {_shown(value)}, not a finite number")
 
     for name in (record["codec"]["name"], record["sequence"]["name"], record["sequence"]["group"]):
         if not isinstance(name, str) or not name.strip():
-            raise ImportError_(f"{where}: a codec, sequence or group name is {name!r}, not text")
-    if not isinstance(record["rate_point"], (str, int, float)) or isinstance(record["rate_point"], bool):
-        raise ImportError_(f"{where}: the rate point is {record['rate_point']!r}, not a number or text")
+            raise ImportError_(f"{where()}: a codec, sequence or group name is {_shown(name)}, not text")
+    point = record["rate_point"]
+    if isinstance(point, str) and point.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        point = float(point)  # a label that reads as NaN is the NaN rate point written as text (a CSV's)
+    if not isinstance(point, (str, int, float)) or isinstance(point, bool) or (isinstance(point, str) and not
+            point.strip()) or (not isinstance(point, str) and not abs(point) <= _LIMIT):  # NaN fails <= too
+        # A NaN rate point passed the store's writer once (it refuses NaN) but not a report, which showed 'nan'.
+        raise ImportError_(f"{where()}: the rate point is {_shown(record['rate_point'])}, not a finite number or a "
+                           "label")
     for key, value in record["metrics"].items():
         number(value, f"metric {key}")
     for key in ("bpp", "kbps"):
         number(record["rate"].get(key), key)
         if record["rate"].get(key) is not None and record["rate"][key] <= 0:
-            raise ImportError_(f"{where}: {key} is {record['rate'][key]!r}, not positive")
+            raise ImportError_(f"{where()}: {key} is {record['rate'][key]!r}, not positive")
     if record["rate"].get("bpp") is None and record["rate"].get("kbps") is None:
-        raise ImportError_(f"{where}: neither bpp nor kbps")
+        raise ImportError_(f"{where()}: neither bpp nor kbps")
     for key, value in (record.get("timing") or {}).items():
         number(value, f"timing {key}")
     for key, values in (record.get("per_frame") or {}).items():
         if values is None:
             continue
         if not isinstance(values, list):
-            raise ImportError_(f"{where}: per-frame {key} is {type(values).__name__}, not a list")
+            raise ImportError_(f"{where()}: per-frame {key} is {type(values).__name__}, not a list")
         for i, v in enumerate(values):
             if key == "frame_type":
                 if not isinstance(v, str):
-                    raise ImportError_(f"{where}: per-frame {key}[{i}] is {v!r}, not a frame type")
+                    raise ImportError_(f"{where()}: per-frame {key}[{i}] is {_shown(v)}, not a frame type")
             else:
                 number(v, f"per-frame {key}[{i}]", optional=False)
     return record
 
 
+def _number_at(value: Any, where: str, *, optional: bool = False, finite: bool = False) -> float | None:
+    """VALUE as a float, or ImportError_ saying WHERE a number was expected (None passes when OPTIONAL;
+    non-finite values are named by :func:`_checked` with their point, or here when FINITE)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ImportError_(f"{where}: expected a number, got {_shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ImportError_(f"{where}: {_shown(value)} is too large to be a result's number") from None
+    if finite and not math.isfinite(number):
+        raise ImportError_(f"{where}: {number!r} is not a finite number")
+    return number
+
+
+def _text_number(raw: str, where: str) -> float:
+    """A number written in a log or CSV, or ImportError_ saying WHERE and what was there."""
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImportError_(f"{where}: {_shown(raw)} is not a number") from None
+
+
+def _whole(value: Any, where: str, minimum: int) -> int:
+    """A count (frames): a whole number of at least MINIMUM."""
+    number = _number_at(value, where, finite=True)
+    if number is None or number != int(number) or number < minimum:
+        raise ImportError_(f"{where}: expected a whole number of at least {minimum}, got {_shown(value)}")
+    return int(number)
+
+
+def _json_safe(value: Any, depth: int = 0) -> Any:
+    """VALUE with every non-finite float as its text ('nan', 'inf'): what a producer reported beside its numbers
+    is kept as it was, and a record is strict JSON (the store refuses NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if depth > 50:  # nothing a producer reports is nested this deep: kept as text, not walked
+        return _shown(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v, depth + 1) for v in value]
+    return value
+
+
 # --- DCVC family -----------------------------------------------------------------------------------------------
 
-def _number(entry: dict[str, Any], key: str, path: Path, where: str, required: bool = False) -> float | None:
-    value = entry.get(key)
-    if value is None:
-        if required:
-            raise ImportError_(f"{path}: {where}: expected key {key!r} (a DCVC test_video.py result entry)")
-        return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ImportError_(f"{path}: {where}.{key}: expected a number, got {value!r}")
-    return float(value)
+def _entry_number(entry: dict[str, Any], key: str, where: str, required: bool = False) -> float | None:
+    if entry.get(key) is None and required:
+        raise ImportError_(f"{where}: expected key {key!r} (a DCVC test_video.py result entry)")
+    return _number_at(entry.get(key), f"{where}.{key}", optional=True)
 
 
-def _dcvc(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
-    data = json.loads(text)
+def _dcvc(path: Path, text: str, codec: str | None,
+          _: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+    data = _json(path, text)
     codec = codec or path.stem
     records = []
     for klass, seqs in data.items():
         if not isinstance(seqs, dict):
-            raise ImportError_(f"{path}: {klass}: expected a mapping of sequences (DCVC layout class -> sequence -> "
-                               "rate key)")
+            raise ImportError_(f"{path}: {_named(klass)}: expected a mapping of sequences (DCVC layout class -> "
+                               "sequence -> rate key)")
         for seq_key, rates in seqs.items():
             if not isinstance(rates, dict):
-                raise ImportError_(f"{path}: {klass}.{seq_key}: expected a mapping of rate keys")
-            name, group, fps, width, height = canonical_sequence(seq_key, klass)
-            for rate_key, e in rates.items():
-                where = f"{klass}.{seq_key}.{rate_key}"
-                if not isinstance(e, dict):
-                    raise ImportError_(f"{path}: {where}: expected a result entry")
-                bpp = _number(e, "ave_all_frame_bpp", path, where, required=True)
-                frames = int(_number(e, "i_frame_num", path, where, True) + _number(e, "p_frame_num", path, where, True))
-                yuv = "ave_all_frame_psnr_y" in e
-                for key in ("ave_all_frame_quality", "ave_all_frame_psnr", "ave_all_frame_msssim",
-                            *(f"ave_all_frame_{m}_{p}" for m in ("psnr", "msssim") for p in "yuv")):
-                    _number(e, key, path, where)  # a present value must be a number
-                if "ave_all_frame_quality" not in e and "ave_all_frame_psnr" not in e and not yuv:
-                    raise ImportError_(f"{path}: {where}: expected key 'ave_all_frame_psnr' or "
-                                       "'ave_all_frame_quality'")
-                metrics = dcvc_entry_metrics(e)
-                per_frame = {}
-                if isinstance(e.get("frame_bpp"), list):
-                    pixels = e.get("frame_pixel_num") or ((width or 0) * (height or 0))
-                    per_frame["bits"] = [b * pixels for b in e["frame_bpp"]] if pixels else None
-                    per_frame["frame_type"] = ["I" if t == 0 else "P" for t in e.get("frame_type", [])] or None
-                    psnr_key = "psnr_yuv_611" if yuv else "psnr_rgb"
-                    if isinstance(e.get("frame_psnr"), list):
-                        per_frame[psnr_key] = e["frame_psnr"]
-                timing = {}
-                if "avg_frame_encoding_time" in e:
-                    timing["encode_s"] = float(e["avg_frame_encoding_time"]) * frames
-                if "avg_frame_decoding_time" in e:
-                    timing["decode_s"] = float(e["avg_frame_decoding_time"]) * frames
-                reported = {k: v for k, v in e.items() if not isinstance(v, list)}
-                records.append(imported_record(
-                    source=path, fmt="dcvc", codec=codec, sequence=name, group=group, rate_point=rate_key,
-                    metrics=metrics, bpp=bpp, frames=frames, fps=fps, width=width, height=height,
-                    per_frame=per_frame, timing=timing, reported=reported,
-                    measurement="DCVC test_video.py: mean of per-frame values"))
+                raise ImportError_(f"{path}: {_named(klass)}.{_named(seq_key)}: expected a mapping of rate keys")
+            for rate_key, entry in rates.items():
+                where = f"{path}: {_named(klass)}.{_named(seq_key)}.{_named(rate_key)}"
+                budget.point(where)
+                budget.frame_values(_dcvc_frame_count(entry), where)  # before its lists are converted
+                records.append(_dcvc_point(path, codec, (klass, seq_key, rate_key), entry))
     return records
+
+
+def _dcvc_point(path: Path, codec: str, keys: tuple[str, str, str], e: Any) -> Record:
+    """One rate key's entry of a DCVC JSON as a record; KEYS: its class, sequence and rate key."""
+    klass, seq_key, rate_key = keys
+    where = f"{path}: {_named(klass)}.{_named(seq_key)}.{_named(rate_key)}"
+    if not isinstance(e, dict):
+        raise ImportError_(f"{where}: expected a result entry (a mapping with ave_all_frame_bpp, i_frame_num ...)")
+    name, group, fps, width, height = canonical_sequence(seq_key, klass)
+    bpp = _entry_number(e, "ave_all_frame_bpp", where, required=True)
+    for key in ("i_frame_num", "p_frame_num"):
+        _entry_number(e, key, where, required=True)
+    frames = _whole(e["i_frame_num"], f"{where}.i_frame_num", 0) + _whole(e["p_frame_num"], f"{where}.p_frame_num", 0)
+    if frames < 1:
+        raise ImportError_(f"{where}: i_frame_num + p_frame_num is 0: no frame was coded")
+    yuv = "ave_all_frame_psnr_y" in e
+    for key in ("ave_all_frame_quality", "ave_all_frame_psnr", "ave_all_frame_msssim",
+                *(f"ave_all_frame_{m}_{p}" for m in ("psnr", "msssim") for p in "yuv")):
+        _entry_number(e, key, where)  # a present value must be a number
+    if "ave_all_frame_quality" not in e and "ave_all_frame_psnr" not in e and not yuv:
+        raise ImportError_(f"{where}: expected key 'ave_all_frame_psnr' or 'ave_all_frame_quality'")
+    timing = {}
+    for ours, theirs in (("encode_s", "avg_frame_encoding_time"), ("decode_s", "avg_frame_decoding_time")):
+        if (seconds := _entry_number(e, theirs, where)) is not None:
+            timing[ours] = seconds * frames
+    return imported_record(
+        source=path, fmt="dcvc", codec=codec, sequence=name, group=group, rate_point=rate_key,
+        metrics=dcvc_entry_metrics(e), bpp=bpp, frames=frames, fps=fps, width=width, height=height,
+        per_frame=_dcvc_frames(e, where, (width or 0) * (height or 0), yuv), timing=timing,
+        reported={k: v for k, v in e.items() if not isinstance(v, list)},
+        measurement="DCVC test_video.py: mean of per-frame values")
+
+
+def _dcvc_frame_count(e: Any) -> int:
+    """How many frames an entry's per-frame lists cover (the longest of them)."""
+    lists = [e.get(k) for k in ("frame_bpp", "frame_type", "frame_psnr")] if isinstance(e, dict) else []
+    return max((len(v) for v in lists if isinstance(v, list)), default=0)
+
+
+def _dcvc_frames(e: dict[str, Any], where: str, pixels: int, yuv: bool) -> dict[str, Any]:
+    """An entry's per-frame lists (bits from ``frame_bpp`` x the frame's pixels, frame types, PSNRs), each
+    value checked where it is."""
+    if not isinstance(e.get("frame_bpp"), list):
+        return {}
+    bpps = [_number_at(b, f"{where}.frame_bpp[{i}]") for i, b in enumerate(e["frame_bpp"])]
+    given = _entry_number(e, "frame_pixel_num", where)
+    if given is not None and not (math.isfinite(given) and given > 0):
+        raise ImportError_(f"{where}.frame_pixel_num: expected the frame's pixel count, got {_shown(given)}")
+    pixels = given or pixels
+    per_frame: dict[str, Any] = {"bits": [b * pixels for b in bpps] if pixels else None}  # type: ignore[operator]
+    types = e.get("frame_type", [])
+    if not isinstance(types, list):
+        raise ImportError_(f"{where}.frame_type: expected a list of frame types (0: intra, 1: inter)")
+    per_frame["frame_type"] = ["I" if _number_at(t, f"{where}.frame_type[{i}]") == 0 else "P"
+                               for i, t in enumerate(types)] or None
+    if isinstance(e.get("frame_psnr"), list):
+        per_frame["psnr_yuv_611" if yuv else "psnr_rgb"] = [_number_at(v, f"{where}.frame_psnr[{i}]")
+                                                            for i, v in enumerate(e["frame_psnr"])]
+    return per_frame
 
 
 # --- CompressAI ------------------------------------------------------------------------------------------------
@@ -583,20 +843,58 @@ _COMPRESSAI_KNOWN = {*_COMPRESSAI_METRICS, "bpp", "bitrate", "q", "qp", "encodin
                      "ms-ssim-db-rgb"}
 
 
-def _compressai(path: Path, text: str, codec: str | None, given: Geometry) -> list[dict[str, Any]]:
-    data = json.loads(text)
+def _compressai(path: Path, text: str, codec: str | None,
+                given: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+    data = _json(path, text)
     results = data.get("results")
     if not isinstance(results, dict):
         raise ImportError_(f"{path}: expected key 'results' holding lists of values (a CompressAI results JSON)")
     rate_key = "bpp" if "bpp" in results else "bitrate" if "bitrate" in results else None
     if rate_key is None:
         raise ImportError_(f"{path}: results: expected key 'bpp' or 'bitrate'")
-    n = len(results[rate_key])
+    n = len(results[rate_key]) if isinstance(results[rate_key], list) else -1
     for k, v in results.items():
         if not isinstance(v, list) or len(v) != n:
-            raise ImportError_(f"{path}: results.{k}: expected a list of {n} values, like results.{rate_key}")
+            count = f"{n} values" if n >= 0 else "values"
+            raise ImportError_(f"{path}: results.{_named(k)}: expected a list of {count}, like results.{rate_key}")
+    budget.point(f"{path}: results.{rate_key}", n)
     meta = data.get("meta") or {}
-    dataset_name = str(meta.get("dataset") or path.parent.name)
+    if not isinstance(meta, dict):
+        raise ImportError_(f"{path}: meta: expected a mapping (CompressAI's meta block), got {_shown(meta)}")
+    for where, value in (("name", data.get("name")), ("meta.dataset", meta.get("dataset"))):
+        if value is not None and not isinstance(value, str):
+            raise ImportError_(f"{path}: {where}: expected text, got {_shown(value)}")
+    dataset_name = meta.get("dataset") or path.parent.name
+    sequence = _compressai_sequence(dataset_name, given)
+    labels = results.get("q") or results.get("qp") or list(range(n))
+    records = []
+    for i in range(n):
+        def value(key: str, i: int = i) -> float:
+            return _number_at(results[key][i], f"{path}: results.{key}[{i}]")  # type: ignore[return-value]
+
+        metrics = {ours: value(theirs) for theirs, ours in _COMPRESSAI_METRICS.items() if theirs in results}
+        if "ms-ssim-db-rgb" in results and "ms_ssim_rgb" not in metrics:
+            db = value("ms-ssim-db-rgb")
+            if not (math.isfinite(db) and db >= 0):
+                raise ImportError_(f"{path}: results.ms-ssim-db-rgb[{i}]: {db!r} is not an MS-SSIM in dB (0 or more)")
+            metrics["ms_ssim_rgb"] = 1 - 10 ** (-db / 10)
+        if "psnr-yuv" in results:  # CompressAI's own weighting; kept under its own name, never as ours
+            metrics["psnr_yuv_compressai"] = value("psnr-yuv")
+        timing = {k: value(src) for k, src in (("encode_s", "encoding_time"), ("decode_s", "decoding_time"))
+                  if src in results}
+        records.append(imported_record(
+            source=path, fmt="compressai", codec=codec or data.get("name") or path.stem, rate_point=labels[i],
+            metrics=metrics, bpp=value("bpp") if rate_key == "bpp" else None,
+            kbps=value("bitrate") if rate_key == "bitrate" else None, frames=1, timing=timing, **sequence,
+            reported={"description": data.get("description"), "meta": meta,
+                      "unmapped": sorted(k for k in results if k not in _COMPRESSAI_KNOWN)},
+            measurement="CompressAI: averages over the dataset"))
+    return records
+
+
+def _compressai_sequence(dataset_name: str, given: Geometry) -> dict[str, Any]:
+    """What a CompressAI file's points are of: a sequence of its own (``kodak``), or, for a dataset we have a
+    manifest of, that class's dataset-average curve (with the geometry its sequences share, if they do)."""
     name, group, fps, width, height = canonical_sequence(dataset_name, dataset_name)
     average = None
     if key := given.dataset or dataset_key(dataset_name):  # a mean over a dataset we know: its class's curve
@@ -607,46 +905,39 @@ def _compressai(path: Path, text: str, codec: str | None, given: Geometry) -> li
         width, height, fps = geometry if isinstance(geometry, tuple) else (None, None, None)
         average = {"dataset": key, "named_in_file": dataset_name, "sequences": [s.name for s in seqs],
                    "rule": "CompressAI: plain mean over the dataset's sequences of each sequence's mean"}
-    labels = results.get("q") or results.get("qp") or list(range(n))
-    records = []
-    for i in range(n):
-        metrics = {ours: float(results[theirs][i]) for theirs, ours in _COMPRESSAI_METRICS.items() if theirs in results}
-        if "ms-ssim-db-rgb" in results and "ms_ssim_rgb" not in metrics:
-            metrics["ms_ssim_rgb"] = 1 - 10 ** (-float(results["ms-ssim-db-rgb"][i]) / 10)
-        if "psnr-yuv" in results:  # CompressAI's own weighting; kept under its own name, never as ours
-            metrics["psnr_yuv_compressai"] = float(results["psnr-yuv"][i])
-        timing = {k: float(results[src][i]) for k, src in (("encode_s", "encoding_time"), ("decode_s", "decoding_time"))
-                  if src in results}
-        records.append(imported_record(
-            source=path, fmt="compressai", codec=codec or str(data.get("name") or path.stem),
-            sequence=name, group=group, rate_point=labels[i],
-            metrics=metrics, bpp=float(results["bpp"][i]) if rate_key == "bpp" else None,
-            kbps=float(results["bitrate"][i]) if rate_key == "bitrate" else None, frames=1, fps=fps,
-            width=width, height=height, timing=timing,
-            reported={"description": data.get("description"), "meta": meta,
-                      "unmapped": sorted(k for k in results if k not in _COMPRESSAI_KNOWN)},
-            measurement="CompressAI: averages over the dataset", dataset_average=average))
-    return records
+    return {"sequence": name, "group": group, "fps": fps, "width": width, "height": height,
+            "dataset_average": average}
 
 
 # --- DHVC ------------------------------------------------------------------------------------------------------
 
-def _dhvc_json(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
-    entries = json.loads(text)
+def _dhvc_json(path: Path, text: str, codec: str | None,
+               _: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+    entries = _json(path, text)
     codec = codec or path.stem
-    latest: dict[tuple[str, Any], dict[str, Any]] = {}
+    latest: dict[tuple[str, Any], tuple[int, dict[str, Any]]] = {}
     for i, e in enumerate(entries):
+        where = f"{path}: entry {i}"
         if not isinstance(e, dict) or not {"video", "quality", "bpp", "psnr"} <= set(e):
-            raise ImportError_(f"{path}: entry {i}: expected keys video, quality, bpp, psnr (a DHVC q*.json entry)")
-        latest[(str(e["video"]), e["quality"])] = e  # the script appends on every run: the last one wins
+            raise ImportError_(f"{where}: expected keys video, quality, bpp, psnr (a DHVC q*.json entry)")
+        if not isinstance(e["video"], str) or not e["video"].strip():
+            raise ImportError_(f"{where}.video: expected the sequence's folder or name, got {_shown(e['video'])}")
+        quality = e["quality"]
+        if isinstance(quality, bool) or not isinstance(quality, (int, float, str)) or \
+                (isinstance(quality, float) and not math.isfinite(quality)):
+            raise ImportError_(f"{where}.quality: expected the quality index (a finite number), got {_shown(quality)}")
+        if (e["video"], quality) not in latest:
+            budget.point(where)
+        latest[(e["video"], quality)] = (i, e)  # the script appends on every run: the last one wins
     records = []
-    for (video, quality), e in latest.items():
+    for (video, quality), (i, e) in latest.items():
         name, group, fps, width, height = canonical_sequence(video)
-        metrics = {"psnr_rgb": float(e["psnr"])}
-        if "msssim" in e:
-            metrics["ms_ssim_rgb"] = float(e["msssim"])
+        metrics = {"psnr_rgb": _number_at(e["psnr"], f"{path}: entry {i}.psnr")}
+        if e.get("msssim") is not None:
+            metrics["ms_ssim_rgb"] = _number_at(e["msssim"], f"{path}: entry {i}.msssim")
         records.append(imported_record(source=path, fmt="dhvc-json", codec=codec, sequence=name, group=group,
-                                       rate_point=quality, metrics=metrics, bpp=float(e["bpp"]), fps=fps,
+                                       rate_point=quality, metrics=metrics,
+                                       bpp=_number_at(e["bpp"], f"{path}: entry {i}.bpp"), fps=fps,
                                        width=width, height=height,
                                        reported={"duplicates_dropped": len(entries) - len(latest)},
                                        measurement="DHVC test.py: mean of per-frame RGB PSNR"))
@@ -654,23 +945,34 @@ def _dhvc_json(path: Path, text: str, codec: str | None, _: Geometry) -> list[di
 
 
 _DHVC_SEQ = re.compile(r"q=(\S+?),.*?frame_dir\.stem=(\S+?),\s*bpp=([-\d.eE+]+),\s*psnr=([-\d.eE+]+)")
+_LONGEST_CLOSING = 10_000  # DHVC's closing line is a few hundred characters; a longer one is not searched
 
 
-def _dhvc_stdout(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
+def _dhvc_stdout(path: Path, text: str, codec: str | None,
+                 _: Geometry, budget: _Budget) -> list[dict[str, Any]]:
     codec = codec or path.stem
     clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    records, frames = [], []
-    for line in clean.splitlines():
+    records: list[Record] = []
+    frames: list[tuple[float, float]] = []
+    closed: dict[tuple[str, str], int] = {}  # (sequence, q) -> the line that closed it
+    for number, line in enumerate(clean.splitlines(), start=1):
+        where = f"{path}: line {number}"
         if m := DHVC_FRAME.match(line):
-            frames.append((int(m.group(1)), float(m.group(2)), float(m.group(3))))
-        elif m := _DHVC_SEQ.search(line):
+            budget.frame_values(1, where)
+            frames.append((_text_number(m.group(2), f"{where}: bpp"), _text_number(m.group(3), f"{where}: psnr")))
+        elif len(line) <= _LONGEST_CLOSING and "frame_dir.stem=" in line and (m := _DHVC_SEQ.search(line)):
             if not frames:
-                raise ImportError_(f"{path}: sequence {m.group(2)} has no 'frame: i bpp: b psnr: p' lines before it")
+                raise ImportError_(f"{where}: sequence {m.group(2)} has no 'frame: i bpp: b psnr: p' lines before it")
+            budget.point(where)
             name, group, fps, width, height = canonical_sequence(m.group(2))
-            bpps, psnrs = [f[1] for f in frames], [f[2] for f in frames]
+            if (first := closed.setdefault((name, m.group(1)), number)) != number:
+                raise ImportError_(f"{path}: lines {first} and {number} both close sequence {name} at q={m.group(1)} "
+                                   "(two runs in one log?); keep one run's lines")
+            bpps, psnrs = [f[0] for f in frames], [f[1] for f in frames]
             records.append(imported_record(
                 source=path, fmt="dhvc-stdout", codec=codec, sequence=name, group=group, rate_point=m.group(1),
-                metrics={"psnr_rgb": float(m.group(4))}, bpp=float(m.group(3)), frames=len(frames), fps=fps,
+                metrics={"psnr_rgb": _text_number(m.group(4), f"{where}: psnr")},
+                bpp=_text_number(m.group(3), f"{where}: bpp"), frames=len(frames), fps=fps,
                 width=width, height=height, per_frame={"psnr_rgb": psnrs, "bpp": bpps},
                 reported={"mean_frame_bpp": sum(bpps) / len(bpps), "mean_frame_psnr": sum(psnrs) / len(psnrs)},
                 measurement="DHVC test.py: mean of per-frame RGB PSNR"))
@@ -686,7 +988,8 @@ def _dhvc_stdout(path: Path, text: str, codec: str | None, _: Geometry) -> list[
 _QP_IN_NAME = re.compile(r"(?:^|[_.-])qp?(\d{1,2})(?=[_.-]|$)", re.IGNORECASE)
 
 
-def _vtm_log(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
+def _vtm_log(path: Path, text: str, codec: str | None,
+             _: Geometry, _budget: _Budget) -> list[dict[str, Any]]:
     from bench.codec_logs import parse_summary
 
     summary = parse_summary(text)
@@ -697,13 +1000,16 @@ def _vtm_log(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict
     qp = _QP_IN_NAME.search(stem)
     if qp is None or "Bitrate" not in summary:
         raise ImportError_(f"{path}: name the log <sequence>_qp<QP>.log so the sequence and QP are known")
+    if summary["frames"] < 1:
+        raise ImportError_(f"{path}: the 'Total Frames' summary counts {summary['frames']} frames: no frame was coded")
     name, group, fps, width, height = canonical_sequence(stem[: qp.start()] or stem)
     metrics = {"psnr_y": summary.get("Y-PSNR"), "psnr_u": summary.get("U-PSNR"), "psnr_v": summary.get("V-PSNR"),
                "psnr_yuv_vtm": summary.get("YUV-PSNR")}
     if all(summary.get(k) is not None for k in ("Y-PSNR", "U-PSNR", "V-PSNR")):
         metrics["psnr_yuv_611"] = (6 * summary["Y-PSNR"] + summary["U-PSNR"] + summary["V-PSNR"]) / 8
     timing = {}
-    if m := re.search(r"Total Time:\s*([\d.]+)\s*sec\.\s*\[user\]\s*([\d.]+)\s*sec\.\s*\[elapsed\]", text):
+    if m := re.search(r"Total Time:\s*(\d+(?:\.\d*)?)\s*sec\.\s*\[user\]\s*(\d+(?:\.\d*)?)\s*sec\.\s*\[elapsed\]",
+                      text):
         timing["encode_s"] = float(m.group(2))
     return [imported_record(source=path, fmt="vtm-log", codec=codec or ("hm" if "HM software" in text else "vtm"), sequence=name,
                             group=group, rate_point=int(qp.group(1)), metrics=metrics, kbps=summary["Bitrate"],
@@ -715,45 +1021,132 @@ def _vtm_log(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict
 
 # --- CSV -------------------------------------------------------------------------------------------------------
 
-def _csv(path: Path, text: str, codec: str | None, _: Geometry) -> list[dict[str, Any]]:
-    rows = list(csv.DictReader(text.splitlines()))
-    if not rows:
-        raise ImportError_(f"{path}: the CSV has no rows")
-    required = {"codec", "sequence", "rate_point"}
-    missing = required - set(rows[0])
-    if missing:
-        raise ImportError_(f"{path}: expected column {sorted(missing)[0]!r} (columns: codec, sequence, rate_point, "
-                           "bpp or kbps, metric columns)")
-    if "bpp" not in rows[0] and "kbps" not in rows[0]:
-        raise ImportError_(f"{path}: expected column 'bpp' or 'kbps'")
+_CSV_COLUMNS = ("codec, sequence, rate_point, bpp or kbps, metric columns named as ours (psnr_y, psnr_yuv_611 ...), "
+                "optional group, fps, frames, encode_s, decode_s")
 
-    def num(row: dict[str, str], key: str, line: int) -> float | None:
-        raw = (row.get(key) or "").strip()
+
+def _csv(path: Path, text: str, codec: str | None,
+        _: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+    """The rows of a CSV, read one at a time (strict quoting: a quote never closed is an error, not a field
+    that swallows the rest of the file); a row that repeats a point is refused naming both lines, a row beyond
+    the point limit (:class:`_Budget`) where it is reached."""
+    reader = csv.reader(_lines(text), strict=True)
+    records: list[Record] = []
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        _csv_header(path, header)
+        layout = _CsvLayout.of(header)
+        first_line: dict[tuple[str, str, str], int] = {}
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line
+            if len(row) != len(header):
+                raise ImportError_(f"{path}: line {line}: {len(row)} fields, but the header has {len(header)} "
+                                   f"({', '.join(_named(h) for h in header)})")
+            budget.point(f"{path}: line {line}")
+            record = _csv_row(path, row, line, codec, layout)
+            point = _point(record)
+            if (first := first_line.setdefault(point, line)) != line:
+                hint = (f" (NAME={codec} names every row's curve: import without a name, the codec column names "
+                        "the curves)" if codec else "; keep one of them")
+                raise ImportError_(f"{path}: lines {first} and {line} both give {_named(point[0])} / "
+                                   f"{_named(point[1])} / rate point {_named(point[2])}{hint}")
+            records.append(record)
+    except csv.Error as e:
+        raise ImportError_(f"{path}: line {reader.line_num}: {_csv_problem(e)}") from None
+    if not records:
+        raise ImportError_(f"{path}: the CSV has no rows")
+    return records
+
+
+# A line and its ending (\r\n, \r or \n, kept as they are), as io.StringIO(text, newline="") gives them to the
+# csv module, but as slices of the text: StringIO holds a copy of four bytes a character (256 MB for a 64 MB file).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """TEXT's lines, one at a time, each with its line ending."""
+    return (m.group() for m in _LINE.finditer(text))
+
+
+def _csv_problem(error: csv.Error) -> str:
+    """The csv module's complaint in a CSV writer's terms."""
+    text = str(error)
+    if "field larger than field limit" in text:
+        return f"a field longer than {csv.field_size_limit():,} characters: not a CSV of RD points"
+    if "unexpected end of data" in text:
+        return "a quoted field is never closed (a quote \" opened and no closing quote)"
+    if "expected after" in text:
+        return "text after a closing quote; quote the whole field"
+    return f"not CSV ({text})"
+
+
+def _csv_header(path: Path, header: list[str]) -> None:
+    if not any(header):
+        raise ImportError_(f"{path}: the CSV has no header line; expected columns {_CSV_COLUMNS}")
+    twice = next((h for i, h in enumerate(header) if h in header[:i]), None)
+    if twice is not None:
+        raise ImportError_(f"{path}: line 1: column {twice!r} is given twice; keep one")
+    missing = [c for c in ("codec", "sequence", "rate_point") if c not in header]
+    if missing:
+        raise ImportError_(f"{path}: line 1: expected column {missing[0]!r} (columns: {_CSV_COLUMNS})")
+    if "bpp" not in header and "kbps" not in header:
+        raise ImportError_(f"{path}: line 1: expected column 'bpp' or 'kbps'")
+
+
+_CSV_KNOWN = {"codec", "sequence", "rate_point", "bpp", "kbps", "group", "fps", "frames", "encode_s", "decode_s"}
+
+
+@dataclass(frozen=True)
+class _CsvLayout:
+    """What a CSV's header says, worked out once for all its rows rather than again for each (with a dict of
+    the row and a look-up of the metric registry): where each column is, which are metrics, which are not
+    mapped to anything of ours."""
+
+    column: dict[str, int]
+    metrics: tuple[str, ...]
+    timing: tuple[str, ...]
+    unmapped: tuple[str, ...]
+
+    @classmethod
+    def of(cls, header: list[str]) -> _CsvLayout:
+        names = metric_names()
+        return cls({h: i for i, h in enumerate(header)}, tuple(h for h in header if h in names),
+                   tuple(k for k in ("encode_s", "decode_s") if k in header),
+                   tuple(sorted(h for h in header if h not in _CSV_KNOWN and h not in names)))
+
+
+def _csv_row(path: Path, row: list[str], line: int, codec: str | None, layout: _CsvLayout) -> Record:
+    """One CSV row (its fields in the header's order) as a record; every value checked where it is (line,
+    column)."""
+    def cell(key: str) -> str:
+        return row[layout.column[key]] if key in layout.column else ""
+
+    def num(key: str, positive: bool = False) -> float | None:
+        raw = cell(key).strip()
         if not raw:
             return None
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ImportError_(f"{path}: line {line}, column {key}: {raw!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ImportError_(f"{path}: line {line}, column {key}: {raw!r} is not finite")
+        value = _text_number(raw, f"{path}: line {line}, column {key}")
+        if not math.isfinite(value) or (positive and value <= 0):
+            raise ImportError_(f"{path}: line {line}, column {key}: {_shown(raw)} is not a "
+                               f"{'positive' if positive else 'finite'} number")
         return value
 
-    known = {"codec", "sequence", "rate_point", "bpp", "kbps", "group", "fps", "frames", "encode_s", "decode_s",
-             *metric_names()}
-    unmapped = sorted(str(c) for c in rows[0] if c not in known)
-    records = []
-    for line, row in enumerate(rows, start=2):
-        name, group, fps, width, height = canonical_sequence(row["sequence"], row.get("group") or None)
-        if row.get("group"):
-            group = row["group"]
-        fps = num(row, "fps", line) or fps
-        metrics = {m: num(row, m, line) for m in row if m in metric_names()}
-        frames = num(row, "frames", line)
-        records.append(imported_record(
-            source=path, fmt="csv", codec=codec or row["codec"] or path.stem, sequence=name, group=group,
-            rate_point=row["rate_point"], metrics=metrics, bpp=num(row, "bpp", line), kbps=num(row, "kbps", line),
-            frames=int(frames) if frames else None, fps=fps, width=width, height=height,
-            timing={k: num(row, k, line) for k in ("encode_s", "decode_s") if k in row},
-            reported={"unmapped": unmapped} if unmapped else None))
-    return records
+    for column in ("sequence", "rate_point"):
+        if not cell(column).strip():
+            raise ImportError_(f"{path}: line {line}: column {column} is empty")
+    name, group, fps, width, height = canonical_sequence(cell("sequence").strip(), cell("group") or None)
+    if cell("group").strip():
+        group = cell("group").strip()
+    frames = num("frames", positive=True)
+    if frames is not None and frames != int(frames):
+        raise ImportError_(f"{path}: line {line}, column frames: {cell('frames').strip()!r} is not a whole number")
+    return imported_record(
+        # interned: the rows of a curve share one name string instead of holding a copy each
+        source=path, fmt="csv", codec=sys.intern(codec or cell("codec").strip() or path.stem), sequence=name,
+        group=group, rate_point=cell("rate_point").strip(), metrics={m: num(m) for m in layout.metrics},
+        bpp=num("bpp"), kbps=num("kbps"), frames=int(frames) if frames else None,
+        fps=num("fps", positive=True) or fps, width=width, height=height,
+        timing={k: num(k) for k in layout.timing},
+        reported={"unmapped": list(layout.unmapped)} if layout.unmapped else None)

@@ -265,8 +265,9 @@ def test_an_imported_nan_or_a_wrong_kind_is_refused_by_name(tmp_path: Path, caps
     path.write_text(json.dumps({"B": {"BQTerrace_1920x1080_60": {"000": entry}}}))  # json writes NaN
     assert main(["bd", str(path), "--anchor", "fm", "--out", str(tmp_path / "bd")]) == 2
     _one_line(capsys.readouterr().err, str(path), "metric psnr_rgb is nan, not a finite number")
-    for doc, needle in (({"results": {"bpp": 3}}, "not a valid compressai file"),
-                        ([{"video": "v", "quality": [1], "bpp": 0.1, "psnr": 30}], "not a valid dhvc-json file")):
+    for doc, needle in (({"results": {"bpp": 3}}, "fm.json: results.bpp: expected a list of values"),
+                        ([{"video": "v", "quality": [1], "bpp": 0.1, "psnr": 30}],
+                         "fm.json: entry 0.quality: expected the quality index (a finite number), got [1]")):
         path.write_text(json.dumps(doc))
         assert main(["bd", str(path), "--anchor", "fm", "--out", str(tmp_path / "bd")]) == 2
         _one_line(capsys.readouterr().err, needle)
