@@ -92,8 +92,11 @@ def _is_average(points: pd.DataFrame) -> pd.Series:
 
 def _curves(points: pd.DataFrame, metric: str) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     if metric not in points.columns:
-        raise BenchError(f"metric {metric!r} is in none of the results; available: "
-                         f"{', '.join(c for c in points.columns if registered_metric(c) is not None)}")
+        available = ", ".join(c for c in points.columns if registered_metric(c) is not None)
+        unmeasured = "not_measured" in points.columns and points["not_measured"].notna().any()
+        raise BenchError(f"metric {metric!r} is in none of the results; available: {available or 'none'}" +
+                         ("; jobs were not measured (each named in a warning above): `evaluate.py remeasure` "
+                          "measures them again" if unmeasured else ""))
     ok = points[points["status"] == "ok"]
     rate = pd.to_numeric(ok["bpp"], errors="coerce").to_numpy(dtype=float)
     quality = pd.to_numeric(ok[metric], errors="coerce").to_numpy(dtype=float)
@@ -178,32 +181,41 @@ def _unusable(pairs: list[tuple[str, tuple[np.ndarray, np.ndarray] | None]], met
     return None
 
 
-def non_finite_points(points: pd.DataFrame, metric: str, by: str = "sequence") -> dict[tuple[str, str], list[str]]:
+def non_finite_points(points: pd.DataFrame, metric: str,
+                      by: str = "sequence") -> dict[tuple[str, str], list[tuple[str, str]]]:
     """(codec, value of BY) -> its points where METRIC is not a finite number (a NaN or infinite per-frame value:
-    the ``non_finite`` column of the summary), each named; found in one pass over POINTS, once per table. BY:
+    the ``non_finite`` column of the summary) or was not measured (no usable measurement: the ``not_measured``
+    column), each as (that column's name, the point named); found in one pass over POINTS, once per table. BY:
     ``sequence``, or ``group`` for the classes' averaged curves."""
-    if "non_finite" not in points.columns:
-        return {}
     m = registered_metric(metric)
     name = m.name if m is not None else metric  # ms_ssim_y_db is not finite where ms_ssim_y is not
-    out: dict[tuple[str, str], list[str]] = {}
-    for codec, key, seq, rp, names in zip(points["codec"], points[by], points["sequence"], points["rate_point"],
-                                          points["non_finite"], strict=True):
-        if isinstance(names, str) and name in names.split(", "):
-            out.setdefault((codec, key), []).append(f"{codec} {seq} at rate point {rp}")
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for column in ("not_measured", "non_finite"):
+        if column not in points.columns:
+            continue
+        for codec, key, seq, rp, names in zip(points["codec"], points[by], points["sequence"], points["rate_point"],
+                                              points[column], strict=True):
+            if isinstance(names, str) and name in names.split(", "):
+                out.setdefault((codec, key), []).append((column, f"{codec} {seq} at rate point {rp}"))
     return out
 
 
-def _non_finite(curves: list[tuple[str, str]], bad: dict[tuple[str, str], list[str]],
+def _non_finite(curves: list[tuple[str, str]], bad: dict[tuple[str, str], list[tuple[str, str]]],
                 opts: BDOptions) -> BDResult | None:
-    """A ``non_finite`` result naming the points of CURVES, (codec, sequence or class), that BAD (see
-    :func:`non_finite_points`) lists, or None."""
+    """A result naming the points of CURVES, (codec, sequence or class), that BAD (see :func:`non_finite_points`)
+    lists: ``metric_missing`` where one was not measured, else ``non_finite``; None when BAD lists none."""
     named = [point for curve in curves for point in bad.get(curve, [])]
     if not named:
         return None
+    unmeasured = [p for column, p in named if column == "not_measured"]
+    if unmeasured:
+        return BDResult(None, Status.METRIC_MISSING, opts.kind, opts.method,
+                        message=f"{metric_name(opts.metric)} was not measured for {', '.join(unmeasured)} (its "
+                                "measurement is missing or cannot be used; the summary's cautions say why): no BD "
+                                "value; the next `evaluate.py run` or `evaluate.py remeasure` measures it")
     return BDResult(None, Status.NON_FINITE, opts.kind, opts.method,
-                    message=f"{metric_name(opts.metric)} is not a finite number for {', '.join(named)} (a per-frame "
-                            "value is NaN or infinite): no BD value")
+                    message=f"{metric_name(opts.metric)} is not a finite number for {', '.join(p for _, p in named)} "
+                            "(a per-frame value is NaN or infinite): no BD value")
 
 
 def check_anchor(points: pd.DataFrame, anchor: str) -> None:

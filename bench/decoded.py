@@ -10,7 +10,10 @@ metric version) the suite needs them back, bit for bit. Two ways, chosen per cod
   the condition's codec entry says ``keep_decoded: never``; ``always`` keeps them for any codec.
 
 Either way the frames are checked against the SHA-256 of the raw decoded frames that the record holds from
-coding time; a mismatch (a decoder that is not deterministic) stops the measurement with that message.
+coding time. What they come from is checked first: a stored bitstream whose SHA-256 is not the record's, or a
+kept file that is gone or restores to other frames, has changed since coding (:class:`ChangedSinceCoding`:
+the job is coded again). Frames re-decoded from an unchanged bitstream that still differ mean a decoder that is
+not deterministic, and the measurement stops saying so.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from bench.adapters.base import sha256_file
 from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.errors import BenchError
+from bench.interrupts import run_captured
 from bench.video.formats import PixelFormat
 
 
@@ -33,7 +37,7 @@ def raw_sha256(path: Path) -> str:
 
 def _ffmpeg(argv: list[str], what: str) -> None:
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=6 * 3600, check=False)
+        proc = run_captured(argv, timeout=6 * 3600)  # a run's Ctrl-C stops it (bench.interrupts)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise BenchError(f"{what}: ffmpeg could not run: {e}") from None
     if proc.returncode != 0:
@@ -66,8 +70,31 @@ def restore(kept: Path, fmt: PixelFormat, dest: Path) -> list[str]:
     return argv
 
 
-def check(path: Path, expected: str | None, what: str) -> None:
-    """The frames at PATH are those measured at coding time (when the record knows their hash)."""
-    if expected is not None and raw_sha256(path) != expected:
-        raise BenchError(f"{what}: the decoded frames differ from those measured when the job was coded (SHA-256); "
-                         "the decoder is not deterministic here, so the job must be coded again to measure it")
+class ChangedSinceCoding(BenchError):
+    """What a coded job's frames come back from (its stored bitstream, its kept decoded frames) is not what was
+    stored when it was coded: it cannot be measured again, only coded again."""
+
+
+def check_bitstreams(root: Path, rate: dict[str, Any], what: str) -> None:
+    """The stored bitstreams a record names (paths under ROOT) are there with the SHA-256 it holds; else
+    :class:`ChangedSinceCoding` naming the first that is not."""
+    for rel, expected in zip(rate.get("bitstreams") or [], rate.get("bitstream_sha256") or [], strict=False):
+        path = root / rel
+        if not path.is_file():
+            raise ChangedSinceCoding(f"{what}: its bitstream {path} is gone (changed since coding)")
+        if sha256_file(path) != expected:
+            raise ChangedSinceCoding(f"{what}: its bitstream {path} changed since coding (its SHA-256 is not the one "
+                                     "its record holds)")
+
+
+def check(path: Path, expected: str | None, what: str, restored_from: Path | None = None) -> None:
+    """The frames at PATH are those measured at coding time (when the record knows their hash): re-decoded from
+    a bitstream checked unchanged, or RESTORED_FROM a kept file."""
+    if expected is None or raw_sha256(path) == expected:
+        return
+    if restored_from is not None:
+        raise ChangedSinceCoding(f"{what}: its kept decoded frames {restored_from} restore to frames that differ from "
+                                 "those measured when the job was coded (SHA-256): the file changed since coding")
+    raise BenchError(f"{what}: the decoded frames differ from those measured when the job was coded (SHA-256), "
+                     "though its bitstream is unchanged: the decoder is not deterministic here, so the job must be "
+                     "coded again to measure it")

@@ -38,3 +38,22 @@ def failures_by_codec(records: list[dict[str, Any]]) -> dict[str, str]:
             first = (failed[0]["error"]["message"].splitlines() or ["no message"])[0]
             out[codec] = f"{len(failed)} of {len(rs)} jobs failed: {first}"
     return out
+
+
+def empty_folders(sources: Iterable[Any]) -> str | None:
+    """One line for the first results folder among SOURCES (:class:`bench.sources.Source`) whose record files
+    are all unreadable, naming it and what to do; None when there is none. Such a folder must stop a report, not
+    become a page of "0 records" called imported. (A folder with no record file yet is a run not started: its
+    page says there is nothing to compare.)"""
+    from pathlib import Path
+
+    for s in sources:
+        if not s.run or s.records:
+            continue
+        files = sorted((Path(s.path) / "records").glob("*/*/*.json"))
+        if files:
+            return (f"{s.path}: none of its {len(files)} record file(s) can be read (each is named in a warning "
+                    "above); repair or remove them and run its condition again (`evaluate.py run --conditions ...` "
+                    "codes those jobs again), or import the folder's source files again if `evaluate.py import` "
+                    "wrote it")
+    return None

@@ -11,6 +11,19 @@ Layout under ``results/<condition>/``::
     condition.yaml, run.json                              the condition as run (extends: merged, codecs in full)
                                                           and the planned jobs of the run
     summary.csv, frames.csv                               tables rebuilt from the records after a run
+    superseded/<UTC time>-<key16>/...                     a job's record, bitstreams, measurements and logs moved
+                                                          aside (same paths below) when what its measurements come
+                                                          from changed since coding and it is coded again, or a
+                                                          folder found where a measurement file goes; why.txt
+
+A measurement file that cannot be used (unreadable, another job's, not shaped as one) is named with why in every
+output that reads it, its metrics shown as not measured; the next run or ``remeasure`` takes it again (a folder
+or other non-file where its file should be is moved aside into superseded/ first). One that no measurement the
+condition asks for would be read from (a stray file, a damaged one of an earlier key) is named as not used, to
+be removed; it never stops a command, not even under ``--strict``.
+
+A measurement file is read, checked and pooled once per process while it is unchanged (same path, inode, size
+and times): a run's triage reads it, its tables reuse what was read.
 
 Records and measurements are written to a temporary file in the same folder and renamed into place, so a run
 killed at any moment leaves each whole or absent, never half-written. Both hold ``schema_version``; records of
@@ -23,10 +36,14 @@ import gzip
 import json
 import os
 import shutil
+import stat
 import sys
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from bench import SCHEMA_VERSION
 from bench.errors import BenchError
@@ -40,11 +57,34 @@ from bench.files import load_json as _load_json
 from bench.files import safe_part as _safe
 from bench.metrics.registry import MetricSpec, request
 
+# What follows a measurement file that cannot be used, wherever it is read.
+MEASURE_AGAIN = "the next `evaluate.py run` or `evaluate.py remeasure` measures it again"
+# ... and one that nothing would read from (no measurement the condition asks for is stored under its name).
+NOT_USED = "not used by any job (no measurement the condition asks for is stored under this name); remove it"
+
+
+class StoredMeasurement(dict):  # type: ignore[type-arg]
+    """A measurement document as read from its file. ``pooled`` keeps what pooling made of it
+    (:func:`bench.metrics.pooling.pooled_view`), so that a file read again unchanged is not pooled again; the
+    document is shared by every reader in the process, which only read it."""
+
+    __slots__ = ("pooled",)
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        super().__init__(doc)
+        self.pooled: dict[Any, Any] = {}
+
 
 class ResultStore:
     """Records of one condition under ``root`` (``results/<condition>``)."""
 
     strict: bool = False  # --strict: a damaged record stops the command instead of being skipped with a warning
+    # Measurement files read and checked in this process, by the file (path, device, inode, size, modification
+    # and change times) and what the check depends on (the job's key and frame count), oldest first: the tables
+    # reuse what a run's triage read. Bounded by the per-frame values held (_MEMO_VALUES).
+    _memo: ClassVar[OrderedDict[tuple[Any, ...], tuple[dict[str, Any] | None, str | None, int]]] = OrderedDict()
+    _memo_values: ClassVar[int] = 0
+    _memo_lock: ClassVar[threading.Lock] = threading.Lock()  # jobs' threads may read while the tables do
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -79,20 +119,110 @@ class ResultStore:
         atomic_write_text(path, json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n")
         return path
 
-    def has_measurement(self, record: dict[str, Any], measure: str, key: str) -> bool:
-        """Whether RECORD's job has the measurement keyed KEY (by its file name: nothing is read)."""
-        return (self.measurement_dir(record) / f"{_safe(measure)}_{key[:16]}.json").is_file()
+    def measurement_path(self, record: dict[str, Any], measure: str, key: str) -> Path:
+        """Where RECORD's job keeps its measurement of MEASURE keyed KEY."""
+        return self.measurement_dir(record) / f"{_safe(measure)}_{key[:16]}.json"
 
-    def measurements(self, record: dict[str, Any]) -> list[dict[str, Any]]:
-        """The stored measurements of RECORD's job (any measure, version or implementation)."""
+    def stored_measurement(self, record: dict[str, Any], measure: str,
+                           key: str) -> tuple[dict[str, Any] | None, str | None]:
+        """RECORD's measurement of MEASURE keyed KEY when it can be used; else None and why not (None: there is
+        no such file, the measurement was never taken)."""
+        path = self.measurement_path(record, measure, key)
+        if not path.exists() and not path.is_symlink():
+            return None, None
+        doc, why = self._read_measurement(path, record)
+        if why is None and doc is not None and doc.get("key") != key:
+            why = f"holds a measurement keyed {str(doc.get('key'))[:16]}, not the {key[:16]} its name says"
+        return (doc, None) if why is None else (None, why)
+
+    def read_measurements(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """The stored measurements of RECORD's job that can be used (any measure, version or implementation),
+        and the files that cannot, by name, with why (unreadable, another job's, not a measurement). Nothing is
+        said here: :meth:`view` says each, with what follows (measured again, or not used by any job)."""
         folder = self.measurement_dir(record)
-        docs = []
+        docs, problems = [], {}
         for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            try:
-                docs.append(_load_json(p))
-            except DamagedFile as e:
-                self._damaged(e, "measured again by the next run")
-        return [d for d in docs if d.get("job_key") == record["key"] and isinstance(d.get("values"), dict)]
+            doc, why = self._read_measurement(p, record)
+            if doc is not None:
+                docs.append(doc)
+            else:
+                problems[p.name] = str(why)
+        return docs, problems
+
+    def unusable(self, path: Path, why: str, consequence: str = MEASURE_AGAIN) -> None:
+        """Say once that the stored file PATH cannot be used and why, and what follows; ``--strict``: stop."""
+        self._damaged(DamagedFile(path, why), consequence)
+
+    def supersede(self, record: dict[str, Any], why: str) -> Path:
+        """Move RECORD's job aside before it is coded again: its record first (then the next run codes it, even
+        if this one is killed now), its bitstreams, measurements, kept decoded frames and logs (see
+        :meth:`set_aside`). Returns the folder they went to."""
+        named = [*((record.get("rate") or {}).get("bitstreams") or []),
+                 ((record.get("decoded") or {}).get("kept") or {}).get("path"), (record.get("logs") or {}).get("path")]
+        return self.set_aside(record["key"], [
+            self.record_path(record["codec"]["name"], record["sequence"]["name"], record["rate_point"], record["key"]),
+            self.measurement_dir(record), *(self.root / p for p in named if p)], why)
+
+    def set_aside(self, key: str, paths: list[Path], why: str) -> Path:
+        """Move PATHS (files or folders in this results folder) into ``superseded/<UTC time>-<key16>/`` under
+        their paths here, in order, with WHY in ``why.txt``. Nothing is deleted. Returns that folder."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        dest = self.root / "superseded" / f"{stamp}-{key[:16]}"
+        n = 1
+        while dest.exists():
+            n += 1
+            dest = dest.with_name(f"{stamp}-{key[:16]}-{n}")
+        root = self.root.resolve()
+        dest.mkdir(parents=True)
+        atomic_write_text(dest / "why.txt", f"{why}\n")
+        for path in paths:
+            if not (path.exists() or path.is_symlink()) or not path.resolve().is_relative_to(root):
+                continue  # gone already, or a hand-edited record naming a file outside the folder: left alone
+            target = dest / path.relative_to(self.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        return dest
+
+    @classmethod
+    def _read_measurement(cls, path: Path, record: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """The measurement file PATH read and checked for RECORD's job (:func:`measurement_problem`): its document
+        or why it cannot be used. Remembered while the file is unchanged (see ``_memo``)."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        memo_key = None
+        # A file changed in the last two seconds is read each time: rewritten in place with the same size within
+        # one tick of the file system's clock, it would look unchanged (what git calls a racy file).
+        if st is not None and stat.S_ISREG(st.st_mode) and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > 2e9:
+            memo_key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, record["key"],
+                        (record.get("source") or {}).get("count"))
+            with cls._memo_lock:
+                if (hit := cls._memo.get(memo_key)) is not None:
+                    cls._memo.move_to_end(memo_key)
+                    return hit[0], hit[1]
+        try:
+            doc: dict[str, Any] | None = StoredMeasurement(_load_json(path))
+            why = measurement_problem(doc, path.name, record)  # type: ignore[arg-type]
+        except DamagedFile as e:
+            doc, why = None, e.why
+        except OSError as e:  # a permission, a folder where a file should be: said, never raised
+            doc, why = None, f"cannot be read ({e.strerror or e})"
+        doc = doc if why is None else None
+        if memo_key is not None:
+            cls._remember(memo_key, doc, why)
+        return doc, why
+
+    @classmethod
+    def _remember(cls, memo_key: tuple[Any, ...], doc: dict[str, Any] | None, why: str | None) -> None:
+        size = sum(len(v) for v in doc["values"].values()) if doc is not None else 1
+        with cls._memo_lock:
+            if memo_key in cls._memo:  # read by two threads at once: counted once
+                return
+            cls._memo[memo_key] = (doc, why, size)
+            cls._memo_values += size
+            while cls._memo_values > _MEMO_VALUES and len(cls._memo) > 1:
+                cls._memo_values -= cls._memo.popitem(last=False)[1][2]
 
     def work_dir(self, key: str) -> Path:
         """A job's scratch folder while it runs; its name (key, host, process id) is what ``status`` reads to
@@ -177,12 +307,26 @@ class ResultStore:
         return None
 
     def view(self, record: dict[str, Any], metrics: MetricSpec) -> dict[str, Any]:
-        """RECORD with its pooled metrics and per-frame values as METRICS says (see bench.metrics.pooling)."""
+        """RECORD with its pooled metrics and per-frame values as METRICS says (see bench.metrics.pooling). Each
+        measurement file that cannot be used is said once: the one a metric would come from as measured again
+        by the next run (``--strict``: stops), any other as not used by any job, to be removed."""
         from bench.metrics.pooling import pooled_view
 
         if record.get("imported"):  # a producer's own numbers (evaluate.py import): nothing to pool
             return record
-        return pooled_view(record, self.measurements(record) if record.get("status") == "ok" else [], metrics)
+        if record.get("status") != "ok":
+            return pooled_view(record, [], metrics)
+        docs, problems = self.read_measurements(record)
+        view = pooled_view(record, docs, metrics, problems)
+        # The file each not-measured metric is blamed on (damaged, or readable but giving no value of it).
+        blamed = {e["file"]: e["reason"] for e in view.get("not_measured") or [] if e["file"]}
+        for name, why in {**problems, **blamed}.items():
+            path = self.measurement_dir(record) / name
+            if name in blamed:
+                self.unusable(path, blamed[name])
+            else:  # nothing would read it, so nothing measures it again: a warning, never a stop under --strict
+                warn(f"{path}: {why}; {NOT_USED}")
+        return view
 
     def run_records(self) -> list[dict[str, Any]]:
         """Records of the last run's planned jobs (all records when the folder has no run manifest), with their
@@ -216,6 +360,44 @@ class ResultStore:
             host, _, pid = tmp.name.rsplit(".", 3)[-3].rpartition("-") if tmp.name.count(".") >= 4 else ("", "", "")
             if host == _host() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
                 tmp.unlink(missing_ok=True)
+
+
+def measurement_problem(doc: dict[str, Any], name: str, record: dict[str, Any]) -> str | None:
+    """Why the measurement document DOC, stored as file NAME, cannot be used for RECORD's job (None: it can):
+    another job's, not what its name says, or not shaped as :func:`bench.metrics.measuring.document` writes
+    (per-frame lists of numbers, one value per coded frame for a frame measure)."""
+    if not isinstance(doc.get("job_key"), str) or doc.get("kind", "measurement") != "measurement":
+        return "is not a measurement document (no job key)"
+    if doc.get("job_key") != record["key"]:
+        return (f"holds a measurement of another job (job key {str(doc.get('job_key'))[:16]}, this job's is "
+                f"{record['key'][:16]})")
+    measure, key = doc.get("measure"), doc.get("key")
+    if not isinstance(measure, str) or not isinstance(key, str) or name != f"{_safe(measure)}_{key[:16]}.json":
+        return f"holds measurement {str(measure)[:40]!r} keyed {str(key)[:16]}, not what its file name says"
+    params = doc.get("params", {})
+    if not isinstance(params, dict) or not all(isinstance(v, (str, int, float, bool, type(None)))
+                                               for v in params.values()):
+        return "its parameters are not a mapping of plain values"
+    if not isinstance(doc.get("version"), int) or not isinstance(doc.get("constants", {}), dict):
+        return "has no version number or its constants are not a mapping"
+    values = doc.get("values")
+    if not isinstance(values, dict) or not values or not all(isinstance(v, list) for v in values.values()):
+        return "holds no per-frame values (a mapping of lists)"
+    if not {type(x) for v in values.values() for x in v} <= _NUMBERS:  # by exact type: a bool is no number here
+        return "holds a per-frame value that is not a number"
+    # Every measure, of either scope, stores one value per coded frame in each list (VMAF's scores, XPSNR's
+    # per-plane values too): a shorter list would be pooled over fewer frames than the job coded.
+    frames = (record.get("source") or {}).get("count")
+    wrong = next((k for k, v in values.items() if len(v) != frames), None)
+    if isinstance(frames, int) and wrong is not None:
+        return f"holds {len(values[wrong])} values of {wrong[:40]}, for a job of {frames} coded frames"
+    return None
+
+
+_NUMBERS = {int, float, type(None)}
+
+
+_MEMO_VALUES = 2_000_000  # per-frame values held by ResultStore._memo at most (about 100 MB with their pooling)
 
 
 def default_metric_spec() -> MetricSpec:

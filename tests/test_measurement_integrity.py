@@ -71,7 +71,7 @@ def test_an_xpsnr_value_stored_under_version_1_is_not_reused(coded: tuple[Path, 
     cond, results, argv = _copy(coded, tmp_path)
     store = ResultStore(results / "t")
     record = _job(store, "x264", "Pan", 32)
-    [v2] = [d for d in store.measurements(record) if d["measure"] == "xpsnr"]
+    [v2] = [d for d in store.read_measurements(record)[0] if d["measure"] == "xpsnr"]
     assert v2["version"] == 2
     good = _view(store, record["key"])["metrics"]["xpsnr_y"]
     # A version-1 value beside it, measured later (so "the newest" alone would pick it): never used.

@@ -14,16 +14,23 @@ job's pooled metric NaN, never a number: the view lists it under ``non_finite`` 
 measurement's key, the frames) and adds a caution naming the sequence, rate point, metrics (by their labels),
 the measurement file and what to do, which summary.csv and the report show (the terminal says it once, with
 the file's path).
+
+A requested measurement that cannot be used (no file, a damaged or foreign file: see
+:func:`bench.store.measurement_problem`, or values its metrics cannot be pooled from) leaves its metrics out and
+is listed under ``not_measured`` (measure, metrics, the file and why), with a caution naming the job, the metrics
+and the reason; the next ``run`` or ``remeasure`` takes it again (:func:`bench.job_run.missing_measurements`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bench.metrics.registry import (
     MeasureRequest,
+    Metric,
     MetricSpec,
     PoolingContext,
     definitions,
@@ -33,6 +40,7 @@ from bench.metrics.registry import (
     request,
 )
 
+NOT_MEASURED = "not_measured"  # the key (record field, CSV column) of metrics without a usable measurement
 NON_FINITE = "non_finite"  # the key (record field, CSV column, BD status) of metrics whose values are not all finite
 
 
@@ -40,10 +48,13 @@ def _request_of(doc: Mapping[str, Any]) -> MeasureRequest:
     return request(doc["measure"], **(doc.get("params") or {}))
 
 
-def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec: MetricSpec) -> dict[str, Any]:
+def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec: MetricSpec,
+                problems: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A copy of RECORD with ``metrics`` (pooled), ``per_frame`` (raw and per-metric values) and ``measurement``
     (how) from DOCS, for the measures SPEC asks for. A measurement missing for a requested measure leaves its
-    metrics out (the report and tables then show them empty)."""
+    metrics out (the report and tables then show them empty) and is listed under ``not_measured`` with why:
+    PROBLEMS (file name -> why it cannot be used, from the store), else what the record or DOCS tell."""
+    docs = list(docs)
     view = dict(record)
     fields = dict((record.get("condition") or {}).get("fields") or {})
     fields["metrics"] = spec.describe()
@@ -51,17 +62,25 @@ def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec:
     if record.get("status") != "ok":
         return view
     by_request = current_measurements(docs, spec)
-    wanted = [r for r in spec.requests if r in by_request]
     ctx = PoolingContext(spec.pooling, spec.psnr_peak, _bit_depth(record))
     per_frame: dict[str, Any] = dict(record.get("per_frame") or {})
+    pooled, frames, non_finite, broken = _pool(by_request, [r for r in spec.requests if r in by_request], ctx)
+    wanted = [r for r in spec.requests if r in by_request and r not in broken]
     for req in wanted:
         doc = by_request[req]
         per_frame.update({k: v for k, v in doc["values"].items() if not _shadowed(k, req)})
         per_frame.update(doc.get("constants") or {})
-    pooled, non_finite = _pool(by_request, wanted, ctx, per_frame)
+    per_frame.update(frames)  # each metric's per-frame values, after the raw ones they may be named like
+    cautions = list(record.get("cautions") or [])
     if non_finite:
         view[NON_FINITE] = non_finite
-        view["cautions"] = [*(record.get("cautions") or []), non_finite_caution(record, non_finite)]
+        cautions.append(non_finite_caution(record, non_finite))
+    missing = [not_measured_entry(r, record, docs, problems or {}, broken) for r in spec.requests if r not in wanted]
+    if missing:
+        view[NOT_MEASURED] = missing
+        cautions.append(not_measured_caution(record, missing))
+    if cautions:
+        view["cautions"] = cautions
     view["metrics"] = pooled
     view["per_frame"] = per_frame
     view["codec_reported"] = _with_difference(record, pooled)
@@ -71,7 +90,7 @@ def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec:
         "measures": [{"measure": r.measure, "params": r.params_dict, "version": by_request[r]["version"],
                       "implementation": by_request[r]["implementation"], "key": by_request[r]["key"],
                       "seconds": by_request[r].get("seconds")} for r in wanted],
-        "missing": [r.describe() for r in spec.requests if r not in by_request],
+        "missing": [r.describe() for r in spec.requests if r not in wanted],
         "definitions": {k: v for k, v in definitions().items() if k in pooled},
         "domain": next((by_request[r].get("domain") for r in wanted), None),
     }
@@ -84,33 +103,98 @@ def current_measurements(docs: Iterable[Mapping[str, Any]], spec: MetricSpec) ->
     known = measures()
     out: dict[MeasureRequest, Mapping[str, Any]] = {}
     for doc in sorted(docs, key=lambda d: str(d.get("measured_at") or "")):
-        req = _request_of(doc)
+        try:
+            req = _request_of(doc)
+        except TypeError:  # parameters no measure takes (the store has checked their shape): not ours to use
+            continue
         if req in spec.requests and req.measure in known and doc.get("version") == known[req.measure].version:
             out[req] = doc
     return out
 
 
 def _pool(by_request: Mapping[MeasureRequest, Mapping[str, Any]], wanted: list[MeasureRequest], ctx: PoolingContext,
-          per_frame: dict[str, Any]) -> tuple[dict[str, float | None], list[dict[str, Any]]]:
-    """Every metric of the WANTED measurements, pooled (PER_FRAME gets each metric's per-frame values), and
-    the metrics whose per-frame values are not all finite (pooled as NaN, whatever the pooling made of them)."""
+          ) -> tuple[dict[str, float | None], dict[str, list[Any]], list[dict[str, Any]], dict[MeasureRequest, str]]:
+    """Every metric of the WANTED measurements, pooled, and per frame (metrics that have per-frame values); the
+    metrics whose per-frame values are not all finite (pooled as NaN, whatever the pooling made of them); and
+    the measurements whose values their metrics cannot be pooled from (none of their metrics is kept), why."""
     pooled: dict[str, float | None] = {}
+    frames_of: dict[str, list[Any]] = {}
     non_finite: list[dict[str, Any]] = []
+    broken: dict[MeasureRequest, str] = {}
     for m in metrics().values():
-        if m.request is None or m.request not in wanted or m.pool is None:
+        if m.request is None or m.request not in wanted or m.pool is None or m.request in broken:
             continue
         doc = by_request[m.request]
-        values, constants = doc["values"], doc.get("constants") or {}
-        pooled[m.name] = m.pool(values, constants, ctx)
-        frames = m.per_frame(values, constants, ctx) if m.per_frame is not None else [pooled[m.name]]
+        done = _pool_one(m, doc, ctx)
+        if isinstance(done, str):
+            broken[m.request] = done
+            continue
+        pooled[m.name], frames, bad = done
         if m.per_frame is not None:
-            per_frame[m.name] = frames
-        bad = [i for i, v in enumerate(frames) if isinstance(v, float) and not math.isfinite(v)]
+            frames_of[m.name] = frames
         if bad:
             pooled[m.name] = math.nan
             non_finite.append({"metric": m.name, "measure": m.request.measure, "measurement_key": doc["key"],
                                "frames": bad})
-    return pooled, non_finite
+    dropped = {m.name for m in metrics().values() if m.request in broken}
+    return ({k: v for k, v in pooled.items() if k not in dropped}, {k: v for k, v in frames_of.items() if k not in dropped},
+            [e for e in non_finite if e["metric"] not in dropped], broken)
+
+
+def _pool_one(m: Metric, doc: Mapping[str, Any], ctx: PoolingContext) -> tuple[float | None, list[Any], list[int]] | str:
+    """Metric M of the measurement DOC: pooled, per frame, and the frames whose value is not finite; or why its
+    values give none. A document read from a stored file keeps this (its ``pooled``, see
+    :class:`bench.store.StoredMeasurement`): the same unchanged file is pooled once per process."""
+    memo = getattr(doc, "pooled", None)
+    if memo is not None and (m.name, ctx) in memo:
+        return memo[(m.name, ctx)]  # type: ignore[no-any-return]
+    values, constants = doc["values"], doc.get("constants") or {}
+    done: tuple[float | None, list[Any], list[int]] | str
+    try:
+        value = m.pool(values, constants, ctx)
+        frames = m.per_frame(values, constants, ctx) if m.per_frame is not None else [value]
+        done = value, frames, [i for i, v in enumerate(frames) if isinstance(v, float) and not math.isfinite(v)]
+    except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as e:  # a hand-made document
+        missing = f"no {e.args[0]!r}" if isinstance(e, KeyError) and e.args else "values of the wrong shape"
+        done = f"its values give no {metric_name(m.name)} ({missing})"
+    if memo is not None:
+        memo[(m.name, ctx)] = done
+    return done
+
+
+def not_measured_entry(req: MeasureRequest, record: Mapping[str, Any], docs: list[Mapping[str, Any]],
+                       problems: Mapping[str, str], broken: Mapping[MeasureRequest, str]) -> dict[str, Any]:
+    """What a view says of a requested measurement it has no usable values for: the measure, its metrics, the
+    stored file at fault (if one is) and why (see :func:`pooled_view`)."""
+    entry: dict[str, Any] = {"measure": req.measure, "params": req.params_dict, "file": None,
+                             "metrics": [m.name for m in metrics().values() if m.request == req and m.pool is not None]}
+    mine = [d for d in docs if d.get("measure") == req.measure and d.get("params", {}) == req.params_dict]
+    current = measures()[req.measure].version if req.measure in measures() else None
+    damaged = sorted(n for n in problems if re.fullmatch(rf"{re.escape(req.measure)}_[0-9a-f]{{16}}\.json", n))
+    errors = [e for e in record.get("measurement_errors") or [] if str(e).startswith(req.measure)]
+    if req in broken:
+        doc = next(d for d in mine if d.get("version") == current)
+        entry.update(file=f"{req.measure}_{str(doc.get('key'))[:16]}.json", reason=broken[req])
+    elif damaged:
+        entry.update(file=damaged[0], reason=problems[damaged[0]])
+    elif any(d.get("version") != current for d in mine):
+        entry["reason"] = (f"only a measurement by an earlier version of {req.measure} is stored (version "
+                           f"{current} is used now)")
+    elif errors:
+        entry["reason"] = f"measuring failed when the job was coded: {'; '.join(map(str, errors))[:300]}"
+    else:
+        entry["reason"] = "no measurement is stored"
+    return entry
+
+
+def not_measured_caution(record: Mapping[str, Any], entries: list[dict[str, Any]]) -> str:
+    """One line for a reader: the job, each metric it has no value for (by its label) and why, and what to do."""
+    names = [metric_name(n) for e in entries for n in e["metrics"]] or [e["measure"] for e in entries]
+    named = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    why = "; ".join(f"{e['file']}: {e['reason']}" if e["file"] else f"{e['measure']}: {e['reason']}" for e in entries)
+    return (f"{named} of {(record.get('sequence') or {}).get('name')} at rate point {record.get('rate_point')}: "
+            f"not measured ({why}), so shown as no value; the next `evaluate.py run` or `evaluate.py remeasure` "
+            "measures it again")
 
 
 def non_finite_caution(record: Mapping[str, Any], non_finite: list[dict[str, Any]],

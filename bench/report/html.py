@@ -37,7 +37,7 @@ from bench.bdtable import (
 )
 from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label
-from bench.records import cautions, failures_by_codec
+from bench.records import cautions, empty_folders, failures_by_codec
 from bench.report import chart_data, page_tables, run_tables
 from bench.report.latex import fit_table
 from bench.report.origins import origins, setting_differences
@@ -292,6 +292,8 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     summary also has encode and decode time columns."""
     if method not in METHODS:
         raise ValueError(f"unknown BD method {method!r}")
+    if (empty := empty_folders(sources)) is not None:  # before anything is written
+        raise BenchError(f"no report: {empty}")
     records = [r for s in sources for r in s.records]
     points = with_db_columns(summary_frame(records))
     ok_points = points[points["status"] == "ok"] if not points.empty else points

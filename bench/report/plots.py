@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 from dataclasses import asdict
 from pathlib import Path
@@ -30,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.errors import BenchError, environment_problem  # noqa: E402
+from bench.files import private_temp_dir  # noqa: E402
 from bench.metrics import metric_label  # noqa: E402
 from bench.report.styles import Style, codec_styles  # noqa: E402
 
@@ -317,7 +317,7 @@ def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, styles
     out_dir.mkdir(parents=True, exist_ok=True)
     # Handed over as JSON in a private temporary folder (mode 0700): nothing to unpickle, nothing another user
     # can plant, nothing left in the reports folder if this process is killed.
-    data = Path(tempfile.mkdtemp(prefix="lvcbench-figures-")) / "points.json"
+    data = private_temp_dir("figures") / "points.json"  # and those of killed runs are removed
     data.write_text(points.to_json(orient="table", index=False), encoding="utf-8")
     (data.parent / "settings.json").write_text(json.dumps({"metrics": metrics, "family": family,
                                                           "styles": {c: asdict(s) for c, s in styles.items()}}),

@@ -93,19 +93,27 @@ def failure_groups(failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def check_rows(records: list[dict[str, Any]]) -> list[list[str]]:
-    """One row per measured job: frames coded and measured, stream and packet bytes, the stream's hash."""
+    """One row per measured job: frames coded and measured (PSNR-Y's, or why it has none), stream and packet
+    bytes, the stream's hash."""
     rows = []
     for r in records:
         if r["status"] != "ok" or r.get("imported"):
             continue
         frame_bits = r["per_frame"].get("bits")
         stream = r["rate"]["bitstream_sha256"]
+        measured = r["per_frame"].get("psnr_y")
         rows.append([display_name(r), r["sequence"]["name"], str(r["rate_point"]), str(r["source"]["count"]),
-                     str(len(r["per_frame"]["psnr_y"])),
+                     str(len(measured)) if isinstance(measured, list) else _not_measured(r),
                      str(sum(r["rate"]["bitstream_bytes"])) if stream else "none (estimated bits)",
                      str(round(sum(frame_bits) / 8)) if frame_bits else "",
                      stream[0][:16] + (f" (+{len(stream) - 1} files)" if len(stream) > 1 else "") if stream else ""])
     return rows
+
+
+def _not_measured(record: dict[str, Any]) -> str:
+    """Why a job has no measured frames to count: its SSE measurement's entry in ``not_measured``."""
+    entry = next((e for e in record.get("not_measured") or [] if e["measure"] == "sse"), None)
+    return f"not measured: {entry['reason']}" if entry else "not measured"
 
 
 def failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -39,6 +39,8 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             row.update({m: v for m, v in pooled.items() if m not in row})
             if r.get("non_finite"):  # those metrics' cells are empty (NaN): this column says why
                 row["non_finite"] = ", ".join(e["metric"] for e in r["non_finite"])
+            if r.get("not_measured"):  # empty too: no usable measurement (the cautions column says why)
+                row["not_measured"] = ", ".join(m for e in r["not_measured"] for m in e["metrics"])
             timing = r.get("timing") or {}
             row.update(_resources(timing, r.get("complexity") or {}))
             row.update({"encode_s": timing.get("encode_s"), "decode_s": timing.get("decode_s"),
