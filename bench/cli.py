@@ -5,12 +5,14 @@ what a finished run lacks, never coding), ``migrate`` (bring a results folder to
 ``bd`` (BD tables from result folders and imported files), ``validate`` (load a condition and check its data
 without coding), ``ls`` (datasets, codecs, conditions, adapters, metrics), ``doctor`` (are the codec tools
 there, which versions) and ``selftest`` (metrics, BD engine and importers against independent references).
-A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make ``run`` exit 1.
+A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make ``run`` exit 1; a run stopped by
+Ctrl-C or SIGTERM says what is done and what is left and exits 130 (143 for SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -22,13 +24,15 @@ from bench.errors import BenchError
 if TYPE_CHECKING:
     from bench.bdoptions import BDOptions
     from bench.conditions import Condition
-    from bench.runner import RunOutcome
+    from bench.runner import RunOptions, RunOutcome
     from bench.store import ResultStore
 
 SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor",
                "selftest")
 
 
+WAIT_HELP = ("another run or remeasure holds this condition's results folder: wait for it to end, then start "
+             "(default: stop at once, naming it)")
 CONDITION_HELP = "test condition: a YAML file, or a name in ./conditions or the suite's conditions/ (demo)"
 TOP_EPILOG = """The default command is run:
   python evaluate.py --conditions demo [--data-root DIR] [--jobs N] [--results results] [--reports reports]
@@ -91,6 +95,7 @@ def _coding_commands(sub: argparse._SubParsersAction) -> tuple[argparse.Argument
                      help="local executor: run jobs whose descriptor names a CUDA device on these GPUs, one job per "
                           "GPU, beside the --jobs CPU jobs (default: each on its descriptor's device, one at a time)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--wait", action="store_true", help=WAIT_HELP)
     _output_options(run)
     _bd_options(run)
 
@@ -104,6 +109,7 @@ def _coding_commands(sub: argparse._SubParsersAction) -> tuple[argparse.Argument
     rem.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)")
     rem.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="jobs to measure at once")
     rem.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rem.add_argument("--wait", action="store_true", help=WAIT_HELP)
     _output_options(rem)
     _bd_options(rem)
 
@@ -156,13 +162,17 @@ def _comparison_commands(sub: argparse._SubParsersAction) -> tuple[argparse.Argu
 def _import_command(sub: argparse._SubParsersAction) -> None:
     imp = sub.add_parser("import", help="turn foreign result files (DCVC/CompressAI JSON, DHVC, VTM/HM/ECM logs, "
                          "CSV) into a source folder that bd and report read, and say what was found")
-    imp.add_argument("sources", nargs="+", help="files or folders of files; NAME=PATH names an imported curve")
+    imp.add_argument("sources", nargs="+", help="files or folders of files; NAME=PATH names an imported curve. Each "
+                     "file is read up to 64 MB, 100,000 RD points and 1,000,000 frames of per-frame values (no result "
+                     "file is near them; FIFOs and devices are refused): set LVCBENCH_IMPORT_MAX_MB, "
+                     "LVCBENCH_IMPORT_MAX_POINTS or LVCBENCH_IMPORT_MAX_FRAMES to read larger ones (bd and report "
+                     "read files under the same limits)")
     imp.add_argument("--out", type=Path, required=True, help="the source folder to write (records/ inside)")
     imp.add_argument("--dataset", default=None, help="the dataset the points are of (uvg, hevc_b, mcl_jcv ...): its "
                      "manifest gives each sequence's size and frame rate, and a dataset average becomes that class's "
                      "curve (default: recognised from the file or folder name, e.g. UVG-1080p)")
     imp.add_argument("--size", type=_size, default=None, metavar="WxH", help="frame size of every point (kbps <-> bpp)")
-    imp.add_argument("--fps", type=float, default=None, help="frame rate of every point (kbps <-> bpp)")
+    imp.add_argument("--fps", type=_positive, default=None, help="frame rate of every point (kbps <-> bpp)")
 
 
 
@@ -206,7 +216,7 @@ def _bd_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="pchip", choices=METHODS, help="interpolation (default pchip)")
     parser.add_argument("--kind", default="rate", choices=("rate", "quality"), help="BD-rate or BD-quality")
     parser.add_argument("--min-points", type=int, default=DEFAULT_MIN_POINTS, help="fewest points per curve")
-    parser.add_argument("--min-overlap", type=float, default=DEFAULT_MIN_OVERLAP,
+    parser.add_argument("--min-overlap", type=_fraction, default=DEFAULT_MIN_OVERLAP,
                         help="overlap fraction below which a value is flagged low_overlap")
     parser.add_argument("--repair", choices=("upper_hull",), default=None,
                         help="keep the upper convex hull (rate, quality) of non-monotonic curves; every value on a "
@@ -230,6 +240,28 @@ def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
                      rate_points=args.rate_points, rate_exclude=args.rate_exclude)
 
 
+def _fraction(text: str) -> float:
+    """A fraction from 0 to 1 (float() alone takes 'nan', which no comparison would ever flag)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a fraction from 0 to 1, e.g. 0.5")
+    return value
+
+
+def _positive(text: str) -> float:
+    """A positive, finite number (a frame rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number, e.g. 30 or 29.97")
+    return value
+
+
 def _size(text: str) -> tuple[int, int]:
     w, _, h = text.lower().partition("x")
     if not (w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
@@ -246,10 +278,11 @@ def _import(args: argparse.Namespace) -> int:
     import json
 
     from bench.datasets import DATASETS
-    from bench.importers import Geometry, describe_import, import_sources, split_label
+    from bench.importers import Geometry, check_import_folder, describe_import, import_sources, split_label
     from bench.store import ResultStore
 
     _folder_for_output(args.out, "--out")
+    check_import_folder(args.out)
     if args.dataset is not None and args.dataset not in DATASETS:
         raise BenchError(f"--dataset {args.dataset}: not a dataset with a manifest; these are: {', '.join(DATASETS)}")
     if (args.size is None) != (args.fps is None) and args.dataset is None:
@@ -333,7 +366,7 @@ def _check_gpus(gpus: tuple[int, ...], executor: str) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from bench.conditions import load_condition
-    from bench.runner import RunOptions, run_condition
+    from bench.runner import RunOptions
 
     if args.jobs < 1:
         raise BenchError(f"--jobs must be 1 or more, got {args.jobs}")
@@ -347,9 +380,28 @@ def _run(args: argparse.Namespace) -> int:
     remote = None
     if args.executor != "local":
         from bench.cluster import run_on_submitit as remote
-    outcome = run_condition(condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
-                                                  args.retries, args.executor, gpus=args.gpus, remote=remote))
-    return _finish(args, condition, outcome)
+    return _run_locked(args, condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
+                                                   args.retries, args.executor, gpus=args.gpus, remote=remote,
+                                                   wait=args.wait))
+
+
+def _run_locked(args: argparse.Namespace, condition: Condition, options: RunOptions, code: bool = True) -> int:
+    """run_condition and the outputs, the results folder's lock (bench.runlock) held from the end of planning to
+    the last output; a run stopped by Ctrl-C or SIGTERM says what is done and what is left, and exits 128 + the
+    signal's number."""
+    import contextlib
+    import dataclasses
+    import signal
+
+    from bench.runner import run_condition
+
+    with contextlib.ExitStack() as held:  # the lock run_condition takes, kept until the outputs are written
+        outcome = run_condition(condition, dataclasses.replace(options, hold=held), code)
+        if outcome.stopped:
+            for line in outcome.stop_lines(condition.name, code):
+                print(line, file=sys.stderr)
+            return 128 + signal.Signals[outcome.stopped].value
+        return _finish(args, condition, outcome)
 
 
 def _outcome_line(name: str, outcome: RunOutcome) -> str:
@@ -364,7 +416,7 @@ def _remeasure(args: argparse.Namespace) -> int:
 
     from bench.conditions import load_condition
     from bench.metrics import measures
-    from bench.runner import RunOptions, run_condition
+    from bench.runner import RunOptions
 
     if args.jobs < 1:
         raise BenchError(f"--jobs must be 1 or more, got {args.jobs}")
@@ -380,18 +432,27 @@ def _remeasure(args: argparse.Namespace) -> int:
             value = m.condition_default if m.condition_default not in (False, None) else True
             extra += [r for r in m.requests_from_condition(value, f"--metrics {name}") if r not in extra]
         condition = dataclasses.replace(condition, metrics=dataclasses.replace(spec, requests=tuple(extra)))
-    outcome = run_condition(condition, RunOptions(args.results, args.jobs, progress=not args.no_progress), code=False)
-    return _finish(args, condition, outcome)
+    return _run_locked(args, condition, RunOptions(args.results, args.jobs, progress=not args.no_progress,
+                                                   wait=args.wait), code=False)
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from bench.migrate import migrate_folder
+    from bench.runlock import holding
     from bench.store import ResultStore
 
+    skipped = 0
     for folder in args.folders:
         if not (folder / "records").is_dir():
             raise BenchError(f"{folder}: not a results folder (no records/ inside); pass results/<condition>")
-        print(f"{folder}: {ResultStore(folder).upgrade()} record(s) migrated")
-    return 0
+        with holding(folder, "migrate", waitable=False):  # a run on the folder would rewrite the same records
+            done = migrate_folder(ResultStore(folder))
+        print(f"{folder}: {done.migrated} record(s) migrated"
+              + (f", {len(done.skipped)} skipped (named below)" if done.skipped else ""))
+        for line in done.skipped + done.strays:
+            print(f"  skipped {line}", file=sys.stderr)
+        skipped += len(done.skipped)
+    return 2 if skipped else 0
 
 
 def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome) -> int:
@@ -611,6 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
+    from bench.interrupts import sigterm_as_keyboard_interrupt
     from bench.store import ResultStore, forget_warnings
 
     ResultStore.strict = bool(getattr(args, "strict", False))
@@ -619,18 +681,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "report": _report, "import": _import, "validate": _validate, "ls": _ls, "doctor": _doctor,
                 "selftest": _selftest}
     try:
-        return handlers[args.command](args)
+        with sigterm_as_keyboard_interrupt():  # outside a run's jobs SIGTERM ends the command as Ctrl-C does
+            return handlers[args.command](args)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # a full disk, a read-only folder: named as what it is, one line
         from bench.errors import environment_problem
 
-        problem = environment_problem(e)
+        where = [str(p) for p in (getattr(args, a, None) for a in ("results", "reports", "out")) if p is not None]
+        problem = environment_problem(e, f"a file under {' or '.join(where)}" if where else "")
         if problem is None:
             raise
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: records written so far are complete; rerun to finish", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print(f"interrupted{f' by {e}' if str(e) else ''}: records written so far are complete; rerun to finish",
+              file=sys.stderr)
+        return 143 if str(e) == "SIGTERM" else 130

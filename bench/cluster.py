@@ -9,6 +9,10 @@ and resume are those of a local run. The submitting process waits, shows progres
 
 A job the scheduler kills (time limit, preemption) leaves no record, so the next run codes it again; until
 then ``status`` shows it as interrupted (same host) or running (another host, which cannot be checked).
+
+The submitting run holds the results folder's lock (:mod:`bench.runlock`) for as long as its cluster jobs run;
+the jobs write under it and take no lock themselves (a job on another host could not take over a lock that a
+process holds). A Ctrl-C or SIGTERM of the submitting run cancels the cluster jobs still queued or running.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bench import interrupts
 from bench.conditions import CodecSpec, Condition, load_condition
 from bench.errors import BenchError
 from bench.job_run import failed_record
@@ -101,6 +106,9 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
         queue = list(todo)
     poll = 5.0 if cluster == "slurm" else 0.1
     while queue or running:
+        if interrupts.stopping():  # Ctrl-C or SIGTERM: submit nothing more, cancel what runs (none is recorded)
+            _cancel([sj for _, sj in running], bar)
+            return
         while queue and len(running) < max(1, options.jobs):
             job = queue.pop(0)
             running.append((job, executors[job.codec.name].submit(run_planned_job, *arguments(job))))
@@ -119,6 +127,17 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
             bar.set_postfix_str(", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items()))
                                 + (f", {len(queue)} queued here" if queue else ""))
             time.sleep(poll)
+
+
+def _cancel(submitted: list[Any], bar: tqdm) -> None:
+    """Cancel cluster jobs (scancel on SLURM; a signal to submitit's local processes)."""
+    for sj in submitted:
+        try:
+            sj.cancel(check=False)
+        except Exception as e:  # a scheduler that cannot be reached now: the jobs end on their own, unrecorded or not
+            bar.write(f"could not cancel cluster job {sj.job_id} ({str(e).strip() or 'the scheduler gave no reason'}); "
+                      f"cancel it with the scheduler (SLURM: scancel {sj.job_id}), or it runs on and, if it "
+                      "finishes, writes its record without this run's lock")
 
 
 def _collect(job: Job, submitted: Any, store: ResultStore) -> Record:

@@ -47,10 +47,15 @@ def environment_problem(error: BaseException, what: str = "",
     errno, or a tool's message saying so); else None."""
     if isinstance(error, OSError) and error.errno in _ENVIRONMENT_ERRNOS:
         where = error.filename or what or "a file"
-        return EnvironmentProblem(f"{where}: {_ENVIRONMENT_ERRNOS[error.errno]}; fix that and run again "
-                                  f"({consequence})")
+        return EnvironmentProblem(f"{where}: {_ENVIRONMENT_ERRNOS[error.errno]}; {_TO_DO.get(error.errno, 'fix that')} "
+                                  f"and run again ({consequence})")
     text = f"{error} {getattr(error, 'stderr_tail', '')}"
-    for phrase in _ENVIRONMENT_TEXT:
+    for phrase, number in zip(_ENVIRONMENT_TEXT, (errno.ENOSPC, errno.EDQUOT, errno.EROFS), strict=True):
         if phrase in text:
-            return EnvironmentProblem(f"{what or 'a tool'}: {phrase.lower()}; fix that and run again ({consequence})")
+            return EnvironmentProblem(f"{what or 'a tool'}: {phrase.lower()}; {_TO_DO.get(number, 'fix that')} and run "
+                                      f"again ({consequence})")
     return None
+
+
+_TO_DO = {errno.ENOSPC: "free space on that file system (df -h shows how much is left there)",
+          errno.EDQUOT: "free space within your quota there (or raise it)"}

@@ -7,9 +7,11 @@ importing the result store.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename is None:  # a full disk on write or fsync: said with the file's name
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -73,6 +80,7 @@ class DamagedFile(BenchError):
     def __init__(self, path: Path, why: str) -> None:
         super().__init__(f"{path}: {why}")
         self.path = path
+        self.why = why
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -92,3 +100,115 @@ def load_json(path: Path) -> dict[str, Any]:
 
 def host() -> str:
     return safe_part(socket.gethostname()) or "host"
+
+
+_NOT_FILES = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+LINK_LOOP = "a symbolic link loop (following its links leads back to one of them); fix or remove the link"
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why PATH cannot be read as a regular file, in words, or None when it can. A FIFO would block its reader
+    and a device never end (/dev/zero), so they are refused before anything opens them; a symbolic link loop is
+    told from a missing file (``Path.exists`` says False to both)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "not found"
+    except NotADirectoryError:
+        return "not found (a part of the path is a file, not a folder)"
+    except OSError as e:
+        return LINK_LOOP if e.errno == errno.ELOOP else f"cannot be read ({e.strerror or e})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((what for test, what in _NOT_FILES if test(mode)), "not a plain file")
+    return f"{kind}, not a regular file"
+
+
+def is_link_loop(path: Path) -> bool:
+    """Whether PATH is (or passes through) a symbolic link loop."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
+
+
+class TooLarge(BenchError):
+    """A file larger than its reader's limit (:func:`read_regular`)."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        super().__init__(f"{path}: larger than {limit:,} bytes")
+        self.path, self.limit = path, limit
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file PATH, refusing (BenchError naming the file and why) anything else: a FIFO,
+    a device, a folder, a link loop; TooLarge beyond LIMIT bytes. Opened without blocking and checked again on
+    the open file, so that a FIFO put in its place between the look and the open cannot hang the reader, and
+    read to at most LIMIT + 1 bytes, so that a file that grows (or says it is empty, like /proc's) is bounded
+    all the same."""
+    problem = not_a_file(path)
+    if problem is not None:
+        raise BenchError(f"{path}: {problem}")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise BenchError(f"{path}: cannot be read ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BenchError(f"{path}: not a regular file")
+        if info.st_size > limit:
+            raise TooLarge(path, limit)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(path, limit)
+    return data
+
+
+def private_temp_dir(kind: str) -> Path:
+    """A new private temporary folder (mode 0700) for KIND (``figures``: a figure export's hand-over), named
+    ``lvcbench-KIND-<host>-<pid>-*``; first removes those of KIND left by processes of this host that are gone
+    (a run killed during a figure export leaves its folder: the next one removes it)."""
+    remove_stale_temp_dirs(kind)
+    return Path(tempfile.mkdtemp(prefix=f"lvcbench-{kind}-{host()}-{os.getpid()}-"))
+
+
+_OLD_UNNAMED_S = 24 * 3600  # a folder named before its owner was written into the name: stale after a day
+
+
+def remove_stale_temp_dirs(kind: str) -> list[Path]:
+    """Remove this user's ``lvcbench-KIND-*`` temporary folders whose process (on this host) is gone; the
+    folders removed."""
+    import shutil
+    import time
+
+    removed = []
+    for d in Path(tempfile.gettempdir()).glob(f"lvcbench-{kind}-*"):
+        name_host, _, rest = d.name[len(f"lvcbench-{kind}-"):].rpartition("-")[0].rpartition("-")
+        try:
+            info = d.lstat()
+        except OSError:
+            continue
+        if not d.is_dir() or d.is_symlink() or info.st_uid != os.getuid():
+            continue
+        if rest.isdigit() and name_host:
+            stale = name_host == host() and int(rest) != os.getpid() and not pid_alive(int(rest))
+        else:
+            stale = time.time() - info.st_mtime > _OLD_UNNAMED_S
+        if stale:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process PID exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -3,7 +3,8 @@ again from its kept frames or its stored bitstream.
 
 The record is written last (the commit point), after the bitstreams and measurements; a failure becomes a
 failed record (message and stderr tail), except where the machine, not the codec, failed (a full disk): then
-nothing is recorded and the next run codes the job again.
+nothing is recorded and the next run codes the job again; or where the run was stopped (Ctrl-C, SIGTERM:
+:mod:`bench.interrupts`), which a job in flight hears as ``Interrupted``: nothing recorded either.
 """
 
 
@@ -15,23 +16,24 @@ import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench import SCHEMA_VERSION
+from bench import SCHEMA_VERSION, interrupts
 from bench.adapters import adapter_class
 from bench.adapters.base import Adapter, CodingResult, CodingTask, sha256_file
 from bench.adapters.process import ProcessUsage, collecting_usage
+from bench.decoded import ChangedSinceCoding, check_bitstreams, raw_sha256, restore
 from bench.decoded import check as check_decoded
 from bench.decoded import keep as keep_decoded
-from bench.decoded import raw_sha256, restore
 from bench.errors import AdapterError, BenchError, EnvironmentProblem, environment_problem
 from bench.inputs import Geometry, InputCache, geometry, measured_sequence
 from bench.jobs import Job
 from bench.metrics.backends import Backend, make_backend, measuring_device
 from bench.metrics.measuring import take_measurements, wanted_key
-from bench.metrics.registry import MeasureRequest
+from bench.metrics.pooling import pooled_view
+from bench.metrics.registry import MeasureRequest, request
 from bench.provenance import environment, now
 from bench.record import Record
 from bench.scheduling import cuda_device
@@ -116,14 +118,16 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
                           job.source_id.count, job.condition.intra_period, job.rate_point, work, progress=progress,
                           gpu=gpu, cpus=cpus)
         record = _code_and_measure(job, adapter, store, task, g, phase or (lambda _: None), started)
-    except EnvironmentProblem:
+    except (EnvironmentProblem, interrupts.Interrupted):
         raise
     except BenchError as e:
-        if (problem := environment_problem(e, job.label, _NOT_RECORDED)) is not None:
+        interrupts.check()  # a program the run's Ctrl-C or SIGTERM stopped: not the codec's failure, not recorded
+        if (problem := environment_problem(e, f"{job.label} (writing under {store.root})", _NOT_RECORDED)):
             raise problem from None  # the disk, not the codec: nothing recorded, the next run codes it
         record = failed_record(job, str(e), getattr(e, "stderr_tail", ""), g, codec_fmt, started)
     except Exception as e:  # a bug or an unexpected tool behaviour: record it, keep the run going
-        if (problem := environment_problem(e, job.label, _NOT_RECORDED)) is not None:
+        interrupts.check()
+        if (problem := environment_problem(e, f"{job.label} (writing under {store.root})", _NOT_RECORDED)):
             raise problem from None
         record = failed_record(job, f"{type(e).__name__}: {e}",
                                "".join(traceback.format_exc().splitlines(keepends=True)[-15:]), g, codec_fmt, started)
@@ -150,6 +154,7 @@ def _code_and_measure(job: Job, adapter: Adapter, store: ResultStore, task: Codi
     if not any(d["measure"] == "sse" for d in docs):  # no rate-distortion point without it
         raise BenchError(f"measuring failed: {'; '.join(measure_errors)}")
     measure_seconds = time.perf_counter() - t0
+    interrupts.check()  # the commit: a job the run's stop reached before it is not recorded at all
     kept_decoded = None
     if _keeps_decoded(job, adapter):
         dest = store.decoded_path(job.codec.name, job.sequence.name, job.rate_point, job.key)
@@ -242,7 +247,13 @@ def run_job_with_retries(job: Job, adapter: Adapter, store: ResultStore, inputs:
     stay with the final record (``retries.failed_attempts``)."""
     failures: list[dict[str, Any]] = []
     while True:
-        record = run_job(job, adapter, store, inputs, progress, gpu, cpus, phase)
+        try:
+            record = run_job(job, adapter, store, inputs, progress, gpu, cpus, phase)
+        except interrupts.Interrupted:
+            if failures:  # an attempt before wrote a failed record: a retry the stop ended leaves the job unrecorded
+                with contextlib.suppress(OSError):
+                    store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key).unlink(missing_ok=True)
+            raise
         if record["status"] == "ok" or len(failures) >= retries:
             break
         failures.append({"message": record["error"]["message"], "finished_at": record["provenance"]["finished_at"]})
@@ -276,10 +287,28 @@ def measuring_backend(job: Job, adapter: Adapter, gpu: int | None, cpus: int) ->
 
 
 def missing_measurements(job: Job, record: dict[str, Any], store: ResultStore) -> list[MeasureRequest]:
-    """The condition's measurements that RECORD (coded, ok) has not got under the key they would have now."""
-    # Checked by file name: a rerun of a finished condition must not read every job's per-frame values.
-    return [r for r in job.condition.metrics.requests
-            if not store.has_measurement(record, r.measure, wanted_key(job.key, r))]
+    """The condition's measurements that RECORD (coded, ok) has no usable one of under the key they would have
+    now: none stored, or a file that cannot be used (unreadable, another job's, not shaped as a measurement,
+    values its metrics cannot be pooled from), each said once with its path and why. Those are taken again."""
+    spec = job.condition.metrics
+    missing, found = [], {}
+    for r in spec.requests:
+        key = wanted_key(job.key, r)
+        doc, why = store.stored_measurement(record, r.measure, key)
+        if doc is not None:
+            found[r] = doc
+            continue
+        if why is not None:
+            store.unusable(store.measurement_path(record, r.measure, key), why, f"{job.label}: measured again now")
+        missing.append(r)
+    if found:  # pooled as the report will pool them: a document no metric can be read from is no measurement
+        view = pooled_view(record, list(found.values()), replace(spec, requests=tuple(found)))
+        for entry in view.get("not_measured") or []:
+            r = request(entry["measure"], **entry["params"])
+            store.unusable(store.measurement_path(record, r.measure, wanted_key(job.key, r)), entry["reason"],
+                           f"{job.label}: measured again now")
+            missing.append(r)
+    return missing
 
 
 def can_measure_again(record: dict[str, Any], adapter: Adapter) -> bool:
@@ -306,20 +335,23 @@ def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str
         g = geometry(job.condition, job.source.width, job.source.height)
         codec_fmt = adapter.input_format(job.condition.colour.coding(job.source.fmt))
         decoded_info = record.get("decoded") or {}
-        if decoded_info.get("kept"):
+        kept = store.root / decoded_info["kept"]["path"] if decoded_info.get("kept") else None
+        if kept is not None:
             raw, how = work / "decoded.raw", "restored"
-            restore(store.root / decoded_info["kept"]["path"], codec_fmt, raw)
+            _restore_kept(kept, decoded_info["kept"], codec_fmt, raw, job.label)
         elif adapter.can_redecode:
+            check_bitstreams(store.root, record.get("rate") or {}, job.label)  # before decoding: else blamed on it
             task = CodingTask(Path(os.devnull), codec_fmt, g.coded_width, g.coded_height, job.source.fps,
                               job.source_id.count, job.condition.intra_period, job.rate_point, work)
             raw, how = adapter.redecode(task, [store.root / p for p in record["rate"]["bitstreams"]]), "re-decoded"
         else:
             raise BenchError(f"{job.label}: its decoded frames were not kept and {job.codec.adapter} cannot decode a "
                              "stored bitstream on its own; code it again (evaluate.py run)")
-        check_decoded(raw, decoded_info.get("sha256"), job.label)
+        check_decoded(raw, decoded_info.get("sha256"), job.label, kept)
         seq = measured_sequence(job, raw, codec_fmt, g, work / "measure")
         with measuring_backend(job, adapter, gpu, cpus) as backend:
             docs, errors = take_measurements(seq, requests, job.key, backend)
+        interrupts.check()  # stopped while measuring: nothing written
         for doc in docs:
             store.write_measurement(record, doc)
         if errors:
@@ -327,6 +359,19 @@ def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str
         return Remeasured(len(docs), how)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _restore_kept(kept: Path, info: dict[str, Any], fmt: PixelFormat, raw: Path, label: str) -> None:
+    """Restore a job's kept decoded frames to RAW; a kept file that is gone, or that ffmpeg cannot read and whose
+    size is not the one recorded (INFO), has changed since coding."""
+    if not kept.is_file():
+        raise ChangedSinceCoding(f"{label}: its kept decoded frames {kept} are gone (changed since coding)")
+    try:
+        restore(kept, fmt, raw)
+    except BenchError as e:
+        if info.get("bytes") is not None and kept.stat().st_size != info["bytes"]:
+            raise ChangedSinceCoding(f"{label}: its kept decoded frames {kept} changed since coding ({e})") from None
+        raise
 
 
 def failed_record(job: Job, message: str, stderr_tail: str = "", g: Geometry | None = None,

@@ -18,12 +18,18 @@ is only measured: its frames are re-decoded from the stored bitstream or restore
 against the hash taken at coding time, and measured. Pooling and the PSNR peak need no measuring at all.
 
 A failed job becomes a failed record (message and stderr tail) and the run goes on.
+
+One run (or remeasure) at a time per results folder: the run holds its lock (:mod:`bench.runlock`). The first
+Ctrl-C or SIGTERM stops it cleanly (:mod:`bench.interrupts`): no new job starts, the jobs in flight are stopped
+and not recorded, and the outcome says what is done and what is left; the next run finishes the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -33,18 +39,28 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bench import interrupts
 from bench.adapters import adapter_class
 from bench.adapters.base import Adapter
 from bench.conditions import Condition
 from bench.datasets import locate, open_source
 from bench.errors import AdapterError, BenchError, DataError
+from bench.files import not_a_file
 from bench.inputs import InputCache, geometry
-from bench.job_run import can_measure_again, measure_job, missing_measurements, run_job_with_retries
+from bench.job_run import (
+    ChangedSinceCoding,
+    can_measure_again,
+    measure_job,
+    missing_measurements,
+    run_job_with_retries,
+)
 from bench.jobs import Job, identify_source, job_key
 from bench.metrics.backends import make_backend
+from bench.metrics.measuring import wanted_key
 from bench.metrics.registry import MeasureRequest
+from bench.runlock import holding
 from bench.scheduling import GpuSlots, available_cores, limit_torch_threads
-from bench.store import ResultStore, atomic_write_text
+from bench.store import ResultStore, atomic_write_text, warn
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 
@@ -61,6 +77,10 @@ class RunOptions:
     # given by the caller, so that the runner never imports the cluster code that imports it).
     remote: Callable[..., Iterable[dict[str, Any]]] | None = None
     gpus: tuple[int, ...] = ()  # local: GPU jobs pinned one per listed GPU; empty: each on its descriptor's device
+    wait: bool = False  # another run holds the results folder: wait for it (default: refuse, naming it)
+    # Where the results folder's lock goes once taken: the caller's stack keeps it held until the caller is done
+    # (the command's tables and report); None: released when run_condition returns.
+    hold: contextlib.ExitStack | None = None
 
 
 @dataclass
@@ -75,6 +95,21 @@ class RunOutcome:
     failed: list[dict[str, Any]] = field(default_factory=list)
     measure_failed: list[tuple[Job, str]] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM); None: it ran to its end
+    interrupted: list[Job] = field(default_factory=list)  # in flight when it stopped: stopped, not recorded
+    not_started: list[Job] = field(default_factory=list)  # not started because it stopped
+    stop_seconds: float = 0.0  # from the signal to the end of the last job in flight
+
+    def stop_lines(self, name: str, code: bool = True) -> list[str]:
+        """What a stopped run says: how fast it stopped, what is done, what is left and how to finish."""
+        left = len(self.interrupted) + len(self.not_started)
+        done = "coded" if code else "measured"
+        return [f"stopped by {self.stopped}: no job started after it; the {len(self.interrupted)} job(s) in flight "
+                f"were stopped and are not recorded ({self.stop_seconds:.2f} s from the signal to the last one's end)",
+                f"{name}: {len(self.jobs)} jobs: {len(self.jobs) - left} done ({self.coded + self.measured} {done} in "
+                f"this run, {len(self.failed)} failed), {left} left ({len(self.interrupted)} stopped mid-job, "
+                f"{len(self.not_started)} not started); nothing half-written is kept",
+                f"run the same command again to finish the {left} left" if left else "nothing is left to do"]
 
 
 # --- planning ------------------------------------------------------------------------------------------------
@@ -137,7 +172,17 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
         options = replace(options, jobs=1)  # torch threads and split encodes get the whole machine too
     jobs, adapters = plan(condition)
     store = ResultStore(options.results_dir / condition.name)
-    store.root.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as here:  # one writer per results folder, from here to the caller's end
+        (options.hold if options.hold is not None else here).enter_context(holding(store.root, "run" if code else "remeasure", options.wait))
+        outcome = _run_jobs(condition, options, code, jobs, adapters, store)
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
+def _run_jobs(condition: Condition, options: RunOptions, code: bool, jobs: list[Job], adapters: dict[str, Adapter],
+              store: ResultStore) -> RunOutcome:
+    """:func:`run_condition` under the results folder's lock: triage, then code and measure what is to do; the
+    first Ctrl-C or SIGTERM stops it cleanly (the outcome says so)."""
     store.clean_stale_work()
     store.upgrade()  # records of an earlier schema keep their codings
     outcome = RunOutcome(jobs)
@@ -151,17 +196,18 @@ def run_condition(condition: Condition, options: RunOptions, code: bool = True) 
     if todo:  # a rerun with nothing to do never imports torch
         limit_torch_threads({n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)
     try:
-        with tqdm(total=len(todo), desc=f"{condition.name}", unit="job", disable=not options.progress or not todo,
-                  dynamic_ncols=True) as bar:
-            work = _Work(condition, options, adapters, store, inputs, to_measure, outcome, bar)
+        with interrupts.stopping_on_signals(), tqdm(total=len(todo), desc=f"{condition.name}", unit="job",
+                                                    disable=not options.progress or not todo,
+                                                    dynamic_ncols=True) as bar:
+            work = _Work(condition, options, adapters, store, inputs, to_measure, outcome, bar, code)
             if options.executor != "local":
                 work.remote(to_code, jobs)
             else:
                 work.local(todo)
+            outcome.stopped, outcome.stop_seconds = interrupts.stopped_by(), interrupts.seconds_since_stop()
     finally:
         shutil.rmtree(inputs.root, ignore_errors=True)
         store.clean_stale_work()
-    outcome.seconds = time.perf_counter() - t0
     return outcome
 
 
@@ -182,6 +228,7 @@ def _triage(jobs: list[Job], adapters: dict[str, Adapter], store: ResultStore, r
             outcome.skipped += 1
             outcome.failed.append(existing)
             continue
+        _clear_measurement_paths(job, existing, store)
         missing = missing_measurements(job, existing, store)
         if not missing:
             outcome.skipped += 1
@@ -193,6 +240,25 @@ def _triage(jobs: list[Job], adapters: dict[str, Adapter], store: ResultStore, r
             outcome.measure_failed.append((job, f"{job.label}: its decoded frames were not kept and its codec cannot "
                                                 "decode a stored bitstream; run the condition to code it again"))
     return to_code, to_measure
+
+
+def _clear_measurement_paths(job: Job, record: dict[str, Any], store: ResultStore) -> None:
+    """Anything but a folder where JOB's measurement folder should be (a file, a dangling link), or anything but
+    a regular file where a measurement file its condition asks for should be (a folder, a FIFO, a device), would
+    stop the measurement from being written (a rename cannot replace it): moved aside into superseded/ (nothing
+    is deleted) and said once; the job is then measured again."""
+    folder = store.measurement_dir(record)
+    if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+        blocking = [folder]
+    else:
+        wanted = [store.measurement_path(record, r.measure, wanted_key(job.key, r)) for r in job.condition.metrics.requests]
+        blocking = [p for p in wanted if p.exists() and not p.is_file()]
+    if not blocking:
+        return
+    said = [f"{p}: {not_a_file(p) or 'not a regular file'}" for p in blocking]
+    kept = store.set_aside(job.key, blocking, f"where {job.label} keeps its measurements: {'; '.join(said)}")
+    for line in said:
+        warn(f"{line}, where a measurement should be; moved aside into {kept}; {job.label}: measured again now")
 
 
 @dataclass
@@ -207,17 +273,31 @@ class _Work:
     to_measure: dict[str, tuple[dict[str, Any], list[MeasureRequest]]]
     outcome: RunOutcome
     bar: Any  # tqdm
+    code: bool = True  # False (remeasure): a job whose bitstream changed since coding is named, not coded again
     cpu_share: int = 1  # cores each job may use (split VTM segments, torch threads)
 
     def __post_init__(self) -> None:
         self.cpu_share = max(1, available_cores() // self.options.jobs)
 
     def one(self, job: Job, gpu: int | None = None) -> dict[str, Any]:
-        """Code JOB (or only measure it, if it is coded) and return its record or measuring result."""
-        if job.key in self.to_measure:
-            return self.measure_only(job, gpu)
+        """Code JOB (or only measure it, if it is coded) and return its record or measuring result; once the run
+        is stopping, ``not_started`` or ``interrupted`` (nothing recorded: the next run does it)."""
+        if interrupts.stopping():
+            return {"status": "not_started"}
+        try:
+            result = self.measure_only(job, gpu) if job.key in self.to_measure else self.code_job(job, gpu)
+        except interrupts.Interrupted:
+            return {"status": "interrupted"}
+        if result["status"] == "measure_failed" and interrupts.stopping():
+            return {"status": "interrupted"}  # a measuring program that the stop ended: nothing was written
+        return result
+
+    def code_job(self, job: Job, gpu: int | None) -> dict[str, Any]:
+        owner = threading.get_ident()
 
         def frame_done(coded: int, total: int) -> None:
+            if threading.get_ident() == owner:  # an in-process codec, coding in the job's own thread
+                interrupts.check()  # stops at its next frame (a program's frames are heard on another thread)
             # One status line that moves with every coded frame (the reference software takes minutes a frame
             # at 1080p); with several jobs in flight it shows the latest report.
             self.bar.set_postfix_str(f"{job.label}: frame {coded}/{total}")
@@ -229,16 +309,33 @@ class _Work:
                                     self.options.retries, frame_done, self.bar.write, gpu, self.cpu_share, phase)
 
     def measure_only(self, job: Job, gpu: int | None) -> dict[str, Any]:
+        """Measure a coded JOB again. Its bitstream or kept frames changed since coding: ``remeasure`` says so;
+        a run sets the old record aside and codes the job again the way it codes any job (here, or through the
+        remote executor: status ``code_again``, for :meth:`remote` to submit)."""
         record, missing = self.to_measure[job.key]
         try:
             done = measure_job(job, self.adapters[job.codec.name], self.store, record, missing, gpu, self.cpu_share)
+        except OSError as e:  # a full disk, a folder where a measurement file goes: one line naming the file
+            where = e.filename2 if getattr(e, "filename2", None) is not None else e.filename
+            return {"status": "measure_failed", "message": f"{where or self.store.measurement_dir(record)}: "
+                    f"{e.strerror or e}; fix it (or free space) and run again: it measures what was not written"}
         except BenchError as e:
-            return {"status": "measure_failed", "message": str(e)}
+            if not isinstance(e, ChangedSinceCoding):
+                return {"status": "measure_failed", "message": str(e)}
+            if not self.code:  # remeasure codes nothing: it says what the next run will do
+                return {"status": "measure_failed", "message": f"{e}; the next `evaluate.py run` codes this job again, "
+                                                                  "keeping its old record aside in superseded/"}
+            kept = self.store.supersede(record, str(e))
+            self.bar.write(f"CODING AGAIN {e}; its old record, bitstreams and measurements are kept in {kept}")
+            del self.to_measure[job.key]
+            return self.one(job, gpu) if self.options.executor == "local" else {"status": "code_again"}
         return {"status": "measured", "how": done.how, "documents": done.documents}
 
     def count(self, job: Job, result: dict[str, Any]) -> None:
         outcome = self.outcome
-        if result["status"] == "measured":
+        if result["status"] in ("interrupted", "not_started"):
+            (outcome.interrupted if result["status"] == "interrupted" else outcome.not_started).append(job)
+        elif result["status"] == "measured":
             outcome.measured += 1
             outcome.measurements += result["documents"]
             outcome.redecoded += result["how"] == "re-decoded"
@@ -255,17 +352,35 @@ class _Work:
 
     def remote(self, to_code: list[Job], jobs: list[Job]) -> None:
         """One process per coding job, started by submitit (records land in the store); measuring needs no
-        scheduler: done here, one job at a time."""
+        scheduler: done here, one job at a time. A job found changed since coding while measuring is coded
+        again the same way, submitted once the measuring is done."""
         if self.options.remote is None:
             raise BenchError(f"executor {self.options.executor}: no remote runner given (RunOptions.remote: "
                              "bench.cluster.run_on_submitit)")
+        self.submit(to_code)
+        again = []
+        for job in jobs:
+            if job.key in self.to_measure:
+                result = self.one(job, None)
+                if result["status"] == "code_again":
+                    again.append(job)
+                else:
+                    self.count(job, result)
+        if again and interrupts.stopping():
+            self.outcome.not_started += again  # set aside already: the next run codes them
+        elif again:
+            self.submit(again)
+
+    def submit(self, to_code: list[Job]) -> None:
+        """Code TO_CODE through the remote executor, counting each record that comes back."""
+        came = set()
         for record in self.options.remote(self.condition, to_code, self.options, self.store, self.bar):
+            came.add(record["key"])
             self.outcome.coded += 1
             if record["status"] != "ok":
                 self.outcome.failed.append(record)
-        for job in jobs:
-            if job.key in self.to_measure:
-                self.count(job, self.measure_only(job, None))
+        if interrupts.stopping():  # the cluster jobs still queued or running were cancelled: none recorded
+            self.outcome.not_started += [job for job in to_code if job.key not in came]
 
     def local(self, todo: list[Job]) -> None:
         """CPU jobs share --jobs threads; GPU jobs run beside them, one per GPU (see GpuSlots); with ``timing:

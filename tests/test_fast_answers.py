@@ -67,7 +67,12 @@ def test_a_rerun_with_nothing_to_do_imports_no_torch_and_rewrites_no_report(tmp_
     modules, out = _modules_after(run)
     assert not modules & {"torch", "pandas", "matplotlib", "numba"}, sorted(modules)
     assert "no record changed since these outputs were written" in out and "x264" in out  # the same answer
-    assert _files(tmp_path / "p") == reports and _files(tmp_path / "r") == results  # not a file rewritten
+    # Not a file rewritten, but the results folder's lock file: each run that takes the folder writes its own
+    # name (host, pid, since when) into run.lock, which is what a second run reads to say who holds the folder.
+    lock = "quick/run.lock"
+    assert lock in results
+    assert _files(tmp_path / "p") == reports
+    assert {k: v for k, v in _files(tmp_path / "r").items() if k != lock} == {k: v for k, v in results.items() if k != lock}
     # A changed record (here: one deleted, so coded again) rebuilds; --rebuild-outputs rebuilds on demand.
     next((tmp_path / "r" / "quick" / "records" / "x264").rglob("*.json")).unlink()
     assert main(run) == 0

@@ -1,7 +1,8 @@
 """Running an external program for an adapter, the one way every adapter does it (:func:`run`): output kept in a
 log file and streamed line by line (so a long encode can report each coded frame), an optional timeout that kills
 the program (and its process group, for one that spawns workers), and one AdapterError with the output's tail
-when the program cannot start, dies or runs too long.
+when the program cannot start, dies or runs too long. A run's Ctrl-C or SIGTERM terminates the programs in
+flight (:mod:`bench.interrupts`); a program ended that way raises ``Interrupted``, never a codec failure.
 
 Every program is reaped with ``os.wait4``, which gives its own CPU time (user + system, its waited-for
 descendants included); its peak resident memory is the kernel's high-water mark (``VmHWM``) read while it
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import interrupts
 from bench.errors import AdapterError
 
 
@@ -111,15 +113,8 @@ def run(argv: list[str], what: str, timeout: float | None, log: Path | None = No
     encoder stays in ours, so that a kill of the whole run reaches it). AdapterError when it cannot start or is
     killed; its exit status is the caller's to judge (:func:`run_program` fails on a non-zero one)."""
     started = time.perf_counter()
-    try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE,  # noqa: S603
-                                stderr=subprocess.PIPE if separate_stdout else subprocess.STDOUT, text=True,
-                                errors="replace", cwd=cwd, env=dict(env) if env is not None else None,
-                                start_new_session=own_group)
-    except FileNotFoundError:
-        raise AdapterError(f"{what}: program not found: {argv[0]}") from None
-    except OSError as e:
-        raise AdapterError(f"{what}: cannot run {argv[0]}: {e.strerror or e}") from None
+    interrupts.check()  # a stopping run starts no program
+    proc = _start(argv, what, cwd, env, own_group, separate_stdout)
     lines: list[str] = []
     data: list[str] = []
 
@@ -141,7 +136,8 @@ def run(argv: list[str], what: str, timeout: float | None, log: Path | None = No
     for r in readers:
         r.start()
     try:
-        _reap(proc, what, started, timeout)
+        with interrupts.child(proc, own_group):  # the run's Ctrl-C or SIGTERM terminates it
+            _reap(proc, what, started, timeout)
     except subprocess.TimeoutExpired:
         if own_group:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -154,12 +150,44 @@ def run(argv: list[str], what: str, timeout: float | None, log: Path | None = No
         if log is not None:
             log.write_text(text)
         raise AdapterError(f"{what}: killed after the descriptor's timeout of {timeout:.0f} s", text[-3000:]) from None
-    for r in readers:
-        r.join()
+    _join_readers(readers)
+    if interrupts.ended_by_stop(proc.returncode or 0):  # not the codec's failure: the job is not recorded
+        raise interrupts.Interrupted(f"{what}: stopped by {interrupts.stopped_by()}")
     text = "".join(lines)
     if log is not None:
         log.write_text(text)
     return Finished(proc.returncode or 0, text, "".join(data))
+
+
+READERS_GRACE_S = 2.0  # once the run stops: how long the output of a program that ended is still read
+
+
+def _join_readers(readers: list[threading.Thread]) -> None:
+    """Wait for READERS to reach the end of the program's output. A program's own child (the encoder a wrapper
+    script started) may hold the pipe open after the program ended, and only the program itself was signalled
+    by the run's stop: once the run is stopping, the output is read READERS_GRACE_S more, then left (the
+    readers are daemon threads; the job is not recorded anyway)."""
+    deadline = None
+    for r in readers:
+        while r.is_alive():
+            if deadline is None and interrupts.stopping():
+                deadline = time.monotonic() + READERS_GRACE_S
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            r.join(0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic())))
+
+
+def _start(argv: list[str], what: str, cwd: Path | None, env: Mapping[str, str] | None, own_group: bool,
+           separate_stdout: bool) -> subprocess.Popen[str]:
+    try:
+        return subprocess.Popen(argv, stdout=subprocess.PIPE,  # noqa: S603
+                                stderr=subprocess.PIPE if separate_stdout else subprocess.STDOUT, text=True,
+                                errors="replace", cwd=cwd, env=dict(env) if env is not None else None,
+                                start_new_session=own_group)
+    except FileNotFoundError:
+        raise AdapterError(f"{what}: program not found: {argv[0]}") from None
+    except OSError as e:
+        raise AdapterError(f"{what}: cannot run {argv[0]}: {e.strerror or e}") from None
 
 
 def run_program(argv: list[str], what: str, timeout: float | None, log: Path,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.errors import BenchError
+from bench.interrupts import run_captured
 
 if TYPE_CHECKING:  # measuring needs the frames; listing the metrics does not
     from bench.metrics.frames import MeasuredSequence
@@ -41,7 +42,7 @@ def run_filter(seq: MeasuredSequence, filter_text: str, log_name: str, what: str
     log = seq.work_dir / log_name
     log.unlink(missing_ok=True)
     try:
-        proc = subprocess.run(argv, cwd=seq.work_dir, capture_output=True, text=True, timeout=6 * 3600, check=False)
+        proc = run_captured(argv, timeout=6 * 3600, cwd=seq.work_dir)  # a run's Ctrl-C stops it
     except (OSError, subprocess.TimeoutExpired) as e:
         raise BenchError(f"{what}: ffmpeg could not run: {e}") from None
     if proc.returncode != 0 or not log.exists():

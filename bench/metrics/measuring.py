@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from bench import SCHEMA_VERSION
+from bench import SCHEMA_VERSION, interrupts
 from bench.errors import BenchError
 from bench.metrics.registry import MeasureOutput, MeasureRequest, measure, measurement_key
 from bench.provenance import now
@@ -58,6 +58,7 @@ def _frame_pass(seq: MeasuredSequence, requests: list[MeasureRequest],
     seconds = dict.fromkeys(requests, 0.0)
     families = set().union(*(measure(r.measure).families(r.params_dict) for r in requests))
     for i, batch in enumerate(seq.batches(backend, families)):
+        interrupts.check()  # a run's Ctrl-C stops a long measurement at its next batch of frames
         for r in requests:
             m, params = measure(r.measure), r.params_dict
             t0 = time.perf_counter()

@@ -84,8 +84,11 @@ class RawVideoWriter:
         self.frames_written = 0
 
     def write(self, planes: Planes) -> None:
-        for plane in _to_file_order(self.fmt, planes):
-            self._file.write(np.ascontiguousarray(plane, dtype=self.fmt.dtype).tobytes())
+        try:
+            for plane in _to_file_order(self.fmt, planes):
+                self._file.write(np.ascontiguousarray(plane, dtype=self.fmt.dtype).tobytes())
+        except OSError as e:  # a full disk: said with the file's name (a write's own error names none)
+            raise OSError(e.errno, e.strerror, str(self.path)) from None
         self.frames_written += 1
 
     def close(self, commit: bool = True) -> None:
