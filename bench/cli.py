@@ -6,7 +6,7 @@ what a finished run lacks, never coding), ``migrate`` (bring a results folder to
 without coding), ``ls`` (datasets, codecs, conditions, adapters, metrics), ``doctor`` (are the codec tools
 there, which versions) and ``selftest`` (metrics, BD engine and importers against independent references).
 A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make ``run`` exit 1; a run stopped by
-Ctrl-C or SIGTERM says what is done and what is left and exits 130 (143 for SIGTERM).
+Ctrl-C, SIGTERM or SIGHUP says what is done and what is left and exits 128 + the signal's number (130 for Ctrl-C).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -391,7 +392,6 @@ def _run_locked(args: argparse.Namespace, condition: Condition, options: RunOpti
     signal's number."""
     import contextlib
     import dataclasses
-    import signal
 
     from bench.runner import run_condition
 
@@ -698,4 +698,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         print(f"interrupted{f' by {e}' if str(e) else ''}: records written so far are complete; rerun to finish",
               file=sys.stderr)
-        return 143 if str(e) == "SIGTERM" else 130
+        return 128 + (signal.Signals[str(e)].value if str(e) in signal.Signals.__members__ else signal.SIGINT)

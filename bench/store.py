@@ -54,6 +54,7 @@ from bench.files import (  # noqa: F401  (re-exported: the store's public names)
 )
 from bench.files import host as _host
 from bench.files import load_json as _load_json
+from bench.files import pid_alive as _alive
 from bench.files import safe_part as _safe
 from bench.metrics.registry import MetricSpec, request
 
@@ -429,11 +430,3 @@ class WorkInProgress:
     alive: bool | None  # None: on another host, which this one cannot check
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
