@@ -335,6 +335,7 @@ class _Work:
         outcome = self.outcome
         if result["status"] in ("interrupted", "not_started"):
             (outcome.interrupted if result["status"] == "interrupted" else outcome.not_started).append(job)
+            return  # not done: the bar keeps counting only what was done
         elif result["status"] == "measured":
             outcome.measured += 1
             outcome.measurements += result["documents"]
