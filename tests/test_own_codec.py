@@ -75,6 +75,10 @@ def test_command_codec_refuses_shell_strings_and_unknown_placeholders(tmp_path: 
         cls.validate_params({"encode": ["enc", "{inptu}"], "decode": ["d"]}, "c")
     with pytest.raises(ConditionError, match="needs a {frame} placeholder"):
         cls.validate_params({"encode": ["e"], "decode": ["d"], "bitstream_pattern": "{work_dir}/b.bin"}, "c")
+    with pytest.raises(ConditionError, match=r"c.decode: the decoder gets only the bitstream; \{input\}"):
+        cls.validate_params({"encode": ["e"], "decode": ["d", "{input}"]}, "c")
+    with pytest.raises(ConditionError, match="c.bitstream: '/tmp/out.bin' must lie in the job's folder"):
+        cls.validate_params({"encode": ["e"], "decode": ["d"], "bitstream": "/tmp/out.bin"}, "c")
 
 
 def test_command_codec_raw_input_own_numbers_and_changed_tool(tmp_path: Path, clip_dir: Path) -> None:
@@ -262,3 +266,110 @@ def test_adapter_by_import_path_from_the_descriptor_folder(tmp_path: Path, clip_
     assert main(["validate", "--conditions", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "codecs[0].adapter: adapter 'mine:Nope': mine has no Nope" in err and len(err.splitlines()) == 1
+
+
+_PROBE = """
+import os, sys
+step, src, dst = sys.argv[1:4]
+for arg in sys.argv[2:]:  # every path the suite hands over is absolute, and the command runs in its {work_dir}
+    assert os.path.isabs(arg), arg
+assert os.getcwd() == sys.argv[4], (os.getcwd(), sys.argv[4])
+data = open(src, "rb").read()
+open(dst, "wb").write(data if step == "decode" else bytes(b // 2 * 2 for b in data))
+"""
+
+
+def test_command_codec_works_with_relative_folders(tmp_path: Path, clip_dir: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's way: run from the folder the condition is in, with the default-style relative --results
+    and --reports; the commands get absolute paths and run in their own step folder."""
+    here = tmp_path / "project"
+    here.mkdir()
+    (here / "probe.py").write_text(_PROBE)
+    (here / "c.yaml").write_text(f"""
+name: rel
+sequences: [{{name: Pan, file: Pan_96x64_30.yuv, group: A}}]
+data_root: {clip_dir}
+frames: {{first: 0, count: 2}}
+intra_period: -1
+metrics: {{ms_ssim: []}}
+codecs:
+  - name: halve
+    adapter: command
+    params:
+      encode: ["{{python}}", probe.py, encode, "{{input}}", "{{bitstream}}", "{{work_dir}}"]
+      decode: ["{{python}}", probe.py, decode, "{{bitstream}}", "{{decoded}}", "{{work_dir}}"]
+    rate_points: [1]
+""")
+    monkeypatch.chdir(here)
+    assert main(["run", "--conditions", "c.yaml", "--results", "results", "--reports", "reports",
+                 "--no-progress"]) == 0
+    [record] = ResultStore(here / "results" / "rel").run_records()
+    assert record["status"] == "ok" and record["rate"]["bits"] == 8 * 96 * 64 * 3 // 2 * 2
+    encode, decode = record["commands"]
+    assert Path(encode[-1]).name == "encode" and Path(decode[-1]).name == "decode"  # two separate folders
+    assert Path(encode[-1]).parent == Path(decode[-1]).parent
+    # even samples kept, odd ones off by 1: MSE about 0.5, so PSNR near 10 log10(255^2 / 0.5) = 51.1 dB
+    assert 49 < record["metrics"]["psnr_y"] < 54
+
+
+_CHEAT = """
+import shutil, subprocess, sys
+step = sys.argv[1]
+if step == "encode":
+    open(sys.argv[2], "wb").write(b"x" * int(sys.argv[3]))  # N bytes that carry nothing
+elif step == "decode":
+    shutil.copyfile(sys.argv[2], sys.argv[3])  # reaches for the encoder's input
+else:  # a wrapper around a real program that fails: ffmpeg on a file that is not there
+    import imageio_ffmpeg
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", "no_such_input.y4m", "out.y4m"],
+                   check=True)
+"""
+
+
+@pytest.mark.parametrize(("encode", "decode", "expected"), [
+    ("[encode, '{bitstream}', '0']", "[decode, '{work_dir}/input.yuv', '{decoded}']",
+     "codec command: the encoder wrote an empty bitstream (0 bytes): {work}/encode/bitstream.bin; every "
+     "bitstream file must hold what the decoder rebuilds the frames from"),
+    ("[encode, '{bitstream}', '1']", "[decode, '{work_dir}/input.yuv', '{decoded}']",
+     "codec command: decoder failed with exit code 1: FileNotFoundError: [Errno 2] No such file or directory: "
+     "'{work}/decode/input.yuv'"),
+    ("[wrap]", "[decode, '{bitstream}', '{decoded}']",
+     "codec command: encoder failed with exit code 1: Error opening input file no_such_input.y4m. | Error opening "
+     "input files: No such file or directory (from ffmpeg"),
+])
+def test_command_codec_cannot_cheat_and_names_the_programs_message(
+        tmp_path: Path, clip_dir: Path, capsys: pytest.CaptureFixture, encode: str, decode: str,
+        expected: str) -> None:
+    """An encoder writing an empty stream, a decoder copying the encoder's input (before: ok, 0 bpp, PSNR
+    100 dB), and a Python wrapper whose check=True raised: each a failed job whose one line says why in the
+    failing program's own words (ffmpeg's 'No such file or directory', not the CalledProcessError)."""
+    (tmp_path / "cheat.py").write_text(_CHEAT)
+    cond = tmp_path / "c.yaml"
+    cond.write_text(f"""
+name: cheat
+sequences: [{{name: Pan, file: Pan_96x64_30.yuv, group: A}}]
+data_root: {clip_dir}
+frames: {{first: 0, count: 2}}
+intra_period: -1
+metrics: {{ms_ssim: []}}
+codecs:
+  - name: cheat
+    adapter: command
+    params: {{encode: ["{{python}}", cheat.py, {encode[1:-1]}], decode: ["{{python}}", cheat.py, {decode[1:-1]}]}}
+    rate_points: [1]
+""")
+    assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r"), "--no-progress"]) == 1
+    [record] = ResultStore(tmp_path / "r" / "cheat").run_records()
+    assert record["status"] == "failed"
+    message = record["error"]["message"]
+    if "{work}" in expected:  # the job's folder: <results>/cheat/work/<key-host-pid>
+        prefix, _, rest = expected.partition("{work}")
+        job = message[len(prefix):].split("/encode/" if "/encode/" in rest else "/decode/")[0]
+        assert Path(job).parent == tmp_path / "r" / "cheat" / "work", message
+        assert message == prefix + job + rest, message
+    else:
+        assert message.startswith(expected), message
+    assert "CalledProcessError" not in message and "Traceback" not in message
+    err = capsys.readouterr().err  # the run's closing list of failures, one line each
+    assert f"FAILED cheat / Pan / 1: {message}\n" in err

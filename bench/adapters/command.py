@@ -7,8 +7,16 @@ decode command, with placeholders the suite fills in for each job:
     (or the per-frame pattern's folder), ``{decoded}`` where the decoder writes (same format as the input),
     ``{width}`` ``{height}`` ``{fps}`` ``{frames}`` ``{first_frame}`` (always 0: the suite hands the codec only
     the frames it codes), ``{rate_point}``, ``{intra_period}`` (-1: only the first frame is intra),
-    ``{work_dir}`` a scratch folder of the job, ``{descriptor_dir}`` the descriptor's folder, ``{python}``
-    the interpreter running the suite (for a script that codes with ``python3``-level tools).
+    ``{work_dir}`` the step's own scratch folder, ``{descriptor_dir}`` the descriptor's folder, ``{python}``
+    the interpreter running the suite (for a script that codes with ``python3``-level tools). Every path is
+    absolute, and each command runs in its ``{work_dir}``, so a command works wherever the suite was started.
+
+What the decoder may read: the bitstream, and nothing the encoder saw. The encoder runs in ``<job>/encode``;
+once it ends, its bitstream file(s) are checked (a missing or empty file fails the job, named), moved out, and
+that folder (the input, every scratch file) is deleted. The decoder then runs in a fresh ``<job>/decode``
+folder that holds only copies of the bitstream(s), at the names the descriptor gives relative to
+``{work_dir}``; ``{input}`` is refused in the decode command. Reading anything else (the source sequence, a
+file the encoder left elsewhere) is outside the contract: the rate would no longer be the bitstream's.
 
 What it takes (``input_format``): raw ``yuv420p``, ``yuv420p10le``, ``yuv444p``, ``yuv444p10le`` (planar,
 10-bit little-endian), ``y4m`` (4:2:0 8-bit), or ``png`` (one 8-bit RGB PNG per frame, ``00000.png`` ... in
@@ -21,11 +29,14 @@ suite's metrics (``psnr_y``, ``bpp``, ...) are compared with ours in the record.
 
 Every program the commands run (the first word of each, and any argument that names an existing file before
 the job's own placeholders are filled in: a script, a config) is found and hashed: its path and SHA-256 are
-part of the job key, so a changed tool never reuses old results. ``timeout_s`` bounds each command.
+part of the job key, so a changed tool never reuses old results. ``timeout_s`` bounds each command. A command
+that fails is named with its exit status and the last line it printed (for a Python wrapper whose
+``subprocess.run(check=True)`` raised: the wrapped program's own last lines).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -73,6 +84,12 @@ def _fill(arg: str, values: dict[str, Any], where: str) -> str:
                              f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}") from None
 
 
+def _absolute(task: CodingTask) -> CodingTask:
+    """TASK with its paths absolute: the commands run in their own folders, and a relative --results folder
+    must mean the same to them as to us."""
+    return dataclasses.replace(task, work_dir=task.work_dir.resolve(), input_path=task.input_path.resolve())
+
+
 class _Static(dict):  # fills the static placeholders, leaves the others as they are
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -81,7 +98,7 @@ class _Static(dict):  # fills the static placeholders, leaves the others as they
 @register
 class CommandCodec(Adapter):
     name = "command"
-    version = 1
+    version = 2  # 2: every path absolute; the decoder in a folder of its own with only the bitstream
     rate_knob = "rate point"
     capabilities: ClassVar[Capabilities] = Capabilities(("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le",
                                                          "gbrp"), separate_decode=True)
@@ -118,6 +135,13 @@ class CommandCodec(Adapter):
                 raise ConditionError(f"{where}.{key}: every argument must be a string or a number")
             for a in argv:
                 _fill(str(a), {p: "" for p in PLACEHOLDERS}, f"{where}.{key}")
+        if any("{input" in str(a) for a in params["decode"]):
+            raise ConditionError(f"{where}.decode: the decoder gets only the bitstream; {{input}} (the source) is "
+                                 "not available to it")
+        for key in ("bitstream", "bitstream_pattern"):
+            if params[key] is not None and not params[key].startswith("{work_dir}/"):
+                raise ConditionError(f"{where}.{key}: {params[key]!r} must lie in the job's folder: start it with "
+                                     "'{work_dir}/' (the decoder gets a copy at the same place in its own folder)")
         if params["bitstream_pattern"] is not None and "{frame" not in params["bitstream_pattern"]:
             raise ConditionError(f"{where}.bitstream_pattern: needs a {{frame}} placeholder (e.g. {{frame:05d}})")
         check_rate_range(params["rate_range"], where)
@@ -139,8 +163,11 @@ class CommandCodec(Adapter):
 
     # -- identity: the programs, found and hashed ------------------------------------------------------------
 
+    def _descriptor_dir(self) -> str:
+        return str(Path(self.params["descriptor_dir"] or ".").absolute())
+
     def _static_values(self) -> dict[str, Any]:
-        return _Static(descriptor_dir=self.params["descriptor_dir"] or ".", python=sys.executable)
+        return _Static(descriptor_dir=self._descriptor_dir(), python=sys.executable)
 
     def programs(self) -> list[Path]:
         """Every program and file the commands name before a job fills them in: the first word of each command
@@ -199,35 +226,43 @@ class CommandCodec(Adapter):
         return {"input": str(paths["input"]), "bitstream": str(paths["bitstream"]), "decoded": str(paths["decoded"]),
                 "width": task.width, "height": task.height, "fps": f"{task.fps:g}", "frames": task.frames,
                 "first_frame": 0, "rate_point": task.rate_point, "intra_period": task.intra_period,
-                "work_dir": str(task.work_dir), "descriptor_dir": self.params["descriptor_dir"] or ".",
+                "work_dir": str(paths["work_dir"]), "descriptor_dir": self._descriptor_dir(),
                 "python": sys.executable}
 
-    def _paths(self, task: CodingTask) -> dict[str, Path]:
+    def _paths(self, task: CodingTask, step: str) -> dict[str, Path]:
+        """The placeholders' paths for STEP (encode or decode), each in that step's own folder of the job
+        (absolute: task.work_dir is made absolute first). The decoder has no input."""
+        work = task.work_dir / step
         fmt = self.params["input_format"]
         suffix = {"y4m": ".y4m", "png": ""}.get(fmt, ".yuv")
-        values = self._values(task, {"input": Path(), "bitstream": Path(), "decoded": Path()})
+        values = self._values(task, {"input": Path(), "bitstream": Path(), "decoded": Path(), "work_dir": work})
         pattern = self.params["bitstream_pattern"]
         # {bitstream}: the one file, or the folder the per-frame files go to
         bitstream = Path(pattern.format(**values, frame=0)).parent if pattern else \
             Path(self.params["bitstream"].format(**values))
-        return {"input": task.work_dir / f"input{suffix}", "decoded": task.work_dir / f"decoded{suffix}",
-                "bitstream": bitstream}
+        return {"input": work / f"input{suffix}" if step == "encode" else Path(), "decoded": work / f"decoded{suffix}",
+                "bitstream": bitstream, "work_dir": work}
 
     def _make_folders(self, paths: dict[str, Path]) -> None:
+        if paths["work_dir"].exists():  # a step starts from an empty folder
+            shutil.rmtree(paths["work_dir"])
         folder = paths["bitstream"] if self.params["bitstream_pattern"] else paths["bitstream"].parent
         folder.mkdir(parents=True, exist_ok=True)
+        paths["work_dir"].mkdir(parents=True, exist_ok=True)
 
     def _bitstreams(self, task: CodingTask, paths: dict[str, Path]) -> list[Path]:
-        pattern = self.params["bitstream_pattern"]
-        if pattern is None:
-            files = [paths["bitstream"]]
-        else:
-            values = self._values(task, paths)
-            files = [Path(pattern.format(**values, frame=i)) for i in range(task.frames)]
+        """The encoder's bitstream file(s); AdapterError naming the first one missing or empty (an empty file
+        carries nothing a decoder could rebuild the frames from)."""
+        files = self._target_names(task, paths)
         missing = [str(p) for p in files if not p.is_file()]
         if missing:
             raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream at {missing[0]}"
                                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        empty = [str(p) for p in files if p.stat().st_size == 0]
+        if empty:
+            raise AdapterError(f"codec {self.name}: the encoder wrote an empty bitstream (0 bytes): {empty[0]}"
+                               + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else "")
+                               + "; every bitstream file must hold what the decoder rebuilds the frames from")
         return files
 
     def _run(self, key: str, task: CodingTask, paths: dict[str, Path]) -> tuple[list[str], str, float]:
@@ -235,31 +270,38 @@ class CommandCodec(Adapter):
         argv = [_fill(a, values, f"codec {self.name}.{key}") for a in self._static_argv(key)]
         t0 = time.perf_counter()
         out = run_program(argv, f"codec {self.name}: {key}r", self.params["timeout_s"] or None,
-                          task.work_dir / f"{key}.log", cwd=task.work_dir)
+                          task.work_dir / f"{key}.log", cwd=paths["work_dir"])
         return argv, out, time.perf_counter() - t0
 
     def code_sequence(self, task: CodingTask) -> CodingResult:
-        paths = self._paths(task)
+        task = _absolute(task)
+        paths = self._paths(task, "encode")
         self._make_folders(paths)
         self._write_input(task, paths["input"])
         enc_argv, enc_log, encode_s = self._run("encode", task, paths)
-        bitstreams = self._bitstreams(task, paths)
-        decoded, dec_argv, decode_s = self._decode(task, paths)
+        reported = self._reported(task, paths, enc_log)
+        bitstreams = self._keep_bitstreams(task, paths, self._bitstreams(task, paths))
+        decoded, dec_argv, decode_s = self._decode(task, bitstreams)
         return CodingResult(bitstreams=bitstreams, decoded_path=decoded, commands=[enc_argv, dec_argv],
                             encode_seconds=encode_s, decode_seconds=decode_s,
                             frame_bits=[8 * p.stat().st_size for p in bitstreams] if len(bitstreams) == task.frames
                             and task.frames > 1 else None,
-                            reported_metrics=self._reported(task, paths, enc_log),
-                            logs={"encode": enc_log})
+                            reported_metrics=reported, logs={"encode": enc_log})
+
+    @staticmethod
+    def _keep_bitstreams(task: CodingTask, paths: dict[str, Path], files: list[Path]) -> list[Path]:
+        """Move FILES out of the encoder's folder (into <job>/streams, same names) and delete that folder: the
+        input and the encoder's scratch files are gone before the decoder starts."""
+        kept = []
+        for f in files:
+            dest = task.work_dir / "streams" / f.relative_to(paths["work_dir"])
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            kept.append(Path(shutil.move(f, dest)))
+        shutil.rmtree(paths["work_dir"])
+        return kept
 
     def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
-        paths = self._paths(task)
-        self._make_folders(paths)
-        targets = self._target_names(task, paths)
-        for src, dest in zip(bitstreams, targets, strict=True):
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
-        return self._decode(task, paths)[0]
+        return self._decode(_absolute(task), bitstreams)[0]
 
     def _target_names(self, task: CodingTask, paths: dict[str, Path]) -> list[Path]:
         pattern = self.params["bitstream_pattern"]
@@ -268,8 +310,14 @@ class CommandCodec(Adapter):
         values = self._values(task, paths)
         return [Path(pattern.format(**values, frame=i)) for i in range(task.frames)]
 
-    def _decode(self, task: CodingTask, paths: dict[str, Path]) -> tuple[Path, list[str], float]:
-        """(raw decoded frames in task.fmt, the command run, its seconds)."""
+    def _decode(self, task: CodingTask, bitstreams: list[Path]) -> tuple[Path, list[str], float]:
+        """Decode copies of BITSTREAMS in a fresh folder of their own (the decoder may rewrite them: the rate
+        stays that of the originals); (raw decoded frames in task.fmt, the command run, its seconds)."""
+        paths = self._paths(task, "decode")
+        self._make_folders(paths)
+        for src, dest in zip(bitstreams, self._target_names(task, paths), strict=True):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
         if self.params["input_format"] == "png":
             paths["decoded"].mkdir(parents=True, exist_ok=True)
         argv, _, seconds = self._run("decode", task, paths)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -197,9 +198,28 @@ def run_program(argv: list[str], what: str, timeout: float | None, log: Path,
     stderr together), also written to LOG."""
     done = run(argv, what, timeout, log, on_line, cwd, env, own_group)
     if done.returncode != 0:
-        last = next((line.strip() for line in reversed(done.output.splitlines()) if line.strip()), "no message")
-        raise AdapterError(f"{what} failed with exit code {done.returncode}: {last}", done.output[-3000:])
+        raise AdapterError(f"{what} failed with exit code {done.returncode}: {failure_message(done.output)}",
+                           done.output[-3000:])
     return done.output
+
+
+_CALLED_PROCESS = re.compile(r"^subprocess\.CalledProcessError: Command '?\[?'?([^',\]\s]*).*?exit status (-?\d+)")
+
+
+def failure_message(output: str) -> str:
+    """What a failed program said, for the one-line failure: its last non-empty line; but when that is a
+    Python wrapper's ``subprocess.CalledProcessError`` (``subprocess.run(..., check=True)`` raised), the wrapped
+    program's own last two lines before the traceback, then which program it was and its exit status: the
+    exception repeats the whole command line and hides the message that says what went wrong."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        return "no message"
+    called = _CALLED_PROCESS.match(lines[-1])
+    start = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("Traceback (most recent")), None)
+    if called is None or start is None:
+        return lines[-1]
+    own = " | ".join(lines[max(0, start - 2):start]) or "no message"
+    return f"{own} (from {Path(called.group(1)).name}, exit status {called.group(2)})"
 
 
 def pinned_gpu_environment(gpu: int, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -16,8 +16,11 @@ import imageio_ffmpeg
 
 
 def ffmpeg(*args):
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-                   check=True)
+    # ffmpeg's own message is the last thing printed, and its exit status is ours: no Python traceback on top
+    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+                           *args])
+    if done.returncode:
+        sys.exit(done.returncode)
 
 
 def main(argv):
