@@ -14,7 +14,9 @@
   the other).
 
 A rate-point subset (``rate_points`` / ``rate_exclude``: rate point labels, the QP of x265 or the q index of
-a learned codec, matched as text for every codec) is applied before either convention.
+a learned codec, matched as text; shared by every codec or given per codec, see :mod:`bench.bdoptions`) is
+applied before either convention. A curve the subset leaves without any point is ``too_few_points``, named,
+like one it leaves short: never a codec silently gone from the tables.
 
 Time ratios (encode, decode) are the geometric mean over sequences of (test time summed over rate points)
 / (anchor time summed over rate points), as in JVET tables.
@@ -63,18 +65,54 @@ def with_db_columns(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def select_rate_points(points: pd.DataFrame, opts: BDOptions) -> pd.DataFrame:
-    """POINTS restricted to the options' rate-point subset; a named rate point no codec has is an error."""
-    if not opts.rate_points and not opts.rate_exclude:
+    """POINTS restricted to the options' rate-point subsets (each codec's own lists, else the shared ones); a
+    shared rate point no codec has, a per-codec list naming a codec no result has or a rate point that codec
+    lacks, is an error naming it."""
+    if not (opts.rate_points or opts.rate_exclude or opts.rate_points_by_codec or opts.rate_exclude_by_codec):
         return points
-    labels = points["rate_point"].astype(str)
+    labels, codecs = points["rate_point"].astype(str), points["codec"].astype(str)
+    _check_subset(labels, codecs, opts)
+    keep = pd.Series(True, index=points.index)
+    for codec in set(codecs):
+        only, exclude = opts.rate_subset_for(codec)
+        mine = codecs == codec
+        keep &= ~mine | ((labels.isin(only) if only else True) & ~labels.isin(exclude))
+    return points[keep]
+
+
+def _check_subset(labels: pd.Series, codecs: pd.Series, opts: BDOptions) -> None:
+    """A one-line BenchError for a subset naming what no result has (see :func:`select_rate_points`)."""
+    def listed(values: Iterable[str]) -> str:
+        return ", ".join(sorted(set(values), key=_natural))
+
     known = set(labels)
-    for option, wanted in (("--rate-points", opts.rate_points), ("--rate-exclude", opts.rate_exclude)):
+    for option, wanted, by_codec in (("--rate-points", opts.rate_points, opts.rate_points_by_codec),
+                                     ("--rate-exclude", opts.rate_exclude, opts.rate_exclude_by_codec)):
         unknown = [w for w in wanted if w not in known]
         if unknown:
             raise BenchError(f"{option} {','.join(unknown)}: no result has that rate point; rate points: "
-                             f"{', '.join(sorted(known, key=_natural))}")
-    keep = labels.isin(opts.rate_points) if opts.rate_points else pd.Series(True, index=points.index)
-    return points[keep & ~labels.isin(opts.rate_exclude)]
+                             f"{listed(known)}")
+        for codec, own in by_codec:
+            if not (codecs == codec).any():
+                raise BenchError(f"{option} {codec}={','.join(own)}: no codec {codec} among the results; codecs: "
+                                 f"{', '.join(sorted(set(codecs)))}")
+            has = set(labels[codecs == codec])
+            if unknown := [w for w in own if w not in has]:
+                raise BenchError(f"{option} {codec}={','.join(own)}: {codec} has no rate point "
+                                 f"{', '.join(unknown)}; its rate points: {listed(has)}")
+
+
+def _ok_curves(points: pd.DataFrame, by: str) -> set[tuple[str, str]]:
+    ok = points[points["status"] == "ok"]
+    return set(zip(ok["codec"].astype(str), ok[by].astype(str), strict=True))
+
+
+def _emptied(who: str, where: str, opts: BDOptions) -> BDResult:
+    """The result for a curve of WHO that the rate-point subset left without any point (a short curve says
+    the same through :func:`bench.bdrate.prepare_curve`)."""
+    return BDResult(None, Status.TOO_FEW_POINTS, opts.kind, opts.method,
+                    message=f"{who}: no point of {where} left by the rate-point subset ({opts.subset_of(who)}), at least "
+                            f"{opts.min_points} needed")
 
 
 def _natural(label: str) -> tuple[float, str]:
@@ -228,7 +266,10 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
     """One BD result per (test codec, sequence); sequences the anchor lacks get status ``missing``; a class that
     the anchor or the test gives only as a dataset average gets one ``average_only`` row."""
     check_anchor(points, anchor)
+    codecs = set(points["codec"]) - {anchor}  # before the subset: a codec it empties still gets its rows
+    emptied = _ok_curves(points, "sequence")
     points = select_rate_points(points, opts)
+    emptied -= _ok_curves(points, "sequence")
     average = _is_average(points)
     curves = _curves(points[~average], opts.metric)
     meta = _curve_meta(points[~average])
@@ -240,15 +281,18 @@ def per_sequence(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataF
     anchors = {s: _prepared(c, "anchor", opts, meta.get((codec, s))) for (codec, s), c in curves.items()
                if codec == anchor}
     rows = []
-    for codec in sorted(set(points["codec"]) - {anchor}):
-        sequences = sorted({s for c, s in curves if c == codec} | set(anchors))
+    for codec in sorted(codecs):
+        sequences = sorted({s for c, s in curves if c == codec} | set(anchors)
+                           | {s for c, s in emptied if c in (anchor, codec)})
         for seq in sequences:
             a, t = anchors.get(seq), curves.get((codec, seq))
             # A sequence's class as the anchor's records give it (an import without classes takes the run's).
             group = group_of.get((anchor, seq), group_of.get((codec, seq)))
             if a is None or t is None:
                 who = anchor if a is None else codec
-                if (who, group) in averaged_groups:
+                if (who, seq) in emptied:
+                    r = _emptied(who, seq, opts)
+                elif (who, group) in averaged_groups:
                     r = BDResult(None, Status.AVERAGE_ONLY, opts.kind, opts.method,
                                  message=f"{who} gives class {group} as a dataset average only: compared as an "
                                          f"averaged curve (DCVC)")
@@ -370,7 +414,10 @@ def _merged(curves: list[tuple[str, str]], merged: dict[tuple[str, str], tuple[s
 def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.DataFrame:
     """BD of the class-averaged curves (frame-weighted mean bpp and quality per rate point), and their mean."""
     check_anchor(points, anchor)
+    before = points[points["status"] == "ok"]  # a codec or class the subset empties still gets its rows
+    emptied = _ok_curves(points, "group")
     points = select_rate_points(points, opts)
+    emptied -= _ok_curves(points, "group")
     averaged = class_average_points(points, opts.metric)
     curves = {(str(c), str(g)): (part["bpp"].to_numpy(), part[opts.metric].to_numpy())
               for (c, g), part in averaged.groupby(["codec", "group"], sort=True)}
@@ -384,11 +431,13 @@ def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.Data
     bad = non_finite_points(ok, opts.metric, by="group")
     merged = _merged_classes(ok)
     rows = []
-    for codec in sorted(set(ok["codec"]) - {anchor}):
+    for codec in sorted(set(before["codec"]) - {anchor}):
         values = []
-        for group in sorted(set(ok["group"])):
+        for group in sorted(set(before["group"])):
             a, t = curves.get((anchor, group)), curves.get((codec, group))
-            if a is None or t is None:
+            if (a is None or t is None) and (who := anchor if a is None else codec, str(group)) in emptied:
+                r = _emptied(who, f"class {group}", opts)
+            elif a is None or t is None:
                 r = _unusable([(anchor, raw.get((anchor, group))), (codec, raw.get((codec, group)))], opts.metric,
                               f"class {group}", opts) or \
                     BDResult(None, Status.MISSING, opts.kind, opts.method,

@@ -223,14 +223,28 @@ def _bd_options(parser: argparse.ArgumentParser) -> None:
                         help="keep the upper convex hull (rate, quality) of non-monotonic curves; every value on a "
                         "repaired curve is flagged 'repaired' with the points kept and dropped; a curve whose points "
                         "come from several files or devices is refused (mixed_origins), never repaired")
-    parser.add_argument("--rate-points", type=_labels, default=(), metavar="22,27,32,37",
-                        help="BD over these rate points only (labels as the tables show them: QP, q index)")
-    parser.add_argument("--rate-exclude", type=_labels, default=(), metavar="42",
-                        help="leave these rate points out of BD (DCVC's --rate_exclude)")
+    parser.add_argument("--rate-points", nargs="+", action=_RateSubset, default=((), ()),
+                        metavar="[CODEC=]22,27,32", help="BD over these rate points only (labels as the tables show "
+                        "them: QP, q index); one shared list and/or a list per codec (x265=22,27,32 mine=4,8,16), a "
+                        "codec's own replacing the shared one; give sources before it")
+    parser.add_argument("--rate-exclude", nargs="+", action=_RateSubset, default=((), ()), metavar="[CODEC=]42",
+                        help="leave these rate points out of BD (DCVC's --rate_exclude); shared and/or per codec, "
+                        "as --rate-points")
 
 
-def _labels(text: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in text.split(",") if p.strip())
+class _RateSubset(argparse.Action):
+    """``--rate-points``/``--rate-exclude``: (shared labels, per-codec labels), checked as the option is read
+    (a source path written after the option is caught here, not reported as a missing source)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[object] | None, option_string: str | None = None) -> None:
+        from bench.bdoptions import parse_rate_subset
+
+        tokens = [values] if isinstance(values, str) else [str(v) for v in values or ()]
+        try:
+            setattr(namespace, self.dest, parse_rate_subset(self.option_strings[0], tokens))
+        except ValueError as e:
+            parser.error(str(e))
 
 
 def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
@@ -238,7 +252,8 @@ def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
 
     return BDOptions(metric=args.metric or default_metric, kind=args.kind, method=args.method,
                      min_points=args.min_points, min_overlap=args.min_overlap, repair=args.repair,
-                     rate_points=args.rate_points, rate_exclude=args.rate_exclude)
+                     rate_points=args.rate_points[0], rate_exclude=args.rate_exclude[0],
+                     rate_points_by_codec=args.rate_points[1], rate_exclude_by_codec=args.rate_exclude[1])
 
 
 def _fraction(text: str) -> float:
