@@ -3,7 +3,8 @@
 A condition says everything that changes a result: which sequences (a dataset manifest or an explicit list),
 which frames, the intra period, the colour path, spatial handling, the metrics and their pooling, and the
 codecs with their rate points (descriptor names from ``codecs/`` or inline definitions). Files may
-``extends:`` other files for shared defaults (mappings merge key by key, lists replace), and ``${VAR}`` in
+``extends:`` other files for shared defaults (a file next to it, or one of the suite's conditions by name;
+mappings merge key by key, lists replace), and ``${VAR}`` in
 strings expands from the environment.
 
 Every problem is a :class:`ConditionError` naming the file and the key path, e.g.
@@ -352,10 +353,22 @@ def _load_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, An
         raise ConditionError(f"{path}: extends: expected a file name or a list of file names")
     merged: dict[str, Any] = {}
     for parent in parents:
-        if (problem := not_a_file(path.parent / parent)) is not None:
-            raise ConditionError(f"{path}: extends: {parent!r} is not a file next to it ({problem})")
-        merged = _merge(merged, _load_with_extends((path.parent / parent), (*chain, path)))
+        merged = _merge(merged, _load_with_extends(_extended_file(path, parent), (*chain, path)))
     return _merge(merged, data)
+
+
+def _extended_file(path: Path, parent: str) -> Path:
+    """The file an ``extends:`` entry of PATH names: a file next to PATH, else one of the suite's own conditions by
+    name (``hevc_b_ip32`` or ``hevc_b_ip32.yaml``), as ``--conditions`` finds them."""
+    here = path.parent / parent
+    problem = not_a_file(here)
+    if problem is None:
+        return here
+    suite = REPO_ROOT / "conditions" / (parent if parent.endswith((".yaml", ".yml")) else f"{parent}.yaml")
+    if "/" not in parent and parent not in (".", "..") and not_a_file(suite) is None:
+        return suite
+    raise ConditionError(f"{path}: extends: {parent!r} is not a file next to it ({problem}) nor one of the suite's "
+                         "conditions (evaluate.py ls lists them)")
 
 
 # --- sections --------------------------------------------------------------------------------------------------

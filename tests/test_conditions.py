@@ -120,6 +120,22 @@ def test_extends_cycle_is_an_error(tmp_path: Path) -> None:
         load_condition(tmp_path / "a.yaml")
 
 
+def test_extends_finds_the_suites_conditions_by_name(tmp_path: Path) -> None:
+    """``extends: demo`` from a condition in any folder is the suite's conditions/demo.yaml (as --conditions demo
+    is); a file of that name next to the condition comes first; a name that is neither is refused naming both."""
+    suite = load_condition(REPO / "conditions" / "demo.yaml")
+    for parent in ("demo", "demo.yaml"):
+        mine = load_condition(write(tmp_path, f"extends: {parent}\nname: quick\nframes: {{first: 0, count: 4}}\n"))
+        assert mine.name == "quick" and mine.frames.count == 4 and mine.frames.count != suite.frames.count
+        assert [c.name for c in mine.codecs] == [c.name for c in suite.codecs] and mine.anchor == suite.anchor
+    write(tmp_path, "name: local\ndataset: demo\nsequences: [HopperPan]\ncodecs: [x264]\n", "demo.yaml")
+    mine = load_condition(write(tmp_path, "extends: demo.yaml\nname: quick\n", "quick.yaml"))
+    assert [s.name for s in mine.sequences] == ["HopperPan"] and [c.name for c in mine.codecs] == ["x264"]
+    with pytest.raises(ConditionError, match=r"extends: 'nosuch' is not a file next to it \(not found\) nor one of "
+                                             r"the suite's conditions \(evaluate.py ls lists them\)$"):
+        load_condition(write(tmp_path, "extends: nosuch\nname: quick\n", "bad.yaml"))
+
+
 def test_source_format_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConditionError, match=r"colour.source_format: sequence BasketballPass is yuv420p, not"):
         load_condition(write(tmp_path, BASE + "colour: {source_format: yuv420p10le}\n"))
