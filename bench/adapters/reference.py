@@ -488,13 +488,14 @@ class ReferenceSoftware(Adapter):
             reported["log_psnr_y"] = [pictures[i][2] for i in range(task.frames)]
         if encoded.split is not None:
             reported["split"] = encoded.split
-        sps = read_sps(bitstream.read_bytes(), self.hevc)
+        stream = bitstream.read_bytes()  # read once: its SPS and its hash-SEI bytes
+        sps = read_sps(stream, self.hevc)
         if self.params["exact_check"]:
             reported["exact_check"] = self._exact_check(task, bitstream, decoded, sps, pictures)
         facts, description = self._read_back(task, encoded, cfg, frame_types, sps)
         return CodingResult(bitstreams=[bitstream], decoded_path=decoded, commands=[*encoded.commands, decode],
                             encode_seconds=encoded.seconds, decode_seconds=decode_s, frame_types=frame_types,
-                            frame_bits=bits, excluded_bytes=hash_sei_bytes(bitstream.read_bytes(), hevc=self.hevc),
+                            frame_bits=bits, excluded_bytes=hash_sei_bytes(stream, hevc=self.hevc),
                             excluded_reason="decoded-picture-hash SEI (verification only; off in the CTC "
                                             "configurations)", reported_metrics=theirs_by_ours,
                             codec_reported=reported, logs={"encode": encoded.log, "decode": dec_log},
