@@ -24,6 +24,7 @@ from bench import SCHEMA_VERSION, interrupts
 from bench.adapters import adapter_class
 from bench.adapters.base import Adapter, CodingResult, CodingTask, sha256_file
 from bench.adapters.process import ProcessUsage, collecting_usage
+from bench.conditions import CodecSpec
 from bench.decoded import ChangedSinceCoding, check_bitstreams, raw_sha256, restore
 from bench.decoded import check as check_decoded
 from bench.decoded import keep as keep_decoded
@@ -380,6 +381,19 @@ def failed_record(job: Job, message: str, stderr_tail: str = "", g: Geometry | N
     g = g or geometry(job.condition, job.source.width, job.source.height)
     started = started or now()
     record = _base_record(job, g, codec_fmt)
+    message = without_adapter_name(message, job)
     record.update({"status": "failed", "error": {"message": message, "stderr_tail": stderr_tail[-4000:]},
                    "provenance": {**environment(), "started_at": started, "finished_at": now()}})
     return record
+
+
+def without_adapter_name(message: str, job: Job | CodecSpec) -> str:
+    """MESSAGE less the ``codec <adapter>: `` an adapter's errors start with (they are written to make sense
+    alone: in ``doctor``, in a plan's errors). Every line that shows a failed job names the codec as the
+    condition does (``mine / Pan / rate point 1: ...``), so the adapter's name (``command``) would only name
+    it a second time, and by another name. JOB: the job, or its codec (a plan's rate-point errors)."""
+    codec = job.codec if isinstance(job, Job) else job
+    for name in dict.fromkeys((codec.adapter, adapter_class(codec.adapter).name, codec.name)):
+        if message.startswith(f"codec {name}: "):
+            return message[len(f"codec {name}: "):]
+    return message

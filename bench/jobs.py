@@ -17,8 +17,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bench.adapters import adapter_class
 from bench.conditions import CodecSpec, Condition
 from bench.datasets import SequenceInfo, SourceFile
+from bench.records import rate_label
 
 
 def canonical_json(value: Any) -> str:
@@ -64,7 +66,11 @@ class Job:
 
     @property
     def label(self) -> str:
-        return f"{self.codec.name} / {self.sequence.name} / {self.codec.adapter} {self.rate_point}"
+        """How the console names the job: the codec as the condition names it, once (never its adapter: a
+        failure line of a ``command`` codec read "mine / Pan / command 1: codec command: ..."), the sequence,
+        and the rate point in its adapter's words ("qp 22", "quality 4", "rate point 1")."""
+        return f"{self.codec.name} / {self.sequence.name} / " \
+               f"{rate_label(adapter_class(self.codec.adapter).rate_knob, self.rate_point)}"
 
     def manifest_entry(self) -> dict[str, Any]:
         """What the run manifest keeps of a job: enough for ``status`` to name it without the data."""

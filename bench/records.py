@@ -17,6 +17,18 @@ def display_name(record: dict[str, Any]) -> str:
     return record["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else "")
 
 
+def rate_label(rate_knob: str | None, rate_point: Any) -> str:
+    """A rate point in its adapter's words, as a record keeps both: "qp 22", "quality 4", "rate point [3, 6]"."""
+    return f"{rate_knob or 'rate point'} {rate_point}"
+
+
+def job_name(record: dict[str, Any]) -> str:
+    """A job as every failure line names it: the codec as the condition names it (once: never its adapter as
+    well), the sequence, the rate point in its adapter's words."""
+    return f"{display_name(record)} / {record['sequence']['name']} / " \
+           f"{rate_label(record.get('rate_knob'), record['rate_point'])}"
+
+
 def cautions(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
     """(codec, caution) once each: what a reader must know before trusting a codec's numbers (random weights)."""
     seen: dict[tuple[str, str], None] = {}

@@ -259,7 +259,7 @@ def test_missing_weights_stop_the_run_before_any_job(tmp_path: Path, clip_dir: P
     cond = _condition(tmp_path, clip_dir, codecs)
     assert main(["--conditions", str(cond), "--results", str(tmp_path / "results")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"error: {cond}: codec mbt2018-mean, rate point 3: codec compressai: weights file mbt2018-mean-3-723404a8.pth.tar not found in {tmp_path / 'w'} "
+    assert err == [f"error: {cond}: codec mbt2018-mean: rate_points[0]: 3: weights file mbt2018-mean-3-723404a8.pth.tar not found in {tmp_path / 'w'} "
                    f"(weights_dir) or {tmp_path / 'torch_home' / 'hub' / 'checkpoints'} (torch hub cache); nothing is "
                    "downloaded at run time: fetch https://compressai.s3.amazonaws.com/models/v1/"
                    "mbt2018-mean-3-723404a8.pth.tar and put it in one of those folders"]
@@ -274,12 +274,12 @@ def test_checkpoint_of_another_architecture_is_refused_by_plan_and_doctor(tmp_pa
     codecs = "[{name: wrong, adapter: compressai, params: {architecture: mbt2018-mean, weights: checkpoints, " \
              f"checkpoints: {{1: {tmp_path / 'factorized.pth.tar'}}}}}, rate_points: [1]}}]"
     cond = _condition(tmp_path, clip_dir, codecs)
-    with pytest.raises(AdapterError, match=r"c.yaml: codec wrong, rate point 1: codec compressai: .*factorized.pth.tar "
+    with pytest.raises(AdapterError, match=r"c.yaml: codec wrong: rate_points\[0\]: 1: .*factorized.pth.tar "
                                            r"does not fit architecture mbt2018-mean: RuntimeError: Error\(s\) in "
                                            r"loading state_dict for MeanScaleHyperprior: Missing key\(s\)"):
         plan(load_condition(cond))
     assert main(["doctor", "--conditions", str(cond)]) == 1
-    assert "FAIL wrong: codec compressai: no usable weights for mbt2018-mean:" in capsys.readouterr().out
+    assert "FAIL wrong: no usable weights for mbt2018-mean:" in capsys.readouterr().out
 
 
 def test_doctor_lists_architectures_and_quality_levels(capsys: pytest.CaptureFixture) -> None:

@@ -225,7 +225,7 @@ def test_official_check_mismatch_fails_the_job(tmp_path: Path, clip_dir: Path, s
     outcome = run_condition(load_condition(_condition(tmp_path, clip_dir, root)),
                             RunOptions(tmp_path / "results", progress=False))
     (failed,) = outcome.failed
-    assert failed["error"]["message"].startswith("codec dhvc-1.0: the driver does not reproduce the official test.py: "
+    assert failed["error"]["message"].startswith("the driver does not reproduce the official test.py: "
                                                  "bits [196696, 196704")
 
 

@@ -298,7 +298,7 @@ codecs: [{{name: vtm-LDB, adapter: vtm, params: {{root: {root}, config: LDB}}, r
     assert outcome.coded == 1 and len(outcome.failed) == 1
     record = json.loads(next((tmp_path / "results" / "dies" / "records").rglob("*.json")).read_text())
     assert record["status"] == "failed"
-    assert record["error"]["message"] == ("codec vtm: encoder failed with exit code 3: ERROR: out of memory in "
+    assert record["error"]["message"] == ("encoder failed with exit code 3: ERROR: out of memory in "
                                           "picture 1")
     assert "POC    0 TId: 0" in record["error"]["stderr_tail"]
     assert not list((tmp_path / "results" / "dies").rglob("*.bin"))  # no bitstream left to be mistaken for one

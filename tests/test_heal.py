@@ -226,7 +226,7 @@ def test_a_bitstream_changed_since_coding_is_named_and_the_job_coded_again(
     # The next run codes it again, keeping the old record, the altered stream and why aside.
     assert main(_argv(cond, results, *(["--retry-failed"] if heal == "retry-failed" else []))) == 0
     out, err = capsys.readouterr()
-    assert f"CODING AGAIN x264 / Pan / x264 30: its bitstream {bitstream} changed since coding" in out
+    assert f"CODING AGAIN x264 / Pan / qp 30: its bitstream {bitstream} changed since coding" in out
     assert "1 coded, 7 already recorded, 0 failed" in out
     [aside] = (results / "h" / "superseded").iterdir()
     assert f"kept in {aside}" in out
@@ -250,7 +250,7 @@ def test_kept_decoded_frames_changed_since_coding_are_named_and_the_job_coded_ag
     capsys.readouterr()
     assert main(_argv(cond, results)) == 0
     out, err = capsys.readouterr()
-    assert f"CODING AGAIN x264 / Pan / x264 30: its kept decoded frames {kept} restore to frames that differ from " \
+    assert f"CODING AGAIN x264 / Pan / qp 30: its kept decoded frames {kept} restore to frames that differ from " \
            "those measured when the job was coded (SHA-256): the file changed since coding" in out, out + err
     assert "not deterministic" not in out + err
     [aside] = (results / "h" / "superseded").iterdir()
@@ -290,7 +290,7 @@ def test_a_folder_where_a_measurement_file_goes_is_moved_aside_and_the_job_measu
     assert main(_argv(cond, results, "remeasure")) == 1
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err and path.is_dir()
-    assert f"NOT MEASURED x264 / Pan / x264 30: {path}: Is a directory; fix it (or free space) and run again" in err
+    assert f"NOT MEASURED x264 / Pan / qp 30: {path}: Is a directory; fix it (or free space) and run again" in err
     # The next remeasure finds it there: moved aside (with what it holds), said once, measured again.
     monkeypatch.undo()
     (path / "inside.txt").write_text("kept\n")
@@ -298,7 +298,7 @@ def test_a_folder_where_a_measurement_file_goes_is_moved_aside_and_the_job_measu
     out, err = capsys.readouterr()
     [aside] = (results / "h" / "superseded").iterdir()
     assert (f"warning: {path}: a folder, not a regular file, where a measurement should be; moved aside into "
-            f"{aside}; x264 / Pan / x264 30: measured again now") in err.splitlines(), err
+            f"{aside}; x264 / Pan / qp 30: measured again now") in err.splitlines(), err
     assert (aside / path.relative_to(results / "h") / "inside.txt").read_text() == "kept\n"
     assert "0 coded, 1 measured again (1 measurements; 1 bitstreams decoded again" in out, out + err
     healed = _row(pd.read_csv(results / "h" / "summary.csv"), "x264", 30)
@@ -397,12 +397,12 @@ def test_with_a_cluster_executor_a_job_changed_since_coding_is_coded_again_throu
     capsys.readouterr()
     outcome = run_condition(load_condition(cond), RunOptions(results, progress=False, executor="submitit-local",
                                                              remote=spy))
-    assert submitted == [[], ["x264 / Pan / x264 30"]]
+    assert submitted == [[], ["x264 / Pan / qp 30"]]
     assert outcome.coded == 1 and outcome.skipped == 7 and not outcome.failed and not outcome.measure_failed
-    assert f"CODING AGAIN x264 / Pan / x264 30: its bitstream {bitstream} changed since coding" in capsys.readouterr().out
+    assert f"CODING AGAIN x264 / Pan / qp 30: its bitstream {bitstream} changed since coding" in capsys.readouterr().out
     assert len(list((results / "h" / "submitit").rglob("*_result.pkl"))) == 1
     [aside] = (results / "h" / "superseded").iterdir()
-    assert (aside / "why.txt").read_text().startswith("x264 / Pan / x264 30: its bitstream")
+    assert (aside / "why.txt").read_text().startswith("x264 / Pan / qp 30: its bitstream")
     monkeypatch.undo()
     assert main(_argv(cond, results)) == 0  # the tables of the run, then: the folder is whole again
     assert _psnr_y_by_ffmpeg(clip_dir, bitstream) == pytest.approx(

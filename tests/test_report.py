@@ -157,7 +157,8 @@ def test_failures_are_grouped_by_cause_and_keep_their_rows(tmp_path: Path) -> No
         failed.append(r)
     html = build_report([Source("x", [ok, *failed])], tmp_path, "t", None).read_text()
     assert "3 failed</a>" in html and "<strong>3 job(s): codec c: exit code …: weights … missing</strong>" in html
-    assert "c / Pan / 1; c / Pan / 2; c / Pan / 3" in html and "the other 2 job(s)" in html and "tail 5" in html
+    # Each job named as the run's FAILED lines name it: the rate point in its adapter's words (a qp here).
+    assert "c / Pan / qp 1; c / Pan / qp 2; c / Pan / qp 3" in html and "the other 2 job(s)" in html and "tail 5" in html
 
 
 def test_a_report_that_cannot_be_built_leaves_no_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -164,3 +164,36 @@ def test_each_figure_process_computes_only_its_own_figures(monkeypatch: pytest.M
     assert sum(len(a) for a, _ in per_part) == len(metrics)  # over all processes: each metric once
     assert sorted(drawn) == sorted({*(f"rd_classes_{m}" for m in metrics), "rd_sequences_g_psnr_y",
                                     "rd_sequences_h_psnr_y"})
+
+
+def _timed(name: str, rate_point: int, timing: dict[str, Any], complexity: dict[str, Any] | None) -> dict[str, Any]:
+    r = _record(name, name, False)
+    r.update(rate_point=rate_point, key=f"{name}-{rate_point}".ljust(64, "0"), complexity=complexity)
+    r["timing"] = {**r["timing"], **timing}
+    return r
+
+
+def test_the_complexity_tex_has_no_nan_whole_thread_counts_and_says_why_a_cell_is_empty(tmp_path: Path) -> None:
+    """A traditional codec with its thread count in one job only (a gap makes the column float: 1 read "1.0")
+    and a model with parameters and kMAC/pixel but no thread count: every cell a number, a whole thread count
+    or a dash, and a note saying why each kind of dash is there."""
+    mib = 2**20
+    tool = [_timed("x264", 22, {"threads": 1, "encode_fps_median": 40.0, "decode_fps_median": 200.0,
+                                "peak_rss_bytes": 50 * mib}, None),
+            _timed("x264", 27, {"encode_fps_median": 50.0, "decode_fps_median": 300.0, "peak_rss_bytes": 60 * mib},
+                   None)]
+    model = [_timed("model", q, {"encode_fps_median": 2.0, "decode_fps_median": 4.0, "peak_rss_bytes": 700 * mib},
+                    {"params": 2_500_000, "encode_kmac_per_pixel": 12.5, "decode_kmac_per_pixel": 7.3}) for q in (1, 2)]
+    report_html.build_report([Source("run", tool + model, run=True)], tmp_path / "rep", "t", None, figures=False)
+    tex = (tmp_path / "rep" / "tables" / "complexity.tex").read_text()
+    rows = {line.split(" & ")[0]: line.removesuffix(r" \\").split(" & ")[1:] for line in tex.splitlines()
+            if line.startswith(("x264 & ", "model & "))}
+    # fps: the median over jobs (45 = median of 40 and 50); memory: the largest job's; threads: 1, not 1.0.
+    assert rows["x264"] == ["--", "--", "--", "45.0", "250.0", "60", "1", "cpu"], rows
+    assert rows["model"] == ["2.50", "12.5", "7.3", "2.0", "4.0", "700", "--", "cpu"], rows
+    assert "nan" not in tex.lower() and "1.0 &" not in tex
+    note = tex.split(r"\end{tabular}")[1]
+    assert note.count("--: not known.") == 1
+    for why in ("Params: counted only", "kMAC/pixel: counted only", "Threads: the adapter sets no thread count"):
+        assert note.count(why) == 1, (why, note)
+    assert "Frames/s:" not in note and "Peak memory:" not in note  # no dash there: nothing to explain

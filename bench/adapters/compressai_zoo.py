@@ -324,6 +324,19 @@ class CompressAIModel(Adapter):
     def input_format(self, coding: PixelFormat) -> PixelFormat:
         return make_format("rgb", "444", coding.bit_depth)  # the models take RGB; the runner converts
 
+    @classmethod
+    def doctor_summary(cls) -> str:
+        """The installed compressai and torch by their package metadata: importing them takes seconds (torch,
+        and compressai's own imports of scipy and torch_geometric), which a plain ``doctor`` does not spend."""
+        from importlib import metadata
+
+        try:
+            versions = f"compressai {metadata.version('compressai')}, torch {metadata.version('torch')} installed"
+        except metadata.PackageNotFoundError as e:
+            raise AdapterError(f"codec {cls.name}: the package {e.name} is not installed") from None
+        return f"{versions}; `doctor compressai` imports them and lists the architectures, `doctor <descriptor>` " \
+               "checks a model's weights"
+
     def doctor(self) -> str:
         import torch
 

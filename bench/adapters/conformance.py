@@ -29,6 +29,8 @@ What is checked:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import tempfile
@@ -75,9 +77,10 @@ def _json_stable(value: Any) -> bool:
 
 
 def check_adapter(cls: type[Adapter], params: Mapping[str, Any] | None = None,
-                  rate_points: list[Any] | None = None, run: bool = True) -> list[Check]:
+                  rate_points: list[Any] | None = None, run: bool = True, name: str | None = None) -> list[Check]:
     """Every check on CLS. PARAMS and RATE_POINTS: what a real descriptor would give (default: the class's
-    ``conformance_example``); RUN False skips the 2-frame coding."""
+    ``conformance_example``); RUN False skips the 2-frame coding; NAME: the codec's name in the 2-frame run
+    and its messages (default: the adapter's name)."""
     example = cls.conformance_example
     if params is None and example is not None:
         params = example[0]
@@ -115,14 +118,14 @@ def check_adapter(cls: type[Adapter], params: Mapping[str, Any] | None = None,
     elif not rate_points:
         checks.append(Check("codes two frames", "skipped", "no example rate point (conformance_example)"))
     else:
-        check("codes two frames", _codes_two_frames, cls, adapter, dict(params or {}), rate_points[0])
+        check("codes two frames", _codes_two_frames, cls, adapter, dict(params or {}), rate_points[0], name)
     return checks
 
 
 def assert_conforms(cls: type[Adapter], params: Mapping[str, Any] | None = None,
-                    rate_points: list[Any] | None = None, run: bool = True) -> list[Check]:
-    """:func:`check_adapter`, raising AssertionError that lists every failed check."""
-    checks = check_adapter(cls, params, rate_points, run)
+                    rate_points: list[Any] | None = None, run: bool = True, name: str | None = None) -> list[Check]:
+    """:func:`check_adapter`, raising AssertionError that lists every failed check, each once."""
+    checks = check_adapter(cls, params, rate_points, run, name)
     failed = [c for c in checks if c.status == "failed"]
     if failed:
         raise AssertionError(f"adapter {cls.__name__} ({getattr(cls, 'name', '?')}) breaks the contract:\n"
@@ -261,7 +264,18 @@ def _clip(folder: Path, width: int = 128, height: int = 128, frames: int = 2) ->
     return path
 
 
-def _codes_two_frames(cls: type[Adapter], adapter: Adapter, params: dict[str, Any], rate_point: Any) -> None:
+def _codec_name(cls: type[Adapter], name: str | None) -> str:
+    """The codec's name in the 2-frame run: NAME, else the adapter's, made a valid codec name (it becomes a
+    folder name) so that a failure names what the caller knows, not a stand-in."""
+    from bench.conditions import name_problem
+
+    wanted = name or getattr(cls, "name", None) or cls.__name__
+    wanted = wanted if isinstance(wanted, str) else cls.__name__
+    return wanted if name_problem(wanted) is None else re.sub(r"[^A-Za-z0-9._-]+", "-", wanted).strip("-.")[:100] or "adapter"
+
+
+def _codes_two_frames(cls: type[Adapter], adapter: Adapter, params: dict[str, Any], rate_point: Any,
+                      name: str | None = None) -> None:
     from bench.conditions import load_condition
     from bench.runner import RunOptions, run_condition
     from bench.store import ResultStore
@@ -274,13 +288,17 @@ def _codes_two_frames(cls: type[Adapter], adapter: Adapter, params: dict[str, An
         root = Path(tmp)
         _clip(root)
         condition = root / "conformance.yaml"
-        name = cls.name if cls.name in _registered() else f"{cls.__module__}:{cls.__qualname__}"
+        adapter_name = cls.name if cls.name in _registered() else f"{cls.__module__}:{cls.__qualname__}"
         condition.write_text(json.dumps({
             "name": "conformance", "data_root": str(root),
             "sequences": [{"name": "Conformance", "file": "Conformance_128x128_30.yuv", "group": "A"}],
             "frames": {"first": 0, "count": 2}, "intra_period": -1, "metrics": {"ms_ssim": []},
-            "codecs": [{"name": "under-test", "adapter": name, "params": params, "rate_points": [rate_point]}]}))
-        outcome = run_condition(load_condition(condition), RunOptions(root / "results", progress=False))
+            "codecs": [{"name": _codec_name(cls, name), "adapter": adapter_name, "params": params,
+                        "rate_points": [rate_point]}]}))
+        # The runner's own console lines (a FAILED line) are not printed: the failure is this check's detail,
+        # said once, where the caller shows the checks.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            outcome = run_condition(load_condition(condition), RunOptions(root / "results", progress=False))
         _expect(not outcome.failed, "the job failed: " + "; ".join(
             str((r.get("error") or {}).get("message")) for r in outcome.failed))
         [record] = ResultStore(root / "results" / "conformance").run_records()

@@ -301,6 +301,10 @@ class Dhvc2(_DhvcBase):
     UNAVAILABLE = ("DHVC 2.0 is not available upstream: NJUVISION/DHVC publishes no DHVC 2.0 code (only the paper, "
                    "arXiv 2410.02598); this adapter will run it once the official release is out")
 
+    @classmethod
+    def unavailable(cls) -> str:
+        return cls.UNAVAILABLE
+
     def identity(self) -> dict[str, Any]:
         raise AdapterError(f"codec {self.name}: {self.UNAVAILABLE}")
 

@@ -10,7 +10,7 @@ from html import escape as html_escape
 from typing import Any
 
 from bench.metrics import metric_label, metric_names
-from bench.records import display_name
+from bench.records import display_name, job_name
 from bench.report import rounding
 
 
@@ -118,7 +118,7 @@ def _not_measured(record: dict[str, Any]) -> str:
 
 def failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every failed job: what it was, its message and the tail of its tool's stderr."""
-    return [{"what": f"{display_name(r)} / {r['sequence']['name']} / {r['rate_point']}", "message": r["error"]["message"],
+    return [{"what": job_name(r), "message": r["error"]["message"],
              "stderr": r["error"].get("stderr_tail", "")} for r in records if r["status"] != "ok"]
 
 

@@ -86,8 +86,14 @@ def _numbers(part: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _distinct(part: pd.DataFrame, name: str) -> str | None:
+    """The distinct values of a column, as text; a whole number as one: a column with gaps is float to pandas,
+    and a thread count of 1 would read "1.0"."""
     values = part[name].dropna().unique() if name in part else []
-    return ", ".join(str(v) for v in values) if len(values) else None
+    return ", ".join(_whole(v) for v in values) if len(values) else None
+
+
+def _whole(v: Any) -> str:
+    return str(int(v)) if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer() else str(v)
 
 
 def complexity_frame(points: pd.DataFrame) -> pd.DataFrame:
@@ -124,15 +130,43 @@ def missing(v: Any) -> bool:
     return isinstance(v, (float, np.floating)) and math.isnan(v)
 
 
+# Why a complexity cell can be empty, said under the LaTeX table for each column that has one (in this order).
+COMPLEXITY_UNKNOWN = {
+    "params": "Params: counted only from the torch modules of codecs the suite runs in Python (CompressAI, "
+              "python-model, DHVC/DHIC), so none for other codecs or for a model holding no torch.nn.Module.",
+    "kmac": "kMAC/pixel: counted only for codecs the suite runs as torch models in Python (CompressAI, python-model, "
+            "DHVC/DHIC), not for programs it starts (traditional encoders, command codecs) nor for DCVC.",
+    "fps": "Frames/s: no coding time recorded.",
+    "memory": "Peak memory: not measured (no program of the codec's was watched and no GPU used).",
+    "threads": "Threads: the adapter sets no thread count (the codec's program or model chooses).",
+    "device": "Device: not recorded.",
+}
+
+
+def _known(v: Any) -> bool:
+    """A number to print: not missing and finite (an infinite or NaN value is no measurement)."""
+    return not missing(v) and not (isinstance(v, (float, np.floating)) and not math.isfinite(v))
+
+
 def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:complexity",
                      labels: dict[str, str] | None = None) -> str:
-    """The complexity table as booktabs LaTeX (what is unknown is a dash; LABELS: codec -> the name to print),
-    as written, before any layout: like every LaTeX writer of the suite it leaves the environment, column gap
-    and font size to :func:`bench.report.latex.fit_table`, which its caller applies."""
+    """The complexity table as booktabs LaTeX (LABELS: codec -> the name to print), as written, before any
+    layout: like every LaTeX writer of the suite it leaves the environment, column gap and font size to
+    :func:`bench.report.latex.fit_table`, which its caller applies. What is not known is a dash, never "nan",
+    and a note under the table says why for each column that has one; a thread count is a whole number."""
     from bench.bdtable import tex_text
 
-    def num(v: Any, fmt: str) -> str:
-        return "--" if missing(v) else format(v, fmt)
+    unknown: list[str] = []
+
+    def dash(why: str) -> str:
+        unknown.append(why)
+        return "--"
+
+    def num(v: Any, fmt: str, why: str) -> str:
+        return format(v, fmt) if _known(v) else dash(why)
+
+    def text(v: Any, why: str) -> str:
+        return tex_text(_whole(v)) if _known(v) else dash(why)
 
     lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{tex_text(caption)}}}", f"\\label{{{tex_text(label)}}}",
              r"\begin{tabular}{lrrrrrrll}", r"\toprule",
@@ -142,12 +176,16 @@ def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:comple
     for r in table.itertuples(index=False):
         params = None if missing(r.params) else r.params / 1e6
         memory = max((v for v in (r.peak_gpu_mib, r.peak_rss_mib) if not missing(v)), default=None)
-        lines.append(" & ".join([tex_text((labels or {}).get(str(r.codec), str(r.codec))), num(params, ".2f"),
-                                 num(r.encode_kmac_per_pixel, ".1f"), num(r.decode_kmac_per_pixel, ".1f"),
-                                 num(r.encode_fps, ".1f"), num(r.decode_fps, ".1f"), num(memory, ".0f"),
-                                 "--" if missing(r.threads) else tex_text(str(r.threads)),
-                                 "--" if missing(r.device) else tex_text(str(r.device))]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+        lines.append(" & ".join([tex_text((labels or {}).get(str(r.codec), str(r.codec))), num(params, ".2f", "params"),
+                                 num(r.encode_kmac_per_pixel, ".1f", "kmac"), num(r.decode_kmac_per_pixel, ".1f", "kmac"),
+                                 num(r.encode_fps, ".1f", "fps"), num(r.decode_fps, ".1f", "fps"),
+                                 num(memory, ".0f", "memory"), text(r.threads, "threads"),
+                                 text(r.device, "device")]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if unknown:  # each column's reason once, in the table's column order
+        lines.append(r"\\[2pt]{\footnotesize --: not known. " + tex_text(
+            " ".join(why for key, why in COMPLEXITY_UNKNOWN.items() if key in unknown)) + "}")
+    lines += [r"\end{table}", ""]
     return "\n".join(lines)
 
 
