@@ -15,11 +15,13 @@ must not silently fall back to a default.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,33 @@ _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 class FrameRange:
     first: int = 0
     count: int | None = None  # None: every frame from ``first`` to the end of each sequence
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What ``--frames N``/``--sequences A,B`` (or a condition file's ``narrow:``) kept of a condition, for a
+    quick look: the first N of the frames the condition takes, and only the named sequences."""
+
+    base: str  # the name of the condition it narrows
+    frames: int | None  # the first FRAMES of the condition's frames; None: all of them
+    sequences: tuple[str, ...] | None  # the sequences kept, in the condition's order; None: all of them
+
+    def describe(self) -> str:
+        parts = []
+        if self.frames is not None:
+            parts.append(f"first {self.frames} frame{'s' if self.frames != 1 else ''}")
+        if self.sequences is not None:
+            parts.append(f"sequence{'s' if len(self.sequences) != 1 else ''} {', '.join(self.sequences)}")
+        return f"narrowed from {self.base}: {', '.join(parts)}"
+
+    def as_key(self) -> dict[str, Any]:
+        """The ``narrow:`` key of a condition file that narrows the same way."""
+        return {**({"frames": self.frames} if self.frames is not None else {}),
+                **({"sequences": list(self.sequences)} if self.sequences is not None else {})}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from": self.base, "frames": self.frames,
+                "sequences": list(self.sequences) if self.sequences is not None else None}
 
 
 @dataclass(frozen=True)
@@ -127,6 +156,8 @@ class Condition:
     timing: str = "shared"  # "exclusive": every job alone on the machine, so its times compare across codecs
     # The document as read: extends: merged, ${VAR}s expanded (what expanded_text writes out).
     merged: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Set when --frames/--sequences (or a file's narrow:) kept part of the condition: see :func:`narrow`.
+    narrowed: Narrowing | None = None
 
     def coding_fields(self) -> dict[str, Any]:
         """Every condition field that changes a bitstream, its decoded frames or what its record says of the
@@ -134,6 +165,9 @@ class Condition:
         them: measuring never recodes. ``timing: exclusive`` is (records timed on a shared machine are not
         exclusive ones), and only when set, so that every shared run keeps its keys."""
         return {**({"timing": self.timing} if self.timing != "shared" else {}),
+            # A narrowed run is its own condition: its keys differ from the full run's even for the same frames,
+            # and bd/report flag it as coded under another condition. Absent otherwise, so no full run's keys move.
+            **({"narrowed": self.narrowed.as_dict()} if self.narrowed is not None else {}),
             "frames": {"first": self.frames.first, "count": self.frames.count},
             "intra_period": self.intra_period,
             "colour": {"source_format": self.colour.source_format, "coding_format": self.colour.coding_format,
@@ -148,11 +182,13 @@ class Condition:
         ``extends:`` merged in and every ``${VAR}`` expanded, the data root as found, and each codec written out
         in full (adapter, validated parameters, rate points) instead of by descriptor. Stored beside the results,
         it still means the same when the files it came from have changed or moved."""
-        doc = {k: v for k, v in self.merged.items() if k not in ("name", "data_root", "codecs")}
-        doc = {"name": self.name, **doc, **({"data_root": str(self.data_root)} if self.data_root else {}),
-               "codecs": [_codec_entry(c) for c in self.codecs]}
-        head = (f"# Condition {self.name} as run: {self.path}, its extends: merged, ${{VAR}}s expanded, the data "
-                "root as found and every codec written out in full.\n")
+        doc = {k: v for k, v in self.merged.items() if k not in ("name", "data_root", "codecs", "narrow")}
+        cut = self.narrowed  # written as the condition it narrows plus its narrow: key, which loads back the same
+        doc = {"name": cut.base if cut else self.name, **doc,
+               **({"data_root": str(self.data_root)} if self.data_root else {}),
+               **({"narrow": cut.as_key()} if cut else {}), "codecs": [_codec_entry(c) for c in self.codecs]}
+        head = (f"# Condition {self.name} as run{f' ({cut.describe()})' if cut else ''}: {self.path}, its extends: "
+                "merged, ${VAR}s expanded, the data root as found and every codec written out in full.\n")
         return head + yaml.safe_dump(json.loads(json.dumps(doc, default=str)), sort_keys=False, allow_unicode=True,
                                      width=120)
 
@@ -541,17 +577,27 @@ def _is_descriptor(path: Path) -> bool:
 
 
 def find_descriptor(name: str, condition_file: Path) -> Path:
+    """The descriptor NAME: in :func:`codec_dirs`, then one an installed plug-in ships (bench.plugins)."""
+    from bench.plugins import CODECS_GROUP, plugin_descriptors
+
     for d in codec_dirs(condition_file):
         candidate = d / f"{name}.yaml"
         if candidate.is_file() and _is_descriptor(candidate):
             return candidate
+    shipped = plugin_descriptors()
+    if name in shipped:
+        return shipped[name].path
     known = sorted({p.stem for d in codec_dirs(condition_file) if d.is_dir() for p in d.glob("*.yaml")
-                    if _is_descriptor(p)})
+                    if _is_descriptor(p)} | set(shipped))
+    # A plug-in installed into another environment (pip of another python) is the usual surprise: name ours.
     raise ConditionError(f"unknown codec {name!r}: no {name}.yaml in {', '.join(str(d) for d in codec_dirs(condition_file))}"
-                         f" (known codecs: {', '.join(known) or 'none'})")
+                         f" or from a plug-in ({CODECS_GROUP}; a plug-in's codecs are found only when its package is "
+                         f"installed in the Python that runs evaluate.py, {sys.executable}) "
+                         f"(known codecs: {', '.join(known) or 'none'})")
 
 
-def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: str | None) -> CodecSpec:
+def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: str | None,
+                 descriptor: Path | None = None) -> CodecSpec:
     s = _Section(raw, where, file)
     name = s.get("name", str, default_name)
     if name is None:
@@ -568,7 +614,7 @@ def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: s
         # A descriptor's params merged with a condition's {0: 1}: the adapter sorts the names (mixed kinds cannot).
         s.fail(f"parameter names are text, got {odd!r}; quote it or fix the name", "params")
     if "descriptor_dir" in cls.PARAMS:  # relative paths in its commands start at the descriptor's folder
-        raw_params.setdefault("descriptor_dir", str(file.parent.resolve()))
+        raw_params.setdefault("descriptor_dir", str((descriptor or file).parent.resolve()))
     params = cls.validate_params(raw_params, f"{file}: {s.key('params')}")
     points = s.get("rate_points", list)
     if not points:
@@ -657,7 +703,8 @@ def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None
     if used_at is None:
         return _build_codec(data, path, "", path.stem)
     file, where = used_at
-    return _build_codec(data, file, f"{where} (descriptor {path.name})", path.stem)
+    # Errors name the condition's entry; the descriptor's relative paths still start at its own folder.
+    return _build_codec(data, file, f"{where} (descriptor {path.name})", path.stem, descriptor=path)
 
 
 def _codecs(doc: _Section) -> tuple[CodecSpec, ...]:
@@ -737,6 +784,7 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
     codecs = _codecs(doc)
     anchor = doc.get("anchor", str, None)
     timing = _timing(doc)
+    cut = _narrow_key(doc)
     if anchor is not None and anchor not in [c.name for c in codecs]:
         doc.fail(f"anchor {anchor!r} is not one of the condition's codecs ({', '.join(c.name for c in codecs)})", "anchor")
     doc.done()
@@ -745,5 +793,84 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
             if seq.fmt.name != colour.source_format:
                 doc.fail(f"sequence {seq.name} is {seq.fmt.name}, not the source_format {colour.source_format}",
                          "colour.source_format")
-    return Condition(name, description, path, text, dataset_name, sequences, resolved_root, frames, intra_period,
-                     colour, spatial, metrics, codecs, anchor, timing, doc.data)
+    condition = Condition(name, description, path, text, dataset_name, sequences, resolved_root, frames, intra_period,
+                          colour, spatial, metrics, codecs, anchor, timing, doc.data)
+    return condition if cut is None else narrow(condition, *cut, where=str(path))
+
+
+# --- narrowing (--frames, --sequences) --------------------------------------------------------------------------
+
+def narrow(condition: Condition, frames: int | None = None, sequences: list[str] | None = None,
+           where: str | None = None) -> Condition:
+    """CONDITION cut down for a quick look: only its first FRAMES frames (of the frames it takes: from its
+    ``frames.first`` on) and only the SEQUENCES named. The result is another condition: its name says what was
+    kept (:func:`narrowed_name`, so its results go to their own folder and the full run's are never touched),
+    its description starts with "narrowed from ...", and its coding fields carry the narrowing, so its job keys
+    differ from the full run's and bd/report flag it as coded under another condition. WHERE: the file whose
+    ``narrow:`` key asked for it (None: the command-line options ``--frames``/``--sequences``)."""
+    if frames is None and sequences is None:
+        return condition
+    opt = (lambda o: f"--{o}") if where is None else (lambda o: f"{where}: narrow.{o}")
+    if condition.narrowed is not None:
+        raise ConditionError(f"{opt('frames' if frames is not None else 'sequences')}: condition {condition.name} is "
+                             f"already {condition.narrowed.describe()}; narrow the condition it came from instead")
+    have = condition.frames.count
+    if frames is not None:
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+            raise ConditionError(f"{opt('frames')} {frames}: give a number of frames, 1 or more")
+        if have is not None and frames > have:
+            first = condition.frames.first
+            raise ConditionError(f"{opt('frames')} {frames}: condition {condition.name} codes only {have} frames "
+                                 f"({first}..{first + have - 1}); give {have} or fewer")
+    kept = condition.sequences if sequences is None else _kept_sequences(condition, sequences, opt("sequences"))
+    cut = Narrowing(condition.name, frames, None if sequences is None else tuple(s.name for s in kept))
+    return replace(condition, name=narrowed_name(cut, len(condition.sequences)),
+                   description=f"{cut.describe()[0].upper()}{cut.describe()[1:]}. {condition.description}".strip(),
+                   sequences=kept, frames=FrameRange(condition.frames.first, frames if frames is not None else have),
+                   narrowed=cut)
+
+
+def _kept_sequences(condition: Condition, names: list[str], opt: str) -> tuple[SequenceInfo, ...]:
+    known = [s.name for s in condition.sequences]
+    if not names:
+        raise ConditionError(f"{opt}: name at least one sequence (its sequences: {', '.join(known)})")
+    for name in names:
+        if name not in known:
+            raise ConditionError(f"{opt}: condition {condition.name} has no sequence {name!r}; its sequences: "
+                                 f"{', '.join(known)}")
+        if names.count(name) > 1:
+            raise ConditionError(f"{opt}: sequence {name!r} is named twice")
+    return tuple(s for s in condition.sequences if s.name in names)
+
+
+def narrowed_name(cut: Narrowing, total: int) -> str:
+    """The narrowed condition's name, which is its results folder's: the base name, then ``.first<N>`` for
+    ``--frames N``, then ``.seq-<A>_<B>`` for the sequences kept (in the condition's order, so that A,B and B,A
+    are one folder). Where the names would be long (over 40 characters) or could run together (a name holding
+    '_'), ``.seq<K>of<M>-<hash>`` instead: K of the condition's M sequences, the first 8 hex digits of the
+    SHA-256 of the names joined by newlines. Only letters, digits, '.', '_' and '-', as every condition name."""
+    name = cut.base + (f".first{cut.frames}" if cut.frames is not None else "")
+    if cut.sequences is None:
+        return name
+    joined = "_".join(cut.sequences)
+    if len(joined) <= 40 and not any("_" in s for s in cut.sequences):
+        return f"{name}.seq-{joined}"
+    digest = hashlib.sha256("\n".join(cut.sequences).encode()).hexdigest()[:8]
+    return f"{name}.seq{len(cut.sequences)}of{total}-{digest}"
+
+
+def _narrow_key(doc: _Section) -> tuple[int | None, list[str] | None] | None:
+    """A condition file's ``narrow: {frames: N, sequences: [A, B]}`` (what a narrowed run's stored condition.yaml
+    says), or None when absent."""
+    if "narrow" not in doc.data:  # not listed among the known keys either: the suite writes it, people seldom do
+        return None
+    if doc.data["narrow"] is None:
+        doc.seen.add("narrow")
+        return None
+    s = doc.section("narrow")
+    frames = s.get("frames", int, None)
+    sequences = s.get("sequences", list, None)
+    if sequences is not None and not all(isinstance(n, str) for n in sequences):
+        s.fail("expected a list of sequence names", "sequences")
+    s.done()
+    return frames, sequences

@@ -27,6 +27,7 @@ and not recorded, and the outcome says what is done and what is left; the next r
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import threading
@@ -42,9 +43,9 @@ from tqdm import tqdm
 from bench import interrupts
 from bench.adapters import adapter_class
 from bench.adapters.base import Adapter
-from bench.conditions import Condition
-from bench.datasets import locate, open_source
-from bench.errors import AdapterError, BenchError, DataError
+from bench.conditions import CodecSpec, Condition
+from bench.datasets import SequenceInfo, SourceFile, locate, open_source
+from bench.errors import AdapterError, BenchError, ConditionError, DataError
 from bench.files import not_a_file
 from bench.inputs import InputCache, geometry
 from bench.job_run import (
@@ -53,8 +54,9 @@ from bench.job_run import (
     measure_job,
     missing_measurements,
     run_job_with_retries,
+    without_adapter_name,
 )
-from bench.jobs import Job, identify_source, job_key
+from bench.jobs import Job, SourceIdentity, identify_source, job_key
 from bench.metrics.backends import make_backend
 from bench.metrics.measuring import wanted_key
 from bench.metrics.registry import MeasureRequest
@@ -86,7 +88,8 @@ class RunOptions:
 @dataclass
 class RunOutcome:
     jobs: list[Job]
-    coded: int = 0  # jobs coded (encoded, decoded, measured)
+    coded: int = 0  # jobs coded (encoded, decoded, measured), failed ones included
+    coded_failed: int = 0  # of those, how many failed (the run line counts only the others as coded)
     measured: int = 0  # jobs coded earlier that were only measured (missing measurements)
     redecoded: int = 0  # of those, how many had their stored bitstream decoded again
     restored: int = 0  # ... and how many had their kept decoded frames restored
@@ -117,49 +120,106 @@ class RunOutcome:
 def plan(condition: Condition, only_sequence: str | None = None,
          only_codec: str | None = None) -> tuple[list[Job], dict[str, Adapter]]:
     """Locate and check every sequence, identify the frames read, and key every job. No coding happens here;
-    any problem with the data stops the run before anything is written. ONLY_SEQUENCE plans that sequence
-    alone, ONLY_CODEC that codec alone (a cluster node running one job reads and hashes just its own source)."""
+    any problem with the data stops the run before anything is written, naming every bad sequence at once (one
+    bad sequence: its own error; several: :class:`SequenceProblems`, one line each). ONLY_SEQUENCE plans that
+    sequence alone, ONLY_CODEC that codec alone (a cluster node running one job reads and hashes just its own
+    source)."""
+    checked, jobs, adapters = survey(condition, only_sequence, only_codec)
+    bad = [c.error for c in checked if c.error is not None]
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise SequenceProblems([str(e) for e in bad])
+    return jobs, adapters
+
+
+@dataclass(frozen=True)
+class CheckedSequence:
+    """One sequence as planning found it: its file and the frames read, or what is wrong with it."""
+
+    sequence: SequenceInfo
+    source: SourceFile | None = None
+    source_id: SourceIdentity | None = None
+    error: BenchError | None = None
+
+
+class SequenceProblems(DataError):
+    """Several sequences of a condition cannot be used; ``lines``: one self-contained line each (the command line
+    prints each as its own ``error:`` line)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+def survey(condition: Condition, only_sequence: str | None = None, only_codec: str | None = None
+           ) -> tuple[list[CheckedSequence], list[Job], dict[str, Adapter]]:
+    """Check every sequence (a bad one does not stop the checks of the others: ``validate`` lists them all) and
+    key the jobs of the good ones. A codec problem (its parameters, a rate point) still stops at once: it is
+    not a sequence's."""
     codecs = [c for c in condition.codecs if only_codec is None or c.name == only_codec]
     adapters = {c.name: adapter_class(c.adapter)(c.params_dict) for c in codecs}
     for name, adapter in adapters.items():
         adapter.check_condition(condition.intra_period, f"{condition.path}: codec {name}")
     identities = {name: a.identity() for name, a in adapters.items()}
+    checked = [_check_sequence(condition, seq, adapters) for seq in condition.sequences
+               if only_sequence is None or seq.name == only_sequence]
     jobs = []
-    for seq in condition.sequences:
-        if only_sequence is not None and seq.name != only_sequence:
+    for c in checked:
+        if c.source is None or c.source_id is None:
             continue
+        for codec in codecs:
+            for i, rp in enumerate(codec.rate_points):
+                try:
+                    extra = adapters[codec.name].rate_point_identity(rp)
+                except (AdapterError, ConditionError) as e:
+                    raise type(e)(_rate_point_problem(condition, codec, i, rp, str(e))) from None
+                identity = {**identities[codec.name], **extra}
+                key = job_key(condition, c.source_id, c.sequence, identity, rp)
+                jobs.append(Job(condition, c.sequence, c.source, c.source_id, codec, identity, rp, key))
+    return checked, jobs, adapters
+
+
+def _rate_point_problem(condition: Condition, codec: CodecSpec, index: int, rate_point: Any, message: str) -> str:
+    """One line for a rate point its codec refuses: the file that lists it (the descriptor's, or the condition's
+    where the codec is written there), the codec as the user named it (left out where the file is named after
+    it), the key, the rate point, then the adapter's MESSAGE without its own ``codec <adapter>: ``; each once."""
+    file = Path(codec.defined_in) if codec.defined_in else condition.path
+    named = "" if file.stem == codec.name and file.resolve() != condition.path.resolve() else f"codec {codec.name}: "
+    message = without_adapter_name(message, codec)
+    value = "" if message.startswith(f"rate point {rate_point!r}") else f"{json.dumps(rate_point)}: "
+    return f"{file}: {named}rate_points[{index}]: {value}{message}"
+
+
+def _check_sequence(condition: Condition, seq: SequenceInfo, adapters: dict[str, Adapter]) -> CheckedSequence:
+    """Locate SEQ, check it against its manifest and the condition (frames, size, the codecs' input formats)
+    and hash the frames read; a problem is kept, named, for the caller to report with the others."""
+    try:
         path = locate(seq, condition.data_root)
         source = open_source(seq, path)
         first = condition.frames.first
         count = condition.frames.count if condition.frames.count is not None else source.num_frames - first
         if count < 1 or first + count > source.num_frames:
-            raise DataError(f"{path}: holds {source.num_frames} frames but the condition asks for frames "
-                            f"{first}..{first + (condition.frames.count or 1) - 1}; use a shorter frame count "
-                            "or the complete file")
+            raise DataError(f"sequence {seq.name}: {path}: holds {source.num_frames} frames but the condition asks "
+                            f"for frames {first}..{first + (condition.frames.count or 1) - 1}; use a shorter frame "
+                            "count (--frames N) or the complete file")
         if seq.frames is not None and source.num_frames > seq.frames:
-            raise DataError(f"{path}: holds {source.num_frames} frames, more than the {seq.frames} the manifest of "
-                            f"{seq.name} lists; is it the right file?")
-        source_id = identify_source(source, first, count)
+            raise DataError(f"sequence {seq.name}: {path}: holds {source.num_frames} frames, more than the "
+                            f"{seq.frames} its manifest lists; is it the right file?")
         g = geometry(condition, source.width, source.height)
         if condition.spatial.mode == "none" and source.fmt.chroma == "420" and (g.coded_width % 2 or g.coded_height % 2):
-            raise DataError(f"{path}: {source.width}x{source.height} is odd, which 4:2:0 codecs cannot take; "
-                            "set spatial.mode to pad or crop")
+            raise DataError(f"sequence {seq.name}: {path}: {source.width}x{source.height} is odd, which 4:2:0 codecs "
+                            "cannot take; set spatial.mode to pad or crop")
         coding = condition.colour.coding(source.fmt)
-        for codec in codecs:
+        for adapter in adapters.values():
             try:  # a format the codec cannot take is known now, not after the first encode
-                adapters[codec.name].input_format(coding)
+                adapter.input_format(coding)
             except AdapterError as e:
                 raise AdapterError(f"{condition.path}: sequence {seq.name} ({coding.name}): {e}; set "
                                    "colour.coding_format to one it takes") from None
-            for rp in codec.rate_points:
-                try:
-                    extra = adapters[codec.name].rate_point_identity(rp)
-                except AdapterError as e:
-                    raise AdapterError(f"{condition.path}: codec {codec.name}, rate point {rp}: {e}") from None
-                identity = {**identities[codec.name], **extra}
-                key = job_key(condition, source_id, seq, identity, rp)
-                jobs.append(Job(condition, seq, source, source_id, codec, identity, rp, key))
-    return jobs, adapters
+        return CheckedSequence(seq, source, identify_source(source, first, count))
+    except BenchError as e:
+        return CheckedSequence(seq, error=e)
 
 
 # --- the run -------------------------------------------------------------------------------------------------
@@ -347,6 +407,7 @@ class _Work:
         else:
             outcome.coded += 1
             if result["status"] != "ok":
+                outcome.coded_failed += 1
                 outcome.failed.append(result)
                 self.bar.write(f"FAILED {job.label}: {result['error']['message']}")
         self.bar.update(1)
@@ -379,6 +440,7 @@ class _Work:
             came.add(record["key"])
             self.outcome.coded += 1
             if record["status"] != "ok":
+                self.outcome.coded_failed += 1
                 self.outcome.failed.append(record)
         if interrupts.stopping():  # the cluster jobs still queued or running were cancelled: none recorded
             self.outcome.not_started += [job for job in to_code if job.key not in came]

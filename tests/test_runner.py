@@ -75,11 +75,15 @@ def test_failed_job_is_recorded_and_retried(tmp_path: Path, clip_dir: Path, caps
     results = tmp_path / "results"
     argv = ["--conditions", str(cond), "--results", str(results), "--reports", str(tmp_path / "rep"), "--no-progress"]
     assert main(argv) == 1
-    err = capsys.readouterr().err
-    # The codec is named as the condition names it, the failing tool by its adapter, with the cause.
-    assert "FAILED broken / Pan / 30: codec x264: encoder failed with exit code" in err
+    out, err = capsys.readouterr()
+    # The codec is named once, as the condition names it (not by its adapter, x264, a second time), the rate
+    # point in its adapter's words, then the cause.
+    assert "FAILED broken / Pan / qp 30: encoder failed with exit code" in err and "codec x264" not in err
     assert "invalid profile: nosuch" in err
-    assert "2 job(s) failed; fix the cause and rerun with --retry-failed" in err
+    assert ("2 job(s) failed; fix the cause and rerun (add --retry-failed to code the same jobs again unchanged, "
+            "e.g. after a crash)\n") in err
+    # the run line counts a failed job once, as failed, not also as coded
+    assert "4 jobs, 2 coded, 0 already recorded, 2 failed" in out
     failed = [r for r in records(results) if r["status"] == "failed"]
     assert len(failed) == 2 and all(r["error"]["stderr_tail"] for r in failed)
     assert len([r for r in records(results) if r["status"] == "ok"]) == 2
@@ -87,7 +91,7 @@ def test_failed_job_is_recorded_and_retried(tmp_path: Path, clip_dir: Path, caps
     assert main(argv) == 1
     assert "0 coded, 4 already recorded, 2 failed" in capsys.readouterr().out
     assert main([*argv, "--retry-failed"]) == 1
-    assert "2 coded, 2 already recorded, 2 failed" in capsys.readouterr().out
+    assert "4 jobs, 0 coded, 2 already recorded, 2 failed" in capsys.readouterr().out  # both failed again
 
 
 def test_decoder_returning_wrong_frame_count_fails_the_job(tmp_path: Path, clip_dir: Path) -> None:
@@ -97,7 +101,7 @@ def test_decoder_returning_wrong_frame_count_fails_the_job(tmp_path: Path, clip_
     outcome = run_condition(cond, RunOptions(tmp_path / "results", progress=False))
     assert len(outcome.failed) == 2
     assert outcome.failed[0]["error"]["message"] == (
-        "codec short: the decoder returned 5 frames of 96x64 yuv420p, expected 8")
+        "the decoder returned 5 frames of 96x64 yuv420p, expected 8")
 
 
 def test_parallel_jobs_give_the_same_records(tmp_path: Path, clip_dir: Path) -> None:
@@ -165,15 +169,15 @@ def test_retries_keep_each_failure_with_the_final_record(tmp_path: Path, clip_di
     outcome = run_condition(cond, RunOptions(tmp_path / "r", progress=False, retries=1))
     assert [r["status"] for r in outcome.failed] == ["failed"]  # 2 failures > 1 retry: the first job fails
     failed = outcome.failed[0]
-    assert failed["error"]["message"] == "codec x264: transient failure 2"
-    assert [a["message"] for a in failed["retries"]["failed_attempts"]] == ["codec x264: transient failure 1"]
+    assert failed["error"]["message"] == "transient failure 2"  # the record names the codec: no "codec x264: "
+    assert [a["message"] for a in failed["retries"]["failed_attempts"]] == ["transient failure 1"]
     calls.clear()
     outcome = run_condition(cond, RunOptions(tmp_path / "r", progress=False, retries=2, retry_failed=True))
     assert not outcome.failed
     ok = [r for r in records(tmp_path / "r") if r["sequence"]["name"] == failed["sequence"]["name"]][0]
     assert ok["status"] == "ok" and ok["retries"] == {"allowed": 2, "failed_attempts": [
-        {"message": "codec x264: transient failure 1", "finished_at": ok["retries"]["failed_attempts"][0]["finished_at"]},
-        {"message": "codec x264: transient failure 2", "finished_at": ok["retries"]["failed_attempts"][1]["finished_at"]}]}
+        {"message": "transient failure 1", "finished_at": ok["retries"]["failed_attempts"][0]["finished_at"]},
+        {"message": "transient failure 2", "finished_at": ok["retries"]["failed_attempts"][1]["finished_at"]}]}
 
 
 def test_png_and_ten_bit_y4m_sources(tmp_path: Path, clip_dir: Path) -> None:
