@@ -255,7 +255,7 @@ def test_estimated_bits_only_when_allowed_and_marked(tmp_path: Path, clip_dir: P
     outcome = run_condition(load_condition(cond), RunOptions(tmp_path / "r1", progress=False))
     assert len(outcome.failed) == 1
     assert outcome.failed[0]["error"]["message"] == (
-        "codec dcvc-dc: cannot write a bitstream here (dcvc-dc's stream path calls torch.cuda.synchronize, which "
+        "cannot write a bitstream here (dcvc-dc's stream path calls torch.cuda.synchronize, which "
         "fails on a CPU); set allow_estimated_bits: true to accept the entropy estimate (marked estimated)")
     cond = _condition(tmp_path, clip_dir, f"{{name: dc, adapter: dcvc-dc, params: {{{params}, "
                                           "allow_estimated_bits: true}, rate_points: [21]}")
@@ -297,7 +297,7 @@ def test_script_failure_is_a_failed_record(tmp_path: Path, clip_dir: Path, monke
     outcome = run_condition(load_condition(_condition(tmp_path, clip_dir, codec)),
                             RunOptions(tmp_path / "results", progress=False))
     (failed,) = outcome.failed
-    assert failed["error"]["message"] == ("codec dcvc-hem: test_video.py failed with exit code 1: RuntimeError: "
+    assert failed["error"]["message"] == ("test_video.py failed with exit code 1: RuntimeError: "
                                           "CUDA out of memory")
 
 

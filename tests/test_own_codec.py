@@ -3,8 +3,6 @@ under the shared contract, a plug-in adapter installed from a folder of its own,
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -48,6 +46,8 @@ def test_example_runs_end_to_end_against_x265(example: str, codec: str, tmp_path
         assert len(files) == 8 and r["rate"]["bits"] == 8 * sum(f.stat().st_size for f in files)
         assert r["per_frame"]["bits"] == [8 * f.stat().st_size for f in files]
         assert 20 < r["metrics"]["psnr_y"] < 60
+        if codec == "dct":  # a numpy model: its operations are said to be uncounted, never counted as 0 MACs
+            assert "does not use torch" in r["complexity"]["not_counted"]
     by_rate = sorted(ours, key=lambda r: (r["sequence"]["name"], r["rate_point"]))
     for seq in ("HopperPan", "MovingShapes"):  # a higher quality index costs more bits and gives more PSNR
         rs = [r for r in by_rate if r["sequence"]["name"] == seq]
@@ -171,48 +171,6 @@ def test_list_rate_points_validate_plan_run_and_name_files(tmp_path: Path, clip_
         load_condition(_pairs_condition(tmp_path, clip_dir, "{descriptor: x265, rate_points: [[22, 27]]}", "x.yaml"))
 
 
-def test_a_plug_in_installed_from_its_own_folder(tmp_path: Path) -> None:
-    """A package of its own declares an adapter in the lvcbench.adapters entry-point group; pip install -e puts
-    it in ls, and it passes the contract (a real 2-frame run: it is x264 with another default preset)."""
-    pkg = tmp_path / "lvcbench-fastx264"
-    (pkg / "fastx264").mkdir(parents=True)
-    (pkg / "fastx264" / "__init__.py").write_text(textwrap.dedent("""
-        from typing import ClassVar
-        from bench.adapters.base import Param
-        from bench.adapters.ffmpeg import X264
-
-        class FastX264(X264):
-            name = "fast-x264"
-            PARAMS: ClassVar[dict[str, Param]] = {**X264.PARAMS, "preset": Param(str, "ultrafast", "x264 preset")}
-            conformance_example = ({}, [30])
-    """))
-    (pkg / "pyproject.toml").write_text(textwrap.dedent("""
-        [build-system]
-        requires = ["setuptools>=64"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "lvcbench-fastx264"
-        version = "0.1"
-        [project.entry-points."lvcbench.adapters"]
-        fast-x264 = "fastx264:FastX264"
-        [tool.setuptools]
-        packages = ["fastx264"]
-    """))
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "--no-build-isolation", "--no-deps", "-e", str(pkg)], check=True)
-    try:
-        ls = subprocess.run([sys.executable, str(REPO / "evaluate.py"), "ls"], capture_output=True, text=True,
-                            check=True).stdout
-        assert "fast-x264: plug-in fastx264:FastX264 (from lvcbench-fastx264)" in ls
-        check = ("from bench.adapters import adapter_class\nfrom bench.adapters.conformance import assert_conforms\n"
-                 "import json\nprint(json.dumps({c.name: c.status for c in assert_conforms(adapter_class('fast-x264'))}))")
-        statuses = json.loads(subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
-                                             check=True).stdout.strip().splitlines()[-1])
-        assert set(statuses.values()) == {"passed"}
-    finally:
-        subprocess.run([*pip, "uninstall", "-y", "lvcbench-fastx264"], check=True)
-
-
 @pytest.mark.parametrize("input_format", ["yuv420p", "y4m", "png"])
 def test_command_codec_input_formats(tmp_path: Path, clip_dir: Path, input_format: str) -> None:
     """A lossless 'codec' that copies what it is given (a file or a folder of PNGs): raw and Y4M frames come back
@@ -329,13 +287,13 @@ else:  # a wrapper around a real program that fails: ffmpeg on a file that is no
 
 @pytest.mark.parametrize(("encode", "decode", "expected"), [
     ("[encode, '{bitstream}', '0']", "[decode, '{work_dir}/input.yuv', '{decoded}']",
-     "codec command: the encoder wrote an empty bitstream (0 bytes): {work}/encode/bitstream.bin; every "
+     "the encoder wrote an empty bitstream (0 bytes): {work}/encode/bitstream.bin; every "
      "bitstream file must hold what the decoder rebuilds the frames from"),
     ("[encode, '{bitstream}', '1']", "[decode, '{work_dir}/input.yuv', '{decoded}']",
-     "codec command: decoder failed with exit code 1: FileNotFoundError: [Errno 2] No such file or directory: "
+     "decoder failed with exit code 1: FileNotFoundError: [Errno 2] No such file or directory: "
      "'{work}/decode/input.yuv'"),
     ("[wrap]", "[decode, '{bitstream}', '{decoded}']",
-     "codec command: encoder failed with exit code 1: Error opening input file no_such_input.y4m. | Error opening "
+     "encoder failed with exit code 1: Error opening input file no_such_input.y4m. | Error opening "
      "input files: No such file or directory (from ffmpeg"),
 ])
 def test_command_codec_cannot_cheat_and_names_the_programs_message(
@@ -372,4 +330,4 @@ codecs:
         assert message.startswith(expected), message
     assert "CalledProcessError" not in message and "Traceback" not in message
     err = capsys.readouterr().err  # the run's closing list of failures, one line each
-    assert f"FAILED cheat / Pan / 1: {message}\n" in err
+    assert f"FAILED cheat / Pan / rate point 1: {message}\n" in err

@@ -140,14 +140,27 @@ def checkpoint_index(codec: str, value: Any, where: str) -> int:
 
 
 RATE_POINT_KINDS = ("int", "float", "str")
+RATE_POINT_FIELDS_HELP = ("names of a list rate point's values, e.g. [intra, inter]: each rate point is then a "
+                          "list of that many values, each of the rate_points kind and within rate_range")
 
 
-def scalar_rate_point(value: Any, where: str, what: str) -> Any:
-    """A rate point a descriptor defines (the command and python-model adapters): one number or word; lists,
-    mappings, booleans and nothing are refused here, the kind its descriptor declares by check_rate_point_kind."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
+def descriptor_rate_point(value: Any, where: str, what: str) -> Any:
+    """A rate point a descriptor defines (the command and python-model adapters): one number or word, or a list
+    of two or more of them (one per name of the descriptor's ``rate_point_fields``). Booleans, mappings, nested
+    lists, empty text and ``[q]`` (write ``q``) are refused here; the shape and kind the descriptor declares are
+    checked by :func:`check_rate_point_kind` when the run is planned (the parameters are known then)."""
+    def scalar(v: Any) -> bool:
+        return not isinstance(v, bool) and isinstance(v, (int, float, str)) and v != ""
+
+    if isinstance(value, list):
+        if len(value) >= 2 and all(scalar(v) for v in value):
+            return value
+        raise ConditionError(f"{where}: {value!r} is not a rate point for {what}: a list rate point holds one number "
+                             "or word per name of the descriptor's rate_point_fields (two or more); one value is "
+                             "written without brackets")
+    if not scalar(value):
         raise ConditionError(f"{where}: {value!r} is not a rate point for {what}: expected one number or word (the "
-                             "descriptor's rate_points says which)")
+                             "descriptor's rate_points says which), or a list of them (its rate_point_fields)")
     return value
 
 
@@ -158,14 +171,38 @@ def check_rate_range(bounds: Any, where: str) -> None:
         raise ConditionError(f"{where}.rate_range: expected [low, high], got {bounds!r}")
 
 
-def check_rate_point_kind(codec: str, rate_point: Any, kind: str, bounds: list[Any] | None) -> None:
-    """ConditionError unless RATE_POINT is of KIND (int, float or str) and within BOUNDS [low, high] if given."""
-    ok = {"int": isinstance(rate_point, int), "float": isinstance(rate_point, (int, float)),
-          "str": isinstance(rate_point, str)}[kind]
-    if not ok or (bounds is not None and not bounds[0] <= rate_point <= bounds[1]):
-        allowed = f" in [{bounds[0]}, {bounds[1]}]" if bounds else ""
-        raise ConditionError(f"codec {codec}: rate point {rate_point!r} is not a {kind}{allowed}, as its descriptor's "
-                             "rate_points/rate_range say")
+def check_rate_point_fields(fields: list[str] | None, where: str) -> None:
+    """A descriptor's rate_point_fields: None, or two or more distinct names (letters, digits, _; not starting
+    with a digit), so that ``{rate_point.<name>}`` can name each value."""
+    if fields is None:
+        return
+    if len(fields) < 2 or len(set(fields)) != len(fields) or \
+            not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", f) for f in fields):
+        raise ConditionError(f"{where}.rate_point_fields: expected two or more distinct names (letters, digits, _), "
+                             f"e.g. [intra, inter]; got {fields!r}")
+
+
+def check_rate_point_kind(codec: str, rate_point: Any, kind: str, bounds: list[Any] | None,
+                          fields: list[str] | None = None) -> None:
+    """ConditionError unless RATE_POINT has the shape FIELDS declares (one value when None, else a list of one value
+    per name) and every value is of KIND (int, float or str) and within BOUNDS [low, high] if given."""
+    if fields is None and isinstance(rate_point, list):
+        raise ConditionError(f"codec {codec}: rate point {rate_point!r} is a list, but its descriptor declares no "
+                             "rate_point_fields: name its values there (e.g. rate_point_fields: [intra, inter]) or "
+                             "give one value")
+    if fields is not None and (not isinstance(rate_point, list) or len(rate_point) != len(fields)):
+        raise ConditionError(f"codec {codec}: rate point {rate_point!r} is not a list of {len(fields)} values, as its "
+                             f"descriptor's rate_point_fields [{', '.join(fields)}] says")
+    named = list(zip(fields, rate_point, strict=True)) if fields is not None else [(None, rate_point)]
+    for name, value in named:
+        ok = {"int": isinstance(value, int), "float": isinstance(value, (int, float)),
+              "str": isinstance(value, str)}[kind]
+        if not ok or (bounds is not None and not isinstance(value, str) and not bounds[0] <= value <= bounds[1]):
+            allowed = f" in [{bounds[0]}, {bounds[1]}]" if bounds else ""
+            which = f"'s {name} value {value!r}" if name else ""
+            article = "an" if kind == "int" else "a"
+            raise ConditionError(f"codec {codec}: rate point {rate_point!r}{which} is not {article} {kind}{allowed}, "
+                                 "as its descriptor's rate_points/rate_range say")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -189,6 +226,22 @@ class Adapter(ABC):
     # Parameters and rate points the conformance suite codes two frames with when the tool is present (the
     # parameters merged over the defaults); None: the adapter cannot run without the user's files.
     conformance_example: ClassVar[tuple[dict[str, Any], list[Any]] | None] = None
+    # A generic adapter that is nothing without a descriptor (``command``, ``python-model``): ``doctor`` with
+    # no codec named says "needs a descriptor" instead of the parameter error its empty defaults give.
+    needs_descriptor: ClassVar[bool] = False
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why this adapter cannot run at all, whatever its parameters (its code is not published), or None.
+        ``doctor`` says it first, before any problem of a descriptor's parameters (an unset variable)."""
+        return None
+
+    @classmethod
+    def doctor_summary(cls) -> str | None:
+        """``doctor``'s line when no codec is named, for an adapter whose :meth:`doctor` imports heavy packages
+        (torch): what is installed, read without importing it (raise AdapterError when it is not); None (the
+        default): ``doctor`` runs :meth:`doctor` on the default parameters."""
+        return None
 
     def __init__(self, params: Mapping[str, Any]) -> None:
         self.params = self.validate_params(params, self.name)

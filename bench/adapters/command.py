@@ -6,7 +6,9 @@ decode command, with placeholders the suite fills in for each job:
     ``{input}`` the prepared input (a file, or a folder of PNG frames), ``{bitstream}`` where the bitstream goes
     (or the per-frame pattern's folder), ``{decoded}`` where the decoder writes (same format as the input),
     ``{width}`` ``{height}`` ``{fps}`` ``{frames}`` ``{first_frame}`` (always 0: the suite hands the codec only
-    the frames it codes), ``{rate_point}``, ``{intra_period}`` (-1: only the first frame is intra),
+    the frames it codes), ``{rate_point}`` (or, where the descriptor declares ``rate_point_fields: [intra,
+    inter]``, its values ``{rate_point[0]}`` ``{rate_point[1]}`` by position or ``{rate_point.intra}``
+    ``{rate_point.inter}`` by name), ``{intra_period}`` (-1: only the first frame is intra),
     ``{work_dir}`` the step's own scratch folder, ``{descriptor_dir}`` the descriptor's folder, ``{python}``
     the interpreter running the suite (for a script that codes with ``python3``-level tools). Every path is
     absolute, and each command runs in its ``{work_dir}``, so a command works wherever the suite was started.
@@ -29,7 +31,10 @@ suite's metrics (``psnr_y``, ``bpp``, ...) are compared with ours in the record.
 
 Every program the commands run (the first word of each, and any argument that names an existing file before
 the job's own placeholders are filled in: a script, a config) is found and hashed: its path and SHA-256 are
-part of the job key, so a changed tool never reuses old results. ``timeout_s`` bounds each command. A command
+part of the job key, so a changed tool never reuses old results; such a file next to the descriptor reaches the
+command as an absolute path. An interpreter's script (:data:`INTERPRETERS`: its first argument that is neither an
+option nor a job placeholder) must exist when the descriptor is read, so that a misspelt name fails ``validate``
+and ``doctor``, not a job. ``timeout_s`` bounds each command. A command
 that fails is named with its exit status and the last line it printed (for a Python wrapper whose
 ``subprocess.run(check=True)`` raised: the wrapped program's own last lines).
 """
@@ -40,22 +45,25 @@ import dataclasses
 import json
 import re
 import shutil
+import string
 import sys
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from bench.adapters import register
 from bench.adapters.base import (
+    RATE_POINT_FIELDS_HELP,
     RATE_POINT_KINDS,
     Adapter,
     Capabilities,
     CodingResult,
     CodingTask,
     Param,
+    check_rate_point_fields,
     check_rate_point_kind,
     check_rate_range,
-    scalar_rate_point,
+    descriptor_rate_point,
 )
 from bench.adapters.process import run_program
 from bench.errors import AdapterError, ConditionError
@@ -79,9 +87,57 @@ PLACEHOLDERS = ("input", "bitstream", "decoded", "width", "height", "fps", "fram
 def _fill(arg: str, values: dict[str, Any], where: str) -> str:
     try:
         return arg.format(**values)
-    except (KeyError, IndexError, ValueError) as e:
+    except (KeyError, IndexError, ValueError, AttributeError) as e:
         raise ConditionError(f"{where}: {arg!r}: unknown or malformed placeholder ({e}); known: "
                              f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}") from None
+
+
+class _RatePoint:
+    """A list rate point as the placeholders see it: ``{rate_point[0]}`` by position, ``{rate_point.intra}`` by
+    the name the descriptor's rate_point_fields gives it; ``{rate_point}`` alone is refused when the descriptor
+    is read (:func:`_check_rate_placeholders`)."""
+
+    def __init__(self, values: list[Any], fields: list[str]) -> None:
+        self._values, self._fields = list(values), list(fields)
+
+    def __getitem__(self, index: int) -> Any:
+        return self._values[index]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._fields:
+            raise AttributeError(name)
+        return self._values[self._fields.index(name)]
+
+    def __format__(self, spec: str) -> str:
+        raise ValueError("a list rate point: name one value, {rate_point[0]} or {rate_point.<name>}")
+
+
+_RATE_VALUE = re.compile(r"rate_point(?:\[(\d+)\]|\.([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _check_rate_placeholders(template: str, fields: list[str] | None, where: str) -> None:
+    """ConditionError naming WHERE unless every rate-point placeholder of TEMPLATE fits the descriptor:
+    ``{rate_point}`` for one value; with rate_point_fields, ``{rate_point[i]}`` or ``{rate_point.<name>}``."""
+    try:
+        parsed = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    except ValueError:
+        return  # malformed braces: _fill says so
+    for field in parsed:
+        if field != "rate_point" and not field.startswith(("rate_point[", "rate_point.")):
+            continue
+        if fields is None:
+            if field != "rate_point":
+                raise ConditionError(f"{where}: {template!r}: {{{field}}} names a value of a list rate point, but "
+                                     "the descriptor declares no rate_point_fields (e.g. rate_point_fields: [intra, "
+                                     "inter]); use {rate_point}")
+            continue
+        m = _RATE_VALUE.fullmatch(field)
+        if m is None or (m[1] is not None and int(m[1]) >= len(fields)) or (m[2] is not None and m[2] not in fields):
+            why = ("is a list" if field == "rate_point" else f"has no value {{{field}}}")
+            raise ConditionError(f"{where}: {template!r}: the rate point {why} (rate_point_fields: "
+                                 f"[{', '.join(fields)}]); name one value: {{rate_point[0]}} .. "
+                                 f"{{rate_point[{len(fields) - 1}]}} by position, or "
+                                 f"{', '.join('{rate_point.' + f + '}' for f in fields)} by name")
 
 
 def _absolute(task: CodingTask) -> CodingTask:
@@ -90,9 +146,129 @@ def _absolute(task: CodingTask) -> CodingTask:
     return dataclasses.replace(task, work_dir=task.work_dir.resolve(), input_path=task.input_path.resolve())
 
 
+def check_bitstream_files(codec: str, files: list[Path]) -> None:
+    """AdapterError naming the first of FILES (an encoder's bitstream files) that is missing or empty: an empty
+    file carries nothing a decoder could rebuild the frames from (the command and python-model adapters)."""
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise AdapterError(f"codec {codec}: the encoder wrote no bitstream at {missing[0]}"
+                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    empty = [str(p) for p in files if p.stat().st_size == 0]
+    if empty:
+        raise AdapterError(f"codec {codec}: the encoder wrote an empty bitstream (0 bytes): {empty[0]}"
+                           + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else "")
+                           + "; every bitstream file must hold what the decoder rebuilds the frames from")
+
+
+# Programs that run a script named by an argument: an interpreter's first argument that is not an option (nor a
+# job placeholder) must name an existing file when the descriptor is read, so that a typo in a script's name is
+# named by validate and doctor, not by the interpreter inside a job's scratch folder after the input was written.
+INTERPRETERS = ("{python}", "python", "python3", "bash", "sh", "perl", "node", "Rscript")
+
+
+class _Options(NamedTuple):
+    """An interpreter's options as far as finding its script needs them."""
+
+    inline: str  # short options after which no script file follows: code inline (-c, -e), a module (-m)
+    valued: str = ""  # short options that take a value: the rest of their cluster, or the next argument
+    long_inline: tuple[str, ...] = ()
+    long_valued: tuple[str, ...] = ()
+
+
+_OPTIONS = {"python": _Options("mc", "XW", (), ("--check-hash-based-pycs",)), "bash": _Options("c", "oO"),
+            "sh": _Options("c", "o"), "perl": _Options("eE"), "Rscript": _Options("e"),
+            "node": _Options("ep", "r", ("--eval", "--print"), ("--require", "--import", "--loader"))}
+
+
+def _interpreter(program: str) -> _Options | None:
+    """PROGRAM's options if it is one of INTERPRETERS (by its file name: /usr/bin/python3.12 is python)."""
+    if program == "{python}":
+        return _OPTIONS["python"]
+    name = Path(program).name
+    if re.fullmatch(r"python[0-9.]*", name):
+        return _OPTIONS["python"]
+    return _OPTIONS.get(name) if name in INTERPRETERS else None
+
+
+def script_argument(argv: list[str]) -> int | None:
+    """The index in ARGV of the script an interpreter command runs (``python enc.py ...``: 1); None when ARGV's
+    program is no interpreter or names no script file (``python -m pkg``, ``bash -c '...'``, ``-`` for stdin)."""
+    options = _interpreter(argv[0])
+    if options is None:
+        return None
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return i + 1 if i + 1 < len(argv) else None
+        if arg == "-":
+            return None
+        if not arg.startswith("-"):
+            return i
+        if arg.startswith("--"):
+            name = arg.split("=", 1)[0]
+            if name in options.long_inline:
+                return None
+            i += 1 + (name in options.long_valued and "=" not in arg)
+            continue
+        for j, letter in enumerate(arg[1:], start=2):  # a cluster: -um, -Wignore, -ec
+            if letter in options.inline:
+                return None
+            if letter in options.valued:
+                i += j == len(arg)  # its value is the next argument
+                break
+        i += 1
+    return None
+
+
+def _check_script(argv: list[Any], descriptor_dir: str | None, where: str) -> None:
+    """ConditionError naming WHERE when ARGV runs an interpreter on a script that is not there (relative paths
+    start at DESCRIPTOR_DIR, as when the programs are found and hashed)."""
+    words = [str(a) for a in argv]
+    index = script_argument(words)
+    if index is None:
+        return
+    base = Path(descriptor_dir or ".").absolute()
+    try:
+        script = words[index].format_map(_Static(descriptor_dir=str(base), python=sys.executable))
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return  # a malformed placeholder: _fill says so
+    if "{" in script:
+        return  # filled in by each job: nothing to check now
+    path = base / script
+    if not path.is_file():
+        raise ConditionError(f"{where}: {words[index]!r}: no such file {path} (the script {Path(words[0]).name} "
+                             f"runs; a relative path starts at the descriptor's folder {base})")
+
+
+class _Unfilled:
+    """A placeholder left for the job to fill, written back as it was (``{frame:05d}``, ``{rate_point.intra}``,
+    ``{rate_point[1]}``) when the static ones are filled in."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __getattr__(self, name: str) -> _Unfilled:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Unfilled(f"{self._text}.{name}")
+
+    def __getitem__(self, key: Any) -> _Unfilled:
+        return _Unfilled(f"{self._text}[{key}]")
+
+    def __format__(self, spec: str) -> str:
+        return "{" + self._text + (":" + spec if spec else "") + "}"
+
+    def __str__(self) -> str:  # {x!s}, {x!r}: as the plain text "{x}" was converted before
+        return "{" + self._text + "}"
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
 class _Static(dict):  # fills the static placeholders, leaves the others as they are
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    def __missing__(self, key: str) -> _Unfilled:
+        return _Unfilled(key)
 
 
 @register
@@ -100,6 +276,7 @@ class CommandCodec(Adapter):
     name = "command"
     version = 2  # 2: every path absolute; the decoder in a folder of its own with only the bitstream
     rate_knob = "rate point"
+    needs_descriptor = True  # doctor with no codec named: "needs a descriptor", not its parameter error
     capabilities: ClassVar[Capabilities] = Capabilities(("yuv420p", "yuv420p10le", "yuv444p", "yuv444p10le",
                                                          "gbrp"), separate_decode=True)
     PARAMS: ClassVar[dict[str, Param]] = {
@@ -111,6 +288,8 @@ class CommandCodec(Adapter):
                                    "'{work_dir}/bits/{frame:05d}.bin')"),
         "rate_points": Param(str, "int", "what a rate point is: int, float or str", RATE_POINT_KINDS),
         "rate_range": Param(list, None, "[low, high] a numeric rate point must lie in", item_kind=None),
+        "rate_point_fields": Param(list, None, RATE_POINT_FIELDS_HELP + "; the commands take {rate_point[0]} ... or "
+                                   "{rate_point.<name>}"),
         "report_json": Param(str, None, "a JSON file the encoder writes with its own numbers (placeholders allowed)",
                              affects_result=False),
         "report_regex": Param(dict, {}, "name: regular expression over the encoder's output; group 1 a number",
@@ -126,6 +305,14 @@ class CommandCodec(Adapter):
                 raise ConditionError(f"{where}.{key}: give the command as a list of arguments, not one string: it "
                                      "never goes through a shell (e.g. [my_codec, --in, '{input}'])")
         params = super().validate_params(raw, where)
+        check_rate_point_fields(params["rate_point_fields"], where)
+        fields = params["rate_point_fields"]
+        for key in ("encode", "decode", "bitstream", "bitstream_pattern", "report_json"):
+            templates = params[key] if isinstance(params[key], list) else [params[key]] if params[key] else []
+            for a in templates:
+                _check_rate_placeholders(str(a), fields, f"{where}.{key}")
+        blank = {p: "" for p in PLACEHOLDERS} | ({"rate_point": _RatePoint([""] * len(fields), fields)} if fields
+                                                 else {})
         for key in ("encode", "decode"):
             argv = params[key]
             if not argv:
@@ -134,7 +321,8 @@ class CommandCodec(Adapter):
             if not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in argv):
                 raise ConditionError(f"{where}.{key}: every argument must be a string or a number")
             for a in argv:
-                _fill(str(a), {p: "" for p in PLACEHOLDERS}, f"{where}.{key}")
+                _fill(str(a), blank, f"{where}.{key}")
+            _check_script(argv, params["descriptor_dir"], f"{where}.{key}")
         if any("{input" in str(a) for a in params["decode"]):
             raise ConditionError(f"{where}.decode: the decoder gets only the bitstream; {{input}} (the source) is "
                                  "not available to it")
@@ -155,11 +343,16 @@ class CommandCodec(Adapter):
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> Any:
-        return scalar_rate_point(value, where, "a command codec")
+        return descriptor_rate_point(value, where, "a command codec")
 
     def rate_point_identity(self, rate_point: Any) -> dict[str, Any]:
-        check_rate_point_kind(self.name, rate_point, self.params["rate_points"], self.params["rate_range"])
+        check_rate_point_kind(self.name, rate_point, self.params["rate_points"], self.params["rate_range"],
+                              self.params["rate_point_fields"])
         return {}
+
+    def result_params(self) -> dict[str, Any]:
+        # rate_point_fields only where set: the keys of descriptors written before it existed stay as they were.
+        return {k: v for k, v in super().result_params().items() if k != "rate_point_fields" or v is not None}
 
     # -- identity: the programs, found and hashed ------------------------------------------------------------
 
@@ -225,7 +418,9 @@ class CommandCodec(Adapter):
     def _values(self, task: CodingTask, paths: dict[str, Path]) -> dict[str, Any]:
         return {"input": str(paths["input"]), "bitstream": str(paths["bitstream"]), "decoded": str(paths["decoded"]),
                 "width": task.width, "height": task.height, "fps": f"{task.fps:g}", "frames": task.frames,
-                "first_frame": 0, "rate_point": task.rate_point, "intra_period": task.intra_period,
+                "first_frame": 0, "intra_period": task.intra_period,
+                "rate_point": _RatePoint(task.rate_point, self.params["rate_point_fields"] or [])
+                if isinstance(task.rate_point, list) else task.rate_point,
                 "work_dir": str(paths["work_dir"]), "descriptor_dir": self._descriptor_dir(),
                 "python": sys.executable}
 
@@ -251,18 +446,9 @@ class CommandCodec(Adapter):
         paths["work_dir"].mkdir(parents=True, exist_ok=True)
 
     def _bitstreams(self, task: CodingTask, paths: dict[str, Path]) -> list[Path]:
-        """The encoder's bitstream file(s); AdapterError naming the first one missing or empty (an empty file
-        carries nothing a decoder could rebuild the frames from)."""
+        """The encoder's bitstream file(s), checked by :func:`check_bitstream_files`."""
         files = self._target_names(task, paths)
-        missing = [str(p) for p in files if not p.is_file()]
-        if missing:
-            raise AdapterError(f"codec {self.name}: the encoder wrote no bitstream at {missing[0]}"
-                               + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-        empty = [str(p) for p in files if p.stat().st_size == 0]
-        if empty:
-            raise AdapterError(f"codec {self.name}: the encoder wrote an empty bitstream (0 bytes): {empty[0]}"
-                               + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else "")
-                               + "; every bitstream file must hold what the decoder rebuilds the frames from")
+        check_bitstream_files(self.name, files)
         return files
 
     def _run(self, key: str, task: CodingTask, paths: dict[str, Path]) -> tuple[list[str], str, float]:

@@ -183,13 +183,16 @@ class DcvcFamily(Adapter):
 
     def _folder(self) -> Path:
         raw = self.params["checkout"]
+        # dcvc-uf's script is at the clone's root, where "the . folder of your clone" would read as a typo
+        sub = self.generation.folder
+        where = (f"the {sub} folder of your microsoft/DCVC clone" if sub != "." else
+                 "your microsoft/DCVC clone (its root folder)")
         if not raw:
-            raise AdapterError(f"codec {self.name}: no checkout given; set checkout: to the {self.generation.folder} "
-                               "folder of your microsoft/DCVC clone")
+            raise AdapterError(f"codec {self.name}: no checkout given; set checkout: to {where}")
         folder = Path(raw).expanduser().resolve()
         if not (folder / self.generation.script).is_file():
             raise AdapterError(f"codec {self.name}: {folder} has no {self.generation.script}; point checkout: at "
-                               f"the {self.generation.folder} folder of a microsoft/DCVC clone")
+                               f"{where}")
         return folder
 
     def _checkpoint(self, key: str) -> Path:

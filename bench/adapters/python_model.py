@@ -4,9 +4,16 @@ The descriptor names a factory (``model: package.module:factory``) and the inter
 (``python:``; default: the suite's own). Our driver (:mod:`bench.adapters.model_driver`) runs there and calls
 the small protocol its docstring gives: ``factory(rate_point, device, **options)``, ``compress(frame) ->
 bytes``, ``decompress(data, height, width) -> frame`` on R, G, B float32 frames in [0, 1], and ``reset()`` at
-every intra frame of a video model. Each frame's bytes go to their own file (the rate is those files); a second
-instance decodes them, so nothing passes from encoder to decoder but the bytes; the decoded frames are what
-the suite measures. The stored files can be decoded again later the same way.
+every intra frame of a video model. A rate point is one number or word, or, where the descriptor declares
+``rate_point_fields: [intra, inter]``, a list of that many values, handed to the factory as that list.
+
+What the decoder may read: the bytes, and nothing the encoder saw. The encoder's driver runs in ``<job>/encode``
+with the input (``input.rgb``) and writes each frame's bytes to their own file (the rate is those files); the
+files are checked (a missing or empty one fails the job, named) and moved out, and that folder is deleted. A
+second driver process, which never saw the input or the encoder's objects, then decodes copies of them in a
+fresh ``<job>/decode`` folder holding nothing else; the decoded frames are what the suite measures. A model
+that kept frames in a module global or read the input file gets neither. The stored files can be decoded
+again later the same way.
 
 What enters the job key: the factory's name, its ``options``, the SHA-256 of the file that defines it and of
 every file in ``files:`` (your checkpoints), the interpreter's Python and numpy versions, the kind, and the
@@ -15,27 +22,32 @@ device type (a learned entropy coder can code differently on a GPU); not the GPU
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters import register
 from bench.adapters.base import (
+    RATE_POINT_FIELDS_HELP,
     RATE_POINT_KINDS,
     Adapter,
     Capabilities,
     CodingResult,
     CodingTask,
     Param,
+    check_rate_point_fields,
     check_rate_point_kind,
     check_rate_range,
-    scalar_rate_point,
+    descriptor_rate_point,
     sha256_file,
     validate_device,
 )
-from bench.adapters.driver import read_planar_rgb, run_driver, write_planar_rgb
+from bench.adapters.command import check_bitstream_files
+from bench.adapters.driver import DriverRun, read_planar_rgb, run_driver, write_planar_rgb
 from bench.adapters.process import run_python_snippet
 from bench.errors import AdapterError, ConditionError
 from bench.probes import tool_sha256
@@ -49,6 +61,7 @@ class PythonModel(Adapter):
     name = "python-model"
     version = 1
     rate_knob = "rate point"
+    needs_descriptor = True  # doctor with no codec named: "needs a descriptor", not its parameter error
     capabilities: ClassVar[Capabilities] = Capabilities(("gbrp",), separate_decode=True, gpu=True)
     PARAMS: ClassVar[dict[str, Param]] = {
         "model": Param(str, None, "the factory, package.module:function (see the protocol in the README)"),
@@ -63,6 +76,7 @@ class PythonModel(Adapter):
         "device": Param(str, "cpu", "cpu, cuda or cuda:N, passed to the factory", affects_result=False),
         "rate_points": Param(str, "int", "what a rate point is: int, float or str", RATE_POINT_KINDS),
         "rate_range": Param(list, None, "[low, high] a numeric rate point must lie in", item_kind=None),
+        "rate_point_fields": Param(list, None, RATE_POINT_FIELDS_HELP + "; the factory's rate_point is then that list"),
         "timeout_s": Param(int, 0, "kill the driver after this many seconds (0: no limit)", affects_result=False),
         "descriptor_dir": Param(str, None, "set by the suite: the descriptor's folder", affects_result=False),
     }
@@ -75,15 +89,21 @@ class PythonModel(Adapter):
             raise ConditionError(f"{where}.model: expected package.module:factory, got {model!r}")
         validate_device(params["device"], where)
         check_rate_range(params["rate_range"], where)
+        check_rate_point_fields(params["rate_point_fields"], where)
         return params
 
     @classmethod
     def validate_rate_point(cls, value: Any, where: str) -> Any:
-        return scalar_rate_point(value, where, "a Python model")
+        return descriptor_rate_point(value, where, "a Python model")
 
     def rate_point_identity(self, rate_point: Any) -> dict[str, Any]:
-        check_rate_point_kind(self.name, rate_point, self.params["rate_points"], self.params["rate_range"])
+        check_rate_point_kind(self.name, rate_point, self.params["rate_points"], self.params["rate_range"],
+                              self.params["rate_point_fields"])
         return {}
+
+    def result_params(self) -> dict[str, Any]:
+        # rate_point_fields only where set: the keys of descriptors written before it existed stay as they were.
+        return {k: v for k, v in super().result_params().items() if k != "rate_point_fields" or v is not None}
 
     def input_format(self, coding: PixelFormat) -> PixelFormat:
         return pixel_format("gbrp")
@@ -138,44 +158,74 @@ class PythonModel(Adapter):
 
     # -- one job ---------------------------------------------------------------------------------------------
 
-    def _spec(self, task: CodingTask, phases: list[str], out: Path, rgb: Path | None) -> tuple[dict[str, Any], bool]:
-        pinned = task.gpu is not None and self.uses_gpu()
+    def _device(self, task: CodingTask) -> str:
+        # A pinned job sees only its GPU, as cuda:0 (bench.adapters.process.pinned_gpu_environment).
+        return "cuda:0" if task.gpu is not None and self.uses_gpu() else self.params["device"]
+
+    def _driver(self, task: CodingTask, phase: str, rgb: Path | None = None, warmup: bool = False) -> DriverRun:
+        """Run the driver for one PHASE in task.work_dir (its job description, log and frame files there)."""
         gop = task.frames if task.intra_period == -1 else task.intra_period
-        return {"model": self.params["model"], "path": self._path(), "options": self.params["options"],
-                "rate_point": task.rate_point, "device": "cuda:0" if pinned else self.params["device"],
-                "kind": self.params["kind"], "gop": gop, "input": str(rgb) if rgb else None,
-                "width": task.width, "height": task.height, "frames": task.frames, "out": str(out),
-                "phases": phases, "complexity": "encode" in phases}, pinned
+        spec = {"model": self.params["model"], "path": self._path(), "options": self.params["options"],
+                "rate_point": task.rate_point, "device": self._device(task), "kind": self.params["kind"], "gop": gop,
+                "input": str(rgb) if rgb else None, "width": task.width, "height": task.height,
+                "frames": task.frames, "out": str(task.work_dir), "phase": phase, "complexity": phase == "encode",
+                "warmup": warmup}
+        return run_driver(self.python, DRIVER, spec, task, f"codec {self.name}: {phase}r",
+                          self.params["timeout_s"] or None, task.gpu is not None and self.uses_gpu())
+
+    @staticmethod
+    def _step(task: CodingTask, step: str) -> CodingTask:
+        """TASK with a fresh, empty ``<job>/<step>`` folder as its work folder: that step's driver runs there."""
+        folder = task.work_dir.resolve() / step
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        return dataclasses.replace(task, work_dir=folder)
 
     def code_sequence(self, task: CodingTask) -> CodingResult:
-        work = task.work_dir.resolve()
-        rgb, out = work / "input.rgb", work / "driver"
-        write_planar_rgb(task, rgb)
-        spec, pinned = self._spec(task, ["encode", "decode"], out, rgb)
-        run = run_driver(self.python, DRIVER, spec, task, f"codec {self.name}", self.params["timeout_s"] or None,
-                         pinned)
-        decoded = read_planar_rgb(out / "decoded.rgb", task, work / "decoded.raw")
-        gop = spec["gop"]
+        encoding = self._step(task, "encode")
+        write_planar_rgb(task, encoding.work_dir / "input.rgb")
+        encoded = self._driver(encoding, "encode", rgb=encoding.work_dir / "input.rgb")
+        bitstreams = self._keep_bitstreams(encoding.work_dir, task.work_dir.resolve() / "streams", task.frames)
+        # The decoder: another process, in another folder, after the encoder's (the input with it) was deleted.
+        decoded, decoding = self._decode(task, bitstreams, warmup=True)
+        gop = task.frames if task.intra_period == -1 else task.intra_period
         video = self.params["kind"] == "video"
         return CodingResult(
-            bitstreams=[out / f"frame_{i:05d}.bin" for i in range(task.frames)], decoded_path=decoded,
-            commands=[run.argv], encode_seconds=sum(f["encode_s"] for f in run.frames),
-            decode_seconds=sum(f["decode_s"] for f in run.frames), frame_encode_s=[f["encode_s"] for f in run.frames],
-            frame_decode_s=[f["decode_s"] for f in run.frames], complexity=run.complexity,
+            bitstreams=bitstreams, decoded_path=decoded, commands=[encoded.argv, decoding.argv],
+            encode_seconds=sum(f["encode_s"] for f in encoded.frames),
+            decode_seconds=sum(f["decode_s"] for f in decoding.frames),
+            frame_encode_s=[f["encode_s"] for f in encoded.frames],
+            frame_decode_s=[f["decode_s"] for f in decoding.frames], complexity=encoded.complexity,
             frame_types=["I" if not video or i % gop == 0 else "P" for i in range(task.frames)],
-            frame_bits=[8 * f["bytes"] for f in run.frames],
-            codec_reported={"driver": {k: v for k, v in run.done.items() if k != "done"}},
+            frame_bits=[8 * p.stat().st_size for p in bitstreams],
+            codec_reported={"driver": {k: v for k, v in encoded.done.items() if k != "done"}},
             timing_details={"timed": "per frame: compress/decompress calls only (no file I/O), CUDA synchronised; "
-                                     "frame 0 coded once before, untimed (the complexity count), as warm-up",
-                            "device": spec["device"]},
-            logs={"encode": run.log})
+                                     "encoder and decoder each in a process of its own, after one untimed call as "
+                                     "warm-up (frame 0 coded for the complexity count; frame 0 decoded on an "
+                                     "instance of its own)", "device": self._device(task)},
+            logs={"encode": encoded.log, "decode": decoding.log})
+
+    def _keep_bitstreams(self, encoder_dir: Path, dest: Path, frames: int) -> list[Path]:
+        """The encoder's frame files, checked (a missing or empty one fails the job, named) and moved to DEST;
+        then the encoder's folder (the input, anything the model wrote there) is deleted."""
+        files = [encoder_dir / f"frame_{i:05d}.bin" for i in range(frames)]
+        check_bitstream_files(self.name, files)
+        dest.mkdir(parents=True, exist_ok=True)
+        kept = [Path(shutil.move(f, dest / f.name)) for f in files]
+        shutil.rmtree(encoder_dir)
+        return kept
+
+    def _decode(self, task: CodingTask, bitstreams: list[Path], warmup: bool) -> tuple[Path, DriverRun]:
+        """Decode copies of BITSTREAMS (one per frame, in order) with a driver process of its own, in a fresh
+        ``<job>/decode`` folder holding nothing else; (the raw decoded frames in task.fmt, the driver's run).
+        WARMUP: one untimed decompress first, where the per-frame times are recorded (a coding run)."""
+        # No progress callback: the encoder's run already counted the frames up to all of them.
+        decoding = self._step(dataclasses.replace(task, progress=None), "decode")
+        for i, src in enumerate(bitstreams):
+            shutil.copyfile(src, decoding.work_dir / f"frame_{i:05d}.bin")
+        run = self._driver(decoding, "decode", warmup=warmup)
+        return read_planar_rgb(decoding.work_dir / "decoded.rgb", task, task.work_dir.resolve() / "decoded.raw"), run
 
     def redecode(self, task: CodingTask, bitstreams: list[Path]) -> Path:
-        work = task.work_dir.resolve()
-        out = work / "driver"
-        out.mkdir(parents=True, exist_ok=True)
-        for i, src in enumerate(bitstreams):
-            (out / f"frame_{i:05d}.bin").write_bytes(src.read_bytes())
-        spec, pinned = self._spec(task, ["decode"], out, None)
-        run_driver(self.python, DRIVER, spec, task, f"codec {self.name}", self.params["timeout_s"] or None, pinned)
-        return read_planar_rgb(out / "decoded.rgb", task, work / "decoded.raw")
+        return self._decode(task, bitstreams, warmup=False)[0]
