@@ -4,7 +4,8 @@ Subcommands: ``run`` (the default; ends with BD tables against the condition's a
 what a finished run lacks, never coding), ``migrate`` (bring a results folder to the current record schema),
 ``bd`` (BD tables from result folders and imported files), ``validate`` (load a condition and check its data
 without coding), ``ls`` (datasets, codecs, conditions, adapters, metrics), ``doctor`` (are the codec tools
-there, which versions) and ``selftest`` (metrics, BD engine and importers against independent references).
+there, which versions), ``selftest`` (metrics, BD engine and importers against independent references) and
+``check-adapter`` (an adapter class held to the adapter contract, bench.adapters.conformance).
 A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make ``run`` exit 1; a run stopped by
 Ctrl-C, SIGTERM or SIGHUP says what is done and what is left and exits 128 + the signal's number (130 for Ctrl-C).
 """
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from bench.store import ResultStore
 
 SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor",
-               "selftest")
+               "selftest", "check-adapter")
 
 
 WAIT_HELP = ("another run or remeasure holds this condition's results folder: wait for it to end, then start "
@@ -69,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     _check_commands(sub)
     for p in (run, rem, rep):
         _paper_options(p)
+    for p in (run, rem, st, sub.choices["validate"]):
+        _narrow_options(p)
     for p in (run, rem, st, bd, rep):
         p.add_argument("--strict", action="store_true", help="stop at a damaged record or manifest (default: skip it "
                        "with a warning; a run codes its job again)")
@@ -193,6 +196,42 @@ def _check_commands(sub: argparse._SubParsersAction) -> None:
                         "on any failure")
     test.add_argument("--only", default=None, metavar="TEXT", help="run only the checks whose name contains TEXT "
                     "(e.g. XPSNR)")
+    _check_adapter_parser(sub)
+
+
+def _check_adapter_parser(sub: argparse._SubParsersAction) -> None:
+    chk = sub.add_parser("check-adapter", help="hold an adapter class to the contract every adapter keeps (the "
+                         "conformance suite): one line per check, exit 1 if one fails")
+    chk.add_argument("adapter", help="a registered adapter (x264, a plug-in's entry-point name) or "
+                     "package.module:Class (from the Python path or the current folder)")
+    chk.add_argument("--params", nargs="+", metavar="KEY=VALUE", help="its parameters: key=value words (values "
+                     "read as JSON where they are JSON, else text) or one JSON mapping (default: the class's "
+                     "conformance_example)")
+    chk.add_argument("--rate-points", nargs="+", metavar="POINT", help="rate points (JSON where JSON: 22, "
+                     "[0,21]); the first is coded (default: the class's conformance_example)")
+    chk.add_argument("--no-run", action="store_true", help="skip coding two real frames")
+
+
+def _narrow_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frames", type=int, default=None, metavar="N", help="a quick look: code only the first N of "
+                        "the frames the condition takes; recorded as another condition, results/<name>.first<N>")
+    parser.add_argument("--sequences", default=None, metavar="A,B", help="a quick look: only these sequences "
+                        "(names as the condition lists them); recorded as another condition, results/<name>.seq-A_B")
+
+
+def _load(args: argparse.Namespace) -> Condition:
+    """The condition the command names, narrowed by --frames/--sequences (bench.conditions.narrow): one place for
+    run, remeasure, status and validate, so that each finds the same results folder."""
+    from bench.conditions import load_condition, narrow
+
+    sequences = None if args.sequences is None else [n.strip() for n in args.sequences.split(",") if n.strip()]
+    condition = narrow(load_condition(args.conditions, args.data_root), args.frames, sequences)
+    if (args.frames, args.sequences) != (None, None) and getattr(args, "executor", "local") != "local":
+        # A cluster job loads the condition file again on its node, which knows nothing of these options.
+        raise BenchError(f"--frames/--sequences are for a quick look with --executor local, not {args.executor}; "
+                         "for a cluster run put the narrowing in a condition file (narrow: {frames: N, sequences: "
+                         "[A, B]})")
+    return condition
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -381,7 +420,6 @@ def _check_gpus(gpus: tuple[int, ...], executor: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.conditions import load_condition
     from bench.runner import RunOptions
 
     if args.jobs < 1:
@@ -392,7 +430,10 @@ def _run(args: argparse.Namespace) -> int:
         _check_gpus(args.gpus, args.executor)
     _folder_for_output(args.results, "--results")
     _folder_for_output(args.reports, "--reports")
-    condition = load_condition(args.conditions, args.data_root)
+    condition = _load(args)
+    if condition.narrowed is not None:
+        print(f"{condition.name}: {condition.narrowed.describe()} (its own results folder: "
+              f"{args.results / condition.name})")
     remote = None
     if args.executor != "local":
         from bench.cluster import run_on_submitit as remote
@@ -422,20 +463,21 @@ def _run_locked(args: argparse.Namespace, condition: Condition, options: RunOpti
 def _outcome_line(name: str, outcome: RunOutcome) -> str:
     measured = (f", {outcome.measured} measured again ({outcome.measurements} measurements; {outcome.redecoded} "
                 f"bitstreams decoded again, {outcome.restored} kept decodes restored)" if outcome.measured else "")
-    return (f"{name}: {len(outcome.jobs)} jobs, {outcome.coded} coded{measured}, {outcome.skipped} already recorded, "
+    # "coded": coded and ok; a job that failed is counted once, as failed
+    return (f"{name}: {len(outcome.jobs)} jobs, {outcome.coded - outcome.coded_failed} coded{measured}, "
+            f"{outcome.skipped} already recorded, "
             f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
 
 
 def _remeasure(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from bench.conditions import load_condition
     from bench.metrics import measures
     from bench.runner import RunOptions
 
     if args.jobs < 1:
         raise BenchError(f"--jobs must be 1 or more, got {args.jobs}")
-    condition = load_condition(args.conditions, args.data_root)
+    condition = _load(args)
     spec = condition.metrics
     if args.metrics:
         keys = {m.condition_key: m for m in measures().values() if m.condition_key}
@@ -525,11 +567,12 @@ def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
     for line in non_finite:
         print(f"  NON-FINITE {line}", file=sys.stderr)
     if outcome.failed:
-        for record in outcome.failed:
-            print(f"  FAILED {record['codec']['name']} / {record['sequence']['name']} / {record['rate_point']}: "
-                  f"{record['error']['message']}", file=sys.stderr)
-        print(f"error: {len(outcome.failed)} job(s) failed; fix the cause and rerun with --retry-failed",
-              file=sys.stderr)
+        from bench.records import job_name
+
+        for record in outcome.failed:  # named as the run's own FAILED lines name them (bench.jobs.Job.label)
+            print(f"  FAILED {job_name(record)}: {record['error']['message']}", file=sys.stderr)
+        print(f"error: {len(outcome.failed)} job(s) failed; fix the cause and rerun (add --retry-failed to code the "
+              "same jobs again unchanged, e.g. after a crash)", file=sys.stderr)
         return 1
     if outcome.measure_failed:
         print(f"error: {len(outcome.measure_failed)} job(s) could not be measured", file=sys.stderr)
@@ -559,24 +602,30 @@ def _non_finite_lines(store: ResultStore, records: list[dict]) -> tuple[list[str
 
 
 def _status(args: argparse.Namespace) -> int:
-    from bench.conditions import load_condition
     from bench.status import condition_status
 
-    print(condition_status(load_condition(args.conditions, args.data_root), args.results).render())
+    print(condition_status(_load(args), args.results).render())
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from bench.conditions import load_condition
-    from bench.runner import plan
+    from bench.runner import SequenceProblems, survey
 
-    condition = load_condition(args.conditions, args.data_root)
-    jobs, _ = plan(condition)
-    seqs = {j.sequence.name: j for j in jobs}
-    print(f"{condition.name}: {len(condition.sequences)} sequences, {len(condition.codecs)} codecs, {len(jobs)} jobs")
-    for name, job in seqs.items():
-        print(f"  {name}: {job.source.path} ({job.source.width}x{job.source.height} {job.source.fmt.name} "
-              f"{job.source.fps:g} fps, frames {job.source_id.first}..{job.source_id.first + job.source_id.count - 1})")
+    condition = _load(args)
+    checked, jobs, _ = survey(condition)  # every sequence checked: each bad one is named, not just the first
+    bad = [c for c in checked if c.error is not None]
+    print(f"{condition.name}: {len(condition.sequences)} sequences"
+          + (f" ({len(bad)} cannot be used, named below)" if bad else "")
+          + f", {len(condition.codecs)} codecs, {len(jobs)} jobs" + (" of the others" if bad else ""))
+    if condition.narrowed is not None:
+        print(f"  ({condition.narrowed.describe()})")
+    for c in checked:
+        if c.source is not None and c.source_id is not None:
+            s, ident = c.source, c.source_id
+            print(f"  {c.sequence.name}: {s.path} ({s.width}x{s.height} {s.fmt.name} {s.fps:g} fps, frames "
+                  f"{ident.first}..{ident.first + ident.count - 1})")
+    if bad:  # one error: line each (main prints them), the exit code 2 of every user-fixable problem
+        raise SequenceProblems([str(c.error) for c in bad])
     return 0
 
 
@@ -584,11 +633,13 @@ def _ls(_: argparse.Namespace) -> int:
     from bench.adapters import adapter_class, adapter_names, adapter_origin
     from bench.conditions import REPO_ROOT
     from bench.datasets import DATASETS, dataset_names
+    from bench.demo import SEQUENCE_NAMES as DEMO_SEQUENCES
 
     print("datasets:")
     for name in dataset_names():
         seqs = DATASETS.get(name)
-        print(f"  {name}" + (f" ({len(seqs)} sequences)" if seqs else " (generated on first use)"))
+        print(f"  {name}" + (f" ({len(seqs)} sequences)" if seqs else f" ({len(DEMO_SEQUENCES)} sequences, "
+                             f"generated on first use: {', '.join(DEMO_SEQUENCES)})" if name == "demo" else ""))
     names = adapter_names()
     print("adapters: " + ", ".join(n for n in names if adapter_origin(n) == "built-in"))
     for n in names:
@@ -599,6 +650,14 @@ def _ls(_: argparse.Namespace) -> int:
     print("metrics: " + ", ".join(metrics()))
     print("measures (metrics: keys): " + ", ".join(f"{m.condition_key or m.name} ({m.scope})" for m in measures().values()))
     print("codecs (codecs/*.yaml): " + ", ".join(sorted(p.stem for p in (REPO_ROOT / "codecs").glob("*.yaml"))))
+    from bench.plugins import plugin_descriptors
+
+    shipped = plugin_descriptors()
+    if shipped:  # the repository's own come first when a condition names one (bench.conditions.find_descriptor)
+        print("codecs (from plug-ins): " + ", ".join(
+            f"{d.name} ({d.dist}" + ("; the repository's codecs/ has one of that name, used instead)"
+                                     if (REPO_ROOT / "codecs" / f"{d.name}.yaml").is_file() else ")")
+            for d in sorted(shipped.values(), key=lambda d: d.name)))
     print("conditions: " + ", ".join(sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "conditions").glob("*.yaml"))))
     from bench.published import catalogue
 
@@ -606,80 +665,22 @@ def _ls(_: argparse.Namespace) -> int:
     return 0
 
 
-def _doctor_adapter_note(descriptor: Path) -> None:
-    """What the adapter of a descriptor that could not be loaded says about itself (its doctor without the
-    descriptor's parameters), so that one unset variable does not hide that, say, DHVC 2.0 is not public."""
-    import yaml
-
-    from bench.adapters import adapter_class, adapter_names
-
-    try:
-        adapter = (yaml.safe_load(descriptor.read_text(encoding="utf-8")) or {}).get("adapter")
-    except (OSError, yaml.YAMLError, AttributeError):
-        return
-    if adapter not in adapter_names():
-        return
-    try:
-        print(f"       {adapter}: {adapter_class(adapter)({}).doctor()}")
-    except BenchError as e:
-        print(f"       {adapter}: {e}")
-
-
 def _doctor(args: argparse.Namespace) -> int:
-    from bench.adapters import adapter_class, adapter_names
-    from bench.conditions import load_condition
+    from bench.doctor import doctor
 
-    problems = 0
-
-    if args.conditions:
-        specs = [(c.name, c.adapter, c.params_dict, c.rate_points) for c in load_condition(args.conditions).codecs]
-    elif args.codecs:
-        from bench.conditions import find_descriptor, load_codec_descriptor
-
-        specs = []
-        for name in args.codecs:
-            # Looked up as a condition in ./conditions would look it up: ./codecs, then the repository's; a name
-            # with no descriptor that is an adapter's (`doctor compressai`) checks the adapter itself.
-            try:
-                descriptor = Path(name) if name.endswith(".yaml") and Path(name).is_file() else \
-                    find_descriptor(name, Path.cwd() / "conditions" / "_.yaml")
-            except BenchError:
-                if name not in adapter_names():
-                    raise
-                specs.append((name, name, {}, ()))
-                continue
-            try:
-                c = load_codec_descriptor(descriptor)
-            except BenchError as e:  # an unset ${VAR}, say: named, and the adapter still says what it can
-                print(f"  FAIL {name}: {e}")
-                problems += 1
-                _doctor_adapter_note(descriptor)
-                continue
-            specs.append((c.name, c.adapter, c.params_dict, c.rate_points))
-    else:
-        specs = [(n, n, {}, ()) for n in adapter_names()]
-    # With no codec named, every adapter is optional: one that is not installed is "not available", not a
-    # failure. Named codecs (or a condition's) are needed: a missing one fails and sets the exit code.
-    needed = bool(args.conditions or args.codecs)
-    for name, adapter, params, rate_points in specs:
-        try:
-            codec = adapter_class(adapter)(params)
-            line = codec.doctor()
-            for rp in rate_points:  # what a run checks before its first job (a checkpoint against its model)
-                codec.rate_point_identity(rp)
-            print(f"  ok   {name}: {line}")
-        except BenchError as e:
-            problems += needed
-            print(f"  {'FAIL' if needed else 'n/a '} {name}: {e}")
-    if not needed:
-        print("(n/a: optional tools that are not installed; `doctor --conditions FILE` checks what a condition needs)")
-    return 1 if problems else 0
+    return doctor(args.codecs, args.conditions)
 
 
 def _selftest(args: argparse.Namespace) -> int:
     from bench.selftest import selftest
 
     return selftest(args.only)
+
+
+def _check_adapter(args: argparse.Namespace) -> int:
+    from bench.adapter_check import check_adapter_command
+
+    return check_adapter_command(args.adapter, args.params, args.rate_points, run=not args.no_run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -694,12 +695,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     forget_warnings()  # each command warns afresh (several commands may run in one process: the tests)
     handlers = {"run": _run, "remeasure": _remeasure, "migrate": _migrate, "status": _status, "bd": _bd,
                 "report": _report, "import": _import, "validate": _validate, "ls": _ls, "doctor": _doctor,
-                "selftest": _selftest}
+                "selftest": _selftest, "check-adapter": _check_adapter}
     try:
         with sigterm_as_keyboard_interrupt():  # outside a run's jobs SIGTERM ends the command as Ctrl-C does
             return handlers[args.command](args)
     except BenchError as e:
-        print(f"error: {e}", file=sys.stderr)
+        for line in getattr(e, "lines", None) or [str(e)]:  # several problems (bad sequences): a line each
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except OSError as e:  # a full disk, a read-only folder: named as what it is, one line
         from bench.errors import environment_problem

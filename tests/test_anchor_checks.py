@@ -186,3 +186,14 @@ def test_logs_and_warnings_are_kept(tmp_path: Path, clip_dir: Path) -> None:
     assert "===== encode =====" in log and "===== decode =====" in log and "x265 [info]" in log
     assert any("x265 [warning]" in w for w in r["warnings"])  # 96x64: "Source height < 720p ..."
     json.dumps(r)
+
+
+@pytest.mark.parametrize("frames, intra", [(1, 32), (3, 1)])
+def test_svtav1_all_intra_is_not_reordering(tmp_path: Path, clip_dir: Path, frames: int, intra: int) -> None:
+    # Every frame a key frame (one frame, or intra period 1): SVT-AV1's own log says "pred struct ... all intra",
+    # which reorders nothing; it was once read as random access, failing every such job.
+    [r] = _run(tmp_path, clip_dir, "{descriptor: svtav1, params: {preset: 12}, rate_points: [50]}", frames=frames,
+               intra=intra)
+    assert r["status"] == "ok", r.get("error")
+    assert "all intra" in json.dumps(r)
+    assert set(r["per_frame"]["frame_type"]) == {"I"}

@@ -22,7 +22,10 @@ def test_shipped_condition_without_data_says_which_file_and_where(tmp_path: Path
                "--results", str(tmp_path / "results"), cwd=tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1
+    # One error line per missing sequence, all named before anything is coded, in the condition's order.
+    assert [line.split(":")[1] for line in lines] == [" sequence " + n for n in
+                                                      ("BQTerrace", "BasketballDrive", "Cactus", "Kimono1", "ParkScene")]
+    assert all(line.startswith("error: sequence ") and " not found; looked for " in line for line in lines)
     assert lines[0].startswith("error: sequence BQTerrace: file BQTerrace_1920x1080_60.yuv not found; looked for ")
     assert str(tmp_path / "BQTerrace_1920x1080_60.yuv") in lines[0]
     assert not (tmp_path / "results").exists()  # nothing half-written
@@ -50,13 +53,15 @@ def test_ls_and_doctor(capsys: pytest.CaptureFixture, monkeypatch: pytest.Monkey
         monkeypatch.delenv(var, raising=False)
     assert main(["ls"]) == 0
     out = capsys.readouterr().out
-    assert "hevc_b (5 sequences)" in out and "mcl_jcv (30 sequences)" in out and "demo (generated on first use)" in out
+    assert "hevc_b (5 sequences)" in out and "mcl_jcv (30 sequences)" in out
+    # the demo's sequence names, which a condition's sequences: lists (before: only "generated on first use")
+    assert "  demo (4 sequences, generated on first use: HopperPan, HopperZoom, TerrainFlyover, MovingShapes)\n" in out
     assert "conditions/demo.yaml" in out and "x265" in out
     assert main(["doctor"]) == 0  # the reference software is not built here: optional, "n/a", not a failure
     out = capsys.readouterr().out
     assert "ok   x265: 4." in out and "ok   vvenc: 1." in out and "FAIL" not in out
-    assert "n/a  vtm: codec vtm: no build given; set root: (the source tree) or encoder: in the descriptor, or the " \
-           "environment variable LVCBENCH_VTM_ROOT" in out
+    assert "n/a  vtm: no build given; set root: (the source tree) or encoder: in the descriptor, or the " \
+           "environment variable LVCBENCH_VTM_ROOT" in out  # the line names the codec: not again as "codec vtm:"
     # One descriptor by name, as `evaluate.py doctor dcvc-fm`.
     monkeypatch.delenv("LVCBENCH_DCVC_ROOT", raising=False)
     assert main(["doctor", "x265"]) == 0 and "ok   x265: 4." in capsys.readouterr().out
@@ -65,7 +70,7 @@ def test_ls_and_doctor(capsys: pytest.CaptureFixture, monkeypatch: pytest.Monkey
     assert "params.checkout: environment variable LVCBENCH_DCVC_ROOT is not set" in out
     monkeypatch.setenv("LVCBENCH_DCVC_ROOT", "/nowhere")
     assert main(["doctor", "dcvc-fm"]) == 1
-    assert "FAIL dcvc-fm: codec dcvc-fm: /nowhere/DCVC-family/DCVC-FM has no test_video.py" in capsys.readouterr().out
+    assert "FAIL dcvc-fm: /nowhere/DCVC-family/DCVC-FM has no test_video.py" in capsys.readouterr().out
 
 
 def test_jobs_must_be_positive(capsys: pytest.CaptureFixture) -> None:

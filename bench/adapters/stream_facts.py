@@ -108,7 +108,9 @@ def from_svtav1_log(log: str) -> StreamFacts | None:
     gop = _SVT_GOP.search(log)
     facts.keyint = int(gop.group(1)) if gop else None
     pred = _SVT_PRED.search(log)
-    facts.reordering = None if pred is None else pred.group(1).strip().lower() != "low delay"
+    # SVT-AV1 names its prediction structure "low delay", "random access" or, when every frame is a key frame
+    # (keyint 1), "all intra": only random access reorders pictures.
+    facts.reordering = None if pred is None else pred.group(1).strip().lower() not in ("low delay", "all intra")
     facts.raw = {k: v for k, v in (("brc", brc.group(0)), ("gop", gop.group(0) if gop else ""),
                                    ("pred struct", pred.group(0).strip() if pred else "")) if v}
     return facts

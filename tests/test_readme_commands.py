@@ -1,0 +1,352 @@
+"""The README is a test: every command of the fenced blocks of README.md and of examples/**/*.md is classified in
+TABLE below (run as written, narrowed, or skipped with the reason), and the runnable ones run, in document
+order, from a fresh copy of the repository with the default relative folders (results/, reports/ inside it).
+
+A command that is new or changed in a document and not in TABLE fails ``test_every_readme_command_is_classified``
+(in milliseconds), which says how to add it: documenting a command forces a decision about testing it.
+``test_readme_commands_run`` runs them (44 to 75 s on the shared 2-core machine): exit status 0 (or the one TABLE
+documents), the output lines and files the document promises; else the failure shows the command, its id
+(file:line) and the last 20 lines of its output. ``pytest -s`` prints the summary, "README commands: N run as
+written, M narrowed, K skipped" with the reason of each skip, and the time of each command; the same text is
+written to ``readme_commands_summary.txt`` in the test's folder.
+
+Narrowed commands say what changed. The kinds of change: ``--frames 2`` (and ``--sequences`` one sequence) for a
+quick look, whose results go to ``results/<name>.first2...``, and a later command reading the full run's folder
+reads that one; ``/data/...`` data roots replaced by stand-ins named and sized as the README's list of the
+standard test sets gives them (sparse files: the first frames a moving picture, the rest a hole), checked with
+``validate``; ``[--option ...]`` documentation of options run with none and with each choice written out; a
+user's file (``theirs.json``) replaced by a producer's file as shipped; ``pip install -e`` of a plug-in made
+into a private folder on PYTHONPATH, so that the shared environment never changes.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from readme_commands import Command, all_commands, listed_files, normalise, write_standins
+
+REPO = Path(__file__).resolve().parent.parent
+TABLE_FILE = "tests/test_readme_commands.py"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the test does with a command. KIND: run | narrowed | skipped. COMMANDS: what runs instead of the
+    command as written (narrowed; ``{data}`` is the stand-in data folder, ``{site}`` the private folder plug-ins
+    are installed into, on PYTHONPATH for every command). CHANGE: what narrowing changed, or why it is skipped.
+    EXIT: the documented exit status. EXPECT: text its output must hold (the document says it prints it);
+    PRODUCES: paths, relative to the copy's root, it must leave (the document says where its outputs go)."""
+
+    kind: str
+    change: str = ""
+    commands: tuple[str, ...] = ()
+    exit: int = 0
+    expect: tuple[str, ...] = ()
+    produces: tuple[str, ...] = ()
+
+
+def run(expect: tuple[str, ...] = (), produces: tuple[str, ...] = ()) -> Decision:
+    return Decision("run", expect=expect, produces=produces)
+
+
+def narrowed(commands: str | tuple[str, ...], change: str, expect: tuple[str, ...] = (),
+             produces: tuple[str, ...] = ()) -> Decision:
+    return Decision("narrowed", change, (commands,) if isinstance(commands, str) else commands,
+                    expect=expect, produces=produces)
+
+
+def skipped(reason: str) -> Decision:
+    return Decision("skipped", reason)
+
+
+VENV = "installs the virtual environment (CI's .ci/run does so from a clean clone, then runs the tests)"
+SUITE = "the whole test suite, this test included (CI's .ci/run runs it)"
+FULL_RUNS = ("needs the result folders of full runs on the standard test sets this machine does not have, and "
+             "the user's own result files (DCVC-FM output, VTM logs)")
+FRAMES2 = "--frames 2 (a quick look: results/<name>.first2, reports/<name>.first2)"
+STANDINS = ("the data root replaced by stand-ins ({data}/...: every file of the README's list, named and sized "
+            "as listed, sparse)")
+EXAMPLE = ("--frames 2 --sequences HopperPan (of 8 frames of 2 sequences: results/<name>.first2.seq-HopperPan), "
+           "--no-figures (the paper figures cost about 20 CPU-s a run; the demo above draws them and the test "
+           "checks they are there)")
+DEMO = "demo.first2"  # where `--frames 2` puts the demo's results and report
+
+TABLE: dict[str, Decision] = {
+    # README: Quick start
+    "python3 -m venv .venv": skipped(VENV),
+    ".venv/bin/pip install -e .": skipped(VENV),
+    ".venv/bin/python evaluate.py --conditions conditions/demo.yaml": narrowed(
+        ".venv/bin/python evaluate.py --conditions conditions/demo.yaml --frames 2", FRAMES2,
+        expect=(f"reports/{DEMO}/index.html",),
+        produces=tuple(f"reports/{DEMO}/{p}" for p in ("index.html", "figures", "tables", "data"))
+        + tuple(f"results/{DEMO}/{p}" for p in ("records", "bitstreams", "summary.csv", "frames.csv"))),
+    '.venv/bin/pip install -e ".[test]"': skipped(VENV),
+    ".venv/bin/python -m pytest -q": skipped(SUITE),
+    # README: Running on the standard test sets
+    "python evaluate.py --conditions conditions/hevc_b_ip32.yaml --data-root /data/HEVC_CTC --jobs 2": narrowed(
+        "python evaluate.py validate --conditions conditions/hevc_b_ip32.yaml --data-root {data}/HEVC_CTC --frames 2",
+        "checked with validate (every file found and checked, nothing coded: 16 jobs of 1080p would take this "
+        f"test's whole budget), --jobs 2 left out (validate runs no jobs), --frames 2, {STANDINS}",
+        expect=("hevc_b_ip32.first2: 5 sequences",)),
+    "python evaluate.py validate --conditions conditions/uvg_ip32_96f.yaml --data-root /data/UVG": narrowed(
+        "python evaluate.py validate --conditions conditions/uvg_ip32_96f.yaml --data-root {data}/UVG --frames 2",
+        f"--frames 2 (2 frames of each 1.9 GB file hashed, not 96), {STANDINS}",
+        expect=("uvg_ip32_96f.first2: 7 sequences",)),
+    # README: selftest
+    "python evaluate.py selftest": run(expect=(" 0 failed",)),
+    # README: Evaluate your own codec
+    "python evaluate.py --conditions examples/command_codec/compare.yaml": narrowed(
+        "python evaluate.py --conditions examples/command_codec/compare.yaml --frames 2 --sequences HopperPan --no-figures",
+        EXAMPLE,
+        produces=("reports/example_webp_vs_x265.first2.seq-HopperPan/index.html",)),
+    "python evaluate.py --conditions examples/python_model/compare.yaml": narrowed(
+        "python evaluate.py --conditions examples/python_model/compare.yaml --frames 2 --sequences HopperPan --no-figures",
+        EXAMPLE,
+        produces=("reports/example_dct_vs_x265.first2.seq-HopperPan/index.html",)),
+    # README: BD-rate
+    "python evaluate.py bd results/demo --anchor x265 [--metric psnr_yuv_611] [--method pchip|akima|cubic] "
+    "[--kind rate|quality] [--repair upper_hull] [--min-points 4] [--min-overlap 0.5] "
+    "[--rate-points 22,27,32,37 | --rate-exclude 37] [--out reports/bd]": narrowed((
+        f"python evaluate.py bd results/{DEMO} --anchor x265",
+        f"python evaluate.py bd results/{DEMO} --anchor x265 --metric psnr_yuv_611 --method pchip --kind rate "
+        "--repair upper_hull --min-points 4 --min-overlap 0.5 --rate-points 22,27,32,37 --out reports/bd",
+        f"python evaluate.py bd results/{DEMO} --anchor x265 --method akima --kind quality "
+        "--rate-exclude 37 --out reports/bd-quality",
+        f"python evaluate.py bd results/{DEMO} --anchor x265 --method cubic --out reports/bd-cubic"),
+        f"documentation of options: run with none, then with each [option] written out (every choice of a|b|c "
+        f"once); results/demo -> results/{DEMO}, the folder the narrowed demo above wrote",
+        produces=("reports/bd", "reports/bd-quality", "reports/bd-cubic")),
+    "python evaluate.py bd results/hevc_b_ip32 dcvc-fm=dcvc_fm_output.json vtm=logs/ --anchor vtm": skipped(FULL_RUNS),
+    "python evaluate.py import theirs.json [--dataset uvg | --size 1920x1080 --fps 120] --out imports/theirs":
+        narrowed((
+            "python evaluate.py import tests/data/compressai-results/video/UVG-1080p/x265-medium-tune-zerolatency.json"
+            " --dataset uvg --out imports/theirs",
+            "python evaluate.py import tests/data/compressai-results/video/UVG-1080p/x265-medium-tune-zerolatency.json"
+            " --size 1920x1080 --fps 120 --out imports/theirs-size"),
+            "theirs.json -> a producer's file as shipped (CompressAI's UVG-1080p x265 results, tests/data), run "
+            "with each of the [a | b] choices", produces=("imports/theirs", "imports/theirs-size")),
+    "python evaluate.py report results/uvg_ip32_96f --with-published uvg/vtm-15 --anchor x265": skipped(FULL_RUNS),
+    # README: The report
+    "python evaluate.py report results/hevc_b_ip32 results/hevc_b_ip32_ffmpeg7 dcvc-fm=fm.json --anchor x265 "
+    "--out reports/cmp": skipped(FULL_RUNS),
+    # examples/plugin/README.md
+    "pip install -e examples/plugin": narrowed(
+        "pip install --no-deps --no-build-isolation --target {site} examples/plugin",
+        "installed into a private folder that is on PYTHONPATH for every command (not editable: pip cannot put "
+        "an editable install in a folder of its own), so the shared environment is never changed; --no-deps "
+        "--no-build-isolation: nothing fetched from an index"),
+    "python evaluate.py ls": run(expect=(
+        "example-jpeg2000: plug-in lvcbench_example.jpeg2000:Jpeg2000 (from lvcbench-plugin-example)",
+        "codecs (from plug-ins): example-jpeg2000 (lvcbench-plugin-example)")),
+    "python evaluate.py check-adapter example-jpeg2000": run(expect=("codes two frames",)),
+    "python evaluate.py doctor example-jpeg2000": run(),
+    "python evaluate.py --conditions examples/plugin/compare.yaml": narrowed(
+        "python evaluate.py --conditions examples/plugin/compare.yaml --frames 2 --sequences HopperPan --no-figures",
+        EXAMPLE,
+        expect=("example_jpeg2000_vs_x265.first2.seq-HopperPan: 8 jobs",),
+        produces=("reports/example_jpeg2000_vs_x265.first2.seq-HopperPan/index.html",)),
+    "python -m pytest -q examples/plugin/tests": run(),
+}
+TABLE = {normalise(k): v for k, v in TABLE.items()}
+
+
+def _decisions(commands: list[Command]) -> list[tuple[Command, Decision]]:
+    """Each command with its decision; fails naming every command TABLE lacks and every entry no document
+    shows any more."""
+    missing = [c for c in commands if c.key not in TABLE]
+    stale = sorted(set(TABLE) - {c.key for c in commands})
+    problems = [f"{c.id}: `{c.text}` is not classified: add it to TABLE in {TABLE_FILE} as run() (runs here as "
+                "written), narrowed('<the command that runs>', '<what changed>') or skipped('<why it cannot run "
+                "here>')" for c in missing]
+    problems += [f"TABLE in {TABLE_FILE}: `{k}` is a command of no document any more: remove it (or fix the "
+                 "document)" for k in stale]
+    assert not problems, "\n".join(problems)
+    return [(c, TABLE[c.key]) for c in commands]
+
+
+@dataclass
+class Summary:
+    """The counts the lead quotes, and the reasons of the skips."""
+
+    decisions: list[tuple[Command, Decision]]
+    times: dict[str, float] = field(default_factory=dict)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for _, d in self.decisions if d.kind == kind)
+
+    def render(self) -> str:
+        head = (f"README commands: {self.count('run')} run as written, {self.count('narrowed')} narrowed, "
+                f"{self.count('skipped')} skipped")
+        lines = [head]
+        for reason in dict.fromkeys(d.change for _, d in self.decisions if d.kind == "skipped"):
+            ids = [c.id for c, d in self.decisions if d.kind == "skipped" and d.change == reason]
+            lines.append(f"  skipped ({len(ids)}): {reason}: {', '.join(ids)}")
+        for c, d in self.decisions:
+            took = f" {self.times[c.id]:6.1f} s" if c.id in self.times else ""
+            lines.append(f"  {d.kind:8s}{took}  {c.id}: {c.text}" + (f"  [{d.change}]" if d.kind == "narrowed" else ""))
+        if self.times:
+            lines.append(f"  commands' time: {sum(self.times.values()):.1f} s")
+        return "\n".join(lines)
+
+
+def test_every_readme_command_is_classified() -> None:
+    """Every command of the documents is in TABLE exactly once by its text, and the counts add up."""
+    commands = all_commands(REPO)
+    decisions = _decisions(commands)
+    assert all(d.kind in ("run", "narrowed", "skipped") for _, d in decisions)
+    assert all(d.change for _, d in decisions if d.kind != "run"), "a narrowed or skipped entry says what or why"
+    assert all(d.commands for _, d in decisions if d.kind == "narrowed")
+    summary = Summary(decisions)
+    assert summary.count("run") + summary.count("narrowed") + summary.count("skipped") == len(commands)
+    assert summary.count("run") + summary.count("narrowed") > summary.count("skipped")
+    print("\n" + summary.render().splitlines()[0])
+
+
+def test_the_reader_finds_commands_as_a_reader_would() -> None:
+    """The extraction on a document built to hold every case: continuations, comments, a prompt with output,
+    a && chain, a listing that starts with evaluate.py, YAML, Python and TOML blocks, an sh block."""
+    from readme_commands import commands_in
+
+    doc = "\n".join([
+        "```", "python evaluate.py bd results/x --anchor x265 \\", "    [--metric psnr_y]   # a comment", "```",
+        "```yaml", "python: not a command", "```",
+        "```python", "python = 1", "```",
+        "```toml", 'python = "3"', "```",
+        "```", "$ python evaluate.py selftest", "python looks like a command but is output", "```",
+        "```", "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python evaluate.py ls", "```",
+        "```", "evaluate.py     shim for bench.cli.main", "bench/          the package", "```",
+        "```sh", "cd somewhere", "X=1 lvcbench ls", "```",
+        "```", "python -c 'print(\"# not a comment\")'  # but this is", "```",
+    ])
+    found = [(c.id, c.text) for c in commands_in(doc, "D.md")]
+    assert found == [
+        ("D.md:2", "python evaluate.py bd results/x --anchor x265 [--metric psnr_y]"),
+        ("D.md:15", "python evaluate.py selftest"),
+        ("D.md:19 (part 1)", "python3 -m venv .venv"),
+        ("D.md:19 (part 2)", ".venv/bin/pip install -e ."),
+        ("D.md:19 (part 3)", ".venv/bin/python evaluate.py ls"),
+        ("D.md:26", "cd somewhere"),
+        ("D.md:27", "X=1 lvcbench ls"),
+        ("D.md:30", "python -c 'print(\"# not a comment\")'"),
+    ]
+
+
+# --- running ------------------------------------------------------------------------------------------------------
+
+def _fresh_copy(dest: Path) -> Path:
+    """The repository as a clone of it would be after the working tree's edits were committed: every tracked
+    and every untracked, not ignored file, with its current contents (no results, no reports, no .venv)."""
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, check=False)
+    assert listed.returncode == 0, f"the README test copies the repository with git ls-files: {listed.stderr!r}"
+    for name in sorted(set(listed.stdout.decode().split("\0")) - {""}):
+        src = REPO / name
+        if src.is_file() or src.is_symlink():  # a tracked file deleted in the working tree is left out
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name, follow_symlinks=False)
+    # numba's compiled kernels (cache=True: __pycache__/*.nbi, *.nbc beside their source) are carried over: a
+    # fresh clone compiles them once (about 15 CPU-s), which tests nothing of the README. numba uses them only
+    # while the source file's modification time and size are the ones they were compiled from (copy2 keeps both).
+    for cached in REPO.glob("bench/**/__pycache__/*.nb[ic]"):
+        target = dest / cached.relative_to(REPO)
+        if target.parent.parent.is_dir():
+            target.parent.mkdir(exist_ok=True)
+            shutil.copy2(cached, target)
+    return dest
+
+
+def _argv(text: str) -> tuple[list[str], dict[str, str]]:
+    """The argument list of a command (no shell) with the environment's programs standing in for the
+    document's: ``python``, ``python3`` and ``.venv/bin/python`` are this test's interpreter, ``pip`` its
+    ``-m pip``, ``lvcbench`` its console script; and the ``NAME=value`` assignments before the program."""
+    words = shlex.split(text)
+    env = {}
+    while words and "=" in words[0] and words[0].split("=", 1)[0].isidentifier():
+        name, value = words.pop(0).split("=", 1)
+        env[name] = value
+    program = words[0]
+    if program in ("python", "python3", ".venv/bin/python"):
+        return [sys.executable, *words[1:]], env
+    if program in ("pip", ".venv/bin/pip"):
+        return [sys.executable, "-m", "pip", "--disable-pip-version-check", *words[1:]], env
+    if program == "lvcbench":
+        return [str(Path(sys.executable).parent / "lvcbench"), *words[1:]], env
+    if program == "evaluate.py":
+        return [sys.executable, *words], env
+    raise AssertionError(f"no stand-in for the program {program!r} of `{text}`: add one to _argv")
+
+
+def _standins(commands: list[tuple[Command, Decision]], root: Path, data: Path) -> None:
+    """Stand-in files for every ``{data}/NAME`` a narrowed command reads: the files the README lists for the
+    dataset of the condition that command names."""
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for _, d in commands:
+        for text in d.commands:
+            words = shlex.split(text)
+            roots = [w for w in words if w.startswith("{data}/")]
+            if not roots:
+                continue
+            condition = root / words[words.index("--conditions") + 1]
+            dataset = yaml.safe_load(condition.read_text(encoding="utf-8"))["dataset"]
+            write_standins(data / roots[0].split("/", 1)[1], listed_files(readme, dataset), pictured_frames=2)
+
+
+def _environment(site: Path) -> dict[str, str]:
+    """As after ``source .venv/bin/activate``, with the private plug-in folder on PYTHONPATH and no data root
+    from the caller's environment (the commands name theirs)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LVCBENCH_DATA_ROOT", "PYTHONPATH")}
+    venv = Path(sys.executable).parent
+    env.update(PATH=f"{venv}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv.parent), PYTHONPATH=str(site))
+    return env
+
+
+def _run_one(c: Command, d: Decision, root: Path, env: dict[str, str], places: dict[str, str]) -> list[str]:
+    """Run one command (or what stands in for it); the problems found, each naming the command."""
+    problems = []
+    for text in d.commands or (c.text,):
+        for name, value in places.items():  # replace, not str.format: a command may hold braces of its own
+            text = text.replace("{" + name + "}", value)
+        argv, extra = _argv(text)
+        done = subprocess.run(argv, cwd=root, env={**env, **extra}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=600, check=False)
+        tail = "\n".join(done.stdout.splitlines()[-20:])
+        said = f"{c.id}: `{c.text}`" + (f"\n  ran as: `{text}` ({d.change})" if d.kind == "narrowed" else "")
+        if done.returncode != d.exit:
+            problems.append(f"{said}\n  exit status {done.returncode}, not {d.exit}; its last lines:\n{tail}")
+            continue
+        problems += [f"{said}\n  its output does not say {want!r}; its last lines:\n{tail}"
+                     for want in d.expect if want not in done.stdout]
+    problems += [f"{c.id}: `{c.text}` left no {p} (the document says it writes it)"
+                 for p in d.produces if not (root / p).exists()]
+    return problems
+
+
+def test_readme_commands_run(tmp_path: Path) -> None:
+    """Every command classified run or narrowed runs in document order in a fresh copy of the repository."""
+    root = _fresh_copy(tmp_path / "lvc-bench")
+    decisions = _decisions(all_commands(root))
+    places = {"data": str(tmp_path / "data"), "site": str(tmp_path / "site")}
+    _standins(decisions, root, tmp_path / "data")
+    (tmp_path / "site").mkdir()
+    env = _environment(tmp_path / "site")
+    summary = Summary(decisions)
+    problems = []
+    for c, d in decisions:
+        if d.kind == "skipped":
+            continue
+        start = time.perf_counter()
+        problems += _run_one(c, d, root, env, places)
+        summary.times[c.id] = time.perf_counter() - start
+    shutil.rmtree(tmp_path / "data")  # the stand-ins' pictured frames (75 MB) are not kept with pytest's last runs
+    text = summary.render() + "".join(f"\n\nFAILED {p}" for p in problems)
+    (tmp_path / "readme_commands_summary.txt").write_text(text + "\n", encoding="utf-8")
+    print(f"\n{text}\n(written to {tmp_path / 'readme_commands_summary.txt'})")
+    assert not problems, "README commands that do not work as the document says:\n\n" + "\n\n".join(problems)
