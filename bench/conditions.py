@@ -15,6 +15,7 @@ must not silently fall back to a default.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import os
@@ -589,11 +590,15 @@ def find_descriptor(name: str, condition_file: Path) -> Path:
         return shipped[name].path
     known = sorted({p.stem for d in codec_dirs(condition_file) if d.is_dir() for p in d.glob("*.yaml")
                     if _is_descriptor(p)} | set(shipped))
+    close = difflib.get_close_matches(name, known, n=3)
+    # All known names while they are few; past that, the near ones (a typo) and where the full list is, so that
+    # the message stays one readable line.
+    names = (f"known codecs: {', '.join(known) or 'none'}" if len(known) <= 12 else
+             (f"did you mean {' or '.join(close)}? " if close else "") + f"{len(known)} known codecs: `evaluate.py ls`")
     # A plug-in installed into another environment (pip of another python) is the usual surprise: name ours.
-    raise ConditionError(f"unknown codec {name!r}: no {name}.yaml in {', '.join(str(d) for d in codec_dirs(condition_file))}"
-                         f" or from a plug-in ({CODECS_GROUP}; a plug-in's codecs are found only when its package is "
-                         f"installed in the Python that runs evaluate.py, {sys.executable}) "
-                         f"(known codecs: {', '.join(known) or 'none'})")
+    raise ConditionError(f"unknown codec {name!r} ({names}): no {name}.yaml in "
+                         f"{', '.join(str(d) for d in codec_dirs(condition_file))}, nor from a plug-in ({CODECS_GROUP}; "
+                         f"found only when installed in the Python that runs evaluate.py, {sys.executable})")
 
 
 def _build_codec(raw: Mapping[str, Any], file: Path, where: str, default_name: str | None,

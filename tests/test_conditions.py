@@ -85,7 +85,7 @@ def test_frames_all_and_inline_codec(tmp_path: Path) -> None:
     (BASE + "spatial: {mode: pad, multiple: 64, pad: no}\n", r"c.yaml: spatial.pad: expected a string, got a boolean"),
     (BASE + "spatial: {mode: pad}\n", r"spatial.multiple: mode pad needs a multiple greater than 1"),
     (BASE + "metrics: {pooling: median}\n", r"c.yaml: metrics.pooling: 'median' is not one of mean_psnr, psnr_of_mean_mse"),
-    (BASE.replace("codecs: [x264]", "codecs: [x266]"), r"c.yaml: codecs\[0\]: unknown codec 'x266': no x266.yaml in"),
+    (BASE.replace("codecs: [x264]", "codecs: [x266]"), r"c.yaml: codecs\[0\]: unknown codec 'x266' \(did you mean x265 or x264\? \d+ known codecs: `evaluate.py ls`\): no x266.yaml in"),
     (BASE.replace("codecs: [x264]", "codecs:\n  - {descriptor: x264, rate_points: [22, 60]}"),
      r"c.yaml: codecs\[0\] \(descriptor x264.yaml\).rate_points\[1\]: 60 is not a valid QP for x264: "
      r"expected an integer 0..51"),
