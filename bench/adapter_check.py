@@ -61,8 +61,12 @@ def check_adapter_command(name: str, params: Sequence[str] | None, rate_points: 
     cls = adapter_class(name, search=Path.cwd())
     if given_params is not None:  # parameters the user gave that the adapter refuses: a bad argument, one line
         cls.validate_params(given_params, f"check-adapter {name} --params")
+    # Rate points likewise, before any check runs: unchecked, --no-run passed them and a run failed naming the
+    # temporary condition file the 2-frame coding writes.
+    where = f"check-adapter {name} --rate-points"
+    given_points = None if given_points is None else [cls.validate_rate_point(v, where) for v in given_points]
     print(f"adapter {name}: class {cls.__module__}.{cls.__qualname__}; {adapter_origin(name)}")
-    checks = check_adapter(cls, given_params, given_points, run=run)
+    checks = check_adapter(cls, given_params, given_points, run=run, params_hint="--params key=value")
     for check in checks:
         print("  " + " ".join(str(check).splitlines()))  # one line each, whatever the message holds
     counts = {s: sum(c.status == s for c in checks) for s in ("passed", "failed", "skipped")}

@@ -94,7 +94,9 @@ def test_frames_all_and_inline_codec(tmp_path: Path) -> None:
     (BASE.replace("codecs: [x264]", "codecs:\n  - {name: a, adapter: x264, params: {presett: fast}, rate_points: [22]}"),
      r"codecs\[0\].params: unknown parameter 'presett' for adapter x264"),
     (BASE.replace("codecs: [x264]", "codecs:\n  - {name: a, adapter: h264, rate_points: [22]}"),
-     r"codecs\[0\].adapter: unknown adapter 'h264'; known adapters: aom, command"),
+     r"codecs\[0\].adapter: unknown adapter 'h264' \(did you mean x264\? \d+ known adapters: `evaluate.py ls`\), "
+     r"or package.module:Class for one of your own; a plug-in's adapter \(lvcbench.adapters\) is found only when "
+     r"installed in the Python that runs evaluate.py, "),
     (BASE.replace("codecs: [x264]", "codecs: [x264, x264]"), r"codec name 'x264' is used twice"),
     (BASE + "anchor: vtm\n", r"c.yaml: anchor: anchor 'vtm' is not one of the condition's codecs"),
     (BASE.replace("dataset: hevc_d", "dataset: hevc_z"), r"c.yaml: dataset: 'hevc_z' is not one of"),

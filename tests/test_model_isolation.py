@@ -1,8 +1,12 @@
-"""A python-model codec decodes in a process and a folder of its own: nothing reaches its decoder but the bytes.
+"""A python-model codec decodes in a process and a folder of its own, working there: the input, the encoder's
+objects and its folder (with what it wrote at relative paths) do not reach the decoder; the bytes do.
 
-Two cheating models, each written the way a bug (or a shortcut) would be, and each of which got its input
-frames back on 8 bits a frame while encoder and decoder shared one driver process next to the input file
-(Y-PSNR 65.5 dB on this clip: all it lost was the suite's own YUV -> RGB -> YUV round trip):
+That is isolation by folders and processes, not a sandbox: a file the encoder writes at an absolute path, or
+climbing out of its folder (``<job>/..``), is still there for the decoder, so a model written to cheat can. What
+these tests hold is that the honest mistakes (and shortcuts) are caught: three cheating models, each written the
+way a bug or a shortcut would be, each of which got its input frames back on 8 bits a frame when encoder and
+decoder shared one driver process, or one working folder, next to the input file (Y-PSNR 65.5 dB on this clip:
+all it lost was the suite's own YUV -> RGB -> YUV round trip):
 
 * ``cache``: compress() keeps the frame in a module global and returns one byte; decompress() hands the kept
   frame back. In a fresh decoder process the global is empty, so it can only return its fallback, a mid-grey
@@ -11,13 +15,19 @@ frames back on 8 bits a frame while encoder and decoder shared one driver proces
   own; decompress() reads the frame back from that input file. The encoder's folder, input included, is deleted
   before the decoder starts, so it fails with the operating system's "No such file or directory" for the
   input it remembered: a failed job, named in the record and the console.
+* ``scratch`` (a reviewer's): compress() saves the frame with ``np.save`` at a relative path; decompress() loads
+  it back. Both drivers ran in the user's folder; each now works in its own step folder, so the decoder finds
+  nothing: a failed job.
 
 Also here: an empty (0-byte) or missing frame bitstream fails the job naming the file, and an honest model's
-record keeps both driver runs (encode, then decode elsewhere) with per-frame timings from each.
+record keeps both driver runs (encode, then decode elsewhere) with per-frame timings from each; and the
+descriptor's relative paths (``python:``, ``{descriptor_dir}`` in ``options``) start at its folder wherever the
+user stands.
 """
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -130,3 +140,87 @@ def test_an_honest_model_runs_encoder_and_decoder_apart(tmp_path: Path, clip_dir
     frames = record["per_frame"]
     assert len(frames["encode_s"]) == len(frames["decode_s"]) == 2
     assert all(t > 0 for t in frames["encode_s"] + frames["decode_s"])
+
+
+_SCRATCH_MODEL = textwrap.dedent('''
+    import numpy as np
+
+
+    class Codec:  # the reviewer's cheat: the frame in a scratch file at a relative path, one byte as the stream
+        def __init__(self):
+            self.i = 0
+
+        def compress(self, frame):
+            np.save(f"cheat_scratch_{self.i}.npy", frame)
+            self.i += 1
+            return b"x"
+
+        def decompress(self, data, height, width):
+            frame = np.load(f"cheat_scratch_{self.i}.npy")
+            self.i += 1
+            return frame
+
+
+    def make(rate_point, device):
+        return Codec()
+''')
+
+
+def test_scratch_files_at_relative_paths_do_not_reach_the_decoder(tmp_path: Path, clip_dir: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both drivers ran in the user's folder (the suite's current folder), so a file the encoder wrote at a
+    relative path was there for the decoder: this cheat measured ok at 8 bits a frame and 69.7 dB. Each step now
+    runs in its own folder: the encoder's is deleted before the decoder starts in a fresh one, so the decoder's
+    np.load finds nothing and the job fails, named. (Failed, not merely a low PSNR: the model has no fallback, and
+    the error is the operating system's for the file it looked for, in the decoder's own folder.)"""
+    monkeypatch.chdir(tmp_path)  # the user's folder, as the repository root is for `python evaluate.py`
+    (tmp_path / "scratch_model.py").write_text(_SCRATCH_MODEL)
+    cond = _pairs_condition(tmp_path, clip_dir, "{name: m, adapter: python-model, params: {model: 'scratch_model:make'}, "
+                                                "rate_points: [1]}")
+    code = main(["run", "--conditions", str(cond), "--results", "r", "--reports", "p", "--no-progress"])
+    [record] = ResultStore(tmp_path / "r" / "pairs").run_records()
+    assert (code, record["status"]) == (1, "failed"), record.get("metrics")
+    message = record["error"]["message"]
+    assert message.startswith("decoder: driver failed with exit code 1: FileNotFoundError: [Errno 2] No such file "
+                              "or directory: "), message
+    assert message.endswith("cheat_scratch_0.npy'"), message
+    assert not list(tmp_path.glob("cheat_scratch_*")), "the encoder's scratch files landed in the user's folder"
+
+
+def test_descriptor_paths_start_at_its_folder_wherever_the_user_stands(tmp_path: Path, clip_dir: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the drivers working in the job's step folders, the descriptor's paths must not depend on either that
+    folder or the user's: a relative ``python:`` starts at the descriptor's folder, and ``{descriptor_dir}`` in an
+    option is replaced with it (the key keeps the text as written, the same on every machine)."""
+    (tmp_path / "table_model.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+        class Codec:
+            def __init__(self, level):
+                self.level = level
+
+            def compress(self, frame):
+                return bytes([self.level]) * 3
+
+            def decompress(self, data, height, width):
+                return np.full((3, height, width), data[0] / 255.0, np.float32)
+
+        def make(rate_point, device, table):
+            return Codec(int(open(table).read()))
+    '''))
+    (tmp_path / "table.txt").write_text("77")
+    wrapper = tmp_path / "env" / "python"  # another environment's interpreter, here a wrapper around ours
+    wrapper.parent.mkdir()
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    wrapper.chmod(0o755)
+    elsewhere = tmp_path / "elsewhere"  # the user stands neither in the descriptor's folder nor in the job's
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cond = _pairs_condition(tmp_path, clip_dir, "{name: m, adapter: python-model, params: {model: 'table_model:make', "
+                                                "python: env/python, options: {table: '{descriptor_dir}/table.txt'}}, "
+                                                "rate_points: [1]}")
+    assert main(["run", "--conditions", str(cond), "--results", "r", "--reports", "p", "--no-progress"]) == 0
+    [record] = ResultStore(elsewhere / "r" / "pairs").run_records()
+    assert record["status"] == "ok" and record["rate"]["bits"] == 2 * 3 * 8
+    assert record["codec"]["identity"]["params"]["options"] == {"table": "{descriptor_dir}/table.txt"}
+    assert record["commands"][0][0] == str(wrapper)  # the interpreter named by its path from the descriptor's folder

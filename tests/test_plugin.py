@@ -14,6 +14,7 @@ ffmpeg's own JPEG 2000 decoder (not OpenJPEG) and measured with numpy, and the B
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -202,11 +203,38 @@ def test_check_adapter_lists_a_breach_once_and_exits_1(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [["x264", "--params", "preset"], ["x264", "--params", '{"preset": 3}'],
-                                  ["no-such-adapter"], ["no_such_module:Codec"]])
+                                  ["no-such-adapter"], ["no_such_module:Codec"],
+                                  ["x264", "--no-run", "--rate-points", "99"], ["x264", "--rate-points", "22", "99"]])
 def test_check_adapter_bad_arguments_are_one_line(args: list[str], tmp_path: Path) -> None:
     done = _evaluate(["check-adapter", *args], tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("error: ")
+
+
+def test_check_adapter_names_a_bad_rate_point_before_any_check(tmp_path: Path) -> None:
+    """A rate point the adapter refuses is a bad argument, named as given: with --no-run it was never looked at
+    ('passed rate points', exit 0), and with a run it failed naming a temporary conformance.yaml."""
+    done = _evaluate(["check-adapter", "x264", "--no-run", "--rate-points", "99"], tmp_path)
+    assert done.stderr == "error: check-adapter x264 --rate-points: 99 is not a valid QP for x264: expected an " \
+                          "integer 0..51\n", done.stdout + done.stderr
+
+
+def test_check_adapter_says_how_to_give_parameters_on_the_command_line(tmp_path: Path) -> None:
+    done = _evaluate(["check-adapter", "python-model", "--no-run"], tmp_path)  # it has no example parameters
+    assert done.returncode == 0, done.stdout + done.stderr
+    [line] = [x for x in done.stdout.splitlines() if "instance from the example parameters" in x]
+    assert line.endswith("; give --params key=value"), line  # not assert_conforms' params= (a Python keyword)
+
+
+def test_an_adapter_not_installed_here_names_the_python_that_looks(tmp_path: Path) -> None:
+    """The plug-in installed with another environment's pip is the usual cause: the message names ours."""
+    done = _evaluate(["check-adapter", "example-jpeg2000"], tmp_path)  # not on this PYTHONPATH
+    assert done.returncode == 2 and done.stdout == ""
+    # The count is the subprocess's (built-ins and whatever plug-ins this environment has), not this process's.
+    assert re.fullmatch(
+        r"error: unknown adapter 'example-jpeg2000' \(\d+ known adapters: `evaluate.py ls`\), or package.module:Class "
+        r"for one of your own; a plug-in's adapter \(lvcbench.adapters\) is found only when installed in the Python "
+        f"that runs evaluate.py, {re.escape(sys.executable)}\n", done.stderr), done.stderr
 
 
 def _descriptor_package(root: Path, dist: str, package: str) -> Path:

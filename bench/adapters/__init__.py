@@ -18,6 +18,7 @@ contract (:mod:`bench.adapters.conformance`). Two adapters can never silently cl
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 from importlib import metadata
@@ -119,5 +120,13 @@ def adapter_class(name: str, search: Path | None = None) -> type[Adapter]:
         cls = load_by_path(name, search)
         _add(name, cls, f"by path ({name})")
         return cls
-    raise ConditionError(f"unknown adapter {name!r}; known adapters: {', '.join(sorted(_REGISTRY))}, or "
-                         "package.module:Class for one of your own")
+    known = sorted(_REGISTRY)
+    close = difflib.get_close_matches(name, known, n=3)
+    # All known names while they are few; past that, the near ones (a typo) and where the full list is, so that
+    # the message stays one readable line (as for an unknown codec, bench.conditions.find_descriptor).
+    names = (f"known adapters: {', '.join(known)}" if len(known) <= 12 else
+             (f"did you mean {' or '.join(close)}? " if close else "") + f"{len(known)} known adapters: `evaluate.py ls`")
+    # A plug-in installed into another environment (pip of another python) is the usual surprise: name ours.
+    raise ConditionError(f"unknown adapter {name!r} ({names}), or package.module:Class for one of your own; a "
+                         f"plug-in's adapter ({ENTRY_POINT_GROUP}) is found only when installed in the Python that "
+                         f"runs evaluate.py, {sys.executable}")

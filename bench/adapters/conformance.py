@@ -77,10 +77,12 @@ def _json_stable(value: Any) -> bool:
 
 
 def check_adapter(cls: type[Adapter], params: Mapping[str, Any] | None = None,
-                  rate_points: list[Any] | None = None, run: bool = True, name: str | None = None) -> list[Check]:
+                  rate_points: list[Any] | None = None, run: bool = True, name: str | None = None,
+                  params_hint: str = "params=") -> list[Check]:
     """Every check on CLS. PARAMS and RATE_POINTS: what a real descriptor would give (default: the class's
     ``conformance_example``); RUN False skips the 2-frame coding; NAME: the codec's name in the 2-frame run
-    and its messages (default: the adapter's name)."""
+    and its messages (default: the adapter's name); PARAMS_HINT: how the caller gives parameters, named when the
+    example ones are refused (``params=`` for this function, ``--params key=value`` on the command line)."""
     example = cls.conformance_example
     if params is None and example is not None:
         params = example[0]
@@ -106,7 +108,7 @@ def check_adapter(cls: type[Adapter], params: Mapping[str, Any] | None = None,
     check("declared", _declared, cls)
     check("parameters", _parameters, cls)
     check("rate points", _rate_points, cls)
-    adapter = check("instance from the example parameters", _instance, cls, params or {})
+    adapter = check("instance from the example parameters", _instance, cls, params or {}, params_hint)
     if adapter is True or adapter is None:
         for name in ("identity", "errors", "codes two frames"):
             checks.append(Check(name, "skipped", "no instance (see above)"))
@@ -199,11 +201,11 @@ def _rate_points(cls: type[Adapter]) -> None:
                                                   f"{accepted['1']!r}: one coding would have two keys")
 
 
-def _instance(cls: type[Adapter], params: Mapping[str, Any]) -> Adapter:
+def _instance(cls: type[Adapter], params: Mapping[str, Any], params_hint: str) -> Adapter:
     try:
         return cls(dict(params))
     except ConditionError as e:
-        raise _Skip(f"the example parameters are refused ({e}); give params=") from None
+        raise _Skip(f"the example parameters are refused ({e}); give {params_hint}") from None
 
 
 def _identity(cls: type[Adapter], adapter: Adapter, params: Mapping[str, Any]) -> None:

@@ -35,9 +35,13 @@ class DriverRun:
 
 
 def run_driver(python: str, driver: Path, spec: dict[str, Any], task: CodingTask, what: str,
-               timeout: float | None, pinned: bool, expect_frames: int | None = None) -> DriverRun:
+               timeout: float | None, pinned: bool, expect_frames: int | None = None,
+               cwd: Path | None = None) -> DriverRun:
     """Write SPEC next to the job, run DRIVER with PYTHON, pass per-frame progress on; an AdapterError unless it
-    reported every frame and finished. PINNED: only the job's GPU is visible to the driver (as cuda:0)."""
+    reported every frame and finished. PINNED: only the job's GPU is visible to the driver (as cuda:0). CWD: the
+    driver's working folder (None: the suite's own), where the model's relative paths start; the python-model
+    adapter gives each step's own folder, so that a file one step wrote at a relative path is not where the next
+    step looks (it would otherwise be in the user's folder, seen by both)."""
     work = task.work_dir.resolve()
     (work / "spec.json").write_text(json.dumps(spec, indent=1))
     argv = [python, str(driver), str(work / "spec.json")]
@@ -53,7 +57,7 @@ def run_driver(python: str, driver: Path, spec: dict[str, Any], task: CodingTask
                 task.progress(reports[-1]["frame"] + 1, task.frames)
 
     log = run_program(argv, f"{what}: driver", timeout, work / "driver.log", on_line,
-                      env=pinned_gpu_environment(task.gpu) if pinned else None)
+                      cwd=cwd, env=pinned_gpu_environment(task.gpu) if pinned else None)
     frames = [r for r in reports if "frame" in r]
     done = next((r for r in reports if r.get("done")), None)
     expected = task.frames if expect_frames is None else expect_frames

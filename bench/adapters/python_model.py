@@ -7,13 +7,22 @@ bytes``, ``decompress(data, height, width) -> frame`` on R, G, B float32 frames 
 every intra frame of a video model. A rate point is one number or word, or, where the descriptor declares
 ``rate_point_fields: [intra, inter]``, a list of that many values, handed to the factory as that list.
 
-What the decoder may read: the bytes, and nothing the encoder saw. The encoder's driver runs in ``<job>/encode``
-with the input (``input.rgb``) and writes each frame's bytes to their own file (the rate is those files); the
-files are checked (a missing or empty one fails the job, named) and moved out, and that folder is deleted. A
-second driver process, which never saw the input or the encoder's objects, then decodes copies of them in a
-fresh ``<job>/decode`` folder holding nothing else; the decoded frames are what the suite measures. A model
-that kept frames in a module global or read the input file gets neither. The stored files can be decoded
-again later the same way.
+What the decoder is meant to read: the bytes, and nothing the encoder saw. The encoder's driver runs in
+``<job>/encode`` (its working folder: a relative path the model writes or reads starts there) with the input
+(``input.rgb``) and writes each frame's bytes to their own file (the rate is those files); the files are checked
+(a missing or empty one fails the job, named) and moved out, and that folder is deleted. A second driver
+process, which never saw the input or the encoder's objects, then decodes copies of them in a fresh
+``<job>/decode`` folder holding nothing else, and working there; the decoded frames are what the suite
+measures. A model that kept frames in a module global, read the input file or wrote scratch files at relative
+paths gets none of them back. This is isolation by folders and processes, not a sandbox: an absolute path (or
+``<job>/..``) the encoder wrote to stays reachable, so a model written to cheat can; it catches honest mistakes.
+The stored files can be decoded again later the same way.
+
+Paths in the descriptor: ``model:`` is imported from the ``path:`` folders (default: the descriptor's folder),
+``path:``, ``files:`` and a ``python:`` given as a relative path (with a ``/``) start at the descriptor's folder;
+``options`` are handed to the factory as written, except that ``{descriptor_dir}`` in a string is replaced with
+the descriptor's folder (the key keeps the text as written), so a relative path in ``options`` starts at the
+step's folder: give it absolute or as ``{descriptor_dir}/...``.
 
 What enters the job key: the factory's name, its ``options``, the SHA-256 of the file that defines it and of
 every file in ``files:`` (your checkpoints), the interpreter's Python and numpy versions, the kind, and the
@@ -110,14 +119,35 @@ class PythonModel(Adapter):
 
     # -- the environment and the identity --------------------------------------------------------------------
 
+    def _base(self) -> Path:
+        """Where relative paths of the descriptor start: its folder (the suite's current one for a codec made
+        without a descriptor, e.g. by the conformance check), as an absolute path."""
+        return Path(self.params["descriptor_dir"] or ".").absolute()
+
     @property
     def python(self) -> str:
-        return self.params["python"] or sys.executable
+        """The interpreter: a bare name is looked up on PATH; a relative path starts at the descriptor's folder
+        (not resolved through links: a virtual environment's python is a link to the base interpreter)."""
+        python = self.params["python"] or sys.executable
+        if "/" in python and not Path(python).expanduser().is_absolute():
+            return str(self._base() / python)
+        return str(Path(python).expanduser()) if python.startswith("~") else python
+
+    def _options(self) -> Any:
+        """The factory's keyword arguments as the driver gets them: ``{descriptor_dir}`` in a string replaced (the
+        driver works in the step's folder, so a relative path there would not start where the user wrote it)."""
+        def expand(value: Any) -> Any:
+            if isinstance(value, str):
+                return value.replace("{descriptor_dir}", str(self._base()))
+            if isinstance(value, list):
+                return [expand(v) for v in value]
+            return {k: expand(v) for k, v in value.items()} if isinstance(value, dict) else value
+        return expand(self.params["options"])
 
     def _path(self) -> list[str]:
-        base = Path(self.params["descriptor_dir"] or ".")
+        base = self._base()
         folders = self.params["path"] or [str(base)]
-        return [str((base / f).resolve()) for f in folders]
+        return [str((base / Path(f).expanduser()).resolve()) for f in folders]
 
     @functools.cached_property
     def _probe(self) -> dict[str, Any]:
@@ -135,11 +165,9 @@ class PythonModel(Adapter):
         return info
 
     def _files(self) -> dict[str, str]:
-        base = Path(self.params["descriptor_dir"] or ".")
         out = {}
         for f in self.params["files"]:
-            p = Path(f).expanduser()
-            p = p if p.is_absolute() else base / p
+            p = self._base() / Path(f).expanduser()  # an absolute one stays as it is
             if not p.is_file():
                 raise AdapterError(f"codec {self.name}: file {p} (files:) does not exist")
             out[str(f)] = sha256_file(p)
@@ -163,15 +191,17 @@ class PythonModel(Adapter):
         return "cuda:0" if task.gpu is not None and self.uses_gpu() else self.params["device"]
 
     def _driver(self, task: CodingTask, phase: str, rgb: Path | None = None, warmup: bool = False) -> DriverRun:
-        """Run the driver for one PHASE in task.work_dir (its job description, log and frame files there)."""
+        """Run the driver for one PHASE in task.work_dir (its job description, log and frame files there), working
+        there: a relative path the model uses starts in that step's folder, not in the user's."""
         gop = task.frames if task.intra_period == -1 else task.intra_period
-        spec = {"model": self.params["model"], "path": self._path(), "options": self.params["options"],
+        spec = {"model": self.params["model"], "path": self._path(), "options": self._options(),
                 "rate_point": task.rate_point, "device": self._device(task), "kind": self.params["kind"], "gop": gop,
                 "input": str(rgb) if rgb else None, "width": task.width, "height": task.height,
                 "frames": task.frames, "out": str(task.work_dir), "phase": phase, "complexity": phase == "encode",
                 "warmup": warmup}
         return run_driver(self.python, DRIVER, spec, task, f"codec {self.name}: {phase}r",
-                          self.params["timeout_s"] or None, task.gpu is not None and self.uses_gpu())
+                          self.params["timeout_s"] or None, task.gpu is not None and self.uses_gpu(),
+                          cwd=task.work_dir)
 
     @staticmethod
     def _step(task: CodingTask, step: str) -> CodingTask:
