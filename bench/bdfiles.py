@@ -29,7 +29,7 @@ from bench.errors import BenchError
 from bench.intervals import RULE as INTERVAL_RULE
 from bench.metrics import metric_label, metric_name
 from bench.report.latex import fit_table
-from bench.report.tables import write_csv
+from bench.report.tables import narrowing_note, write_csv
 from bench.store import atomic_write_text
 
 
@@ -53,12 +53,14 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
     """Per-sequence and per-class BD tables (both conventions, named) as CSV and LaTeX; returns a printable
     summary. ``computed``, when given, receives the tables (per_sequence, classes, average_curve, times).
     ``condition_differs`` (codec -> differing fields) flags every row and cell of a codec whose source was coded
-    under another condition than the anchor's; ``labels`` (codec -> display label) names the LaTeX rows. A
-    BenchError saying why when there is nothing to compare (see
-    :func:`no_bd_table`)."""
+    under another condition than the anchor's; ``labels`` (codec -> display label) names the LaTeX rows. Points
+    coded under a narrowed condition (--frames/--sequences) put one line saying so
+    (:func:`bench.report.tables.narrowing_note`) first in the text, first in every caption and as a first column
+    of every CSV. A BenchError saying why when there is nothing to compare (see :func:`no_bd_table`)."""
     why = no_bd_table(points, anchor)
     if why is not None:
         raise BenchError(f"no BD table: {why}")
+    note = narrowing_note(points)
     points = with_db_columns(points)
     per_seq = per_sequence(points, anchor, opts)
     classes = jvet_summary(per_seq)
@@ -82,9 +84,10 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
     out_dir.mkdir(parents=True, exist_ok=True)
     for df, key in ((per_seq, "BD per sequence"), (classes, f"BD per class, {JVET}"),
                     (averaged, f"BD per class, {DCVC}"), (times, "time ratios")):
-        write_csv(df, paths[key])
-    _write_latex(classes, averaged, anchor, opts, paths, labels or {})
-    text = [f"{opts.describe()}; anchor {anchor}.",  # describe() states the sign convention: said once
+        write_csv(df, paths[key], note)
+    _write_latex(classes, averaged, anchor, opts, paths, labels or {}, note)
+    text = [*([f"{note}."] if note else []),
+            f"{opts.describe()}; anchor {anchor}.",  # describe() states the sign convention: said once
             f"{JVET}: BD per sequence, mean per class; '{OVERALL}' = mean over all sequences:",
             pivot_classes(classes).to_string(),
             f"Spread of the per-sequence values behind each mean; {INTERVAL_RULE}:",
@@ -99,9 +102,9 @@ def write_bd_tables(points: pd.DataFrame, anchor: str, opts: BDOptions, out_dir:
 
 
 def _write_latex(classes: pd.DataFrame, averaged: pd.DataFrame, anchor: str, opts: BDOptions,
-                 paths: dict[str, Path], labels: dict[str, str]) -> None:
+                 paths: dict[str, Path], labels: dict[str, str], note: str | None = None) -> None:
     """The class tables of both conventions as booktabs LaTeX, captioned with what they hold and which way is
-    better (said once, :func:`bench.bdoptions.sign_convention`)."""
+    better (said once, :func:`bench.bdoptions.sign_convention`); NOTE (a narrowed run's) opens each caption."""
     # BD-rate cells are percent: the metric is named without its unit ("on PSNR-Y", never "on PSNR-Y [dB]").
     metric = metric_name(opts.metric) if opts.kind == "rate" else metric_label(opts.metric)
     what = "BD-rate [%]" if opts.kind == "rate" else f"BD-{metric}"
@@ -110,7 +113,8 @@ def _write_latex(classes: pd.DataFrame, averaged: pd.DataFrame, anchor: str, opt
     for convention, table, how in (
             (JVET, classes, "BD-rate of each sequence, then the mean per class and over all sequences"),
             (DCVC, averaged, "BD-rate of each class's frame-weighted mean curve, then the mean of the classes")):
-        caption = (f"{what} on {metric} against {labels.get(anchor, anchor)}, {convention}: {how}. {opts.method.upper()} "
+        caption = (f"{f'{note}. ' if note else ''}"
+                   f"{what} on {metric} against {labels.get(anchor, anchor)}, {convention}: {how}. {opts.method.upper()} "
                    f"interpolation, exact integration. {sign[0].upper()}{sign[1:]}.{subset_text}")
         label = f"tab:bd-{opts.metric}-{'jvet' if convention == JVET else 'dcvc'}".replace("_", "-")
         # Laid out to fit a column, else the page (wrapped names, narrower gaps, smaller type: report.latex).

@@ -614,9 +614,13 @@ def _validate(args: argparse.Namespace) -> int:
     condition = _load(args)
     checked, jobs, _ = survey(condition)  # every sequence checked: each bad one is named, not just the first
     bad = [c for c in checked if c.error is not None]
-    print(f"{condition.name}: {len(condition.sequences)} sequences"
+
+    def count(n: int, noun: str) -> str:  # "1 sequence", "4 sequences"
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    print(f"{condition.name}: {count(len(condition.sequences), 'sequence')}"
           + (f" ({len(bad)} cannot be used, named below)" if bad else "")
-          + f", {len(condition.codecs)} codecs, {len(jobs)} jobs" + (" of the others" if bad else ""))
+          + f", {count(len(condition.codecs), 'codec')}, {count(len(jobs), 'job')}" + (" of the others" if bad else ""))
     if condition.narrowed is not None:
         print(f"  ({condition.narrowed.describe()})")
     for c in checked:

@@ -773,6 +773,7 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
     text = path.read_text(encoding="utf-8")
     doc = _Section(_expand_env(merged, path), "", path)
     name = doc.get("name", str, path.stem, check=name_problem)
+    reserved = _reserved_suffix(doc, name)
     description = doc.get("description", str, "")
     dataset_name = doc.get("dataset", str, None, choices=tuple(dataset_names()))
     file_root = doc.get("data_root", str, None)
@@ -798,12 +799,35 @@ def load_condition(path: str | Path, data_root: str | Path | None = None) -> Con
             if seq.fmt.name != colour.source_format:
                 doc.fail(f"sequence {seq.name} is {seq.fmt.name}, not the source_format {colour.source_format}",
                          "colour.source_format")
-    condition = Condition(name, description, path, text, dataset_name, sequences, resolved_root, frames, intra_period,
-                          colour, spatial, metrics, codecs, anchor, timing, doc.data)
-    return condition if cut is None else narrow(condition, *cut, where=str(path))
+    condition = Condition(name[:reserved], description, path, text, dataset_name, sequences, resolved_root, frames,
+                          intra_period, colour, spatial, metrics, codecs, anchor, timing, doc.data)
+    condition = condition if cut is None else narrow(condition, *cut, where=str(path))
+    if reserved is not None and condition.name != name:  # it spells a narrowing its narrow: key does not make
+        doc.fail(f"{name!r} ends in {name[reserved:]!r}, reserved for the results folders of --frames/--sequences "
+                 f"quick looks, but its narrow: key makes it {condition.name!r}; name it {name[:reserved]!r}", "name")
+    return condition
 
 
 # --- narrowing (--frames, --sequences) --------------------------------------------------------------------------
+
+# The suffixes of :func:`narrowed_name`: a condition named so would share the results folder of another
+# condition's quick look (a file named demo.first2 and ``demo --frames 2``).
+RESERVED_SUFFIX = re.compile(r"\.first\d+(?=\.seq|$)|\.seq-|\.seq\d+of\d+-")
+
+
+def _reserved_suffix(doc: _Section, name: str) -> int | None:
+    """Where NAME's reserved suffix (:data:`RESERVED_SUFFIX`) starts, None if it has none; refused unless the
+    file has a ``narrow:`` key, which must then make exactly NAME of the name before the suffix (checked once
+    the condition is narrowed)."""
+    found = RESERVED_SUFFIX.search(name)
+    if found is None:
+        return None
+    if doc.data.get("narrow") is None:
+        source = "" if "name" in doc.data else " (the file's name: it has no name: key)"
+        doc.fail(f"{name!r}{source}: the suffix {name[found.start():]!r} is reserved for the results folders of "
+                 "--frames/--sequences quick looks; rename the condition", "name")
+    return found.start()
+
 
 def narrow(condition: Condition, frames: int | None = None, sequences: list[str] | None = None,
            where: str | None = None) -> Condition:
@@ -830,7 +854,9 @@ def narrow(condition: Condition, frames: int | None = None, sequences: list[str]
     kept = condition.sequences if sequences is None else _kept_sequences(condition, sequences, opt("sequences"))
     cut = Narrowing(condition.name, frames, None if sequences is None else tuple(s.name for s in kept))
     return replace(condition, name=narrowed_name(cut, len(condition.sequences)),
-                   description=f"{cut.describe()[0].upper()}{cut.describe()[1:]}. {condition.description}".strip(),
+                   # Not the full condition's description: its frame and sequence counts would be wrong here.
+                   description=f"{cut.describe()[0].upper()}{cut.describe()[1:]}; a quick look, not "
+                               f"{condition.name} itself.",
                    sequences=kept, frames=FrameRange(condition.frames.first, frames if frames is not None else have),
                    narrowed=cut)
 

@@ -227,13 +227,14 @@ def _flags_shown(rows: list[Row], metrics: list[str]) -> set[str]:
     return {f for r in rows for m in metrics if (c := r.cells.get(m)) and c.value is not None for f in c.flags}
 
 
-def as_markdown(rows: list[Row], metrics: list[str], anchor: str, kind: str = "rate") -> str:
-    """The ranked table as Markdown, the best value of each column in bold, every mark explained under it."""
+def as_markdown(rows: list[Row], metrics: list[str], anchor: str, kind: str = "rate", note: str | None = None) -> str:
+    """The ranked table as Markdown, the best value of each column in bold, every mark explained under it; NOTE
+    (a narrowed run's, bench.report.tables.narrowing_note) in bold above the table."""
     head = ["Rank", "Codec"] + [h for m in metrics for h in (f"{metric_name(m)}, per-sequence mean (JVET)",
                                                               "95 % CI (Student t, n)", "averaged curve (DCVC)")]
     head.append("Verdict")
     best = best_values(rows, metrics, kind)
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [*([f"**{note}.**", ""] if note else []), "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, r in enumerate(rows, start=1):
         cells = []
         for m in metrics:

@@ -14,7 +14,7 @@ from bench.jobs import Job
 from bench.outputs import write_outputs
 from bench.records import failures_by_codec
 from bench.report.html import build_report
-from bench.report.tables import summary_frame
+from bench.report.tables import narrowing_note, summary_frame
 from bench.sources import sources_from
 from bench.store import ResultStore
 
@@ -58,5 +58,7 @@ def _ranking_text(store: ResultStore, anchor: str, opts: BDOptions, tables: Path
     details, _ = write_bd_tables(points, anchor, opts, tables, "report", computed)
     rows = ranking.ranked({opts.metric: (computed["classes"], computed["average_curve"])}, anchor, opts.kind,
                           failures_by_codec(records))
-    return (f"Ranking against {anchor} (BD-rate [%], {ranking.metric_name(opts.metric)}):\n"
+    note = narrowing_note(points)  # a quick look (--frames/--sequences) says so above its ranking
+    head = f"{note}.\n" if note else ""
+    return (f"{head}Ranking against {anchor} (BD-rate [%], {ranking.metric_name(opts.metric)}):\n"
             f"{ranking.as_text(rows, [opts.metric])}\n\nDetails: {details}")

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench.cli import main
@@ -27,6 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "conditions" / "demo.yaml"
 FRAME_416 = 416 * 240 * 3 // 2  # bytes of one 8-bit 4:2:0 416x240 frame
 FRAME_96 = 96 * 64 * 3 // 2
+# The line every table of a quick look carries, as the issue words it (not imported from the code).
+QUICK = "Quick look, not the condition"
+QUICK_DEMO = f"{QUICK}: narrowed from demo (first 2 frames, sequence HopperZoom)"
 
 
 def _records(folder: Path) -> list[dict]:
@@ -93,6 +97,13 @@ def test_narrowed_demo_codes_two_frames_of_one_sequence_into_its_own_folder(
     assert again.name == folder.name and again.coding_fields() == records[0]["condition"]["fields"]
     assert "narrowed from demo: first 2 frames, sequence HopperZoom" in \
         (reports / folder.name / "index.html").read_text()
+    _assert_marked(reports / folder.name, folder, out, QUICK_DEMO, tmp_path, capsys)
+    # Two frames: two rows per job in frames.csv, with the bits each record gives (per_frame "samples", the
+    # measure's four plane sizes, once made a 2-frame job four rows of nothing).
+    frames_csv = pd.read_csv(folder / "frames.csv")
+    for r in records:
+        rows = frames_csv[(frames_csv["codec"] == r["codec"]["name"]) & (frames_csv["rate_point"] == r["rate_point"])]
+        assert list(rows["frame"]) == [0, 1] and list(rows["bits"]) == r["per_frame"]["bits"], r["codec"]["name"]
 
     # The full condition plans the same keys as before, and none of them is a narrowed one.
     assert sorted(j.key for j in plan(load_condition(DEMO, demo_dir))[0]) == full_keys
@@ -157,6 +168,12 @@ def test_narrowed_frames_start_at_the_conditions_first_and_are_refused_beside_th
     assert main([*both, "--anchor", "small:x265", "--allow-condition-mismatch"]) == 0
     out = capsys.readouterr().out
     assert "frames.count" in out or "narrowed" in out, out
+    # Beside the full run, the line names the narrowed curves; the full run's own tables carry no such line.
+    assert out.splitlines()[0] == (f"{QUICK}: narrowed from small (first 2 frames) for small.first2:x264, "
+                                   "small.first2:x265.")
+    _assert_marked(tmp_path / "p" / "small.first2", results / "small.first2", None,
+                   f"{QUICK}: narrowed from small (first 2 frames)", tmp_path, capsys)
+    _assert_unmarked(tmp_path / "p" / "small", results / "small", tmp_path, capsys)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -216,7 +233,7 @@ def test_validate_names_every_bad_sequence(tmp_path: Path, capsys: pytest.Captur
     assert lines[1] == (f"error: sequence Short: {data / 'Short_96x64_30.yuv'}: holds 2 frames but the condition asks "
                         "for frames 0..3; use a shorter frame count (--frames N) or the complete file")
     out = captured.out
-    assert "c: 4 sequences (2 cannot be used, named below), 1 codecs" in out
+    assert "c: 4 sequences (2 cannot be used, named below), 1 codec, 8 jobs of the others" in out
     assert f"  Good: {data / 'Good_96x64_30.yuv'} (96x64 yuv420p 30 fps, frames 0..3)" in out
     assert f"  Other: {data / 'Other_96x64_30.yuv'}" in out
 
@@ -227,7 +244,7 @@ def test_validate_names_every_bad_sequence(tmp_path: Path, capsys: pytest.Captur
     assert not (tmp_path / "r").exists()
     assert main(["validate", "--conditions", str(cond), "--sequences", "Good,Other"]) == 0
     out = capsys.readouterr().out
-    assert "c.seq-Good_Other: 2 sequences, 1 codecs, 8 jobs" in out  # 4 rate points each
+    assert "c.seq-Good_Other: 2 sequences, 1 codec, 8 jobs" in out  # 4 rate points each
     assert "(narrowed from c: sequences Good, Other)" in out
     # --frames 2 makes the short file usable; only the missing one is left, as the one-line error of old.
     assert main(["validate", "--conditions", str(cond), "--frames", "2"]) == 2
@@ -249,3 +266,162 @@ def test_cluster_executors_refuse_the_options_but_take_a_files_narrow_key(clip_d
     assert (c.name, c.frames.first, c.frames.count, [s.name for s in c.sequences]) == \
         ("small.first2.seq-Shapes", 1, 2, ["Shapes"])
     assert c.description.startswith("Narrowed from small: first 2 frames, sequence Shapes")
+
+
+def _table_files(report: Path) -> list[Path]:
+    files = sorted(p for ext in ("tex", "md", "csv") for p in (report / "tables").glob(f"*.{ext}"))
+    names = {p.name for p in files}
+    # The ranked summary, the complexity table and BD tables of both conventions, as CSV and LaTeX.
+    assert {"summary.md", "summary.tex", "complexity.tex"} <= names, names
+    assert any(n.endswith("_classes.csv") for n in names) and any(n.endswith("_average_curve.tex") for n in names)
+    return files
+
+
+def _bd_console(folder: Path, out: Path, capsys: pytest.CaptureFixture) -> str:
+    capsys.readouterr()
+    assert main(["bd", str(folder), "--anchor", "x265", "--out", str(out)]) == 0
+    return capsys.readouterr().out
+
+
+def _assert_marked(report: Path, folder: Path, run_out: str | None, line: str, tmp_path: Path,
+                   capsys: pytest.CaptureFixture) -> None:
+    """LINE in every table of REPORT (first in each LaTeX caption, above the Markdown, a first column of each CSV
+    that pandas reads with its defaults), above the ranking RUN_OUT printed and first in `bd`'s console."""
+    for path in _table_files(report):
+        text = path.read_text()
+        assert line in text, path.name
+        if path.suffix == ".tex":
+            assert f"\\caption{{{line}. " in text, path.name
+        elif path.suffix == ".md":
+            assert text.splitlines()[0] == f"**{line}.**", path.name
+        else:
+            table = pd.read_csv(path)  # default arguments: a "#" comment line would have become the header
+            assert table.columns[0] == "narrowed" and len(table) > 0 and (table["narrowed"] == line).all(), path.name
+    per_job = pd.read_csv(report / "data" / "per_sequence.csv")
+    assert per_job["narrowed"].str.startswith(line.removeprefix(f"{QUICK}: ")).all()
+    # The page: above the ranked summary, each metric's BD tables and the complexity table.
+    page = (report / "index.html").read_text()
+    sections = page.count('id="bd-avg-')
+    assert sections >= 1 and page.count(f'<p class="warn quick-look"><strong>{line}.</strong></p>') == sections + 2
+    if run_out is not None:
+        lines = run_out.splitlines()
+        ranking = next(i for i, s in enumerate(lines) if s.startswith("Ranking against"))
+        assert lines[ranking - 1] == f"{line}."
+    assert _bd_console(folder, tmp_path / f"bd-{folder.name}", capsys).splitlines()[0] == f"{line}."
+
+
+def _assert_unmarked(report: Path, folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A whole condition's tables, CSV columns and `bd` console say nothing of a quick look."""
+    for path in _table_files(report):
+        text = path.read_text()
+        assert QUICK not in text and "narrowed from" not in text, path.name
+        if path.suffix == ".csv":
+            assert "narrowed" not in pd.read_csv(path).columns, path.name
+    assert "narrowed" not in pd.read_csv(folder / "summary.csv").columns
+    assert "quick-look" not in (report / "index.html").read_text()
+    out = _bd_console(folder, tmp_path / f"bd-{folder.name}", capsys)
+    assert QUICK not in out and "narrowed from" not in out  # (the paths it prints hold this test's name)
+
+
+@pytest.mark.parametrize(("name", "suffix"), [("small.first2", ".first2"), ("small.seq-Pan", ".seq-Pan"),
+                                               ("small.first2.seq-Pan", ".first2.seq-Pan"),
+                                               ("small.seq1of2-0a1b2c3d", ".seq1of2-0a1b2c3d")])
+def test_a_condition_named_like_a_quick_look_is_refused(clip_dir: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture, name: str, suffix: str) -> None:
+    """A condition whose own name ends like a narrowed one's would share that quick look's results folder."""
+    cond = tmp_path / "c.yaml"
+    cond.write_text(CONDITION.format(clips=clip_dir).replace("name: small", f"name: {name}"))
+    assert main(["validate", "--conditions", str(cond)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {cond}: name: {name!r}: the suffix {suffix!r} is reserved for the results folders of "
+                   "--frames/--sequences quick looks; rename the condition")
+    # Named by its file (no name: key), the same.
+    unnamed = tmp_path / f"{name}.yaml"
+    unnamed.write_text(CONDITION.format(clips=clip_dir).replace("name: small\n", ""))
+    with pytest.raises(ConditionError, match=f"the file's name: it has no name: key.*{suffix}"):
+        load_condition(unnamed)
+
+
+def test_reserved_names_need_the_narrow_key_that_makes_them(clip_dir: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    cond = tmp_path / "c.yaml"
+    text = CONDITION.format(clips=clip_dir)
+    # Names that merely contain the words are not the reserved suffixes.
+    for ok in ("small.first2x", "small.firstpass", "small.seq"):
+        cond.write_text(text.replace("name: small", f"name: {ok}"))
+        assert load_condition(cond).name == ok
+    # A name spelling the narrowing its narrow: key makes is the narrowed condition itself.
+    cond.write_text(text.replace("name: small", "name: small.first2.seq-Pan") + "narrow: {frames: 2, sequences: [Pan]}\n")
+    c = load_condition(cond)
+    assert (c.name, c.narrowed.base, c.frames.count, [s.name for s in c.sequences]) == \
+        ("small.first2.seq-Pan", "small", 2, ["Pan"])
+    assert c.coding_fields() == narrow(load_condition(_plain(tmp_path, text)), 2, ["Pan"]).coding_fields()
+    cond.write_text(text.replace("name: small", "name: small.first2") + "narrow: {frames: 3}\n")
+    with pytest.raises(ConditionError, match="'small.first2' ends in '.first2', reserved .* but its narrow: key "
+                                             "makes it 'small.first3'; name it 'small'"):
+        load_condition(cond)
+    # validate: plurals right (one sequence, two codecs); the narrowed description drops the full condition's
+    # own (its frame counts would be wrong) and the demo's "32 frames" is not said of a 2-frame quick look.
+    assert main(["validate", "--conditions", str(_plain(tmp_path, text)), "--sequences", "Pan"]) == 0
+    assert "small.seq-Pan: 1 sequence, 2 codecs, 8 jobs" in capsys.readouterr().out
+    demo = narrow(load_condition(DEMO, clip_dir), 2)
+    assert demo.description == "Narrowed from demo: first 2 frames; a quick look, not demo itself."
+
+
+def _plain(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(text)
+    return path
+
+
+# --- the un-narrowed keys against a recorded reference ---------------------------------------------------------
+
+# The reference was computed by the code as it was before narrowing existed (commit 42f4d7a, from a checkout of
+# it, on the demo set it renders): narrowing must leave every key of the full condition where it was. A change
+# that moves them (an adapter's version, a new coding field) must say why and re-record the file (its header
+# says how it was made).
+DEMO_KEYS = REPO / "tests" / "data" / "demo_job_keys.txt"
+MACHINE_FACTS = ("ffmpeg_version", "ffmpeg_sha256", "library")  # codec identity keys that differ by machine
+
+
+@pytest.fixture(scope="module")
+def demo_reference(demo_dir: Path) -> tuple[list[list[str]], dict, list, dict]:
+    """(the recorded rows, the recorded machine facts, today's jobs of the full demo, this machine's facts)."""
+    lines = DEMO_KEYS.read_text().splitlines()
+    recorded = json.loads(next(x for x in lines if x.startswith("# facts: "))[len("# facts: "):])
+    rows = [x.split(" ", 4) for x in lines if x and not x.startswith("#")]
+    jobs = plan(load_condition(DEMO, demo_dir))[0]
+    here: dict = {}
+    for j in jobs:
+        here[j.codec.name] = {k: j.codec_identity[k] for k in MACHINE_FACTS if k in j.codec_identity}
+        here[f"source {j.sequence.name}"] = j.source_id.sha256
+    return rows, recorded, jobs, here
+
+
+def test_un_narrowed_demo_keys_match_the_stable_reference(demo_reference: tuple) -> None:
+    """Everywhere: the keys with the machine's facts (tool versions and hashes, the rendered frames' hash) taken
+    out. Each job's own key is first shown to be exactly the hash of the parts the stable key is made from, so
+    that a key gaining a part of its own (not in those) cannot pass here unseen."""
+    from bench.jobs import coding_key
+
+    rows, _, jobs, _ = demo_reference
+    assert len(rows) == len(jobs) == 64
+    stable = []
+    for j in jobs:
+        source = {**j.source_id.as_dict(), "format": j.sequence.fmt.name}
+        assert j.key == coding_key(j.condition.coding_fields(), source, j.codec_identity, j.rate_point)
+        identity = {k: "<machine>" if k in MACHINE_FACTS else v for k, v in j.codec_identity.items()}
+        stable.append((coding_key(j.condition.coding_fields(), {**source, "sha256": "<content>"}, identity,
+                                  j.rate_point), j.codec.name, j.sequence.name, json.dumps(j.rate_point)))
+    assert sorted(stable) == sorted((r[1], r[2], r[3], r[4]) for r in rows)
+
+
+def test_un_narrowed_demo_keys_match_the_reference_on_its_machine(demo_reference: tuple) -> None:
+    """Where the machine's facts are the recording's (its ffmpeg, encoder libraries and rendered frames), the
+    job keys themselves, whole; elsewhere they cannot be equal, and the stable keys above still hold."""
+    rows, recorded, jobs, here = demo_reference
+    if here != recorded:
+        differ = sorted(k for k in {*here, *recorded} if here.get(k) != recorded.get(k))
+        pytest.skip(f"this machine's facts differ from the recording's ({', '.join(differ)}): the whole keys "
+                    f"cannot match; {DEMO_KEYS.name}'s stable keys are checked instead")
+    assert sorted(j.key for j in jobs) == [r[0] for r in rows]

@@ -44,7 +44,14 @@ from bench.report.origins import origins, setting_differences
 from bench.report.plots import cancel_export, finish_export, has_data, start_export
 from bench.report.styles import Style, codec_styles
 from bench.report.svg import Strip, strip_chart
-from bench.report.tables import complexity_frame, complexity_latex, frames_frame, summary_frame, write_csv
+from bench.report.tables import (
+    complexity_frame,
+    complexity_latex,
+    frames_frame,
+    narrowing_note,
+    summary_frame,
+    write_csv,
+)
 from bench.sources import (
     Source,
     condition_differences,
@@ -109,17 +116,19 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
 
 
 def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, records: list[dict[str, Any]],
-             kind: str, out: Path, labels: dict[str, str], times: str | None, ratios: pd.DataFrame) -> dict[str, Any]:
+             kind: str, out: Path, labels: dict[str, str], times: str | None, ratios: pd.DataFrame,
+             note: str | None = None) -> dict[str, Any]:
     """The ranked summary: rows for the page (coloured cells), and its Markdown and LaTeX files; TIMES (how the
-    times were taken): the LaTeX table also has encode and decode time columns, from RATIOS."""
+    times were taken): the LaTeX table also has encode and decode time columns, from RATIOS. NOTE (a narrowed
+    run's, :func:`bench.report.tables.narrowing_note`) opens the Markdown, the caption and the page's note."""
     rows = ranking.ranked(tables, anchor, kind, failures_by_codec(records), labels)
     ranking.attach_times(rows, ratios)
     metrics = list(tables)
     out.mkdir(parents=True, exist_ok=True)
     anchor_label = labels.get(anchor, anchor)
-    atomic_write_text(out / "summary.md", ranking.as_markdown(rows, metrics, anchor_label, kind))
-    caption = (f"{'BD-rate' if kind == 'rate' else 'BD-quality'} against {anchor_label}: per-sequence mean (JVET) "
-               "and averaged curve (DCVC)")
+    atomic_write_text(out / "summary.md", ranking.as_markdown(rows, metrics, anchor_label, kind, note))
+    caption = (f"{f'{note}. ' if note else ''}{'BD-rate' if kind == 'rate' else 'BD-quality'} against "
+               f"{anchor_label}: per-sequence mean (JVET) and averaged curve (DCVC)")
     summary_tex = ranking.as_latex(rows, metrics, anchor_label, caption, times=times, kind=kind)
     atomic_write_text(out / "summary.tex", fit_table(summary_tex))  # to a column, else the page: report.latex
     page = []
@@ -141,7 +150,7 @@ def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, 
         page.append({"rank": i, "codec": r.label, "cells": cells, "verdict": page_tables.statuses_in(r.verdict),
                      "failed": r.failed})
     return {"metrics": [ranking.metric_name(m) for m in metrics], "rows": page,
-            "note": page_tables.summary_note(rows, metrics, anchor_label, kind),
+            "note": f"{f'{note}. ' if note else ''}{page_tables.summary_note(rows, metrics, anchor_label, kind)}",
             "files": ["tables/summary.md", "tables/summary.tex"]}
 
 
@@ -155,8 +164,10 @@ def _complexity_section(points: pd.DataFrame, headline: tuple[str, pd.DataFrame]
         return {"columns": [], "rows": [], "label": "", "charts": {}, "latex": ""}
     modes = {m for m in table["timing_mode"].dropna()} if "timing_mode" in table else set()
     label = EXCLUSIVE_LABEL if modes == {"exclusive"} else SHARED_LABEL
-    caption = (f"Model size, arithmetic and speed. fps: median over jobs of each job's median; times {label}. "
-               "kMAC/pixel counted by torch.utils.flop_counter on one frame (convolutions and matrix products).")
+    note = narrowing_note(points)  # a quick look (--frames/--sequences) says so first
+    caption = (f"{f'{note}. ' if note else ''}Model size, arithmetic and speed. fps: median over jobs of each "
+               f"job's median; times {label}. kMAC/pixel counted by torch.utils.flop_counter on one frame "
+               "(convolutions and matrix products).")
     tables.mkdir(parents=True, exist_ok=True)
     # Every LaTeX writer leaves the layout to fit_table, applied here by its caller (as for summary.tex and the
     # BD tables): a column if it fits, else the page (report.latex).
@@ -330,7 +341,7 @@ def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataF
     ratios = time_ratios(ok_points, bd_stage.anchor) if bd_stage.anchor is not None else pd.DataFrame()
     summary = _summary(bd_stage.summary_tables, bd_stage.anchor, records, bd.kind if bd is not None else "rate",
                        out_dir / "tables", labels, (complexity["label"] or SHARED_LABEL) if table_times else None,
-                       ratios) if bd_stage.summary_tables else None
+                       ratios, narrowing_note(points)) if bd_stage.summary_tables else None
     tables_written = bd_stage.files + (summary["files"] if summary else []) + \
         ([complexity["latex"]] if complexity["latex"] else [])
     write_csv(points, out_dir / "data" / "per_sequence.csv")
@@ -345,7 +356,7 @@ def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataF
     page = dict(
         title=title, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), version=__version__,
         sources=sources, anchor=bd_stage.anchor, anchor_label=labels.get(anchor, anchor),
-        no_bd=bd_stage.no_bd, differences=condition_differences(sources),
+        no_bd=bd_stage.no_bd, differences=condition_differences(sources), quick_look=narrowing_note(points),
         codec_differences=sorted(differ.items()),
         metrics=metrics, metric_labels={m: metric_label(m) for m in metrics}, bd_sections=bd_stage.sections,
         summary=summary, complexity=complexity, checks=page_tables.labelled(run_tables.check_rows(records), labels), failures=failures,

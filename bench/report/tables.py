@@ -15,6 +15,41 @@ from bench.metrics import metric_names
 from bench.records import display_name
 from bench.store import atomic_write_text
 
+# The first words of the line every table of a narrowed run carries (see :func:`narrowing_note`).
+QUICK_LOOK = "Quick look, not the condition"
+
+
+def narrowing_text(record: dict[str, Any]) -> str | None:
+    """What ``--frames``/``--sequences`` kept of the condition RECORD was coded under ("narrowed from demo (first
+    2 frames, sequence HopperPan)"), read from the record's condition fields (``narrowed: {from, frames,
+    sequences}``, bench.conditions.Condition.coding_fields); None for a record of a whole condition and for an
+    imported one."""
+    cut = ((record.get("condition") or {}).get("fields") or {}).get("narrowed")
+    if not isinstance(cut, dict):
+        return None
+    parts = []
+    if cut.get("frames") is not None:
+        parts.append(f"first {cut['frames']} frame{'s' if cut['frames'] != 1 else ''}")
+    if cut.get("sequences") is not None:
+        names = list(cut["sequences"])
+        parts.append(f"sequence{'s' if len(names) != 1 else ''} {', '.join(names)}")
+    return f"narrowed from {cut.get('from')} ({', '.join(parts)})"
+
+
+def narrowing_note(points: pd.DataFrame) -> str | None:
+    """The one line that every BD, summary and complexity table made from POINTS (:func:`summary_frame`) carries
+    when some of them were coded under a narrowed condition: "Quick look, not the condition: narrowed from demo
+    (first 2 frames, sequence HopperPan)"; where only some curves were narrowed, naming them. None otherwise."""
+    if points.empty or "narrowed" not in points:
+        return None
+    cut = points[points["narrowed"].map(lambda v: isinstance(v, str) and v != "")]
+    if cut.empty:
+        return None
+    whole = len(cut) == len(points)  # every point narrowed: the table is the quick look
+    parts = [text if whole else f"{text} for {', '.join(sorted(set(part['codec'].astype(str))))}"
+             for text, part in cut.groupby("narrowed", sort=True)]
+    return f"{QUICK_LOOK}: {'; '.join(parts)}"
+
 
 def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per job: codec, sequence, rate point, rate, pooled metrics, times, status, origin.
@@ -32,6 +67,8 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "rate_source": (r.get("rate") or {}).get("bits_source"),
             "dataset_average": (r["sequence"].get("dataset_average") or {}).get("dataset", ""),
         }
+        if (cut := narrowing_text(r)) is not None:  # a quick look (--frames/--sequences): a column says so
+            row["narrowed"] = cut
         if r["status"] == "ok":
             row.update({"bits": r["rate"].get("bits"), "bpp": r["rate"].get("bpp"), "kbps": r["rate"].get("kbps")})
             pooled = r.get("metrics") or {}
@@ -195,9 +232,12 @@ def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     measured = {k for r in records for k in (r.get("per_frame") or {})}
     names = ("frame_type", "bits", *(m for m in metric_names() if m in measured), "sse_y", "sse_u", "sse_v", "sse_rgb")
     cols: dict[str, list[Any]] = {k: [] for k in ("codec", "sequence", "rate_point", "frame", *names)}
+    cut: list[tuple[str | None, int]] = []  # each job's narrowing and its number of rows
     for r in records:
         pf = r.get("per_frame") or {}
-        n = max((len(v) for v in pf.values() if isinstance(v, list)), default=0)
+        # Per-frame lists only: "samples" holds the measure's constants (samples of Y, U, V, RGB), and a job of
+        # fewer than 4 frames would otherwise get 4 rows of nothing.
+        n = max((len(v) for k, v in pf.items() if isinstance(v, list) and k != "samples"), default=0)
         if r["status"] != "ok" or n == 0:
             continue
         cols["codec"] += [display_name(r)] * n
@@ -207,12 +247,20 @@ def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         for name in names:
             values = pf.get(name)
             cols[name] += list(values) if isinstance(values, list) and len(values) == n else [None] * n
+        cut.append((narrowing_text(r), n))
+    if any(text for text, _ in cut):  # a quick look (--frames/--sequences): a column says so, as in summary.csv
+        cols["narrowed"] = [text for text, n in cut for _ in range(n)]
     return pd.DataFrame(cols)
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
+def write_csv(df: pd.DataFrame, path: Path, note: str | None = None) -> None:
     """DF as CSV; a text cell that a spreadsheet would run as a formula (=, +, -, @, tab or CR first, and not a
-    number) gets a leading apostrophe, as OWASP advises."""
+    number) gets a leading apostrophe, as OWASP advises. NOTE (:func:`narrowing_note`): a first column
+    ``narrowed`` holding it on every row, so that the file still reads with ``pandas.read_csv`` as it is (a
+    ``#`` comment line would become its header) and no row can be copied without it."""
+    if note is not None:
+        df = df.drop(columns="narrowed", errors="ignore")
+        df.insert(0, "narrowed", note)
     atomic_write_text(path, _defused(df).to_csv(index=False, float_format="%.6f"))
 
 
