@@ -15,7 +15,6 @@ must not silently fall back to a default.
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 import os
@@ -30,7 +29,7 @@ import yaml
 
 from bench.adapters import adapter_class
 from bench.datasets import SequenceInfo, dataset, dataset_names
-from bench.errors import BenchError, ConditionError
+from bench.errors import BenchError, ConditionError, known_names
 from bench.files import LINK_LOOP, is_link_loop, not_a_file
 from bench.metrics import POOLINGS, PSNR_PEAKS, MetricSpec, measures, request
 from bench.metrics.registry import device_problem
@@ -590,11 +589,7 @@ def find_descriptor(name: str, condition_file: Path) -> Path:
         return shipped[name].path
     known = sorted({p.stem for d in codec_dirs(condition_file) if d.is_dir() for p in d.glob("*.yaml")
                     if _is_descriptor(p)} | set(shipped))
-    close = difflib.get_close_matches(name, known, n=3)
-    # All known names while they are few; past that, the near ones (a typo) and where the full list is, so that
-    # the message stays one readable line.
-    names = (f"known codecs: {', '.join(known) or 'none'}" if len(known) <= 12 else
-             (f"did you mean {' or '.join(close)}? " if close else "") + f"{len(known)} known codecs: `evaluate.py ls`")
+    names = known_names(name, known, "codecs")
     # A plug-in installed into another environment (pip of another python) is the usual surprise: name ours.
     raise ConditionError(f"unknown codec {name!r} ({names}): no {name}.yaml in "
                          f"{', '.join(str(d) for d in codec_dirs(condition_file))}, nor from a plug-in ({CODECS_GROUP}; "

@@ -7,6 +7,7 @@ saying what to do. The CLI prints that line and exits non-zero; nothing else pri
 
 from __future__ import annotations
 
+import difflib
 import errno
 
 
@@ -59,3 +60,12 @@ def environment_problem(error: BaseException, what: str = "",
 
 _TO_DO = {errno.ENOSPC: "free space on that file system (df -h shows how much is left there)",
           errno.EDQUOT: "free space within your quota there (or raise it)"}
+
+
+def known_names(name: str, known: list[str], what: str) -> str:
+    """What to say of the known WHAT (codecs, adapters) beside an unknown NAME: all of them while they are few;
+    past that, the near ones (a typo) and where the full list is, so that the message stays one readable line."""
+    if len(known) <= 12:
+        return f"known {what}: {', '.join(known) or 'none'}"
+    close = difflib.get_close_matches(name, known, n=3)
+    return (f"did you mean {' or '.join(close)}? " if close else "") + f"{len(known)} known {what}: `evaluate.py ls`"

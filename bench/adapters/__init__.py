@@ -18,14 +18,13 @@ contract (:mod:`bench.adapters.conformance`). Two adapters can never silently cl
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import sys
 from importlib import metadata
 from pathlib import Path
 
 from bench.adapters.base import Adapter
-from bench.errors import ConditionError
+from bench.errors import ConditionError, known_names
 
 ENTRY_POINT_GROUP = "lvcbench.adapters"
 BUILTIN_MODULES = ("ffmpeg", "reference", "dcvc", "dhvc", "compressai_zoo", "command", "python_model")
@@ -120,12 +119,7 @@ def adapter_class(name: str, search: Path | None = None) -> type[Adapter]:
         cls = load_by_path(name, search)
         _add(name, cls, f"by path ({name})")
         return cls
-    known = sorted(_REGISTRY)
-    close = difflib.get_close_matches(name, known, n=3)
-    # All known names while they are few; past that, the near ones (a typo) and where the full list is, so that
-    # the message stays one readable line (as for an unknown codec, bench.conditions.find_descriptor).
-    names = (f"known adapters: {', '.join(known)}" if len(known) <= 12 else
-             (f"did you mean {' or '.join(close)}? " if close else "") + f"{len(known)} known adapters: `evaluate.py ls`")
+    names = known_names(name, sorted(_REGISTRY), "adapters")
     # A plug-in installed into another environment (pip of another python) is the usual surprise: name ours.
     raise ConditionError(f"unknown adapter {name!r} ({names}), or package.module:Class for one of your own; a "
                          f"plug-in's adapter ({ENTRY_POINT_GROUP}) is found only when installed in the Python that "
