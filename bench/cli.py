@@ -466,7 +466,19 @@ def _outcome_line(name: str, outcome: RunOutcome) -> str:
     # "coded": coded and ok; a job that failed is counted once, as failed
     return (f"{name}: {len(outcome.jobs)} jobs, {outcome.coded - outcome.coded_failed} coded{measured}, "
             f"{outcome.skipped} already recorded, "
-            f"{len(outcome.failed)} failed, {outcome.seconds:.1f} s")
+            f"{len(outcome.failed)} failed"
+            + (f", {len(outcome.not_recorded)} not recorded" if outcome.not_recorded else "")
+            + f", {outcome.seconds:.1f} s")
+
+
+def _not_recorded_lines(outcome: RunOutcome) -> list[str]:
+    """The jobs that ended without a record, each cause once: a job alone with its own message, several with
+    the cause in words common to them all and their count (a node running other code refuses every job)."""
+    causes: dict[str, list[tuple[str, str]]] = {}
+    for job, message, summary in outcome.not_recorded:
+        causes.setdefault(summary, []).append((job.label, message))
+    return [f"{jobs[0][0]}: {jobs[0][1]}" if len(jobs) == 1 else f"{summary} ({len(jobs)} jobs)"
+            for summary, jobs in causes.items()]
 
 
 def _remeasure(args: argparse.Namespace) -> int:
@@ -554,7 +566,8 @@ def _default_metric(condition: Condition) -> str:
 
 
 def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
-    """Cautions, jobs not measured, metrics that are not finite and failed jobs, and the exit code they make."""
+    """Cautions, jobs not measured, metrics that are not finite, failed jobs and jobs that left no record, and
+    the exit code they make."""
     from bench.records import cautions
 
     records = store.run_records()
@@ -573,6 +586,12 @@ def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
             print(f"  FAILED {job_name(record)}: {record['error']['message']}", file=sys.stderr)
         print(f"error: {len(outcome.failed)} job(s) failed; fix the cause and rerun (add --retry-failed to code the "
               "same jobs again unchanged, e.g. after a crash)", file=sys.stderr)
+    for line in _not_recorded_lines(outcome):
+        print(f"  NOT RECORDED {line}", file=sys.stderr)
+    if outcome.not_recorded:  # not failed: nothing is stored, so a plain run codes them
+        print(f"error: {len(outcome.not_recorded)} job(s) ended without a record (killed or stopped by the "
+              "scheduler, or not run); run again to code them", file=sys.stderr)
+    if outcome.failed or outcome.not_recorded:
         return 1
     if outcome.measure_failed:
         print(f"error: {len(outcome.measure_failed)} job(s) could not be measured", file=sys.stderr)

@@ -123,8 +123,8 @@ class CodecSpec:
     rate_points: tuple[Any, ...]
     description: str = ""
     defined_in: str = ""
-    # What a cluster job of this codec asks the scheduler for (gpus, cpus, mem_gb, time_min, partition);
-    # operational, so not part of any job key.
+    # What a cluster job of this codec asks the scheduler for (gpus, cpus, mem_gb, time_min, partition, account,
+    # qos, constraint, exclusive, sbatch, setup: RESOURCE_KEYS); operational, so not part of any job key.
     resources: tuple[tuple[str, Any], ...] = ()
     # Whether the decoded frames are kept (FFV1, lossless) for measuring later: "auto" keeps them only for
     # codecs that cannot decode a stored bitstream on their own (DCVC, DHVC harnesses); not in any key.
@@ -656,8 +656,9 @@ def _codec_entry(c: CodecSpec) -> dict[str, Any]:
                              "rate_points": list(c.rate_points)}
     if c.description:
         entry["description"] = c.description
-    if c.resources:
-        entry["resources"] = dict(c.resources)
+    if c.resources:  # sbatch and setup back as written (a mapping, a list)
+        entry["resources"] = {k: dict(v) if k == "sbatch" else list(v) if k == "setup" else v
+                              for k, v in c.resources}
     if c.keep_decoded != "auto":
         entry["keep_decoded"] = c.keep_decoded
     if c.display:
@@ -665,18 +666,37 @@ def _codec_entry(c: CodecSpec) -> dict[str, Any]:
     return entry
 
 
-RESOURCE_KEYS = {"gpus": int, "cpus": int, "mem_gb": (int, float), "time_min": int, "partition": str}
+# Cluster options (bench.cluster): operational, so in no job key. sbatch: any other sbatch option -> value;
+# setup: shell lines the job runs first (module load ..., source .../activate).
+RESOURCE_KEYS = {"gpus": int, "cpus": int, "mem_gb": (int, float), "time_min": int, "partition": str,
+                 "account": str, "qos": str, "constraint": str, "exclusive": bool, "sbatch": Mapping, "setup": list}
 
 
 def _resources(raw: Mapping[str, Any], file: Path, where: str) -> dict[str, Any]:
+    """The validated ``resources`` block, hashable (sbatch as sorted pairs, setup as a tuple of lines)."""
+    out = dict(raw)
     for key, value in raw.items():
         kind = RESOURCE_KEYS.get(key)
         if kind is None:
             raise ConditionError(f"{file}: {where}: unknown key {key!r} (known keys here: "
                                  f"{', '.join(sorted(RESOURCE_KEYS))})")
-        if isinstance(value, bool) or not isinstance(value, kind) or (kind is not str and value < 0):
-            raise ConditionError(f"{file}: {where}.{key}: {value!r} is not a valid value")
-    return dict(raw)
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind) \
+                or (kind in (int, (int, float)) and value < (1 if key == "time_min" else 0)):
+            raise ConditionError(f"{file}: {where}.{key}: {value!r} is not a valid value"
+                                 + (" (minutes, 1 or more)" if key == "time_min" else ""))
+        if key == "sbatch":
+            bad = next((k for k, v in value.items() if not isinstance(k, str) or not k or k.startswith("-")
+                        or not isinstance(v, (str, int, float, bool))), None)
+            if bad is not None:
+                raise ConditionError(f"{file}: {where}.sbatch.{bad}: write sbatch options as name: value (e.g. "
+                                     "mail-type: END, no leading --; a value is text, a number or true)")
+            out[key] = tuple(sorted(value.items()))
+        elif key == "setup":
+            if not all(isinstance(line, str) for line in value):
+                raise ConditionError(f"{file}: {where}.setup: a list of shell lines (text), e.g. [module load "
+                                     "ffmpeg, source ~/venv/bin/activate]")
+            out[key] = tuple(value)
+    return out
 
 
 def load_codec_descriptor(path: Path, overrides: Mapping[str, Any] | None = None,

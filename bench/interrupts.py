@@ -133,17 +133,17 @@ def run_captured(argv: list[str], timeout: float, cwd: Path | None = None) -> su
 
 
 @contextlib.contextmanager
-def stopping_on_signals() -> Iterator[None]:
-    """Within: the first SIGINT, SIGTERM or SIGHUP stops the run (see the module's text), a second one ends the
-    process at once. Only the main thread can take signals: elsewhere (a run started from a thread) nothing
-    changes."""
+def stopping_on_signals(also: tuple[signal.Signals, ...] = ()) -> Iterator[None]:
+    """Within: the first SIGINT, SIGTERM or SIGHUP (or one of ALSO: a cluster job adds SIGUSR2, its scheduler's
+    early warning of a time limit) stops the run (see the module's text), a second one ends the process at once.
+    Only the main thread can take signals: elsewhere (a run started from a thread) nothing changes."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     read_end, write_end = os.pipe()
     _state.update(active=True, stopping=False, signal=None, since=0.0, run=_state["run"] + 1, wake=write_end)
     threading.Thread(target=_watch, args=(read_end, _state["run"]), name="interrupt-watcher", daemon=True).start()
-    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    previous = {s: signal.getsignal(s) for s in (*SIGNALS, *also)}
     for s in previous:
         signal.signal(s, _on_signal)
     try:

@@ -75,14 +75,25 @@ class RunOptions:
     progress: bool = True
     retries: int = 0  # run a failed job again up to this many times in the same run
     executor: str = "local"  # local threads, or one submitit job per coding job (slurm, or submitit's local)
-    # For another executor: what submits the coding jobs and yields their records (bench.cluster.run_on_submitit,
-    # given by the caller, so that the runner never imports the cluster code that imports it).
+    # For another executor: what submits the coding jobs and yields their records (a NotRecorded for a job that
+    # left none; bench.cluster.run_on_submitit, given by the caller, so that the runner never imports the cluster
+    # code that imports it).
     remote: Callable[..., Iterable[dict[str, Any]]] | None = None
     gpus: tuple[int, ...] = ()  # local: GPU jobs pinned one per listed GPU; empty: each on its descriptor's device
     wait: bool = False  # another run holds the results folder: wait for it (default: refuse, naming it)
     # Where the results folder's lock goes once taken: the caller's stack keeps it held until the caller is done
     # (the command's tables and report); None: released when run_condition returns.
     hold: contextlib.ExitStack | None = None
+
+
+class NotRecorded(dict[str, Any]):
+    """What the remote executor yields for a job that ended without a record: the failed record it would have
+    been (never written to the store) and SUMMARY, its cause without the job's own cluster id and log, so that
+    the run's summary says each cause once with the count of jobs it hit."""
+
+    def __init__(self, record: dict[str, Any], summary: str) -> None:
+        super().__init__(record)
+        self.summary = summary
 
 
 @dataclass
@@ -97,6 +108,10 @@ class RunOutcome:
     skipped: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
     measure_failed: list[tuple[Job, str]] = field(default_factory=list)
+    # Remote jobs that ended without a record (killed or stopped by the scheduler, gone from its queue, refused by
+    # a node running other code): (job, its message, the same cause in words common to every job it hit). Not
+    # failed: nothing is stored, so the next plain run codes them.
+    not_recorded: list[tuple[Job, str, str]] = field(default_factory=list)
     seconds: float = 0.0
     stopped: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM); None: it ran to its end
     interrupted: list[Job] = field(default_factory=list)  # in flight when it stopped: stopped, not recorded
@@ -435,9 +450,12 @@ class _Work:
 
     def submit(self, to_code: list[Job]) -> None:
         """Code TO_CODE through the remote executor, counting each record that comes back."""
-        came = set()
+        came, by_key = set(), {job.key: job for job in to_code}
         for record in self.options.remote(self.condition, to_code, self.options, self.store, self.bar):
             came.add(record["key"])
+            if isinstance(record, NotRecorded):  # said on the console by the remote executor already
+                self.outcome.not_recorded.append((by_key[record["key"]], record["error"]["message"], record.summary))
+                continue
             self.outcome.coded += 1
             if record["status"] != "ok":
                 self.outcome.coded_failed += 1

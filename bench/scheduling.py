@@ -68,5 +68,8 @@ def limit_torch_threads(adapters: dict[str, Adapter], jobs: int) -> None:
 
 
 def available_cores() -> int:
-    """Cores this process may run on (on a SLURM node: the ones the job was given)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """Cores this process may run on: its CPU affinity, and within a SLURM allocation no more than the job's
+    SLURM_CPUS_PER_TASK (a SLURM without task affinity or cgroups leaves the affinity at the whole node)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    given = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return max(1, min(cores, int(given))) if given.isdigit() and int(given) > 0 else cores
