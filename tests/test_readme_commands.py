@@ -199,6 +199,11 @@ TABLE: dict[str, Decision] = {
     # README: The report
     "python evaluate.py report results/hevc_b_ip32 results/hevc_b_ip32_ffmpeg7 dcvc-fm=fm.json --anchor x265 "
     "--out reports/cmp": skipped(FULL_RUNS),
+    # README: Running on a cluster (a real one-node SLURM runs a condition this way in tests/test_slurm.py)
+    "python evaluate.py --conditions my_uvg.yaml --executor slurm --jobs 16": skipped(
+        "the worked example: a SLURM cluster with partitions gpu and cpu, account proj42, a DCVC-RT checkout and "
+        "the user's own condition my_uvg.yaml; tests/test_slurm.py runs a condition through --executor slurm on a "
+        "real one-node SLURM instead"),
     # examples/plugin/README.md (the README's adapter section shows its first two)
     "pip install -e examples/plugin": narrowed(
         "installed into a private folder that is on PYTHONPATH for every command (not editable: pip cannot put "
