@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.errors import ConditionError
+from bench.errors import AdapterError, ConditionError
 from bench.video.formats import PixelFormat
 
 
@@ -203,6 +203,20 @@ def check_rate_point_kind(codec: str, rate_point: Any, kind: str, bounds: list[A
             article = "an" if kind == "int" else "a"
             raise ConditionError(f"codec {codec}: rate point {rate_point!r}{which} is not {article} {kind}{allowed}, "
                                  "as its descriptor's rate_points/rate_range say")
+
+
+def check_bitstream_files(codec: str, files: list[Path]) -> None:
+    """AdapterError naming the first of FILES (an encoder's bitstream files) that is missing or empty: an empty
+    file carries nothing a decoder could rebuild the frames from (the command and python-model adapters)."""
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise AdapterError(f"codec {codec}: the encoder wrote no bitstream at {missing[0]}"
+                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    empty = [str(p) for p in files if p.stat().st_size == 0]
+    if empty:
+        raise AdapterError(f"codec {codec}: the encoder wrote an empty bitstream (0 bytes): {empty[0]}"
+                           + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else "")
+                           + "; every bitstream file must hold what the decoder rebuilds the frames from")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -60,6 +60,7 @@ from bench.adapters.base import (
     CodingResult,
     CodingTask,
     Param,
+    check_bitstream_files,
     check_rate_point_fields,
     check_rate_point_kind,
     check_rate_range,
@@ -144,20 +145,6 @@ def _absolute(task: CodingTask) -> CodingTask:
     """TASK with its paths absolute: the commands run in their own folders, and a relative --results folder
     must mean the same to them as to us."""
     return dataclasses.replace(task, work_dir=task.work_dir.resolve(), input_path=task.input_path.resolve())
-
-
-def check_bitstream_files(codec: str, files: list[Path]) -> None:
-    """AdapterError naming the first of FILES (an encoder's bitstream files) that is missing or empty: an empty
-    file carries nothing a decoder could rebuild the frames from (the command and python-model adapters)."""
-    missing = [str(p) for p in files if not p.is_file()]
-    if missing:
-        raise AdapterError(f"codec {codec}: the encoder wrote no bitstream at {missing[0]}"
-                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-    empty = [str(p) for p in files if p.stat().st_size == 0]
-    if empty:
-        raise AdapterError(f"codec {codec}: the encoder wrote an empty bitstream (0 bytes): {empty[0]}"
-                           + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else "")
-                           + "; every bitstream file must hold what the decoder rebuilds the frames from")
 
 
 # Programs that run a script named by an argument: an interpreter's first argument that is not an option (nor a

@@ -48,6 +48,7 @@ from bench.adapters.base import (
     CodingResult,
     CodingTask,
     Param,
+    check_bitstream_files,
     check_rate_point_fields,
     check_rate_point_kind,
     check_rate_range,
@@ -55,7 +56,6 @@ from bench.adapters.base import (
     sha256_file,
     validate_device,
 )
-from bench.adapters.command import check_bitstream_files
 from bench.adapters.driver import DriverRun, read_planar_rgb, run_driver, write_planar_rgb
 from bench.adapters.process import run_python_snippet
 from bench.errors import AdapterError, ConditionError
