@@ -51,6 +51,7 @@ from typing import Any
 from tqdm import tqdm
 
 from bench import __version__, interrupts
+from bench.adapters import adapter_class
 from bench.conditions import CodecSpec, Condition, load_condition
 from bench.errors import BenchError
 from bench.job_run import failed_record
@@ -79,12 +80,18 @@ def code_identity() -> tuple[str, str]:
     return str(package), f"{__version__}+{h.hexdigest()[:12]}"
 
 
-def scheduler_parameters(codec: CodecSpec, cluster: str, parallel: int,
-                         code_root: str | None = None) -> dict[str, Any]:
+def scheduler_parameters(codec: CodecSpec, cluster: str, parallel: int, code_root: str | None = None,
+                         uses_gpu: bool = False) -> dict[str, Any]:
     """submitit parameters for one codec's jobs, from its descriptor's ``resources``; CODE_ROOT (the folder
-    holding the submitter's ``bench``) goes first on the job's PYTHONPATH."""
+    holding the submitter's ``bench``) goes first on the job's PYTHONPATH. A codec that USES_GPU (its device
+    is CUDA) asks for one GPU per job unless ``resources.gpus`` says how many; ``gpus: 0`` for it is refused."""
     r = dict(codec.resources)
-    params: dict[str, Any] = {"name": f"lvcbench-{codec.name}", "gpus_per_node": r.get("gpus", 0),
+    gpus = r.get("gpus", 1 if uses_gpu else 0)
+    if uses_gpu and gpus < 1:
+        raise BenchError(f"{codec.name}: runs on a GPU (params.device) but resources.gpus is 0 in "
+                         f"{codec.defined_in or 'the condition'}: its cluster jobs would get none; set resources.gpus "
+                         "to 1 or more, or params.device to cpu")
+    params: dict[str, Any] = {"name": f"lvcbench-{codec.name}", "gpus_per_node": gpus,
                               "timeout_min": r.get("time_min", DEFAULT_TIME_MIN) + SIGNAL_MARGIN_MIN}
     if cluster != "slurm":
         return params
@@ -128,7 +135,7 @@ def _run_one(condition_file: str, data_root: str | None, results_dir: str, key: 
     from bench.inputs import InputCache
     from bench.job_run import run_job_with_retries
     from bench.runner import plan
-    from bench.scheduling import available_cores, limit_torch_threads
+    from bench.scheduling import allocated_gpu, available_cores, limit_torch_threads
 
     condition = load_condition(condition_file, data_root)
     jobs, adapters = plan(condition, only_sequence=sequence, only_codec=codec)
@@ -137,10 +144,11 @@ def _run_one(condition_file: str, data_root: str | None, results_dir: str, key: 
         raise BenchError(f"{condition_file}: no job {codec} / {sequence} with key {key[:16]} any more: the "
                          "condition, the codec or the source changed since the run was submitted; run it again")
     store = ResultStore(Path(results_dir) / condition.name)
+    gpu = allocated_gpu(adapters[codec], codec)
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
     limit_torch_threads(adapters, 1)
     try:
-        record = run_job_with_retries(job, adapters[codec], store, inputs, retries, cpus=available_cores())
+        record = run_job_with_retries(job, adapters[codec], store, inputs, retries, gpu=gpu, cpus=available_cores())
     finally:
         shutil.rmtree(inputs.root, ignore_errors=True)
     return str(record["status"])
@@ -173,9 +181,10 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
 
     executors = {}
     for codec in condition.codecs:
+        params = scheduler_parameters(codec, cluster, max(1, options.jobs), str(Path(code[0]).parent),
+                                      adapter_class(codec.adapter)(codec.params_dict).uses_gpu())
         executor = submitit.AutoExecutor(folder=store.root / "submitit" / codec.name, cluster=cluster)
-        executor.update_parameters(**scheduler_parameters(codec, cluster, max(1, options.jobs),
-                                                          str(Path(code[0]).parent)))
+        executor.update_parameters(**params)
         executors[codec.name] = executor
     tracked: list[_Tracked] = []
     queue: list[Job] = []
@@ -197,12 +206,14 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
         ended = _ended_on_slurm(tracked, store, watch, bar, said) if watch else \
             [(t, _collect(t, store)) for t in tracked if t.sj.done()]
         for t, record in ended:
+            if t not in tracked:  # ended with a job of its codec that its node refused: said and yielded then
+                continue
             tracked.remove(t)
-            if record["status"] != "ok" and record["error"]["message"] not in said:
-                word = "NOT RECORDED" if isinstance(record, NotRecorded) else "FAILED"
-                bar.write(f"{word} {t.job.label}: {record['error']['message']}")
+            _say(t.job, record, bar, said)
             bar.update(1)
             yield record
+            if isinstance(record, _Refused):  # every job of this codec would refuse the same way: end them now
+                yield from _refuse_the_rest(t.job.codec.name, record, tracked, queue, bar)
         if not ended:
             _show_states(tracked, queue, bar, watch is not None)
             time.sleep(5.0 if watch else 0.1)
@@ -210,6 +221,36 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
         codecs = ", ".join(sorted({j.codec.name for j in todo}))
         raise BenchError(f"no job of this run left a record ({len(todo)} submitted; see {store.root / 'submitit'}/"
                          f"<codec>/ for their logs: {codecs})")
+
+
+class _Refused(NotRecorded):
+    """A job whose node runs other code than the submitter: nothing ran, and no job of its codec will."""
+
+
+def _say(job: Job, record: Record, bar: tqdm, said: set[str]) -> None:
+    """The console line for a job that did not end ok; a line said already (a hopeless pending reason, a
+    node's refusal: the same for all of a codec's jobs) is not said again."""
+    message = record["error"]["message"] if record["status"] != "ok" else None
+    if message is None or message in said:
+        return
+    if isinstance(record, _Refused):
+        bar.write(f"NOT RECORDED {message} (the codec's other jobs are cancelled)")
+        said.add(message)
+    else:
+        bar.write(f"{'NOT RECORDED' if isinstance(record, NotRecorded) else 'FAILED'} {job.label}: {message}")
+
+
+def _refuse_the_rest(codec: str, refused: _Refused, tracked: list[_Tracked], queue: list[Job],
+                     bar: tqdm) -> Iterator[Record]:
+    """Cancel CODEC's other submitted jobs and drop its queued ones, each ended as REFUSED was: not recorded."""
+    rest = [t for t in tracked if t.job.codec.name == codec]
+    _cancel([t.sj for t in rest], bar)
+    jobs = [t.job for t in rest] + [j for j in queue if j.codec.name == codec]
+    tracked[:] = [t for t in tracked if t.job.codec.name != codec]
+    queue[:] = [j for j in queue if j.codec.name != codec]
+    for job in jobs:
+        bar.update(1)
+        yield _Refused(failed_record(job, refused["error"]["message"]), refused.summary)
 
 
 def _submitting(codec: CodecSpec, submit: Any) -> Any:
@@ -362,8 +403,8 @@ def _collect(t: _Tracked, store: ResultStore, ended_state: str | None = None) ->
     outcome = _node_outcome(sj)
     value = outcome[1] if outcome is not None and outcome[0] == "success" else None
     if isinstance(value, dict) and "refused" in value:
-        return NotRecorded(failed_record(job, f"cluster job {sj.job_id} did not run: {value['refused']}"),
-                           f"{job.codec.name}: did not run: {value['refused']}")
+        return _Refused(failed_record(job, f"{job.codec.name}: did not run: {value['refused']}"),
+                        f"{job.codec.name}: did not run: {value['refused']}")
     if outcome is not None and outcome[0] == "error":
         last = next((ln for ln in reversed(str(outcome[1]).splitlines()) if ln.strip()), "an error")
         why = f"raised {last.strip()}"[:600]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import socket
 import subprocess
@@ -55,7 +56,21 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "host": socket.gethostname(),
         "cpu": cpu_model(),
+        **({"slurm": slurm_job()} if os.environ.get("SLURM_JOB_ID") else {}),
     }
+
+
+# What SLURM tells a job about itself (sbatch's "OUTPUT ENVIRONMENT VARIABLES"), as the record keeps it.
+_SLURM_VARIABLES = {"job_id": "SLURM_JOB_ID", "array_job_id": "SLURM_ARRAY_JOB_ID", "array_task_id":
+                    "SLURM_ARRAY_TASK_ID", "node": "SLURMD_NODENAME", "partition": "SLURM_JOB_PARTITION",
+                    "cpus_per_task": "SLURM_CPUS_PER_TASK", "gpus": "SLURM_JOB_GPUS",
+                    "cuda_visible_devices": "CUDA_VISIBLE_DEVICES"}
+
+
+def slurm_job() -> dict[str, str]:
+    """The SLURM job this process runs in: its ids, node, partition, CPUs and the GPUs SLURM gave it (its own
+    numbers, and ``CUDA_VISIBLE_DEVICES`` as the job started), for the provenance of a record coded there."""
+    return {name: os.environ[var] for name, var in _SLURM_VARIABLES.items() if os.environ.get(var)}
 
 
 def now() -> str:

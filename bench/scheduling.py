@@ -8,9 +8,10 @@ import contextlib
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from bench.adapters.base import Adapter
+from bench.errors import BenchError
 
 
 class GpuSlots:
@@ -65,6 +66,19 @@ def limit_torch_threads(adapters: dict[str, Adapter], jobs: int) -> None:
     import torch
 
     torch.set_num_threads(max(1, available_cores() // max(1, jobs)))
+
+
+def allocated_gpu(adapter: Adapter, codec: str, environ: Mapping[str, str] | None = None) -> int | None:
+    """The GPU a cluster job of ADAPTER is pinned to: the first of those SLURM gave it (0: numbered as this
+    process sees them, after the ``CUDA_VISIBLE_DEVICES`` SLURM set), as ``--gpus`` pins a local job; None for a
+    CPU codec. A GPU codec in a job given no GPU is refused here, naming the option that asks for one."""
+    if not adapter.uses_gpu():
+        return None
+    env = os.environ if environ is None else environ
+    if not any(v.strip() for v in env.get("CUDA_VISIBLE_DEVICES", "").split(",")):
+        raise BenchError(f"codec {codec} runs on {adapter.params.get('device')} (params.device) but its cluster "
+                         "job was given no GPU (no CUDA_VISIBLE_DEVICES): set resources.gpus to 1 or more")
+    return 0
 
 
 def available_cores() -> int:

@@ -10,7 +10,9 @@ scancel or sinfo (submitit calls them as subprocesses, so ``monkeypatch.setenv``
 Two partitions: ``debug`` (the default, no time limit) and ``short`` (MaxTime 10 minutes, so that a job asking
 for more stays pending with reason ``PartitionTimeLimit``). There is no accounting (no slurmdbd, which needs a
 database): ``sacct`` answers "Slurm accounting storage is disabled" with exit status 1, as on a cluster without it.
-Jobs are scheduled per core (select/cons_tres, CR_Core), so several 1-CPU jobs run at once; no cgroups.
+Jobs are scheduled per core (select/cons_tres, CR_Core), so several 1-CPU jobs run at once; no cgroups. The node
+has two GPUs as SLURM sees them (``Gres=gpu:2``), stand-in device files in the folder: a job asking for one is
+given one and its ``CUDA_VISIBLE_DEVICES`` as on a real GPU node, though no CUDA device is behind it.
 
 Use it from a test module with ``from slurm_cluster import slurm  # noqa: F401`` and mark the tests
 ``@pytest.mark.slurm``. The fixture skips, naming why, where the programs are missing, where this user cannot run
@@ -24,6 +26,7 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -36,6 +39,7 @@ import pytest
 PROGRAMS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo", "scontrol")
 PARTITIONS = {"debug": None, "short": 10}  # name -> MaxTime in minutes (None: unlimited); the first is the default
 START_TIMEOUT_S = 30.0
+FAKE_GPUS = 2  # character devices standing for GPUs: SLURM counts, numbers and hands them out; nothing opens them
 INSTALL = "install Debian's slurm-wlm and munge: .ci/run does (apt-get install slurm-wlm munge)"
 
 
@@ -50,6 +54,11 @@ class SlurmCluster:
     memory_mb: int
     partitions: dict[str, int | None] = field(default_factory=lambda: dict(PARTITIONS))
     start_s: float = 0.0  # from starting munged to the node idle in sinfo
+
+    @property
+    def gpus(self) -> int:
+        """How many (stand-in) GPUs the node has: FAKE_GPUS, or 0 where they could not be made."""
+        return FAKE_GPUS if (self.root / "gres.conf").exists() else 0
 
     @property
     def env(self) -> dict[str, str]:
@@ -108,6 +117,19 @@ def _node_hardware() -> tuple[int, int]:
     return int(fields["CPUs"]), int(fields["RealMemory"])
 
 
+def _fake_gpus(root: Path) -> bool:
+    """Make ROOT/gpu0, gpu1 ...: character devices with the numbers of /dev/null (SLURM's gres/gpu plugin sets a
+    job's CUDA_VISIBLE_DEVICES only for GPUs that are device files). False where this user may not (no
+    CAP_MKNOD): the cluster then has no GPUs, and the tests that need them skip."""
+    null = os.stat("/dev/null").st_rdev
+    try:
+        for i in range(FAKE_GPUS):
+            os.mknod(root / f"gpu{i}", 0o666 | stat.S_IFCHR, null)
+    except OSError:
+        return False
+    return True
+
+
 def _write_conf(root: Path, node: str, cpus: int, memory_mb: int) -> Path:
     ctld_port = _free_port()
     slurmd_port = _free_port()
@@ -118,6 +140,10 @@ def _write_conf(root: Path, node: str, cpus: int, memory_mb: int) -> Path:
     for i, (name, max_min) in enumerate(PARTITIONS.items()):
         parts.append(f"PartitionName={name} Nodes={node} Default={'YES' if i == 0 else 'NO'} "
                      f"MaxTime={'UNLIMITED' if max_min is None else max_min} State=UP")
+    gres = ""
+    if _fake_gpus(root):
+        (root / "gres.conf").write_text(f"NodeName={node} Name=gpu File={root}/gpu[0-{FAKE_GPUS - 1}]\n")
+        gres = f" Gres=gpu:{FAKE_GPUS}"
     conf = root / "slurm.conf"
     conf.write_text(f"""# a one-node test cluster, written by tests/slurm_cluster.py
 ClusterName=lvcbench-test
@@ -153,7 +179,8 @@ InactiveLimit=0
 KillWait=5
 SlurmctldTimeout=30
 SlurmdTimeout=30
-NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN
+{"GresTypes=gpu" if gres else ""}
+NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb}{gres} State=UNKNOWN
 """ + "\n".join(parts) + "\n")
     return conf
 

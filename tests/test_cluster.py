@@ -22,10 +22,14 @@ from conftest import REPO, group_gone, wait_until, write_clip
 
 import bench
 from bench import cluster
+from bench.adapters import adapter_class
+from bench.adapters.process import pinned_gpu_environment
 from bench.cluster import run_on_submitit, scheduler_parameters
 from bench.conditions import load_condition
 from bench.errors import BenchError
+from bench.provenance import slurm_job
 from bench.runner import RunOptions, run_condition
+from bench.scheduling import allocated_gpu
 from bench.status import condition_status
 from bench.store import ResultStore
 
@@ -120,6 +124,30 @@ def test_scheduler_parameters_come_from_the_descriptor(condition: Path, tmp_path
     setup = script.index("module load ffmpeg")  # the user's lines, then the submitter's checkout first on the path
     assert script[setup + 1:setup + 3] == ["source /v/bin/activate", "export PYTHONPATH='/co de'${PYTHONPATH:+:$PYTHONPATH}"]
     assert setup < next(i for i, ln in enumerate(script) if ln.startswith("srun"))
+
+
+def test_a_gpu_codec_asks_for_a_gpu_and_runs_pinned_to_the_one_slurm_gave(condition: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ``--gpus`` pins a local job: the job's codec sees only its GPU, as cuda:0, and the record says which."""
+    x265 = load_condition(condition).codec("x265")  # resources without gpus
+    assert scheduler_parameters(x265, "slurm", 3, uses_gpu=True)["gpus_per_node"] == 1
+    assert scheduler_parameters(x265, "slurm", 3)["gpus_per_node"] == 0
+    condition.write_text(condition.read_text().replace("partition: short}", "partition: short, gpus: 0}"))
+    with pytest.raises(BenchError, match=re.escape(f"x265: runs on a GPU (params.device) but resources.gpus is 0 in "
+                                                   f"{condition}: its cluster jobs would get none; set resources.gpus")):
+        scheduler_parameters(load_condition(condition).codec("x265"), "slurm", 3, uses_gpu=True)
+    gpu_codec = adapter_class("dcvc-rt")({"device": "cuda"})
+    slurm_env = {"SLURM_JOB_ID": "7", "SLURM_JOB_GPUS": "3", "CUDA_VISIBLE_DEVICES": "3"}
+    assert allocated_gpu(gpu_codec, "dcvc-rt", slurm_env) == 0
+    assert pinned_gpu_environment(0, slurm_env)["CUDA_VISIBLE_DEVICES"] == "3"  # what its process then sees
+    assert allocated_gpu(adapter_class("dcvc-dc")({"device": "cpu"}), "dcvc-dc", slurm_env) is None
+    with pytest.raises(BenchError, match=re.escape("codec dcvc-rt runs on cuda (params.device) but its cluster job "
+                                                   "was given no GPU (no CUDA_VISIBLE_DEVICES): set resources.gpus")):
+        allocated_gpu(gpu_codec, "dcvc-rt", {"SLURM_JOB_ID": "7"})
+    for name, value in {**slurm_env, "SLURMD_NODENAME": "gpu07", "SLURM_ARRAY_TASK_ID": "4"}.items():
+        monkeypatch.setenv(name, value)
+    assert slurm_job() == {"job_id": "7", "array_task_id": "4", "node": "gpu07", "gpus": "3",
+                           "cuda_visible_devices": "3"}
 
 
 def _one_job(tmp_path: Path, clip_dir: Path, name: str = "one") -> Path:
@@ -257,7 +285,7 @@ def test_not_recorded_causes_are_said_once_with_their_count() -> None:
 
 
 def test_a_node_with_other_code_refuses_and_a_run_without_any_record_says_so(
-        tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     here, version = cluster.code_identity()
     assert version.startswith(bench.__version__ + "+") and Path(here) == Path(bench.__file__).resolve().parent
     refused = cluster.run_planned_job("c.yaml", None, str(tmp_path), "k", "x264", "Pan", 0,
@@ -265,14 +293,23 @@ def test_a_node_with_other_code_refuses_and_a_run_without_any_record_says_so(
     assert refused == {"refused": f"node {socket.gethostname()} runs bench from {here} (version {version}), the "
                                   "submitter from /other/bench (version 0.0.1+000000000000): install the same code "
                                   "on the nodes or share the checkout"}
-    # The submitter's bench differs from what its job processes import: every job refuses, none is recorded.
+    # The submitter's bench differs from what its job processes import: the first job refuses, said once, and
+    # the codec's other jobs are not run (--jobs 1: never submitted); none is recorded.
     monkeypatch.setattr(cluster, "code_identity", lambda: ("/other/bench", "0.0.1+000000000000"))
     options = RunOptions(tmp_path / "results", jobs=1, progress=False, executor="submitit-local",
                          remote=run_on_submitit)
+    path = _one_job(tmp_path, clip_dir)
+    path.write_text(path.read_text().replace("rate_points: [30]", "rate_points: [26, 30, 38]"))
+    capsys.readouterr()
     with pytest.raises(BenchError) as e:
-        run_condition(load_condition(_one_job(tmp_path, clip_dir)), options)
-    assert str(e.value) == (f"no job of this run left a record (1 submitted; see {tmp_path / 'results' / 'one' / 'submitit'}"
+        run_condition(load_condition(path), options)
+    assert str(e.value) == (f"no job of this run left a record (3 submitted; see {tmp_path / 'results' / 'one' / 'submitit'}"
                             "/<codec>/ for their logs: x264)")
+    said = [ln for ln in capsys.readouterr().out.splitlines() if "did not run" in ln]
+    assert said == [f"NOT RECORDED x264: did not run: node {socket.gethostname()} runs bench from {here} (version "
+                    f"{version}), the submitter from /other/bench (version 0.0.1+000000000000): install the same code "
+                    "on the nodes or share the checkout (the codec's other jobs are cancelled)"], said
+    assert len(list((tmp_path / "results" / "one" / "submitit" / "x264").glob("*_result.pkl"))) == 1
 
 
 @pytest.mark.parametrize(("resources", "error"), [

@@ -204,3 +204,31 @@ def test_a_time_limited_job_leaves_no_record_and_the_next_run_codes_it(  # noqa:
     assert _run(cond, tmp_path) == 0
     assert "f: 1 jobs, 1 coded, 0 already recorded, 0 failed" in capsys.readouterr().out
     print(f"{out.strip()}\n({seconds:.1f} s from the command's start)")
+
+
+def test_a_job_asking_for_a_gpu_is_given_one_and_its_record_says_which(  # noqa: F811
+        slurm: SlurmCluster, tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """resources.gpus goes to sbatch as --gpus-per-node; the record keeps the SLURM job it ran in and the GPU
+    SLURM gave it (here a CPU codec: nothing is pinned, but what the node handed out is on record). More GPUs
+    than any node has is one line from sbatch naming the options to check."""
+    import json
+
+    if slurm.gpus == 0:
+        pytest.skip("the test cluster has no stand-in GPUs (no CAP_MKNOD to make their device files)")
+    _on_slurm(slurm, monkeypatch)
+    cond = _condition(tmp_path, clip_dir, "{gpus: 1, time_min: 5}", "[26, 38]")
+    assert _run(cond, tmp_path, "--jobs", "2") == 0
+    records = [json.loads(p.read_text()) for p in (tmp_path / "res" / "f").glob("records/*/*/*.json")]
+    given = [r["provenance"]["slurm"] for r in records]
+    assert len(given) == 2 and all(g["gpus"] in ("0", "1") and g["cuda_visible_devices"] == g["gpus"]
+                                   and g["node"] == slurm.node and g["job_id"] for g in given), given
+    assert all("pinned_gpu" not in r["provenance"] for r in records)
+    capsys.readouterr()
+    cond = _condition(tmp_path, clip_dir, f"{{gpus: {slurm.gpus + 1}, time_min: 5}}")
+    assert _run(cond, tmp_path) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "error: x264: sbatch refused the job: Batch job submission failed: Requested node configuration is not "
+        f"available; check resources.cpus, gpus, mem_gb or constraint in {cond}"], err
+    print(given, err, sep="\n")
