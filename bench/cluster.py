@@ -43,7 +43,7 @@ import shutil
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -318,7 +318,7 @@ def _ended_on_slurm(tracked: list[_Tracked], store: ResultStore, watch: SlurmQue
     cancelled: dict[str, str] = {}  # array id -> the line said for it
     for t in tracked:
         if _left_something(t, store):
-            ended.append((t, _collect(t, store)))
+            ended.append((t, _collect(t, store, ask=lambda t=t: watch.ended_states([t.sj.job_id]).get(t.sj.job_id))))
             continue
         if listing is None:  # squeue could not be asked: nothing counts as gone on this poll
             continue
@@ -395,7 +395,11 @@ def _node_outcome(sj: Any) -> tuple[str, Any] | None:
         return None
 
 
-def _collect(t: _Tracked, store: ResultStore, ended_state: str | None = None) -> Record:
+def _collect(t: _Tracked, store: ResultStore, ended_state: str | None = None,
+             ask: Callable[[], str | None] | None = None) -> Record:
+    """The job's record; else the NotRecorded saying why there is none: from its result (a refusal, an error,
+    the signal that stopped it, then with sacct's word on what sent it, through ASK, where accounting exists)
+    or from ENDED_STATE, sacct's state for a job that left nothing."""
     job, sj = t.job, t.sj
     record = store.read(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key))
     if record is not None:
@@ -410,7 +414,7 @@ def _collect(t: _Tracked, store: ResultStore, ended_state: str | None = None) ->
         why = f"raised {last.strip()}"[:600]
     else:
         stopped = value.get("stopped") if isinstance(value, dict) else None
-        why = _ended_why(job, ended_state, stopped, t.seen)
+        why = _ended_why(job, ended_state or (ask() if stopped and ask else None), stopped, t.seen)
     # Reported, not stored (nothing half-done is kept): the next plain run codes it.
     return NotRecorded(failed_record(job, f"cluster job {sj.job_id} ended without a record ({why}; the next run "
                                           f"codes it; its log: {sj.paths.stderr})"),
@@ -423,7 +427,9 @@ def _ended_why(job: Job, state: str | None, stopped: str | None, seen: Queued | 
     on its node, and how squeue last listed it (SEEN)."""
     limit = dict(job.codec.resources).get("time_min", DEFAULT_TIME_MIN)
     word = (state or "").split(" ", 1)[0]
-    if word == "TIMEOUT" or (stopped == "SIGUSR2" and not word):
+    # SIGUSR2 is the early warning of the time limit (submitit's --signal): the job stops on it and may end
+    # COMPLETED before SLURM would have killed it.
+    if word == "TIMEOUT" or (stopped == "SIGUSR2" and word not in ("CANCELLED", "PREEMPTED")):
         return f"killed by the scheduler: time limit {limit} min, resources.time_min"
     if word == "CANCELLED":
         return f"killed by the scheduler: cancelled ({state}: scancel)"

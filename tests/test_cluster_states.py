@@ -32,6 +32,39 @@ SACCT = """\
 4245|OUT_OF_MEMORY|0:125
 """
 
+# The same call's real output, copied as printed by slurm-wlm 22.05.8 with slurmdbd 22.05.8 on MariaDB 10.11
+# (Debian bookworm), one node: job 40 `sbatch --time=1 --wrap "sleep 300"`; array 41 `--array=0-3%1 --wrap
+# "sleep 30"` with 41_2 cancelled while pending and then 41_0 while running; arrays 10 and 11 cancelled while
+# wholly pending (PartitionTimeLimit), 18 a job that exited 1. A task cancelled while pending among others (41_2)
+# is in no line at all, even with accounting: the reason the run asks squeue first.
+REAL_SACCT = """\
+10_[0]|CANCELLED by 0|0:0
+11_[0-1%2]|CANCELLED by 0|0:0
+18|FAILED|1:0
+40|TIMEOUT|0:0
+40.batch|CANCELLED|0:15
+41_0|CANCELLED by 0|0:0
+41_0.batch|CANCELLED|0:15
+41_1|COMPLETED|0:0
+41_1.batch|COMPLETED|0:0
+41_3|COMPLETED|0:0
+41_3.batch|COMPLETED|0:0
+"""
+
+
+def test_real_sacct_output_and_what_the_run_says_for_each_state() -> None:
+    states = parse_sacct(REAL_SACCT)
+    assert states == {"10_0": "CANCELLED by 0", "11_0": "CANCELLED by 0", "11_1": "CANCELLED by 0", "18": "FAILED",
+                      "40": "TIMEOUT", "41_0": "CANCELLED by 0", "41_1": "COMPLETED", "41_3": "COMPLETED"}
+    job = SimpleNamespace(codec=SimpleNamespace(resources=(("time_min", 5),)))
+    why = {i: cluster._ended_why(job, states.get(i), None, None) for i in ("40", "41_0", "41_2", "18")}  # type: ignore[arg-type]
+    assert why == {"40": "killed by the scheduler: time limit 5 min, resources.time_min",
+                   "41_0": "killed by the scheduler: cancelled (CANCELLED by 0: scancel)",
+                   "41_2": "left the queue without a result", "18": "the scheduler says FAILED"}
+    # A job that stopped on the time limit's early signal ends COMPLETED (it exits before SLURM kills it).
+    assert cluster._ended_why(job, "COMPLETED", "SIGUSR2", None) == why["40"]  # type: ignore[arg-type]
+    assert cluster._ended_why(job, "CANCELLED by 0", "SIGTERM", None) == why["41_0"]  # type: ignore[arg-type]
+
 
 def test_squeue_lines_are_read_per_array_task() -> None:
     jobs = parse_squeue(SQUEUE)
