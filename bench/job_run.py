@@ -107,7 +107,7 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
     hears (frames coded, frames) from adapters whose tools report each coded frame. GPU pins a GPU job to that
     GPU (recorded in the provenance); CPUS is the cores it may use (a split VTM encode runs that many segments)."""
     started = now()
-    work = store.work_dir(job.key)
+    work = store.work_dir(job.codec.name, job.key)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     record_path = store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key)
@@ -329,7 +329,7 @@ def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str
     """Measure a coded job again for REQUESTS: get its decoded frames back (kept copy, or its stored bitstream
     decoded again), check them against the hash taken at coding time, measure, write each measurement. GPU and
     CPUS as for :func:`run_job`."""
-    work = store.work_dir(job.key)
+    work = store.work_dir(job.codec.name, job.key)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:

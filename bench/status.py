@@ -21,6 +21,7 @@ from typing import Any
 
 from bench import SCHEMA_VERSION
 from bench.conditions import Condition
+from bench.files import safe_part
 from bench.store import ResultStore
 
 STATES = ("done", "failed", "running", "interrupted", "left")
@@ -63,16 +64,13 @@ def condition_status(condition: Condition, results_dir: Path) -> StatusReport:
         from bench.runner import plan
 
         jobs, source = [j.manifest_entry() for j in plan(condition)[0]], "planned now: no run has started"
-    records = {}
-    for path in (store.root / "records").glob("*/*/*.json") if (store.root / "records").is_dir() else []:
-        record = store.read(path)
-        if record is not None:
-            records[record["key"]] = record
-    work = {w.key16: w for w in store.work_in_progress()}
+    work = {(w.codec, w.key16): w for w in store.work_in_progress()}
     report = StatusReport(condition.name, source)
     for job in jobs:
         row = {k: job[k] for k in ("codec", "sequence", "rate_point")}
-        record, w = records.get(job["key"]), work.get(job["key"][:16])
+        # Found by codec as well as key: two codec entries with the same settings have the same job keys.
+        record = store.read(store.record_path(job["codec"], job["sequence"], job["rate_point"], job["key"]))
+        w = work.get((safe_part(job["codec"]), job["key"][:16]))
         if record is not None and w is None:
             row["state"] = "done" if record["status"] == "ok" else "failed"
             row["detail"] = "" if record["status"] == "ok" else record["error"]["message"]

@@ -32,6 +32,7 @@ an earlier schema are migrated (:mod:`bench.migrate`) when the store is read, so
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -225,20 +226,21 @@ class ResultStore:
             while cls._memo_values > _MEMO_VALUES and len(cls._memo) > 1:
                 cls._memo_values -= cls._memo.popitem(last=False)[1][2]
 
-    def work_dir(self, key: str) -> Path:
-        """A job's scratch folder while it runs; its name (key, host, process id) is what ``status`` reads to
-        tell running jobs from interrupted ones."""
-        return self.root / "work" / f"{key[:16]}-{_host()}-{os.getpid()}"
+    def work_dir(self, codec: str, key: str) -> Path:
+        """A job's scratch folder while it runs, under its codec (two codec entries with the same settings have
+        the same job keys); its name (key, host, process id) is what ``status`` reads to tell running jobs from
+        interrupted ones."""
+        return self.root / "work" / _safe(codec) / f"{key[:16]}-{_host()}-{os.getpid()}"
 
     def work_in_progress(self) -> list[WorkInProgress]:
         """The work folders present now: jobs running, or left behind by a run that was killed."""
         out = []
-        for d in sorted((self.root / "work").glob("*")) if (self.root / "work").is_dir() else []:
+        for d in sorted((self.root / "work").glob("*/*")) if (self.root / "work").is_dir() else []:
             host, _, pid = d.name[17:].rpartition("-")
-            if len(d.name) < 19 or not pid.isdigit():
+            if len(d.name) < 19 or not pid.isdigit() or not d.is_dir():
                 continue
             alive = None if host != _host() else (int(pid) == os.getpid() or _alive(int(pid)))
-            out.append(WorkInProgress(d.name[:16], host, int(pid), d.stat().st_mtime, alive))
+            out.append(WorkInProgress(d.parent.name, d.name[:16], host, int(pid), d.stat().st_mtime, alive))
         return out
 
     def read(self, path: Path) -> dict[str, Any] | None:
@@ -350,11 +352,14 @@ class ResultStore:
         for parent in (self.root / "work", self.root / "prepared"):
             if not parent.is_dir():
                 continue
-            for d in parent.iterdir():
-                # work/<key16>-<host>-<pid>, prepared/<pid>: only this host's processes can be checked.
+            for d in parent.glob("*/*") if parent.name == "work" else parent.iterdir():
+                # work/<codec>/<key16>-<host>-<pid>, prepared/<pid>: only this host's processes can be checked.
                 host, _, pid = d.name[17:].rpartition("-") if parent.name == "work" else (_host(), "", d.name)
                 if host == _host() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
                     shutil.rmtree(d, ignore_errors=True)
+            for d in parent.iterdir() if parent.name == "work" else ():
+                with contextlib.suppress(OSError):  # a codec's folder once its jobs' folders are gone
+                    d.rmdir()
             if not any(parent.iterdir()):
                 parent.rmdir()
         for tmp in self.root.rglob(".*.tmp"):  # a half-written file of a killed writer (see atomic_write_bytes)
@@ -423,6 +428,7 @@ def warn(message: str) -> None:
 
 @dataclass(frozen=True)
 class WorkInProgress:
+    codec: str  # as its folder is named
     key16: str
     host: str
     pid: int

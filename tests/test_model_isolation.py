@@ -124,10 +124,10 @@ def test_an_empty_or_missing_frame_bitstream_fails_naming_the_file(tmp_path: Pat
     record = _run(tmp_path, clip_dir, how)
     assert record["status"] == "failed"
     message = record["error"]["message"]
-    # The file in the job's folder <results>/pairs/work/<key-host-pid> (removed since); the codec is named by
+    # The file in the job's folder <results>/pairs/work/<codec>/<key-host-pid> (removed since); the codec is named by
     # the record's codec block and the FAILED line, not again (as "codec python-model:") in the message.
     job = Path(message.split("/encode/")[0].split()[-1])
-    assert job.parent == tmp_path / "r" / "pairs" / "work", message
+    assert job.parent.parent == tmp_path / "r" / "pairs" / "work", message
     assert message == expected.format(job=job), message
 
 

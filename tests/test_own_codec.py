@@ -321,10 +321,10 @@ codecs:
     [record] = ResultStore(tmp_path / "r" / "cheat").run_records()
     assert record["status"] == "failed"
     message = record["error"]["message"]
-    if "{work}" in expected:  # the job's folder: <results>/cheat/work/<key-host-pid>
+    if "{work}" in expected:  # the job's folder: <results>/cheat/work/<codec>/<key-host-pid>
         prefix, _, rest = expected.partition("{work}")
         job = message[len(prefix):].split("/encode/" if "/encode/" in rest else "/decode/")[0]
-        assert Path(job).parent == tmp_path / "r" / "cheat" / "work", message
+        assert Path(job).parent.parent == tmp_path / "r" / "cheat" / "work", message
         assert message == prefix + job + rest, message
     else:
         assert message.startswith(expected), message

@@ -18,6 +18,7 @@ from bench.conditions import load_condition
 from bench.errors import AdapterError
 from bench.runner import RunOptions, plan, run_condition
 from bench.status import condition_status
+from bench.store import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, write_png_frame, write_y4m
@@ -114,6 +115,27 @@ def test_parallel_jobs_give_the_same_records(tmp_path: Path, clip_dir: Path) -> 
         return {r["key"]: (r["rate"]["bits"], r["metrics"]["psnr_y"]) for r in records(root)}
 
     assert key_metrics(tmp_path / "r1") == key_metrics(tmp_path / "r2")
+
+
+def test_two_codec_entries_with_the_same_settings_keep_apart(tmp_path: Path, clip_dir: Path) -> None:
+    """Same descriptor and params under two names: the same job keys. Run side by side (--jobs 2) they must not
+    share a work folder, and status must say each one's own state, not the other's."""
+    twins = ("codecs:\n  - {name: a, descriptor: x264, params: {preset: veryfast}, rate_points: [30]}\n"
+             "  - {name: b, descriptor: x264, params: {preset: veryfast}, rate_points: [30]}\nanchor: a\n")
+    cond = load_condition(condition_file(tmp_path, clip_dir, codecs="", extra=twins))
+    jobs, _ = plan(cond)
+    assert len({j.key for j in jobs}) == 2 and len(jobs) == 4  # a and b share keys
+    outcome = run_condition(cond, RunOptions(tmp_path / "results", jobs=2, progress=False))
+    assert outcome.coded == 4 and not outcome.failed
+    by_codec = {(r["codec"]["name"], r["sequence"]["name"]): r["rate"]["bitstream_sha256"]
+                for r in records(tmp_path / "results")}
+    assert by_codec[("a", "Pan")] == by_codec[("b", "Pan")] and by_codec[("a", "Shapes")] == by_codec[("b", "Shapes")]
+    store = ResultStore(tmp_path / "results" / "t")
+    b_pan = next(j for j in jobs if j.codec.name == "b" and j.sequence.name == "Pan")
+    path = store.record_path("b", "Pan", 30, b_pan.key)
+    store.write(path, {**store.read(path), "status": "failed", "error": {"message": "b's own failure"}})
+    rows = {(r["codec"], r["sequence"]): (r["state"], r["detail"]) for r in condition_status(cond, tmp_path / "results").rows}
+    assert rows[("a", "Pan")] == ("done", "") and rows[("b", "Pan")] == ("failed", "b's own failure")
 
 
 def test_kill_9_mid_run_then_rerun_completes(tmp_path: Path, clip_dir: Path) -> None:
