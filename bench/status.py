@@ -64,12 +64,18 @@ def condition_status(condition: Condition, results_dir: Path) -> StatusReport:
         from bench.runner import plan
 
         jobs, source = [j.manifest_entry() for j in plan(condition)[0]], "planned now: no run has started"
+    # Keyed by codec folder as well as key: two codec entries with the same settings have the same job keys.
+    # Every file is read (not only the planned jobs'), so that a damaged one is named here as by bd and report.
+    records = {}
+    for path in (store.root / "records").glob("*/*/*.json") if (store.root / "records").is_dir() else []:
+        record = store.read(path)
+        if record is not None:
+            records[(path.parent.parent.name, record["key"])] = record
     work = {(w.codec, w.key16): w for w in store.work_in_progress()}
     report = StatusReport(condition.name, source)
     for job in jobs:
         row = {k: job[k] for k in ("codec", "sequence", "rate_point")}
-        # Found by codec as well as key: two codec entries with the same settings have the same job keys.
-        record = store.read(store.record_path(job["codec"], job["sequence"], job["rate_point"], job["key"]))
+        record = records.get((safe_part(job["codec"]), job["key"]))
         w = work.get((safe_part(job["codec"]), job["key"][:16]))
         if record is not None and w is None:
             row["state"] = "done" if record["status"] == "ok" else "failed"
