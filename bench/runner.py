@@ -270,6 +270,8 @@ def _run_jobs(condition: Condition, options: RunOptions, code: bool, jobs: list[
     inputs = InputCache(store.root / "prepared" / str(os.getpid()))
     if todo:  # a rerun with nothing to do never imports torch
         limit_torch_threads({n: adapters[n] for n in {j.codec.name for j in todo}}, options.jobs)
+    _warm_cpu_kernels(condition, options, todo if options.executor == "local" else
+                      [j for j in jobs if j.key in to_measure], adapters)
     try:
         with interrupts.stopping_on_signals(), tqdm(total=len(todo), desc=f"{condition.name}", unit="job",
                                                     disable=not options.progress or not todo,
@@ -284,6 +286,26 @@ def _run_jobs(condition: Condition, options: RunOptions, code: bool, jobs: list[
         shutil.rmtree(inputs.root, ignore_errors=True)
         store.clean_stale_work()
     return outcome
+
+
+def _warm_cpu_kernels(condition: Condition, options: RunOptions, measured_here: list[Job],
+                      adapters: dict[str, Adapter]) -> None:
+    """Start compiling the CPU measuring kernels now, in the background, for the bit depths this process will
+    measure (MEASURED_HERE), unless they are measured on a GPU: on a fresh installation that compile takes
+    seconds, which then overlap planning, input preparation and the first encodes instead of following them."""
+    cpu = condition.metrics.device == "cpu" or (condition.metrics.device == "auto" and any(
+        not adapters[j.codec.name].uses_gpu() for j in measured_here))
+    if not measured_here or not cpu:
+        return
+    from bench.metrics.kernels import warm_in_background  # imports numba: only when something is measured
+
+    depths = set()
+    for job in measured_here:  # frames are measured in the format the codec coded
+        try:
+            depths.add(adapters[job.codec.name].input_format(condition.colour.coding(job.source.fmt)).bit_depth)
+        except BenchError:  # a codec that refuses the format fails its job later, named
+            depths.add(job.source.fmt.bit_depth)
+    warm_in_background(depths)
 
 
 def _triage(jobs: list[Job], adapters: dict[str, Adapter], store: ResultStore, retry_failed: bool, code: bool,

@@ -9,6 +9,8 @@ with ``pytorch_msssim.ms_ssim`` within 5e-6 on every frame, SSE exactly, the RGB
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -202,3 +204,43 @@ def test_measuring_device_follows_the_condition_and_the_codec() -> None:
     assert measuring_device("auto", "cuda:1") == ("cuda:1" if torch.cuda.is_available() else "cpu")
     assert measuring_device("cpu", "cuda:1") == "cpu"
     assert measuring_device("cuda:0", None) == "cuda:0"
+
+
+def test_warming_compiles_every_kernel_signature_a_real_job_measures_with(tmp_path: Path, demo_dir: Path) -> None:
+    """On an empty numba cache, kernels.warm((8,)) and then a real 8-bit job (x264, demo content at 416x240, PSNR
+    and MS-SSIM on Y and RGB): the job must find every kernel compiled already (not one new signature), so a
+    run's background warm-up leaves nothing for its first job to compile."""
+    import subprocess
+    import sys
+
+    condition = tmp_path / "w.yaml"
+    condition.write_text(f"""
+name: w
+sequences: [{{name: Terrain, file: TerrainFlyover_416x240_30.yuv}}]
+data_root: {demo_dir}
+frames: {{first: 0, count: 2}}
+intra_period: 2
+metrics: {{ms_ssim: [y, rgb]}}
+codecs: [{{descriptor: x264, params: {{preset: ultrafast}}, rate_points: [30]}}]
+""")
+    script = f"""
+import json
+from pathlib import Path
+from bench.metrics import kernels
+from bench.conditions import load_condition
+from bench.runner import RunOptions, run_condition
+names = [n for n in dir(kernels) if hasattr(getattr(kernels, n), "signatures")]
+def compiled():
+    return {{n: sorted(map(str, getattr(kernels, n).signatures)) for n in names}}
+kernels.warm((8,))
+warmed = compiled()
+outcome = run_condition(load_condition({str(condition)!r}), RunOptions(Path({str(tmp_path / "r")!r}), progress=False))
+print(json.dumps([warmed, compiled(), outcome.coded, len(outcome.failed)]))
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # cold: nothing compiled before
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True,
+                          timeout=600)
+    warmed, after_job, coded, failed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert coded == 1 and failed == 0
+    assert all(warmed[n] for n in ("_sse", "_ssim_rows", "_pool2", "_yuv_to_rgb_rows", "_lookup")), warmed
+    assert after_job == warmed

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -245,6 +245,16 @@ def _dequantisation_tables(bit_depth: int, spec: ColourSpec) -> tuple[np.ndarray
 
 # --- the callable side ---------------------------------------------------------------------------------------
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of A (no copy). numba compiles one signature per writability of each argument, and the
+    frames reach the kernels both ways (read from a file: read-only; converted or pooled here: writable): passed
+    read-only always, each kernel is compiled once per dtype, which halves the compiling a fresh installation
+    does and lets :func:`warm` cover every call."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 class Kernels:
     """The compiled kernels with a thread budget: at most THREADS kernels run at once, whichever threads call
     them (the measuring thread and the read-ahead thread of a job share one budget), and the row bands of one
@@ -284,7 +294,7 @@ class Kernels:
         """Exact sum of squared differences of two integer planes."""
         if a.shape != b.shape:
             raise ValueError(f"planes differ in size: {a.shape} and {b.shape}")
-        return int(self._call(_sse, a, b))
+        return int(self._call(_sse, _read_only(a), _read_only(b)))
 
     def ms_ssim(self, reference: np.ndarray, distorted: np.ndarray, data_range: float) -> float | None:
         """MS-SSIM of two (C, H, W) or (H, W) integer or float arrays (channel mean), or None when the frame is
@@ -293,11 +303,14 @@ class Kernels:
         dec = distorted if distorted.ndim == 3 else distorted[None]
         if min(ref.shape[-2:]) < MS_SSIM_MIN_SIDE:
             return None
-        if ref.shape[0] > 1 and self.threads > 1:  # channels in parallel, each on one thread
-            values = self._map(lambda a, b: self._ms_ssim_plane(a, b, data_range, split=False),
-                               [(ref[c], dec[c]) for c in range(ref.shape[0])])
-        else:
-            values = [self._ms_ssim_plane(ref[c], dec[c], data_range, split=True) for c in range(ref.shape[0])]
+        # Whole channels in parallel, one per thread, as long as they fill every thread; the channels left over
+        # (R, G, B on two threads: B) each split in row bands over all threads, so no thread idles while one
+        # channel finishes (three channels on two threads in parallel alone would scale 1.5x at best).
+        channels = ref.shape[0]
+        whole = channels // self.threads * self.threads if self.threads > 1 else 0
+        values = self._map(lambda a, b: self._ms_ssim_plane(a, b, data_range, split=False),
+                           [(ref[c], dec[c]) for c in range(whole)]) if whole else []
+        values += [self._ms_ssim_plane(ref[c], dec[c], data_range, split=True) for c in range(whole, channels)]
         return float(np.mean(values))
 
     def _ms_ssim_plane(self, x: np.ndarray, y: np.ndarray, data_range: float, split: bool) -> float:
@@ -305,7 +318,7 @@ class Kernels:
         c2 = np.float32((0.03 * data_range) ** 2)
         terms = []
         levels = len(MS_SSIM_WEIGHTS)
-        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        x, y = _read_only(np.ascontiguousarray(x)), _read_only(np.ascontiguousarray(y))
         for level in range(levels):
             rows = x.shape[0] - MS_SSIM_WINDOW + 1
             cols = x.shape[1] - MS_SSIM_WINDOW + 1
@@ -315,14 +328,14 @@ class Kernels:
             cs_sum = sum(p[1] for p in parts)
             if level < levels - 1:
                 terms.append(max(cs_sum / (rows * cols), 0.0))
-                x, y = self._call(_pool2, x), self._call(_pool2, y)
+                x, y = _read_only(self._call(_pool2, x)), _read_only(self._call(_pool2, y))
             else:
                 terms.append(max(ssim_sum / (rows * cols), 0.0))
         return float(np.prod(np.power(terms, MS_SSIM_WEIGHTS)))
 
     def yuv_to_rgb(self, planes: Planes, fmt: PixelFormat, spec: ColourSpec) -> Planes:
         """One YUV frame to R, G, B at its bit depth, identical to ``convert(planes, fmt, rgb, spec)``."""
-        y, cb, cr = planes
+        y, cb, cr = (_read_only(p) for p in planes)
         height, width = y.shape
         if fmt.chroma == "420":
             up = {"nearest": 1, "bilinear": 2}.get(spec.chroma_upsampling)
@@ -333,7 +346,7 @@ class Kernels:
         kr, kb = MATRICES[spec.matrix]
         kg = 1 - kr - kb  # the constants exactly as colour.ycbcr_to_rgb forms them
         y_lut, c_lut = self._tables(fmt.bit_depth, spec)
-        cb_f, cr_f = (self._call(_lookup, p, c_lut) for p in (cb, cr))  # each chroma sample dequantised once
+        cb_f, cr_f = (_read_only(self._call(_lookup, p, c_lut)) for p in (cb, cr))  # each chroma sample dequantised once
         r, g, b = (np.empty((height, width), fmt.dtype) for _ in range(3))
         constants = (up, float(fmt.peak), kr, kb, kg, 2 * (1 - kr), 2 * (1 - kb))
         self._kernel_map(_yuv_to_rgb_rows, [(y, cb_f, cr_f, y_lut, r, g, b, r0, r1, *constants)
@@ -344,5 +357,41 @@ class Kernels:
     def _tables(self, bit_depth: int, spec: ColourSpec) -> tuple[np.ndarray, np.ndarray]:
         key = (bit_depth, spec.range)
         if key not in self._luts:
-            self._luts[key] = _dequantisation_tables(bit_depth, ColourSpec(range=spec.range))
+            tables = _dequantisation_tables(bit_depth, ColourSpec(range=spec.range))
+            self._luts[key] = (_read_only(tables[0]), _read_only(tables[1]))
         return self._luts[key]
+
+
+# --- compiling ahead of the first measurement ------------------------------------------------------------------
+
+WARM_SIDE = MS_SSIM_MIN_SIDE + 15  # frames this size take every path of a real one: five MS-SSIM scales, odd sizes
+
+
+def warm(bit_depths: Iterable[int] = (8,)) -> None:
+    """Compile, or load from numba's cache, every kernel signature that measuring frames of BIT_DEPTHS uses, by
+    measuring a small synthetic frame through the same public calls a job makes (SSE per plane, the conversion
+    to RGB, MS-SSIM on Y and on RGB): what a job then calls is compiled already."""
+    kernels = Kernels(1)
+    side = WARM_SIDE
+    for depth in sorted(set(bit_depths)):
+        fmt = make_format("yuv", "420", depth)
+        rng = np.random.default_rng(depth)
+        y, cb, cr = (rng.integers(0, fmt.peak + 1, shape, dtype=fmt.dtype)
+                     for shape in ((side, side + 1), ((side + 1) // 2, (side + 2) // 2), ((side + 1) // 2, (side + 2) // 2)))
+        for plane in (y, cb):
+            kernels.sse(plane, plane[::-1].copy())
+        rgb = np.stack(kernels.yuv_to_rgb((y, cb, cr), fmt, ColourSpec()))
+        kernels.ms_ssim(y, y[::-1].copy(), float(fmt.peak))
+        kernels.ms_ssim(rgb, rgb[:, ::-1].copy(), float(fmt.peak))
+    kernels.close()
+
+
+def warm_in_background(bit_depths: Iterable[int]) -> threading.Thread:
+    """:func:`warm` on a daemon thread, started now. The first job's measuring would compile the kernels itself
+    (seconds on a fresh installation; numba's cache, next to this file, keeps them for every later process);
+    started when a run begins, the compiling overlaps planning, input preparation and the first encodes. A job
+    that reaches a kernel still compiling waits for that compile (numba's lock), never compiles it twice."""
+    depths = tuple(bit_depths)
+    thread = threading.Thread(target=warm, args=(depths,), name="warm-kernels", daemon=True)
+    thread.start()
+    return thread
