@@ -1,19 +1,31 @@
 """What a run writes once its jobs are done: summary and per-frame CSV, quick-look figures, the ranked BD text
-it prints, the BD tables, and the report with its paper figures."""
+it prints, the BD tables, and the report with its paper figures.
+
+The run's records are read once (:func:`bench.outputs.read_run_records`) and handed to each writer; the BD
+table the terminal ranks by is computed once (:class:`bench.bdfiles.BDMemo`) where the report has the same
+table (the run's BD options are the report's own for that metric, and every codec has a successful job), and
+its files are then written once, by the report. The quick-look figures are drawn by a process of their own
+from the start (:func:`bench.report.plots.start_quicklook`), beside the ranking, the page and the paper figures.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from bench import ranking
-from bench.bdfiles import no_bd_table, write_bd_tables
+from bench.bdfiles import BDMemo, bd_text, no_bd_table, write_bd_files
 from bench.bdoptions import BDOptions
+from bench.bdtable import with_db_columns
 from bench.conditions import Condition
 from bench.jobs import Job
-from bench.outputs import write_outputs
+from bench.outputs import read_run_records, write_outputs
 from bench.records import failures_by_codec
-from bench.report.html import build_report
+from bench.report.html import build_report, usable_metrics
+from bench.report.plots import cancel_export, finish_export
 from bench.report.tables import narrowing_note, summary_frame
 from bench.sources import sources_from
 from bench.store import ResultStore
@@ -27,14 +39,26 @@ def write_run_outputs(condition: Condition, jobs: list[Job], results: Path, repo
     hold."""
     say = say or _print
     say(f"writing summary.csv, frames.csv{', quick-look figures' if figures else ''}, BD tables and the report ...")
-    paths = write_outputs(condition, jobs, results, reports, figures)
+    store = ResultStore(results / condition.name)
+    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
+    records = read_run_records(store, jobs, condition.metrics)
+    paths, quicklook = write_outputs(condition, records.by_job, results, reports, figures)
     report_dir = reports / condition.name
-    text = _ranking_text(ResultStore(results / condition.name), condition.anchor, opts, report_dir / "tables") \
-        if condition.anchor else ""
-    say(text)
-    paths["report"] = build_report(sources_from([str(results / condition.name)]), report_dir,
-                                   f"lvc-bench report: {condition.name}", condition.anchor, opts.method,
-                                   figures=figures, progress=say, font=font, table_times=table_times)
+    memo = BDMemo()
+    try:
+        text = _ranking_text(records.by_file, condition.anchor, opts, report_dir / "tables", memo) \
+            if condition.anchor else ""
+        say(text)
+        paths["report"] = build_report(sources_from([str(store.root)], loaded={store.root: records.by_file}),
+                                       report_dir, f"lvc-bench report: {condition.name}", condition.anchor,
+                                       opts.method, figures=figures, progress=say, font=font,
+                                       table_times=table_times, bd_memo=memo)
+    except BaseException:
+        if quicklook is not None:
+            cancel_export(quicklook)
+        raise
+    for line in finish_export(quicklook)[1] if quicklook is not None else []:
+        print(line)  # a sequence without any quick-look metric: which, and why
     if figures:
         paths["paper figures (PDF, SVG, PNG)"] = report_dir / "figures"
     paths["report tables (BD: CSV and LaTeX; ranked summary: Markdown and LaTeX; complexity: LaTeX)"] = report_dir / "tables"
@@ -46,19 +70,32 @@ def _print(text: str) -> None:
     print(text, flush=True)  # before the progress bars and figure processes that follow write theirs
 
 
-def _ranking_text(store: ResultStore, anchor: str, opts: BDOptions, tables: Path) -> str:
+def _ranking_text(records: list[dict[str, Any]], anchor: str, opts: BDOptions, tables_dir: Path,
+                  memo: BDMemo) -> str:
     """The ranked table against ANCHOR on OPTS's metric and the BD details, as the terminal shows them; or why
-    there is none (the failures are listed after it: BD tables against nothing would only confuse)."""
-    records = store.run_records()
+    there is none (the failures are listed after it: BD tables against nothing would only confuse). Its BD
+    files are written here only where the report (given MEMO, which then holds the tables) writes none of that
+    name: for a BD-quality table, or a metric the report has no section for."""
     points = summary_frame(records)
     why = no_bd_table(points, anchor)
     if why is not None:
         return f"no BD tables: {why}"
-    computed: dict = {}
-    details, _ = write_bd_tables(points, anchor, opts, tables, "report", computed)
-    rows = ranking.ranked({opts.metric: (computed["classes"], computed["average_curve"])}, anchor, opts.kind,
+    note = narrowing_note(points)  # a quick look (--frames/--sequences) says so above its ranking and details
+    ok = _report_points(points)
+    # From the successful points, the report's: the same BD as from every point, unless a codec has no successful
+    # job at all; then from every point, so that the terminal keeps that codec's rows (status missing).
+    tables = memo.tables(ok if set(ok["codec"]) == set(points["codec"]) else points, anchor, opts)
+    if not (opts.kind == "rate" and opts.metric in usable_metrics(ok)):  # else the report writes bd_report_<metric>_rate_*
+        write_bd_files(tables, anchor, opts, tables_dir, "report", note)
+    rows = ranking.ranked({opts.metric: (tables.classes, tables.average_curve)}, anchor, opts.kind,
                           failures_by_codec(records))
-    note = narrowing_note(points)  # a quick look (--frames/--sequences) says so above its ranking
     head = f"{note}.\n" if note else ""
     return (f"{head}Ranking against {anchor} (BD-rate [%], {ranking.metric_name(opts.metric)}):\n"
-            f"{ranking.as_text(rows, [opts.metric])}\n\nDetails: {details}")
+            f"{ranking.as_text(rows, [opts.metric])}\n\nDetails: {bd_text(tables, anchor, opts, note)}")
+
+
+def _report_points(points: pd.DataFrame) -> pd.DataFrame:
+    """The successful points of POINTS, as the report computes its BD tables from them (so that the memo finds
+    the ranking's table there: :func:`bench.report.html.build_report`)."""
+    points = with_db_columns(points)
+    return points[points["status"] == "ok"] if not points.empty else points

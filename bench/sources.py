@@ -11,8 +11,9 @@ different conditions are refused unless asked for, and then every cell against s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
@@ -36,13 +37,16 @@ class Source:
     run: bool = False  # a results folder (a run's, or one `evaluate.py import` wrote), not files read here
 
 
-def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[Source]:
+def sources_from(paths: Iterable[str], published: Sequence[str] = (),
+                 loaded: Mapping[Path, list[dict[str, Any]]] | None = None) -> list[Source]:
     """Result folders and imported files as sources, then the published curves named by id. ``LABEL=PATH``
     labels a results folder (default: its folder name) and names an imported curve. Every producer's file or
     folder is read by one call of :func:`bench.importers.import_sources`, so that its curves are named as
     ``evaluate.py import`` names them (a NAME always wins; files sharing a producer name told apart by their file
     names; two files giving one point refused, naming both). With more than one source a results folder's codecs
-    are named by it, ``label:codec``; imported and published curves keep their names."""
+    are named by it, ``label:codec``; imported and published curves keep their names. LOADED: results folders
+    whose records the caller has read already, as :meth:`bench.store.ResultStore.run_records` gives them (a run
+    hands over those it read for its own outputs), by the folder's path as given; each is read here otherwise."""
     from bench.importers import import_sources, split_label, with_origin
     from bench.published import load
     from bench.store import ResultStore
@@ -57,7 +61,7 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = ()) -> list[So
     out = []
     for i, (name, path) in enumerate(items):
         if i in runs:
-            recs = ResultStore(path).run_records()
+            recs = list(loaded[path]) if loaded and path in loaded else ResultStore(path).run_records()
             cond = path / "condition.yaml"
             fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
             text = cond.read_text(encoding="utf-8") if cond.exists() else None

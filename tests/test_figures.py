@@ -22,6 +22,7 @@ from conftest import REPO
 from figure_check import PDFLATEX, TEX_PACKAGES, figure_problems, latex_problems, tex_page
 from matplotlib.figure import Figure
 
+from bench import outputs, run_outputs
 from bench.cli import main
 from bench.report import html as report_html
 from bench.report import plots
@@ -58,7 +59,7 @@ class _Seen:
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The demo on 4 frames (x264, x265, VVenC, SVT-AV1), a second run (x264 preset slower, x265, SVT-AV1), the
     report over both and the report over both with four published curves, built by ``evaluate.py`` as a user
-    does. The paper figures are drawn in this process (not beside it) so that each figure can be checked as
+    does. The paper and quick-look figures are drawn in this process (not beside it) so that each figure can be checked as
     it is saved; what is printed is kept."""
     root = tmp_path_factory.mktemp("figures")
     base = f"extends: {REPO / 'conditions' / 'demo.yaml'}\nframes: {{first: 0, count: 4}}\nintra_period: 4\n"
@@ -78,9 +79,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         names = plots.export_rd_figures(points, metrics, out_dir, styles=styles, family=family, skipped=skipped)
         return [(names, skipped)]
 
+    def quicklook_here(summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
+                       anchor: str | None) -> list[Any]:
+        return [([], plots.draw_quicklook(summary, sequences, figure_dir, note, anchor))]
+
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
         mp.setattr(Figure, "savefig", checked_savefig)
+        mp.setattr(outputs, "start_quicklook", quicklook_here)  # a run's quick-look figures, here too
+        mp.setattr(run_outputs, "finish_export", lambda procs: ([], sorted(procs[0][1])))
         mp.setattr(report_html, "start_export", start_here)
         mp.setattr(report_html, "finish_export", lambda procs: (sorted(procs[0][0]), sorted(procs[0][1])))
         for cond in ("figs_a", "figs_b"):

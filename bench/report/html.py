@@ -23,7 +23,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from bench import __version__, ranking
-from bench.bdfiles import no_bd_table, write_bd_tables
+from bench.bdfiles import BDMemo, no_bd_table, write_bd_tables
 from bench.bdrate import METHODS, USABLE
 from bench.bdtable import (
     DCVC,
@@ -80,7 +80,8 @@ class BDAnalysis:
     files: list[str] = field(default_factory=list)
 
 
-def _usable_metrics(points: pd.DataFrame) -> list[str]:
+def usable_metrics(points: pd.DataFrame) -> list[str]:
+    """The headline metrics POINTS have a value of: a report has a section, and BD tables, for each."""
     return [m for m in headline_columns() if m in points.columns and pd.to_numeric(points[m], errors="coerce").notna().any()]
 
 
@@ -215,9 +216,10 @@ def _complexity_rows(table: pd.DataFrame, labels: dict[str, str]) -> list[list[s
 
 def _bd_analysis(sources: list[Source], points: pd.DataFrame, ok_points: pd.DataFrame, anchor: str | None,
                  metrics: list[str], method: str, bd: BDOptions | None, allow_mismatch: bool, styles: dict,
-                 tables: Path) -> BDAnalysis:
-    """BD tables per metric (BD's settings when given; its metric only when it names one), written to TABLES.
-    No anchor, no usable anchor, or sources coded under other conditions: no tables, and the reason."""
+                 tables: Path, memo: BDMemo | None = None) -> BDAnalysis:
+    """BD tables per metric (BD's settings when given; its metric only when it names one), written to TABLES;
+    MEMO: tables already computed from the same points are not computed again. No anchor, no usable anchor, or
+    sources coded under other conditions: no tables, and the reason."""
     no_bd = no_bd_table(points, anchor) if anchor is not None else None
     if no_bd is None and anchor is not None and mismatched_sources(sources, anchor) and not allow_mismatch:
         no_bd = mismatch_message(sources, anchor)
@@ -229,7 +231,7 @@ def _bd_analysis(sources: list[Source], points: pd.DataFrame, ok_points: pd.Data
     for metric in [bd.metric] if bd is not None and bd.metric else metrics:
         opts = replace(bd, metric=metric, method=method) if bd is not None else BDOptions(metric=metric, method=method)
         computed: dict[str, pd.DataFrame] = {}
-        _, paths = write_bd_tables(ok_points, anchor, opts, tables, "report", computed, differs, labels)
+        _, paths = write_bd_tables(ok_points, anchor, opts, tables, "report", computed, differs, labels, memo)
         analysis.files += [f"tables/{p.name}" for p in paths.values()]
         analysis.sections[metric] = _bd_section(metric, opts, computed["per_sequence"], computed["classes"],
                                                 computed["average_curve"], styles)
@@ -295,12 +297,13 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
                  method: str = "pchip", allow_condition_mismatch: bool = False,
                  bd: BDOptions | None = None, figures: bool = True,
                  progress: Callable[[str], None] | None = None, font: str = "serif",
-                 table_times: bool = False) -> Path:
+                 table_times: bool = False, bd_memo: BDMemo | None = None) -> Path:
     """Write ``out_dir/index.html`` and its exports; return the HTML path. BD tables use BD's settings (overlap,
     points, kind, repair) when given, for its metric only when it names one, else for every headline metric.
     The page is written before the paper figures (``figures=False``: none; ``font``: serif or sans) are waited
     for, then once more listing them; ``progress`` hears what is being waited for. ``table_times``: the LaTeX
-    summary also has encode and decode time columns."""
+    summary also has encode and decode time columns. ``bd_memo``: BD tables its caller has computed from these
+    sources' successful points (a run's terminal ranking) are not computed again."""
     if method not in METHODS:
         raise ValueError(f"unknown BD method {method!r}")
     if (empty := empty_folders(sources)) is not None:  # before anything is written
@@ -310,7 +313,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     ok_points = points[points["status"] == "ok"] if not points.empty else points
     differ = setting_differences(sources)  # parses every run's condition: once, for the labels and the page
     styles = report_styles(sources, list(points["codec"]), anchor, differ) if not points.empty else {}
-    metrics = _usable_metrics(ok_points) if not ok_points.empty else []
+    metrics = usable_metrics(ok_points) if not ok_points.empty else []
     if bd is not None and bd.metric and bd.metric not in points.columns:  # before anything is written
         raise BenchError(f"--metric {bd.metric}: no result has it; these do: {', '.join(metrics) or 'none'}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -318,7 +321,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     exports = start_export(ok_points, metrics, out_dir / "figures", styles, font) if metrics and figures else None
     try:
         page = _page(sources, records, points, ok_points, metrics, styles, anchor, method, bd,
-                     allow_condition_mismatch, table_times, out_dir, title, exports is not None, differ)
+                     allow_condition_mismatch, table_times, out_dir, title, exports is not None, differ, bd_memo)
     except BaseException:
         if exports is not None:
             cancel_export(exports)
@@ -329,12 +332,12 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
 def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataFrame, ok_points: pd.DataFrame,
           metrics: list[str], styles: dict, anchor: str | None, method: str, bd: BDOptions | None,
           allow_condition_mismatch: bool, table_times: bool, out_dir: Path, title: str,
-          figures_pending: bool, differ: dict[str, str]) -> dict[str, Any]:
+          figures_pending: bool, differ: dict[str, str], bd_memo: BDMemo | None = None) -> dict[str, Any]:
     """Everything the page shows, with the tables and data files it lists written on the way; DIFFER: curve ->
     the settings in which it differs from the same-named codec of another run."""
     labels = {c: st.label for c, st in styles.items()}
     bd_stage = _bd_analysis(sources, points, ok_points, anchor, metrics, method, bd, allow_condition_mismatch,
-                            styles, out_dir / "tables")
+                            styles, out_dir / "tables", bd_memo)
     headline = next(((m, classes) for m, (classes, _) in bd_stage.summary_tables.items()), None)
     complexity = _complexity_section(ok_points, headline, out_dir / "tables", labels,
                                      bd.kind if bd is not None else "rate")

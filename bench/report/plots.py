@@ -1,6 +1,6 @@
 """RD figures (matplotlib, Agg backend: no display needed): a quick-look PNG per sequence for a run, and the paper
-figures, per class and per sequence at publication size as PDF, SVG and PNG, drawn in separate processes while
-the report's page is built.
+figures, per class and per sequence at publication size as PDF, SVG and PNG, each drawn in separate processes
+while the run's ranking and the report's page are built.
 
 Every figure is laid out in inches, not left to matplotlib: the panels at a fixed size, below them one legend
 of every curve drawn in any panel, in as many columns as fit the figure's width (a label too long for one
@@ -327,6 +327,34 @@ def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, styles
             for i in range(EXPORT_PROCESSES)]
 
 
+def start_quicklook(summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
+                    anchor: str | None) -> list[subprocess.Popen[bytes]]:
+    """Draw the quick-look figure of each of SEQUENCES (:func:`plot_sequence` of SUMMARY, into FIGURE_DIR) in a
+    separate process while the caller goes on (a run: its ranking, its page and its paper figures, so that a
+    second core is busy from the start); ``finish_export`` collects the figures not drawn and why,
+    ``cancel_export`` stops it. The columns the figures read are handed over as JSON with every value as it is
+    (Python writes a float's shortest exact form), so each figure is the one this process would draw."""
+    data = private_temp_dir("quicklook") / "summary.json"
+    columns = {c: summary[c].tolist() for c in ("codec", "sequence", "status", "bpp", *QUICKLOOK_METRICS) if c in summary}
+    data.write_text(json.dumps({"columns": columns, "sequences": sequences, "note": note, "anchor": anchor}),
+                    encoding="utf-8")
+    return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(figure_dir), "quicklook"],  # noqa: S603
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+
+
+def draw_quicklook(summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
+                   anchor: str | None) -> list[str]:
+    """The quick-look figure of each of SEQUENCES, in this process; a line for each not drawn, saying why."""
+    return [f"quick-look figure of {seq} not drawn: {why}" for seq in sequences
+            if (why := plot_sequence(summary, seq, figure_dir / f"{file_part(seq)}.png", note, anchor)) is not None]
+
+
+def _quicklook_main(data: Path, figure_dir: Path) -> None:
+    job = json.loads(data.read_text(encoding="utf-8"))
+    skipped = draw_quicklook(pd.DataFrame(job["columns"]), job["sequences"], figure_dir, job["note"], job["anchor"])
+    print(json.dumps({"written": [], "skipped": skipped}))
+
+
 def cancel_export(procs: list[subprocess.Popen[bytes]]) -> None:
     """Stop the figure processes (the page could not be built: no figure may land beside nothing) and remove
     their hand-over folder."""
@@ -360,6 +388,9 @@ def finish_export(procs: list[subprocess.Popen[bytes]]) -> tuple[list[str], list
 
 
 def _main(argv: list[str]) -> None:
+    if argv[3:] == ["quicklook"]:
+        _quicklook_main(Path(argv[1]), Path(argv[2]))
+        return
     points = pd.read_json(argv[1], orient="table")
     settings = json.loads((Path(argv[1]).parent / "settings.json").read_text(encoding="utf-8"))
     styles = {c: Style(**s) for c, s in settings["styles"].items()}

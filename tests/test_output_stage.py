@@ -1,0 +1,177 @@
+"""A run's output stage in proportion: its records are read once, each BD table is computed once, and what it
+writes and prints is what ``evaluate.py report`` and ``evaluate.py bd`` make of the same results folder on their
+own (each reads the records and computes every table itself, the way the run did before it shared them); its
+quick-look figures, drawn beside the rest by a process of their own, are those drawn in this process.
+
+The counts are observed on the real code path: every open of a record file for reading (whatever reads it), and
+every call of the BD engine (:func:`bench.bdtable.per_sequence`, through the name :mod:`bench.bdfiles` calls),
+each wrapped to count and then do what it always does.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.util
+import io
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, condition_file
+
+import bench.bdfiles
+from bench.bdoptions import BDOptions
+from bench.cli import main
+from bench.conditions import load_condition
+from bench.report import plots
+from bench.report.tables import summary_frame
+from bench.run_outputs import write_run_outputs
+from bench.runner import plan
+from bench.store import ResultStore
+
+HEADLINE = "psnr_yuv_611"  # the run's default BD metric for YUV content, and the report's first section
+
+
+def _run(root: Path, clip_dir: Path, codecs: str) -> tuple[Any, list[Any]]:
+    """A real run of CODECS against x265 on two 96x64 clips of 8 frames (no figures), then its condition and
+    planned jobs as the run hands them to its output stage."""
+    cond = condition_file(root, clip_dir, codecs=codecs, extra="anchor: x265")
+    main(["--conditions", str(cond), "--results", str(root / "results"), "--reports", str(root / "reports"),
+          "--no-progress", "--no-figures"])
+    condition = load_condition(cond)
+    jobs, _ = plan(condition)
+    return condition, jobs
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, clip_dir: Path) -> tuple[Path, Any, list[Any]]:
+    root = tmp_path_factory.mktemp("outputs")
+    condition, jobs = _run(root, clip_dir, "[x264, x265]")
+    return root, condition, jobs
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, records: Path) -> tuple[Counter[Path], Counter[str]]:
+    """Count the opens for reading of files under RECORDS (by any route: open, Path.open, Path.read_text) and
+    the BD engine's calls by metric, from now on."""
+    reads: Counter[Path] = Counter()
+    real_open = io.open
+
+    def counted_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, (str, Path)) and "r" in mode and Path(file).is_relative_to(records):
+            reads[Path(file)] += 1
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counted_open)  # what pathlib opens with
+    monkeypatch.setattr(builtins, "open", counted_open)
+    engine: Counter[str] = Counter()
+    real_engine = bench.bdfiles.per_sequence
+
+    def counted_engine(points: Any, anchor: str, opts: BDOptions) -> Any:
+        engine[opts.metric] += 1
+        return real_engine(points, anchor, opts)
+
+    monkeypatch.setattr(bench.bdfiles, "per_sequence", counted_engine)
+    return reads, engine
+
+
+def test_records_read_once_and_each_bd_table_computed_once(run: tuple[Path, Any, list[Any]],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    root, condition, jobs = run
+    store = root / "results" / "t"
+    files = sorted((store / "records").glob("*/*/*.json"))
+    assert len(files) == len(jobs) == 16  # 2 codecs x 2 sequences x 4 QPs, every job with its record
+    reads, engine = _counting(monkeypatch, store / "records")
+    text, _ = write_run_outputs(condition, jobs, root / "results", root / "again", BDOptions(metric=HEADLINE),
+                                figures=False, say=lambda line: None)
+    monkeypatch.undo()
+    assert dict(reads) == {p: 1 for p in files}  # before: 5 (two migration looks, three reads)
+    tables = root / "again" / "t" / "tables"
+    written = {p.name.removeprefix("bd_report_").removesuffix("_rate_pchip_classes.csv")
+               for p in tables.glob("bd_report_*_classes.csv")}
+    assert HEADLINE in written and len(written) >= 3  # PSNR-Y, PSNR-YUV, PSNR-RGB at least
+    assert dict(engine) == {m: 1 for m in written}  # before: the headline twice (terminal ranking, then report)
+    assert "Ranking against x265 (BD-rate [%], PSNR-YUV (6:1:1))" in text
+
+
+def _bd_text(root: Path, source: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """What ``evaluate.py bd`` prints for SOURCE against x265 (its own read and computation), paths left out."""
+    capsys.readouterr()
+    assert main(["bd", str(source), "--anchor", "x265", "--out", str(root / "bd")]) == 0
+    return "\n".join(line for line in capsys.readouterr().out.splitlines() if not line.startswith("  BD ")
+                     and not line.startswith("  time ratios") and not line.startswith("  LaTeX"))
+
+
+def test_outputs_are_those_of_report_and_bd_reading_on_their_own(run: tuple[Path, Any, list[Any]],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    root, condition, jobs = run
+    out = root / "shared"
+    text, _ = write_run_outputs(condition, jobs, root / "results", out, BDOptions(metric=HEADLINE), figures=False,
+                                say=lambda line: None)
+    assert main(["report", str(root / "results" / "t"), "--anchor", "x265", "--out", str(root / "alone"),
+                 "--no-figures", "--title", "lvc-bench report: t"]) == 0
+    for folder in ("tables", "data"):
+        mine = sorted(p.name for p in (out / "t" / folder).iterdir())
+        assert mine == sorted(p.name for p in (root / "alone" / folder).iterdir())
+        for name in mine:
+            assert (out / "t" / folder / name).read_bytes() == (root / "alone" / folder / name).read_bytes(), name
+    page, alone = ((p / "index.html").read_text().splitlines() for p in (out / "t", root / "alone"))
+    differ = [(a, b) for a, b in zip(page, alone, strict=True) if a != b]
+    assert all("generated" in a for a, _ in differ) and len(differ) <= 1  # the time it was written, if another
+    assert text.split("\n\nDetails: ", 1)[1] == _bd_text(root, root / "results" / "t", capsys)
+
+
+def test_a_codec_without_any_result_keeps_its_rows_in_the_terminal(tmp_path: Path, clip_dir: Path,
+                                                                    capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A codec all of whose jobs failed is in the terminal's BD details (status missing, as ``bd`` shows it)
+    and not in the report's tables (built from successful points): the two are computed apart then, each as
+    its command would."""
+    condition, jobs = _run(tmp_path, clip_dir, "[x265, {descriptor: x264, name: broken, params: {extra_args: "
+                                               "[-no-such-option]}}, {descriptor: x264, name: fine}]")
+    reads, engine = _counting(monkeypatch, tmp_path / "results" / "t" / "records")
+    text, _ = write_run_outputs(condition, jobs, tmp_path / "results", tmp_path / "again",
+                                BDOptions(metric=HEADLINE), figures=False, say=lambda line: None)
+    monkeypatch.undo()
+    assert set(reads.values()) == {1} and len(reads) == len(jobs)
+    assert engine[HEADLINE] == 2
+    per_sequence = (tmp_path / "again" / "t" / "tables" / f"bd_report_{HEADLINE}_rate_pchip_per_sequence.csv")
+    assert "broken" not in per_sequence.read_text() and "fine" in per_sequence.read_text()
+    details = text.split("\n\nDetails: ", 1)[1]
+    assert "broken" in details.split("Spread of")[0]
+    assert details == _bd_text(tmp_path, tmp_path / "results" / "t", capsys)
+
+
+def test_quicklook_figures_drawn_beside_are_those_drawn_here(run: tuple[Path, Any, list[Any]]) -> None:
+    """The quick-look figures a run draws in a process of its own (its summary handed over as JSON) are, byte for
+    byte, those :func:`bench.report.plots.plot_sequence` draws in this process from the summary itself."""
+    root, _, _ = run
+    summary = summary_frame(ResultStore(root / "results" / "t").run_records())
+    sequences = sorted(set(summary["sequence"]))
+    here, beside = root / "quicklook_here", root / "quicklook_beside"
+    for seq in sequences:
+        assert plots.plot_sequence(summary, seq, here / f"{seq}.png", "a note", "x265") is None
+    assert plots.finish_export(plots.start_quicklook(summary, sequences, beside, "a note", "x265")) == ([], [])
+    assert sorted(p.name for p in beside.iterdir()) == [f"{s}.png" for s in sequences]
+    for seq in sequences:
+        assert (beside / f"{seq}.png").read_bytes() == (here / f"{seq}.png").read_bytes(), seq
+
+
+def test_the_benchmark_folder_is_a_run_the_store_reads_whole(tmp_path: Path) -> None:
+    """benchmarks/output_stage.py times a results folder that the store reads as a run's: every record with its
+    metrics pooled from its own measurement files (none missing), one per planned job, 2 codecs x 2 sequences x
+    4 rate points for 16 records."""
+    spec = importlib.util.spec_from_file_location("output_stage", REPO / "benchmarks" / "output_stage.py")
+    assert spec is not None and spec.loader is not None
+    bench_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_module)
+    bench_module.write_results(16, tmp_path)
+    condition, jobs, _ = bench_module.synthetic_run(16)
+    store = ResultStore(tmp_path / condition.name)
+    store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
+    records = store.run_records()
+    assert len(records) == 16 and {r["key"] for r in records} == {j.key for j in jobs}
+    assert all(r["status"] == "ok" and not r.get("not_measured") and not r.get("cautions") for r in records)
+    points = summary_frame(records)
+    assert points.groupby(["codec", "sequence"]).size().tolist() == [4] * 4
+    assert points["psnr_yuv_611"].between(25, 45).all() and points["ms_ssim_y"].between(0.9, 1).all()
