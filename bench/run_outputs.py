@@ -11,6 +11,7 @@ from the start (:func:`bench.report.plots.start_quicklook`), beside the ranking,
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,12 @@ def write_run_outputs(condition: Condition, jobs: list[Job], results: Path, repo
         text = _ranking_text(records.by_file, condition.anchor, opts, report_dir / "tables", memo) \
             if condition.anchor else ""
         say(text)
+        # The run's BD settings (points, overlap, repair, kind, rate subsets) for every metric of the page, not
+        # only the ranked one: its tables then say what the terminal said (they were once the defaults').
         paths["report"] = build_report(sources_from([str(store.root)], loaded={store.root: records.by_file}),
                                        report_dir, f"lvc-bench report: {condition.name}", condition.anchor,
-                                       opts.method, figures=figures, progress=say, font=font,
-                                       table_times=table_times, bd_memo=memo)
+                                       opts.method, bd=replace(opts, metric=""), figures=figures, progress=say,
+                                       font=font, table_times=table_times, bd_memo=memo)
     except BaseException:
         if quicklook is not None:
             cancel_export(quicklook)

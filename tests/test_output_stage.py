@@ -121,6 +121,27 @@ def test_outputs_are_those_of_report_and_bd_reading_on_their_own(run: tuple[Path
     assert text.split("\n\nDetails: ", 1)[1] == _bd_text(root, root / "results" / "t", capsys)
 
 
+def test_the_runs_bd_options_are_those_of_its_tables_and_page(run: tuple[Path, Any, list[Any]],
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A run given non-default BD options (here: at least 5 points a curve, with 4 rate points: every curve is
+    refused) ranks with them, and the headline tables and page it writes are computed with them too, as
+    ``evaluate.py bd`` computes them: the report once rewrote those files with the defaults."""
+    root, condition, jobs = run
+    opts = BDOptions(metric=HEADLINE, min_points=5)
+    text, _ = write_run_outputs(condition, jobs, root / "results", root / "five", opts, figures=False,
+                                say=lambda line: None)
+    capsys.readouterr()
+    assert main(["bd", str(root / "results" / "t"), "--anchor", "x265", "--out", str(root / "bd5"),
+                 "--min-points", "5"]) == 0
+    written = {t: (root / "five" / "t" / "tables" / f"bd_report_{HEADLINE}_rate_pchip_{t}.csv").read_text()
+               for t in ("per_sequence", "classes", "average_curve")}
+    for table, csv in written.items():
+        assert csv == (root / "bd5" / f"bd_cli_{HEADLINE}_rate_pchip_{table}.csv").read_text(), table
+    assert written["per_sequence"].count("too_few_points") == 2, written["per_sequence"]  # both sequences refused
+    assert "at least 5 points" in text
+    assert "at least 5 points" in (root / "five" / "t" / "index.html").read_text()
+
+
 def test_a_codec_without_any_result_keeps_its_rows_in_the_terminal(tmp_path: Path, clip_dir: Path,
                                                                     capsys: pytest.CaptureFixture[str],
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,7 +172,10 @@ def test_quicklook_figures_drawn_beside_are_those_drawn_here(run: tuple[Path, An
     here, beside = root / "quicklook_here", root / "quicklook_beside"
     for seq in sequences:
         assert plots.plot_sequence(summary, seq, here / f"{seq}.png", "a note", "x265") is None
-    assert plots.finish_export(plots.start_quicklook(summary, sequences, beside, "a note", "x265")) == ([], [])
+    drawing = plots.start_quicklook(summary, sequences, beside, "a note", "x265")
+    assert drawing.handover.is_dir() and drawing.out_dir == beside
+    assert plots.finish_export(drawing) == ([], [])
+    assert not drawing.handover.exists()  # its hand-over folder removed, and nothing else (it is kept, not parsed)
     assert sorted(p.name for p in beside.iterdir()) == [f"{s}.png" for s in sequences]
     for seq in sequences:
         assert (beside / f"{seq}.png").read_bytes() == (here / f"{seq}.png").read_bytes(), seq
