@@ -7,7 +7,6 @@ version of a condition never leak into its tables (and only when a record change
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from bench.conditions import Condition
 from bench.jobs import Job
 from bench.metrics.registry import MetricSpec
-from bench.report.plots import cancel_export, start_quicklook
+from bench.report.plots import FigureProcesses, cancel_export, start_quicklook
 from bench.report.tables import frames_frame, summary_frame, write_csv
 from bench.store import ResultStore
 
@@ -45,7 +44,7 @@ def read_run_records(store: ResultStore, jobs: list[Job], metrics: MetricSpec) -
 
 
 def write_outputs(condition: Condition, records: list[dict[str, Any]], results_dir: Path, reports_dir: Path,
-                  figures: bool = True) -> tuple[dict[str, Path], list[subprocess.Popen[bytes]] | None]:
+                  figures: bool = True) -> tuple[dict[str, Path], FigureProcesses | None]:
     """summary.csv and frames.csv of RECORDS (the run's, in job order: :func:`read_run_records`) and, with
     FIGURES, a quick-look RD figure per sequence, drawn by a process of their own (returned: the caller
     collects it with :func:`bench.report.plots.finish_export` once its own work is done)."""

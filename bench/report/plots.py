@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import matplotlib
@@ -309,8 +309,20 @@ def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, p
 EXPORT_PROCESSES = 2
 
 
+@dataclass(frozen=True)
+class FigureProcesses:
+    """Figure-drawing processes started by :func:`start_export` or :func:`start_quicklook`, with the private
+    hand-over folder they read (removed once they are done) and the figures folder they write. The folders are
+    kept here, never read back from the processes' command lines: a wrapper around the interpreter (``time``,
+    ``nice``, a profiler) shifts those, and a folder taken from the wrong position was once the working folder."""
+
+    procs: list[subprocess.Popen[bytes]]
+    handover: Path
+    out_dir: Path
+
+
 def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, styles: dict[str, Style],
-                 family: str = "serif") -> list[subprocess.Popen[bytes]]:
+                 family: str = "serif") -> FigureProcesses:
     """Draw the paper figures in separate Python processes (plain subprocesses: no multiprocessing
     start-method pitfalls) while the caller builds the page, each curve in its STYLES entry; ``finish_export``
     collects the file names and the figures skipped."""
@@ -322,13 +334,14 @@ def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, styles
     (data.parent / "settings.json").write_text(json.dumps({"metrics": metrics, "family": family,
                                                           "styles": {c: asdict(s) for c, s in styles.items()}}),
                                                encoding="utf-8")
-    return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir), str(i),  # noqa: S603
-                              str(EXPORT_PROCESSES)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            for i in range(EXPORT_PROCESSES)]
+    return FigureProcesses([subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir),  # noqa: S603
+                                              str(i), str(EXPORT_PROCESSES)], stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE)
+                            for i in range(EXPORT_PROCESSES)], data.parent, out_dir)
 
 
 def start_quicklook(summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
-                    anchor: str | None) -> list[subprocess.Popen[bytes]]:
+                    anchor: str | None) -> FigureProcesses:
     """Draw the quick-look figure of each of SEQUENCES (:func:`plot_sequence` of SUMMARY, into FIGURE_DIR) in a
     separate process while the caller goes on (a run: its ranking, its page and its paper figures, so that a
     second core is busy from the start); ``finish_export`` collects the figures not drawn and why,
@@ -338,8 +351,9 @@ def start_quicklook(summary: pd.DataFrame, sequences: list[str], figure_dir: Pat
     columns = {c: summary[c].tolist() for c in ("codec", "sequence", "status", "bpp", *QUICKLOOK_METRICS) if c in summary}
     data.write_text(json.dumps({"columns": columns, "sequences": sequences, "note": note, "anchor": anchor}),
                     encoding="utf-8")
-    return [subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(figure_dir), "quicklook"],  # noqa: S603
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+    return FigureProcesses([subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data),  # noqa: S603
+                                              str(figure_dir), "quicklook"],
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)], data.parent, figure_dir)
 
 
 def draw_quicklook(summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
@@ -355,23 +369,23 @@ def _quicklook_main(data: Path, figure_dir: Path) -> None:
     print(json.dumps({"written": [], "skipped": skipped}))
 
 
-def cancel_export(procs: list[subprocess.Popen[bytes]]) -> None:
+def cancel_export(drawing: FigureProcesses) -> None:
     """Stop the figure processes (the page could not be built: no figure may land beside nothing) and remove
     their hand-over folder."""
-    for proc in procs:
+    for proc in drawing.procs:
         proc.kill()
         proc.communicate()
-    shutil.rmtree(Path(procs[0].args[3]).parent, ignore_errors=True)  # type: ignore[index]
+    shutil.rmtree(drawing.handover, ignore_errors=True)
     with contextlib.suppress(OSError):  # the figures folder, if nothing else was in it
-        Path(procs[0].args[4]).rmdir()  # type: ignore[index]
+        drawing.out_dir.rmdir()
 
 
-def finish_export(procs: list[subprocess.Popen[bytes]]) -> tuple[list[str], list[str]]:
+def finish_export(drawing: FigureProcesses) -> tuple[list[str], list[str]]:
     """The file names the figure processes wrote, and the figures and panels they skipped (and why)."""
     names: list[str] = []
     skipped: list[str] = []
     errors = []
-    for proc in procs:
+    for proc in drawing.procs:
         out, err = proc.communicate()
         if proc.returncode != 0:
             errors.append(err.decode(errors="replace")[-2000:])
@@ -379,11 +393,11 @@ def finish_export(procs: list[subprocess.Popen[bytes]]) -> tuple[list[str], list
             done = json.loads(out.decode())
             names += done["written"]
             skipped += done["skipped"]
-    shutil.rmtree(Path(procs[0].args[3]).parent, ignore_errors=True)  # type: ignore[index]
+    shutil.rmtree(drawing.handover, ignore_errors=True)
     if errors:
         last = [line for line in errors[0].strip().splitlines() if line.strip()][-1:] or ["no message"]
-        error = BenchError(f"figure export into {procs[0].args[4]} failed: {last[0]}")  # type: ignore[index]
-        raise environment_problem(error, f"figure export into {procs[0].args[4]}") or error  # type: ignore[index]
+        error = BenchError(f"figure export into {drawing.out_dir} failed: {last[0]}")
+        raise environment_problem(error, f"figure export into {drawing.out_dir}") or error
     return sorted(names), sorted(skipped)
 
 
