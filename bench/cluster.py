@@ -87,13 +87,18 @@ def scheduler_parameters(codec: CodecSpec, cluster: str, parallel: int, code_roo
     is CUDA) asks for one GPU per job unless ``resources.gpus`` says how many; ``gpus: 0`` for it is refused."""
     r = dict(codec.resources)
     gpus = r.get("gpus", 1 if uses_gpu else 0)
-    if uses_gpu and gpus < 1:
+    if uses_gpu and gpus < 1 and cluster == "slurm":
         raise BenchError(f"{codec.name}: runs on a GPU (params.device) but resources.gpus is 0 in "
                          f"{codec.defined_in or 'the condition'}: its cluster jobs would get none; set resources.gpus "
                          "to 1 or more, or params.device to cpu")
     params: dict[str, Any] = {"name": f"lvcbench-{codec.name}", "gpus_per_node": gpus,
                               "timeout_min": r.get("time_min", DEFAULT_TIME_MIN) + SIGNAL_MARGIN_MIN}
     if cluster != "slurm":
+        # submitit's local executor sets CUDA_VISIBLE_DEVICES to its visible_gpus (default 0, 1, ...): told the
+        # ones this process may use, a job runs on the first of those, not on GPU 0 whatever the user chose.
+        visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+        if gpus and visible and all(v.isdigit() for v in visible):
+            params["visible_gpus"] = tuple(int(v) for v in visible)
         return params
     params.update({"cpus_per_task": r.get("cpus", 1), "slurm_array_parallelism": parallel,
                    "slurm_signal_delay_s": SIGNAL_DELAY_S})
@@ -206,14 +211,10 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
         ended = _ended_on_slurm(tracked, store, watch, bar, said) if watch else \
             [(t, _collect(t, store)) for t in tracked if t.sj.done()]
         for t, record in ended:
-            if t not in tracked:  # ended with a job of its codec that its node refused: said and yielded then
-                continue
             tracked.remove(t)
             _say(t.job, record, bar, said)
             bar.update(1)
             yield record
-            if isinstance(record, _Refused):  # every job of this codec would refuse the same way: end them now
-                yield from _refuse_the_rest(t.job.codec.name, record, tracked, queue, bar)
         if not ended:
             _show_states(tracked, queue, bar, watch is not None)
             time.sleep(5.0 if watch else 0.1)
@@ -224,7 +225,8 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
 
 
 class _Refused(NotRecorded):
-    """A job whose node runs other code than the submitter: nothing ran, and no job of its codec will."""
+    """A job whose node runs other code than the submitter: nothing ran. Said once per node and codec (the
+    codec's other jobs may run on nodes that see the right code: they are left to run)."""
 
 
 def _say(job: Job, record: Record, bar: tqdm, said: set[str]) -> None:
@@ -234,23 +236,10 @@ def _say(job: Job, record: Record, bar: tqdm, said: set[str]) -> None:
     if message is None or message in said:
         return
     if isinstance(record, _Refused):
-        bar.write(f"NOT RECORDED {message} (the codec's other jobs are cancelled)")
+        bar.write(f"NOT RECORDED {message} (said once for this node and codec)")
         said.add(message)
     else:
         bar.write(f"{'NOT RECORDED' if isinstance(record, NotRecorded) else 'FAILED'} {job.label}: {message}")
-
-
-def _refuse_the_rest(codec: str, refused: _Refused, tracked: list[_Tracked], queue: list[Job],
-                     bar: tqdm) -> Iterator[Record]:
-    """Cancel CODEC's other submitted jobs and drop its queued ones, each ended as REFUSED was: not recorded."""
-    rest = [t for t in tracked if t.job.codec.name == codec]
-    _cancel([t.sj for t in rest], bar)
-    jobs = [t.job for t in rest] + [j for j in queue if j.codec.name == codec]
-    tracked[:] = [t for t in tracked if t.job.codec.name != codec]
-    queue[:] = [j for j in queue if j.codec.name != codec]
-    for job in jobs:
-        bar.update(1)
-        yield _Refused(failed_record(job, refused["error"]["message"]), refused.summary)
 
 
 def _submitting(codec: CodecSpec, submit: Any) -> Any:

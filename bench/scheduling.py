@@ -75,7 +75,8 @@ def allocated_gpu(adapter: Adapter, codec: str, environ: Mapping[str, str] | Non
     if not adapter.uses_gpu():
         return None
     env = os.environ if environ is None else environ
-    if not any(v.strip() for v in env.get("CUDA_VISIBLE_DEVICES", "").split(",")):
+    # SLURM writes NoDevFiles, and -1 hides every GPU: neither is a GPU to run on.
+    if not [v for v in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip() not in ("", "NoDevFiles", "-1")]:
         raise BenchError(f"codec {codec} runs on {adapter.params.get('device')} (params.device) but its cluster "
                          "job was given no GPU (no CUDA_VISIBLE_DEVICES): set resources.gpus to 1 or more")
     return 0

@@ -141,9 +141,14 @@ def test_a_gpu_codec_asks_for_a_gpu_and_runs_pinned_to_the_one_slurm_gave(condit
     assert allocated_gpu(gpu_codec, "dcvc-rt", slurm_env) == 0
     assert pinned_gpu_environment(0, slurm_env)["CUDA_VISIBLE_DEVICES"] == "3"  # what its process then sees
     assert allocated_gpu(adapter_class("dcvc-dc")({"device": "cpu"}), "dcvc-dc", slurm_env) is None
-    with pytest.raises(BenchError, match=re.escape("codec dcvc-rt runs on cuda (params.device) but its cluster job "
-                                                   "was given no GPU (no CUDA_VISIBLE_DEVICES): set resources.gpus")):
-        allocated_gpu(gpu_codec, "dcvc-rt", {"SLURM_JOB_ID": "7"})
+    for none in ({"SLURM_JOB_ID": "7"}, {"CUDA_VISIBLE_DEVICES": "NoDevFiles"}, {"CUDA_VISIBLE_DEVICES": "-1"}):
+        with pytest.raises(BenchError, match=re.escape("codec dcvc-rt runs on cuda (params.device) but its cluster "
+                                                       "job was given no GPU (no CUDA_VISIBLE_DEVICES): set resources.gpus")):
+            allocated_gpu(gpu_codec, "dcvc-rt", none)
+    # submitit's local executor: the GPUs this process may use, not GPU 0 whatever CUDA_VISIBLE_DEVICES says
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    assert scheduler_parameters(x265, "local", 1, uses_gpu=True)["visible_gpus"] == (3, 5)
+    assert "visible_gpus" not in scheduler_parameters(x265, "local", 1)  # a CPU codec asks for none
     for name, value in {**slurm_env, "SLURMD_NODENAME": "gpu07", "SLURM_ARRAY_TASK_ID": "4"}.items():
         monkeypatch.setenv(name, value)
     assert slurm_job() == {"job_id": "7", "array_task_id": "4", "node": "gpu07", "gpus": "3",
@@ -293,8 +298,8 @@ def test_a_node_with_other_code_refuses_and_a_run_without_any_record_says_so(
     assert refused == {"refused": f"node {socket.gethostname()} runs bench from {here} (version {version}), the "
                                   "submitter from /other/bench (version 0.0.1+000000000000): install the same code "
                                   "on the nodes or share the checkout"}
-    # The submitter's bench differs from what its job processes import: the first job refuses, said once, and
-    # the codec's other jobs are not run (--jobs 1: never submitted); none is recorded.
+    # The submitter's bench differs from what its job processes import: every job refuses, said once for the
+    # node and codec (its other jobs may run on nodes that see the right code: not cancelled); none is recorded.
     monkeypatch.setattr(cluster, "code_identity", lambda: ("/other/bench", "0.0.1+000000000000"))
     options = RunOptions(tmp_path / "results", jobs=1, progress=False, executor="submitit-local",
                          remote=run_on_submitit)
@@ -308,8 +313,8 @@ def test_a_node_with_other_code_refuses_and_a_run_without_any_record_says_so(
     said = [ln for ln in capsys.readouterr().out.splitlines() if "did not run" in ln]
     assert said == [f"NOT RECORDED x264: did not run: node {socket.gethostname()} runs bench from {here} (version "
                     f"{version}), the submitter from /other/bench (version 0.0.1+000000000000): install the same code "
-                    "on the nodes or share the checkout (the codec's other jobs are cancelled)"], said
-    assert len(list((tmp_path / "results" / "one" / "submitit" / "x264").glob("*_result.pkl"))) == 1
+                    "on the nodes or share the checkout (said once for this node and codec)"], said
+    assert len(list((tmp_path / "results" / "one" / "submitit" / "x264").glob("*_result.pkl"))) == 3
 
 
 @pytest.mark.parametrize(("resources", "error"), [
