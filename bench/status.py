@@ -76,7 +76,7 @@ def condition_status(condition: Condition, results_dir: Path) -> StatusReport:
     for job in jobs:
         row = {k: job[k] for k in ("codec", "sequence", "rate_point")}
         record = records.get((safe_part(job["codec"]), job["key"]))
-        w = work.get((safe_part(job["codec"]), job["key"][:16]))
+        w = work.get((safe_part(job["codec"]), job["key"][:16])) or work.get(("", job["key"][:16]))  # or older
         if record is not None and w is None:
             row["state"] = "done" if record["status"] == "ok" else "failed"
             row["detail"] = "" if record["status"] == "ok" else record["error"]["message"]

@@ -233,14 +233,17 @@ class ResultStore:
         return self.root / "work" / _safe(codec) / f"{key[:16]}-{_host()}-{os.getpid()}"
 
     def work_in_progress(self) -> list[WorkInProgress]:
-        """The work folders present now: jobs running, or left behind by a run that was killed."""
+        """The work folders present now: jobs running, or left behind by a run that was killed (those of an
+        earlier version, directly under work/, under the codec name "")."""
         out = []
-        for d in sorted((self.root / "work").glob("*/*")) if (self.root / "work").is_dir() else []:
+        work = self.root / "work"
+        for d in sorted([*work.glob("*/*"), *_old_work_dirs(work)]) if work.is_dir() else []:
             host, _, pid = d.name[17:].rpartition("-")
             if len(d.name) < 19 or not pid.isdigit() or not d.is_dir():
                 continue
             alive = None if host != _host() else (int(pid) == os.getpid() or _alive(int(pid)))
-            out.append(WorkInProgress(d.parent.name, d.name[:16], host, int(pid), d.stat().st_mtime, alive))
+            codec = d.parent.name if d.parent != work else ""
+            out.append(WorkInProgress(codec, d.name[:16], host, int(pid), d.stat().st_mtime, alive))
         return out
 
     def read(self, path: Path) -> dict[str, Any] | None:
@@ -339,8 +342,15 @@ class ResultStore:
         records = self.all_records()
         manifest = self.run_manifest()
         if manifest is not None and manifest.get("schema_version") == SCHEMA_VERSION:
-            keys = set(manifest["keys"])
-            records = [r for r in records if r["key"] in keys]
+            # By codec and key where the manifest lists its jobs: a key leaves the codec's name out, so a codec
+            # entry renamed with the same settings would otherwise bring its old records back beside the new.
+            jobs = manifest.get("jobs")
+            if isinstance(jobs, list) and all(isinstance(j, dict) and "codec" in j and "key" in j for j in jobs):
+                planned = {(str(j["codec"]), j["key"]) for j in jobs}
+                records = [r for r in records if (r["codec"].get("name"), r["key"]) in planned]
+            else:
+                keys = set(manifest["keys"])
+                records = [r for r in records if r["key"] in keys]
             spec = MetricSpec.from_description(manifest.get("metrics") or {})
         else:  # no manifest, or one from before the metrics were kept apart: every record, default metrics
             spec = default_metric_spec()
@@ -352,8 +362,10 @@ class ResultStore:
         for parent in (self.root / "work", self.root / "prepared"):
             if not parent.is_dir():
                 continue
-            for d in parent.glob("*/*") if parent.name == "work" else parent.iterdir():
-                # work/<codec>/<key16>-<host>-<pid>, prepared/<pid>: only this host's processes can be checked.
+            found = [*parent.glob("*/*"), *_old_work_dirs(parent)] if parent.name == "work" else parent.iterdir()
+            for d in found:
+                # work/<codec>/<key16>-<host>-<pid> (before: work/<key16>-<host>-<pid>), prepared/<pid>: only
+                # this host's processes can be checked.
                 host, _, pid = d.name[17:].rpartition("-") if parent.name == "work" else (_host(), "", d.name)
                 if host == _host() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
                     shutil.rmtree(d, ignore_errors=True)
@@ -366,6 +378,15 @@ class ResultStore:
             host, _, pid = tmp.name.rsplit(".", 3)[-3].rpartition("-") if tmp.name.count(".") >= 4 else ("", "", "")
             if host == _host() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
                 tmp.unlink(missing_ok=True)
+
+
+def _old_work_dirs(work: Path) -> list[Path]:
+    """Job folders of the layout before work folders were per codec: work/<key16>-<host>-<pid> (a run killed
+    before the upgrade left them; they may hold gigabytes of frames)."""
+    if not work.is_dir():
+        return []
+    return [d for d in work.iterdir() if d.is_dir() and len(d.name) >= 19 and d.name[16] == "-"
+            and all(c in "0123456789abcdef" for c in d.name[:16]) and d.name.rpartition("-")[2].isdigit()]
 
 
 def measurement_problem(doc: dict[str, Any], name: str, record: dict[str, Any]) -> str | None:

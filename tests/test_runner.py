@@ -138,6 +138,34 @@ def test_two_codec_entries_with_the_same_settings_keep_apart(tmp_path: Path, cli
     assert rows[("a", "Pan")] == ("done", "") and rows[("b", "Pan")] == ("failed", "b's own failure")
 
 
+def test_a_renamed_codec_entry_does_not_bring_back_its_old_records(tmp_path: Path, clip_dir: Path) -> None:
+    """Job keys leave the codec's name out: after renaming an entry (same settings), the run's records, its tables
+    and ``report``/``bd`` reading the folder hold the new name's only, not the old folder's as well."""
+    one = "codecs:\n  - {name: a, descriptor: x264, params: {preset: veryfast}, rate_points: [30]}\nanchor: a\n"
+    path = condition_file(tmp_path, clip_dir, codecs="", extra=one)
+    run_condition(load_condition(path), RunOptions(tmp_path / "results", progress=False))
+    path.write_text(path.read_text().replace("name: a,", "name: b,").replace("anchor: a", "anchor: b"))
+    run_condition(load_condition(path), RunOptions(tmp_path / "results", progress=False))
+    assert {r["codec"]["name"] for r in records(tmp_path / "results")} == {"b"}
+    assert (tmp_path / "results" / "t" / "records" / "a").is_dir()  # kept on disk, not read as this run's
+
+
+def test_work_folders_of_the_earlier_layout_are_shown_and_cleaned(tmp_path: Path, clip_dir: Path) -> None:
+    """Before work folders were per codec a job's was work/<key16>-<host>-<pid>: one a killed run left behind is
+    still reported as interrupted and removed by the next run's clean-up."""
+    from bench.files import host
+
+    cond = load_condition(condition_file(tmp_path, clip_dir, codecs="", extra=FAST))
+    jobs, _ = plan(cond)
+    store = ResultStore(tmp_path / "results" / "t")
+    old = store.root / "work" / f"{jobs[0].key[:16]}-{host()}-999999"  # no such process
+    (old / "encode").mkdir(parents=True)
+    rows = condition_status(cond, tmp_path / "results").rows
+    assert [r["state"] for r in rows].count("interrupted") == 1
+    store.clean_stale_work()
+    assert not (store.root / "work").exists()
+
+
 def test_kill_9_mid_run_then_rerun_completes(tmp_path: Path, clip_dir: Path) -> None:
     slow = ("codecs:\n  - {descriptor: x265, params: {preset: medium}, rate_points: [20, 24, 28, 32, 36, 40]}\n"
             "  - {descriptor: vvenc, rate_points: [24, 32, 40]}")
