@@ -3,8 +3,8 @@ it prints, the BD tables, and the report with its paper figures.
 
 The run's records are read once (:func:`bench.outputs.read_run_records`) and handed to each writer; the BD
 table the terminal ranks by is computed once (:class:`bench.bdfiles.BDMemo`) where the report has the same
-table (the run's BD options are the report's own for that metric, and every codec has a successful job), and
-its files are then written once, by the report. The quick-look figures are drawn by a process of their own
+table (the report computes every metric with the run's BD options; the same points unless a codec has no
+successful job), and its files are then written once, by the report. The quick-look figures are drawn by a process of their own
 from the start (:func:`bench.report.plots.start_quicklook`), beside the ranking, the page and the paper figures.
 """
 
@@ -78,7 +78,7 @@ def _ranking_text(records: list[dict[str, Any]], anchor: str, opts: BDOptions, t
     """The ranked table against ANCHOR on OPTS's metric and the BD details, as the terminal shows them; or why
     there is none (the failures are listed after it: BD tables against nothing would only confuse). Its BD
     files are written here only where the report (given MEMO, which then holds the tables) writes none of that
-    name: for a BD-quality table, or a metric the report has no section for."""
+    name: for a metric the report has no section for."""
     points = summary_frame(records)
     why = no_bd_table(points, anchor)
     if why is not None:
@@ -88,7 +88,7 @@ def _ranking_text(records: list[dict[str, Any]], anchor: str, opts: BDOptions, t
     # From the successful points, the report's: the same BD as from every point, unless a codec has no successful
     # job at all; then from every point, so that the terminal keeps that codec's rows (status missing).
     tables = memo.tables(ok if set(ok["codec"]) == set(points["codec"]) else points, anchor, opts)
-    if not (opts.kind == "rate" and opts.metric in usable_metrics(ok)):  # else the report writes bd_report_<metric>_rate_*
+    if opts.metric not in usable_metrics(ok):  # else the report writes these files, from the same tables (memo)
         write_bd_files(tables, anchor, opts, tables_dir, "report", note)
     rows = ranking.ranked({opts.metric: (tables.classes, tables.average_curve)}, anchor, opts.kind,
                           failures_by_codec(records))

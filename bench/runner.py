@@ -295,8 +295,8 @@ def _warm_cpu_kernels(condition: Condition, options: RunOptions, measured_here: 
     seconds, which then overlap planning, input preparation and the first encodes instead of following them."""
     cpu = condition.metrics.device == "cpu" or (condition.metrics.device == "auto" and any(
         not adapters[j.codec.name].uses_gpu() for j in measured_here))
-    if not measured_here or not cpu:
-        return
+    if not measured_here or not cpu or condition.timing == "exclusive":
+        return  # exclusive timing: nothing may run beside a job's timed encode, a compile included
     from bench.metrics.kernels import warm_in_background  # imports numba: only when something is measured
 
     depths = set()
