@@ -430,6 +430,10 @@ def _run(args: argparse.Namespace) -> int:
         _check_gpus(args.gpus, args.executor)
     _folder_for_output(args.results, "--results")
     _folder_for_output(args.reports, "--reports")
+    if args.executor == "local":  # a fresh installation: compile while the condition is read and planned
+        from bench.metrics.warmup import warm_early_if_cold
+
+        warm_early_if_cold()
     condition = _load(args)
     if condition.narrowed is not None:
         print(f"{condition.name}: {condition.narrowed.describe()} (its own results folder: "

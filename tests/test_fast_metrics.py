@@ -232,15 +232,18 @@ from bench.runner import RunOptions, run_condition
 names = [n for n in dir(kernels) if hasattr(getattr(kernels, n), "signatures")]
 def compiled():
     return {{n: sorted(map(str, getattr(kernels, n).signatures)) for n in names}}
+from bench.metrics.warmup import kernel_cache_is_cold
+cold = kernel_cache_is_cold()
 kernels.warm((8,))
 warmed = compiled()
 outcome = run_condition(load_condition({str(condition)!r}), RunOptions(Path({str(tmp_path / "r")!r}), progress=False))
-print(json.dumps([warmed, compiled(), outcome.coded, len(outcome.failed)]))
+print(json.dumps([warmed, compiled(), outcome.coded, len(outcome.failed), cold, kernel_cache_is_cold()]))
 """
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # cold: nothing compiled before
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True,
                           timeout=600)
-    warmed, after_job, coded, failed = json.loads(done.stdout.strip().splitlines()[-1])
+    warmed, after_job, coded, failed, cold_before, cold_after = json.loads(done.stdout.strip().splitlines()[-1])
     assert coded == 1 and failed == 0
+    assert cold_before and not cold_after  # what a run's early start decides by: no index files, then some
     assert all(warmed[n] for n in ("_sse", "_ssim_rows", "_pool2", "_yuv_to_rgb_rows", "_lookup")), warmed
     assert after_job == warmed
