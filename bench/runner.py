@@ -300,11 +300,11 @@ def _warm_cpu_kernels(condition: Condition, options: RunOptions, measured_here: 
     from bench.metrics.kernels import warm_in_background  # imports numba: only when something is measured
 
     depths = set()
-    for job in measured_here:  # frames are measured in the format the codec coded
+    for codec, fmt in {(j.codec.name, j.source.fmt) for j in measured_here}:  # measured as the codec coded them
         try:
-            depths.add(adapters[job.codec.name].input_format(condition.colour.coding(job.source.fmt)).bit_depth)
+            depths.add(adapters[codec].input_format(condition.colour.coding(fmt)).bit_depth)
         except BenchError:  # a codec that refuses the format fails its job later, named
-            depths.add(job.source.fmt.bit_depth)
+            depths.add(fmt.bit_depth)
     warm_in_background(depths)
 
 

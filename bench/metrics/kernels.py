@@ -387,12 +387,21 @@ def warm(bit_depths: Iterable[int] = (8,)) -> None:
     kernels.close()
 
 
-def warm_in_background(bit_depths: Iterable[int]) -> threading.Thread:
+def warm_in_background(bit_depths: Iterable[int]) -> threading.Thread | None:
     """:func:`warm` on a daemon thread, started now. The first job's measuring would compile the kernels itself
     (seconds on a fresh installation; numba's cache, next to this file, keeps them for every later process);
     started when a run begins, the compiling overlaps planning, input preparation and the first encodes. A job
-    that reaches a kernel still compiling waits for that compile (numba's lock), never compiles it twice."""
-    depths = tuple(bit_depths)
+    that reaches a kernel still compiling waits for that compile (numba's lock), never compiles it twice. Bit
+    depths already warmed (or being warmed) by this process are left out: None when none is left."""
+    with _WARMING_LOCK:
+        depths = tuple(sorted(set(bit_depths) - _WARMING))
+        _WARMING.update(depths)
+    if not depths:
+        return None
     thread = threading.Thread(target=warm, args=(depths,), name="warm-kernels", daemon=True)
     thread.start()
     return thread
+
+
+_WARMING: set[int] = set()  # bit depths this process has started warming (a run's early start, then its plan)
+_WARMING_LOCK = threading.Lock()
