@@ -42,7 +42,6 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
-from scipy.interpolate import Akima1DInterpolator
 
 from bench.bdoptions import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS, REPAIRS
 
@@ -287,6 +286,10 @@ def _integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: str) -
     if len(x) == 2:
         slope = (y[1] - y[0]) / (x[1] - x[0])
         return float((y[0] - slope * x[0]) * (hi - lo) + slope * (hi * hi - lo * lo) / 2)
+    # Imported here: only the Akima method needs scipy, and importing scipy.interpolate costs 0.3 s, which a run
+    # with PCHIP or no BD table at all (one codec) would pay for nothing.
+    from scipy.interpolate import Akima1DInterpolator
+
     return float(Akima1DInterpolator(x, y).integrate(lo, hi))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from bench.conditions import Condition
 from bench.jobs import Job
 from bench.metrics.registry import MetricSpec
-from bench.report.plots import FigureProcesses, cancel_export, start_quicklook
+from bench.report.figure_workers import FigureDrawing
 from bench.report.tables import frames_frame, summary_frame, write_csv
 from bench.store import ResultStore
 
@@ -44,10 +44,10 @@ def read_run_records(store: ResultStore, jobs: list[Job], metrics: MetricSpec) -
 
 
 def write_outputs(condition: Condition, records: list[dict[str, Any]], results_dir: Path, reports_dir: Path,
-                  figures: bool = True) -> tuple[dict[str, Path], FigureProcesses | None]:
+                  figures: bool = True) -> tuple[dict[str, Path], FigureDrawing | None]:
     """summary.csv and frames.csv of RECORDS (the run's, in job order: :func:`read_run_records`) and, with
-    FIGURES, a quick-look RD figure per sequence, drawn by a process of their own (returned: the caller
-    collects it with :func:`bench.report.plots.finish_export` once its own work is done)."""
+    FIGURES, a quick-look RD figure per sequence, handed to a drawing process (returned: the caller hands it the
+    paper figures too, and collects both once its own work is done)."""
     store = ResultStore(results_dir / condition.name)
     summary = summary_frame(records)
     paths = {"summary": store.root / "summary.csv", "per-frame": store.root / "frames.csv"}
@@ -62,14 +62,14 @@ def write_outputs(condition: Condition, records: list[dict[str, Any]], results_d
                 "rate from bitstream bytes")
         figure_dir = reports_dir / condition.name / "figures" / "quicklook"  # beside the paper figures
         # Started before the CSV files are written: its start-up (matplotlib) overlaps with them.
-        drawing = start_quicklook(summary, [str(s) for s in ok["sequence"].unique()], figure_dir, note,
-                                  condition.anchor)
+        drawing = FigureDrawing()
+        drawing.quicklook(summary, [str(s) for s in ok["sequence"].unique()], figure_dir, note, condition.anchor)
         paths["RD figures (quick look, PNG)"] = figure_dir
     try:
         write_csv(summary, paths["summary"])
         write_csv(frames_frame(records), paths["per-frame"])
     except BaseException:
         if drawing is not None:
-            cancel_export(drawing)
+            drawing.cancel()
         raise
     return paths, drawing

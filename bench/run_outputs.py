@@ -4,8 +4,9 @@ it prints, the BD tables, and the report with its paper figures.
 The run's records are read once (:func:`bench.outputs.read_run_records`) and handed to each writer; the BD
 table the terminal ranks by is computed once (:class:`bench.bdfiles.BDMemo`) where the report has the same
 table (the report computes every metric with the run's BD options; the same points unless a codec has no
-successful job), and its files are then written once, by the report. The quick-look figures are drawn by a process of their own
-from the start (:func:`bench.report.plots.start_quicklook`), beside the ranking, the page and the paper figures.
+successful job), and its files are then written once, by the report. One drawing process
+(:class:`bench.report.figure_workers.FigureDrawing`) draws the quick-look figures from the start and then the
+paper figures, beside the ranking and the page.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from bench.jobs import Job
 from bench.outputs import read_run_records, write_outputs
 from bench.records import failures_by_codec
 from bench.report.html import build_report, usable_metrics
-from bench.report.plots import cancel_export, finish_export
 from bench.report.tables import narrowing_note, summary_frame
 from bench.sources import sources_from
 from bench.store import ResultStore
@@ -43,7 +43,7 @@ def write_run_outputs(condition: Condition, jobs: list[Job], results: Path, repo
     store = ResultStore(results / condition.name)
     store.write_run_manifest([j.manifest_entry() for j in jobs], condition.name, condition.metrics)
     records = read_run_records(store, jobs, condition.metrics)
-    paths, quicklook = write_outputs(condition, records.by_job, results, reports, figures)
+    paths, drawing = write_outputs(condition, records.by_job, results, reports, figures)
     report_dir = reports / condition.name
     memo = BDMemo()
     try:
@@ -55,12 +55,12 @@ def write_run_outputs(condition: Condition, jobs: list[Job], results: Path, repo
         paths["report"] = build_report(sources_from([str(store.root)], loaded={store.root: records.by_file}),
                                        report_dir, f"lvc-bench report: {condition.name}", condition.anchor,
                                        opts.method, bd=replace(opts, metric=""), figures=figures, progress=say,
-                                       font=font, table_times=table_times, bd_memo=memo)
+                                       font=font, table_times=table_times, bd_memo=memo, drawing=drawing)
     except BaseException:
-        if quicklook is not None:
-            cancel_export(quicklook)
+        if drawing is not None:
+            drawing.cancel()
         raise
-    for line in finish_export(quicklook)[1] if quicklook is not None else []:
+    for line in drawing.finish().get("quicklook", ([], []))[1] if drawing is not None else []:
         print(line)  # a sequence without any quick-look metric: which, and why
     if figures:
         paths["paper figures (PDF, SVG, PNG)"] = report_dir / "figures"

@@ -16,16 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import pytest
 from conftest import REPO
 from figure_check import PDFLATEX, TEX_PACKAGES, figure_problems, latex_problems, tex_page
 from matplotlib.figure import Figure
 
-from bench import outputs, run_outputs
 from bench.cli import main
-from bench.report import html as report_html
 from bench.report import plots
+from bench.report.figure_workers import FigureDrawing
 from bench.report.latex import fit_table, text_width
 from bench.report.styles import COLOURS, KNOWN, Origin, codec_style, codec_styles, family
 
@@ -73,23 +71,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         seen.check(self, fname)
         return saving(self, fname, *args, **kwargs)
 
-    def start_here(points: pd.DataFrame, metrics: list[str], out_dir: Path, styles: dict, family: str = "serif"
-                   ) -> list[Any]:
-        skipped: list[str] = []
-        names = plots.export_rd_figures(points, metrics, out_dir, styles=styles, family=family, skipped=skipped)
-        return [(names, skipped)]
-
-    def quicklook_here(summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
-                       anchor: str | None) -> list[Any]:
-        return [([], plots.draw_quicklook(summary, sequences, figure_dir, note, anchor))]
-
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
         mp.setattr(Figure, "savefig", checked_savefig)
-        mp.setattr(outputs, "start_quicklook", quicklook_here)  # a run's quick-look figures, here too
-        mp.setattr(run_outputs, "finish_export", lambda procs: ([], sorted(procs[0][1])))
-        mp.setattr(report_html, "start_export", start_here)
-        mp.setattr(report_html, "finish_export", lambda procs: (sorted(procs[0][0]), sorted(procs[0][1])))
+        mp.setattr(FigureDrawing, "draw_here", plots.draw_job)  # quick-look and paper figures drawn here
         for cond in ("figs_a", "figs_b"):
             assert main(["--conditions", str(root / f"{cond}.yaml"), "--results", str(root / "results"),
                          "--reports", str(root / "reports"), "--no-progress", "--jobs", "2"]) == 0

@@ -22,9 +22,13 @@ from conftest import REPO, condition_file
 
 import bench.bdfiles
 from bench.bdoptions import BDOptions
+from bench.bdtable import with_db_columns
 from bench.cli import main
 from bench.conditions import load_condition
+from bench.errors import BenchError
 from bench.report import plots
+from bench.report.figure_workers import FigureDrawing
+from bench.report.styles import codec_styles
 from bench.report.tables import summary_frame
 from bench.run_outputs import write_run_outputs
 from bench.runner import plan
@@ -172,13 +176,40 @@ def test_quicklook_figures_drawn_beside_are_those_drawn_here(run: tuple[Path, An
     here, beside = root / "quicklook_here", root / "quicklook_beside"
     for seq in sequences:
         assert plots.plot_sequence(summary, seq, here / f"{seq}.png", "a note", "x265") is None
-    drawing = plots.start_quicklook(summary, sequences, beside, "a note", "x265")
-    assert drawing.handover.is_dir() and drawing.out_dir == beside
-    assert plots.finish_export(drawing) == ([], [])
+    drawing = FigureDrawing()
+    drawing.quicklook(summary, sequences, beside, "a note", "x265")
+    assert drawing.handover.is_dir()
+    assert drawing.finish() == {"quicklook": ([], [])}
     assert not drawing.handover.exists()  # its hand-over folder removed, and nothing else (it is kept, not parsed)
     assert sorted(p.name for p in beside.iterdir()) == [f"{s}.png" for s in sequences]
     for seq in sequences:
         assert (beside / f"{seq}.png").read_bytes() == (here / f"{seq}.png").read_bytes(), seq
+
+
+def test_one_drawing_process_draws_the_quick_looks_then_the_paper_figures(run: tuple[Path, Any, list[Any]],
+                                                                          tmp_path: Path) -> None:
+    """A run's quick-look and paper figures are drawn by one process, which pays matplotlib's import once; a job
+    that fails there (its folder cannot be made: a file stands in the way) is raised here as one line naming that
+    folder, and the job after it in the same process is still drawn; the hand-over folder is removed."""
+    root, _, _ = run
+    summary = summary_frame(ResultStore(root / "results" / "t").run_records())
+    sequences = sorted(set(summary["sequence"]))
+    points = with_db_columns(summary)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    drawing = FigureDrawing()
+    drawing.quicklook(summary, sequences, blocker / "quicklook", "a note", "x265")
+    drawing.paper(points, ["psnr_y"], tmp_path / "paper", codec_styles(sorted(set(points["codec"])), "x265"))
+    assert len(drawing._procs) == 1  # two figures: no second process
+    with pytest.raises(BenchError) as failed:
+        drawing.finish()
+    message = str(failed.value)
+    assert message.startswith(f"figure export into {blocker / 'quicklook'} failed: ") and "\n" not in message
+    assert "Not a directory" in message
+    drawn = sorted(p.name for p in (tmp_path / "paper").iterdir())
+    stems = sorted({name.rsplit(".", 1)[0] for name in drawn})
+    assert "rd_classes_psnr_y" in stems and drawn == sorted(f"{s}.{e}" for s in stems for e in ("pdf", "png", "svg"))
+    assert not drawing.handover.exists()
 
 
 def test_the_benchmark_folder_is_a_run_the_store_reads_whole(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from conftest import REPO
 from bench import ranking
 from bench.bdoptions import BDOptions
 from bench.bdtable import average_curve, jvet_summary, per_sequence
+from bench.report import figure_workers, plots
 from bench.report import html as report_html
-from bench.report import plots
 from bench.report.origins import origins, setting_differences
 from bench.report.page_tables import summary_note
 from bench.report.styles import Origin
@@ -151,7 +151,7 @@ def test_each_figure_process_computes_only_its_own_figures(monkeypatch: pytest.M
                         lambda pts, metric: averaged.append(metric) or real(pts, metric))
     drawn: list[str] = []
     monkeypatch.setattr(plots, "_figure", lambda panels, metric, width, styles, stem: drawn.append(stem.name) or [])
-    parts = plots.EXPORT_PROCESSES
+    parts = figure_workers.EXPORT_PROCESSES
     per_part = []
     for part in range(parts):
         averaged.clear()

@@ -20,6 +20,20 @@ from bench.records import display_name
 from bench.report.styles import Style
 
 
+def finite_curve(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """ROWS' finite (bpp, METRIC) points in ascending bpp, as columns ``x`` and ``y``."""
+    if metric not in rows or rows.empty:
+        return pd.DataFrame({"x": [], "y": []})
+    xy = pd.DataFrame({"x": pd.to_numeric(rows["bpp"], errors="coerce"), "y": pd.to_numeric(rows[metric], errors="coerce")})
+    xy = xy[xy["x"].map(math.isfinite) & xy["y"].map(math.isfinite)]
+    return xy.sort_values("x")
+
+
+def has_data(rows: pd.DataFrame, metric: str) -> bool:
+    """Whether ROWS hold at least one finite (bpp, METRIC) point: a curve that can be drawn."""
+    return not finite_curve(rows, metric).empty
+
+
 def _num(v: Any) -> float | None:
     """A finite number at six significant digits, else None (JSON null: a gap in the curve)."""
     try:

@@ -39,9 +39,9 @@ from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label
 from bench.records import cautions, empty_folders, failures_by_codec
 from bench.report import chart_data, page_tables, run_tables
+from bench.report.figure_workers import FigureDrawing
 from bench.report.latex import fit_table
 from bench.report.origins import origins, setting_differences
-from bench.report.plots import cancel_export, finish_export, has_data, start_export
 from bench.report.styles import Style, codec_styles
 from bench.report.svg import Strip, strip_chart
 from bench.report.tables import (
@@ -271,7 +271,7 @@ def _chart_sections(records: list[dict[str, Any]], ok_points: pd.DataFrame, metr
         if not ok_points.empty else {}
     # A sequence gets a chart for a metric only where some curve has a value of it (no empty chart): the others
     # are named under the metric's charts.
-    drawn = {m: {s for s, part in ok_points.groupby(ok_points["sequence"].astype(str)) if has_data(part, m)}
+    drawn = {m: {s for s, part in ok_points.groupby(ok_points["sequence"].astype(str)) if chart_data.has_data(part, m)}
              for m in metrics} if not ok_points.empty else {}
     return {"chart_data": Markup(chart_data.payload(styles, metrics, rd, frames, scatter)),
             "chart_script": Markup(SCRIPT.read_text()), "rd_classes": classes,
@@ -297,13 +297,15 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
                  method: str = "pchip", allow_condition_mismatch: bool = False,
                  bd: BDOptions | None = None, figures: bool = True,
                  progress: Callable[[str], None] | None = None, font: str = "serif",
-                 table_times: bool = False, bd_memo: BDMemo | None = None) -> Path:
+                 table_times: bool = False, bd_memo: BDMemo | None = None,
+                 drawing: FigureDrawing | None = None) -> Path:
     """Write ``out_dir/index.html`` and its exports; return the HTML path. BD tables use BD's settings (overlap,
     points, kind, repair) when given, for its metric only when it names one, else for every headline metric.
     The page is written before the paper figures (``figures=False``: none; ``font``: serif or sans) are waited
     for, then once more listing them; ``progress`` hears what is being waited for. ``table_times``: the LaTeX
     summary also has encode and decode time columns. ``bd_memo``: BD tables its caller has computed from these
-    sources' successful points (a run's terminal ranking) are not computed again."""
+    sources' successful points (a run's terminal ranking) are not computed again. ``drawing``: the drawing
+    processes a run has started (its quick-look figures) to hand the paper figures to as well."""
     if method not in METHODS:
         raise ValueError(f"unknown BD method {method!r}")
     if (empty := empty_folders(sources)) is not None:  # before anything is written
@@ -317,14 +319,17 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     if bd is not None and bd.metric and bd.metric not in points.columns:  # before anything is written
         raise BenchError(f"--metric {bd.metric}: no result has it; these do: {', '.join(metrics) or 'none'}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    # The paper figures (matplotlib) are drawn in a second process while this one builds the page.
-    exports = start_export(ok_points, metrics, out_dir / "figures", styles, font) if metrics and figures else None
+    # The paper figures (matplotlib) are drawn in another process while this one builds the page.
+    exports = None
+    if metrics and figures:
+        exports = drawing if drawing is not None else FigureDrawing()
+        exports.paper(ok_points, metrics, out_dir / "figures", styles, font)
     try:
         page = _page(sources, records, points, ok_points, metrics, styles, anchor, method, bd,
                      allow_condition_mismatch, table_times, out_dir, title, exports is not None, differ, bd_memo)
     except BaseException:
         if exports is not None:
-            cancel_export(exports)
+            exports.cancel()
         raise
     return _write_page(page, out_dir / "index.html", exports, progress)
 
@@ -374,7 +379,7 @@ def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataF
     return page
 
 
-def _write_page(page: dict[str, Any], path: Path, exports: list | None,
+def _write_page(page: dict[str, Any], path: Path, exports: FigureDrawing | None,
                 progress: Callable[[str], None] | None) -> Path:
     """The page now (it needs no figure file), then again listing the paper figures once they are drawn."""
     template = _environment().get_template("report.html.j2")
@@ -384,7 +389,7 @@ def _write_page(page: dict[str, Any], path: Path, exports: list | None,
     if progress is not None:
         progress(f"report written: {path}; drawing the paper figures into {path.parent / 'figures'} ...")
     try:
-        exported, skipped = finish_export(exports)
+        exported, skipped = exports.finish()["paper"]
     except BenchError:  # the page stays, saying the figures are missing
         atomic_write_text(path, template.render(**{**page, "figures_pending": False}))
         raise

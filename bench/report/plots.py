@@ -1,6 +1,7 @@
 """RD figures (matplotlib, Agg backend: no display needed): a quick-look PNG per sequence for a run, and the paper
-figures, per class and per sequence at publication size as PDF, SVG and PNG, each drawn in separate processes
-while the run's ranking and the report's page are built.
+figures, per class and per sequence at publication size as PDF, SVG and PNG. Run as ``python -m
+bench.report.plots`` it is a drawing process: it draws the jobs :mod:`bench.report.figure_workers` hands it while
+the run's ranking and the report's page are built.
 
 Every figure is laid out in inches, not left to matplotlib: the panels at a fixed size, below them one legend
 of every curve drawn in any panel, in as many columns as fit the figure's width (a label too long for one
@@ -11,16 +12,13 @@ list of skipped figures the export returns.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import os
-import shutil
-import subprocess
 import sys
 import textwrap
-from dataclasses import asdict, dataclass
+import traceback
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -28,26 +26,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.errors import BenchError, environment_problem  # noqa: E402
-from bench.files import private_temp_dir  # noqa: E402
+from bench.errors import BenchError  # noqa: E402
 from bench.metrics import metric_label  # noqa: E402
+from bench.report.chart_data import finite_curve, has_data  # noqa: E402
+from bench.report.figure_workers import QUICKLOOK_METRICS, figure_specs  # noqa: E402
 from bench.report.styles import Style, codec_styles  # noqa: E402
-
-QUICKLOOK_METRICS = ("psnr_yuv_611", "psnr_y", "psnr_rgb")  # the first two with data are drawn
-
-
-def _curve(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """ROWS' finite (bpp, METRIC) points in ascending bpp, as columns ``x`` and ``y``."""
-    if metric not in rows or rows.empty:
-        return pd.DataFrame({"x": [], "y": []})
-    xy = pd.DataFrame({"x": pd.to_numeric(rows["bpp"], errors="coerce"), "y": pd.to_numeric(rows[metric], errors="coerce")})
-    xy = xy[xy["x"].map(math.isfinite) & xy["y"].map(math.isfinite)]
-    return xy.sort_values("x")
-
-
-def has_data(rows: pd.DataFrame, metric: str) -> bool:
-    """Whether ROWS hold at least one finite (bpp, METRIC) point."""
-    return not _curve(rows, metric).empty
 
 
 def plot_sequence(df: pd.DataFrame, sequence: str, path: Path, note: str, anchor: str | None = None) -> str | None:
@@ -105,7 +88,7 @@ def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict[str, Styl
     """Every codec's curve of ROWS on METRIC that has a point; returns how many were drawn."""
     drawn = 0
     for codec, part in rows.groupby("codec", sort=True):
-        xy = _curve(part, metric)
+        xy = finite_curve(part, metric)
         if xy.empty:
             continue
         st = styles[str(codec)]
@@ -247,13 +230,6 @@ def _figure(panels: list[tuple[str | None, pd.DataFrame]], metric: str, width: f
     return _save_all(fig, stem)
 
 
-def figure_specs(points: pd.DataFrame, metrics: list[str]) -> list[tuple[str, str]]:
-    """Every paper figure as (kind, what), cheap to list: ("classes", metric) per metric, the class-averaged
-    curves; ("sequences", class) per class, that class's sequences on the headline (first) metric."""
-    groups = sorted(str(g) for g in points["group"].unique())
-    return [("classes", m) for m in metrics] + ([("sequences", g) for g in groups] if metrics else [])
-
-
 def _figure_job(points: pd.DataFrame, metrics: list[str], kind: str,
                 what: str) -> tuple[str, str, list[tuple[str | None, pd.DataFrame]], str, list[str]]:
     """One figure of :func:`figure_specs` as (file stem, metric, panels, width kind, why panels were left out);
@@ -306,56 +282,6 @@ def export_rd_figures(points: pd.DataFrame, metrics: list[str], out_dir: Path, p
     return [p.name for p in written]
 
 
-EXPORT_PROCESSES = 2
-
-
-@dataclass(frozen=True)
-class FigureProcesses:
-    """Figure-drawing processes started by :func:`start_export` or :func:`start_quicklook`, with the private
-    hand-over folder they read (removed once they are done) and the figures folder they write. The folders are
-    kept here, never read back from the processes' command lines: a wrapper around the interpreter (``time``,
-    ``nice``, a profiler) shifts those, and a folder taken from the wrong position was once the working folder."""
-
-    procs: list[subprocess.Popen[bytes]]
-    handover: Path
-    out_dir: Path
-
-
-def start_export(points: pd.DataFrame, metrics: list[str], out_dir: Path, styles: dict[str, Style],
-                 family: str = "serif") -> FigureProcesses:
-    """Draw the paper figures in separate Python processes (plain subprocesses: no multiprocessing
-    start-method pitfalls) while the caller builds the page, each curve in its STYLES entry; ``finish_export``
-    collects the file names and the figures skipped."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # Handed over as JSON in a private temporary folder (mode 0700): nothing to unpickle, nothing another user
-    # can plant, nothing left in the reports folder if this process is killed.
-    data = private_temp_dir("figures") / "points.json"  # and those of killed runs are removed
-    data.write_text(points.to_json(orient="table", index=False), encoding="utf-8")
-    (data.parent / "settings.json").write_text(json.dumps({"metrics": metrics, "family": family,
-                                                          "styles": {c: asdict(s) for c, s in styles.items()}}),
-                                               encoding="utf-8")
-    return FigureProcesses([subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data), str(out_dir),  # noqa: S603
-                                              str(i), str(EXPORT_PROCESSES)], stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE)
-                            for i in range(EXPORT_PROCESSES)], data.parent, out_dir)
-
-
-def start_quicklook(summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
-                    anchor: str | None) -> FigureProcesses:
-    """Draw the quick-look figure of each of SEQUENCES (:func:`plot_sequence` of SUMMARY, into FIGURE_DIR) in a
-    separate process while the caller goes on (a run: its ranking, its page and its paper figures, so that a
-    second core is busy from the start); ``finish_export`` collects the figures not drawn and why,
-    ``cancel_export`` stops it. The columns the figures read are handed over as JSON with every value as it is
-    (Python writes a float's shortest exact form), so each figure is the one this process would draw."""
-    data = private_temp_dir("quicklook") / "summary.json"
-    columns = {c: summary[c].tolist() for c in ("codec", "sequence", "status", "bpp", *QUICKLOOK_METRICS) if c in summary}
-    data.write_text(json.dumps({"columns": columns, "sequences": sequences, "note": note, "anchor": anchor}),
-                    encoding="utf-8")
-    return FigureProcesses([subprocess.Popen([sys.executable, "-m", "bench.report.plots", str(data),  # noqa: S603
-                                              str(figure_dir), "quicklook"],
-                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)], data.parent, figure_dir)
-
-
 def draw_quicklook(summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
                    anchor: str | None) -> list[str]:
     """The quick-look figure of each of SEQUENCES, in this process; a line for each not drawn, saying why."""
@@ -363,56 +289,33 @@ def draw_quicklook(summary: pd.DataFrame, sequences: list[str], figure_dir: Path
             if (why := plot_sequence(summary, seq, figure_dir / f"{file_part(seq)}.png", note, anchor)) is not None]
 
 
-def _quicklook_main(data: Path, figure_dir: Path) -> None:
-    job = json.loads(data.read_text(encoding="utf-8"))
-    skipped = draw_quicklook(pd.DataFrame(job["columns"]), job["sequences"], figure_dir, job["note"], job["anchor"])
-    print(json.dumps({"written": [], "skipped": skipped}))
+def draw_job(path: Path) -> dict[str, Any]:
+    """One job of :class:`bench.report.figure_workers.FigureDrawing` (its JSON file at PATH), drawn here: the
+    file names written and the figures skipped (and why), or the error that stopped it (its traceback)."""
+    try:
+        job = json.loads(path.read_text(encoding="utf-8"))
+        out_dir = Path(job["out_dir"])
+        if job["kind"] == "quicklook":
+            skipped = draw_quicklook(pd.DataFrame(job["columns"]), job["sequences"], out_dir, job["note"],
+                                     job["anchor"])
+            return {"written": [], "skipped": skipped}
+        points = pd.read_json(job["points"], orient="table")
+        styles = {c: Style(**st) for c, st in job["styles"].items()}
+        skipped = []
+        written = export_rd_figures(points, job["metrics"], out_dir, job["part"], job["parts"], family=job["family"],
+                                    styles=styles, skipped=skipped)
+        return {"written": written, "skipped": skipped}
+    except Exception:  # the launcher raises it, naming the folder; this process goes on with the next job
+        return {"error": traceback.format_exc()[-2000:]}
 
 
-def cancel_export(drawing: FigureProcesses) -> None:
-    """Stop the figure processes (the page could not be built: no figure may land beside nothing) and remove
-    their hand-over folder."""
-    for proc in drawing.procs:
-        proc.kill()
-        proc.communicate()
-    shutil.rmtree(drawing.handover, ignore_errors=True)
-    with contextlib.suppress(OSError):  # the figures folder, if nothing else was in it
-        drawing.out_dir.rmdir()
-
-
-def finish_export(drawing: FigureProcesses) -> tuple[list[str], list[str]]:
-    """The file names the figure processes wrote, and the figures and panels they skipped (and why)."""
-    names: list[str] = []
-    skipped: list[str] = []
-    errors = []
-    for proc in drawing.procs:
-        out, err = proc.communicate()
-        if proc.returncode != 0:
-            errors.append(err.decode(errors="replace")[-2000:])
-        else:
-            done = json.loads(out.decode())
-            names += done["written"]
-            skipped += done["skipped"]
-    shutil.rmtree(drawing.handover, ignore_errors=True)
-    if errors:
-        last = [line for line in errors[0].strip().splitlines() if line.strip()][-1:] or ["no message"]
-        error = BenchError(f"figure export into {drawing.out_dir} failed: {last[0]}")
-        raise environment_problem(error, f"figure export into {drawing.out_dir}") or error
-    return sorted(names), sorted(skipped)
-
-
-def _main(argv: list[str]) -> None:
-    if argv[3:] == ["quicklook"]:
-        _quicklook_main(Path(argv[1]), Path(argv[2]))
-        return
-    points = pd.read_json(argv[1], orient="table")
-    settings = json.loads((Path(argv[1]).parent / "settings.json").read_text(encoding="utf-8"))
-    styles = {c: Style(**s) for c, s in settings["styles"].items()}
-    skipped: list[str] = []
-    written = export_rd_figures(points, settings["metrics"], Path(argv[2]), int(argv[3]), int(argv[4]),
-                                family=settings["family"], styles=styles, skipped=skipped)
-    print(json.dumps({"written": written, "skipped": skipped}))
+def _serve() -> None:
+    """A drawing process: one job file named per line of standard input, one answer line per job, until its
+    input ends."""
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(draw_job(Path(line.strip()))), flush=True)
 
 
 if __name__ == "__main__":
-    _main(sys.argv)
+    _serve()

@@ -1,0 +1,150 @@
+"""Handing figures to drawing processes and collecting what they drew; matplotlib is never imported here.
+
+The process that runs the jobs and builds the page draws no figure: importing matplotlib alone costs it about half
+a CPU-second. A :class:`FigureDrawing` starts a drawing process (``python -m bench.report.plots``, which draws with
+:mod:`bench.report.plots`) and hands it jobs in order: a run's quick-look figures as soon as its records are read,
+then its paper figures once the report knows its curves, so that one process pays the import for both. A report
+with more than ``FIGURES_PER_PROCESS`` paper figures shares them with ``EXPORT_PROCESSES - 1`` more processes.
+
+Each job is a JSON file in a private temporary folder (mode 0700: nothing to unpickle, nothing another user can
+plant, nothing left in the reports folder if this process is killed), named on the drawing process's standard
+input, one line per job; the process answers one line per job, in order: the files written and the figures
+skipped (and why), or the error that stopped the job. The folders are kept here, never read back from a command
+line: a wrapper around the interpreter (``time``, ``nice``, a profiler) shifts its words, and a folder taken from
+the wrong position was once the working folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from bench.errors import BenchError, environment_problem
+from bench.files import private_temp_dir
+from bench.report.styles import Style
+
+QUICKLOOK_METRICS = ("psnr_yuv_611", "psnr_y", "psnr_rgb")  # the first two with data are drawn
+FIGURES_PER_PROCESS = 8  # paper figures one process draws before a second is worth its start-up (~0.6 s)
+EXPORT_PROCESSES = 2  # processes sharing the paper figures of a report with more than FIGURES_PER_PROCESS
+
+
+def figure_specs(points: pd.DataFrame, metrics: list[str]) -> list[tuple[str, str]]:
+    """Every paper figure as (kind, what), cheap to list: ("classes", metric) per metric, the class-averaged
+    curves; ("sequences", class) per class, that class's sequences on the headline (first) metric."""
+    groups = sorted(str(g) for g in points["group"].unique())
+    return [("classes", m) for m in metrics] + ([("sequences", g) for g in groups] if metrics else [])
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: str  # "quicklook" or "paper"
+    out_dir: Path
+    process: int  # index into FigureDrawing._procs
+
+
+class FigureDrawing:
+    """Figure jobs handed to drawing processes, started on demand; :meth:`finish` waits for them all and says
+    what each kind of job wrote and skipped; :meth:`cancel` stops them. ``draw_here`` (tests): every job is
+    drawn at once in this process by that function, given ``bench.report.plots.draw_job`` (what a drawing
+    process calls)."""
+
+    draw_here: ClassVar[Callable[[Path], dict[str, Any]] | None] = None
+
+    def __init__(self) -> None:
+        self.handover = private_temp_dir("figures")  # and those of killed runs are removed
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._jobs: list[_Job] = []
+        self._answers: list[dict[str, Any]] = []  # of the jobs drawn in this process (draw_here)
+        self._finished: dict[str, tuple[list[str], list[str]]] | None = None
+
+    @property
+    def has_paper_figures(self) -> bool:
+        return any(j.kind == "paper" for j in self._jobs)
+
+    def quicklook(self, summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
+                  anchor: str | None) -> None:
+        """The quick-look figure of each of SEQUENCES into FIGURE_DIR (``plots.plot_sequence`` of SUMMARY). The
+        columns the figures read are handed over with every value as it is (Python writes a float's shortest
+        exact form), so each figure is the one this process would draw."""
+        columns = {c: summary[c].tolist() for c in ("codec", "sequence", "status", "bpp", *QUICKLOOK_METRICS)
+                   if c in summary}
+        self._hand(0, "quicklook", figure_dir, {"columns": columns, "sequences": sequences, "note": note,
+                                                 "anchor": anchor})
+
+    def paper(self, points: pd.DataFrame, metrics: list[str], out_dir: Path, styles: dict[str, Style],
+              family: str = "serif") -> None:
+        """The paper figures of POINTS on METRICS into OUT_DIR, each curve in its STYLES entry, in FAMILY's font."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        data = self.handover / f"points{len(self._jobs)}.json"
+        data.write_text(points.to_json(orient="table", index=False), encoding="utf-8")
+        parts = 1 if len(figure_specs(points, metrics)) <= FIGURES_PER_PROCESS else EXPORT_PROCESSES
+        for part in range(parts):
+            self._hand(part, "paper", out_dir, {"points": str(data), "metrics": metrics, "family": family,
+                                                "styles": {c: asdict(s) for c, s in styles.items()},
+                                                "part": part, "parts": parts})
+
+    def _hand(self, process: int, kind: str, out_dir: Path, job: dict[str, Any]) -> None:
+        path = self.handover / f"job{len(self._jobs)}.json"
+        path.write_text(json.dumps({"kind": kind, "out_dir": str(out_dir), **job}), encoding="utf-8")
+        self._jobs.append(_Job(kind, out_dir, process))
+        if self.draw_here is not None:
+            self._answers.append(type(self).draw_here(path))  # type: ignore[misc]
+            return
+        while len(self._procs) <= process:
+            self._procs.append(subprocess.Popen([sys.executable, "-m", "bench.report.plots"],  # noqa: S603
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        stdin = self._procs[process].stdin
+        assert stdin is not None
+        stdin.write(f"{path}\n".encode())
+        stdin.flush()
+
+    def finish(self) -> dict[str, tuple[list[str], list[str]]]:
+        """Wait for every job handed over so far: by kind ("quicklook", "paper"), the file names written and the
+        figures and panels skipped (and why). A job that failed raises here, naming its folder; called again,
+        the same answer without waiting."""
+        if self._finished is None:
+            try:
+                answers = self._answers if self.draw_here is not None else self._collect()
+            finally:
+                shutil.rmtree(self.handover, ignore_errors=True)
+            self._finished = {}
+            for job, answer in zip(self._jobs, answers, strict=True):
+                if "error" in answer:
+                    last = [line for line in answer["error"].strip().splitlines() if line.strip()][-1:] or ["no message"]
+                    error = BenchError(f"figure export into {job.out_dir} failed: {last[0]}")
+                    raise environment_problem(error, f"figure export into {job.out_dir}") or error
+                written, skipped = self._finished.get(job.kind, ([], []))
+                self._finished[job.kind] = (sorted(written + answer["written"]), sorted(skipped + answer["skipped"]))
+        return self._finished
+
+    def _collect(self) -> list[dict[str, Any]]:
+        """Every job's answer, in the order handed over (each process answers its own jobs in order)."""
+        outputs = []
+        for proc in self._procs:
+            out, err = proc.communicate()  # closes its input: it ends after its last job
+            lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+            if proc.returncode != 0:  # killed or crashed: its unanswered jobs get its last words
+                tail = err.decode(errors="replace")[-2000:] or f"exit status {proc.returncode}"
+                lines += [{"error": tail}] * (sum(j.process == len(outputs) for j in self._jobs) - len(lines))
+            outputs.append(iter(lines))
+        return [next(outputs[j.process]) for j in self._jobs]
+
+    def cancel(self) -> None:
+        """Stop the drawing processes (the page could not be built: no figure may land beside nothing) and remove
+        the hand-over folder and the figure folders they left empty."""
+        for proc in self._procs:
+            proc.kill()
+            proc.communicate()
+        shutil.rmtree(self.handover, ignore_errors=True)
+        for folder in {j.out_dir for j in self._jobs}:
+            with contextlib.suppress(OSError):  # a figures folder, if nothing else is in it
+                folder.rmdir()
