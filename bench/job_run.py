@@ -51,6 +51,9 @@ ESTIMATED_RATE_DEFINITION = "bits = the codec's own entropy-model estimate (sum 
                             "wherever shown: it omits the real coder's overhead"
 
 
+MEASURING = "measuring"  # the phase after coding: the runner gives the job's coding slot to the next job
+
+
 def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) -> Record:
     c = job.condition
     seq = job.sequence
@@ -148,7 +151,7 @@ def _code_and_measure(job: Job, adapter: Adapter, store: ResultStore, task: Codi
     _check_frame_count(job, result, task.fmt, g)
     decoded_sha = raw_sha256(result.decoded_path)
     t0 = time.perf_counter()
-    phase("measuring")
+    phase(MEASURING)
     seq = measured_sequence(job, result.decoded_path, task.fmt, g, task.work_dir / "measure")
     with measuring_backend(job, adapter, task.gpu, task.cpus) as backend:
         docs, measure_errors = take_measurements(seq, list(job.condition.metrics.requests), job.key, backend)

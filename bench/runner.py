@@ -49,6 +49,7 @@ from bench.errors import AdapterError, BenchError, ConditionError, DataError
 from bench.files import not_a_file
 from bench.inputs import InputCache, geometry
 from bench.job_run import (
+    MEASURING,
     ChangedSinceCoding,
     can_measure_again,
     measure_job,
@@ -61,7 +62,7 @@ from bench.metrics.backends import make_backend
 from bench.metrics.measuring import wanted_key
 from bench.metrics.registry import MeasureRequest
 from bench.runlock import holding
-from bench.scheduling import GpuSlots, available_cores, limit_torch_threads
+from bench.scheduling import CodingSlots, GpuSlots, available_cores, limit_torch_threads
 from bench.store import ResultStore, atomic_write_text, warn
 
 EXECUTORS = ("local", "slurm", "submitit-local")
@@ -372,6 +373,7 @@ class _Work:
     bar: Any  # tqdm
     code: bool = True  # False (remeasure): a job whose bitstream changed since coding is named, not coded again
     cpu_share: int = 1  # cores each job may use (split VTM segments, torch threads)
+    coding: CodingSlots | None = None  # local CPU jobs: how many code at once (each measured beside the next)
 
     def __post_init__(self) -> None:
         self.cpu_share = max(1, available_cores() // self.options.jobs)
@@ -401,6 +403,8 @@ class _Work:
 
         def phase(what: str) -> None:  # every adapter: which job is in flight, and what it is doing
             self.bar.set_postfix_str(f"{job.label}: {what}")
+            if what == MEASURING and self.coding is not None:
+                self.coding.coded()  # the next job codes while this one is measured
 
         return run_job_with_retries(job, self.adapters[job.codec.name], self.store, self.inputs,
                                     self.options.retries, frame_done, self.bar.write, gpu, self.cpu_share, phase)
@@ -496,10 +500,17 @@ class _Work:
                 return self.one(job, gpu)
 
         exclusive = self.condition.timing == "exclusive"
-        with ThreadPoolExecutor(max_workers=1 if exclusive else max(1, self.options.jobs)) as cpu_pool, \
+        self.coding = None if exclusive else CodingSlots(self.options.jobs)
+
+        def one_on_the_cpu(job: Job) -> dict[str, Any]:
+            with self.coding.slot() if self.coding is not None else contextlib.nullcontext():
+                return self.one(job)
+
+        # Twice --jobs threads: --jobs coding, and as many measuring what they coded (CodingSlots).
+        with ThreadPoolExecutor(max_workers=1 if exclusive else 2 * max(1, self.options.jobs)) as cpu_pool, \
                 ThreadPoolExecutor(max_workers=slots.workers(list(on_gpu.values()))) as gpu_pool:
             gpu_pool = cpu_pool if exclusive else gpu_pool
-            futures = {gpu_pool.submit(one_on_a_gpu, job) if job.key in on_gpu else cpu_pool.submit(self.one, job): job
+            futures = {gpu_pool.submit(one_on_a_gpu, job) if job.key in on_gpu else cpu_pool.submit(one_on_the_cpu, job): job
                        for job in todo}
             for fut in as_completed(futures):
                 self.count(futures[fut], fut.result())

@@ -1,5 +1,6 @@
-"""Where jobs run on this machine: one GPU job per GPU at a time, torch's thread pool kept to its share of the
-cores, and how many cores this process may use."""
+"""Where jobs run on this machine: ``--jobs`` jobs coding at once (each measured while the next one codes), one
+GPU job per GPU at a time, torch's thread pool kept to its share of the cores, and how many cores this process may
+use."""
 
 
 from __future__ import annotations
@@ -12,6 +13,33 @@ from collections.abc import Iterator, Mapping
 
 from bench.adapters.base import Adapter
 from bench.errors import BenchError
+
+
+class CodingSlots:
+    """At most N CPU jobs coding at once. A job frees its slot when its coding is done (:meth:`coded`), so that
+    the next job encodes while it is measured: with ``--jobs 1`` the encoder's core and the measuring's no longer
+    take turns. At most N more jobs are then measuring, each on its share of the cores; their times are those of a
+    shared machine, which is what a run without ``timing: exclusive`` records (that one runs every job alone)."""
+
+    def __init__(self, n: int) -> None:
+        self._free = threading.BoundedSemaphore(max(1, n))
+        self._held = threading.local()
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for this thread's job, from its start until :meth:`coded` or its end."""
+        self._free.acquire()
+        self._held.slot = True
+        try:
+            yield
+        finally:
+            self.coded()  # if not done already
+
+    def coded(self) -> None:
+        """This thread's job has coded: its slot goes to the next job (once; a retry codes without one)."""
+        if getattr(self._held, "slot", False):
+            self._held.slot = False
+            self._free.release()
 
 
 class GpuSlots:
