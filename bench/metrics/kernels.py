@@ -4,7 +4,7 @@ Why compiled kernels, measured on 1920x1080 frames on one core of a 2-core AMD E
 prints the current figures): ``pytorch_msssim.ms_ssim`` on Y took 0.35-0.9 s per frame, mostly in grouped 1-D
 convolutions and full-frame temporaries; OpenCV's separable filter (5 ms a pass) plus numpy element-wise maps
 took 76 ms; these row kernels, which keep a row's five filtered maps in cache and never write a full-frame
-temporary, take 17-22 ms. The float64 numpy conversion to RGB took 60-70 ms per frame pair, the same arithmetic
+temporary, take 13-17 ms (8-10 ms on two threads). The float64 numpy conversion to RGB took 60-70 ms per frame pair, the same arithmetic
 here about 20 ms. Every kernel uses numba's ``error_model="numpy"``: with Python's, a division checks for zero
 and that check alone kept the SSIM map loop from vectorising (10 against 16 ms at the first scale).
 
