@@ -51,7 +51,8 @@ ESTIMATED_RATE_DEFINITION = "bits = the codec's own entropy-model estimate (sum 
                             "wherever shown: it omits the real coder's overhead"
 
 
-MEASURING = "measuring"  # the phase after coding: the runner gives the job's coding slot to the next job
+CODING = "coding (encode and decode)"  # a job's phases as the progress bar shows them; the runner holds a coding
+MEASURING = "measuring"  # slot for the first and gives it to the next job at the second (scheduling.CodingSlots)
 
 
 def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) -> Record:
@@ -145,7 +146,7 @@ def _code_and_measure(job: Job, adapter: Adapter, store: ResultStore, task: Codi
                       phase: Callable[[str], None], started: str) -> dict[str, Any]:
     """Encode and decode (the adapter), check the decoded frames, measure them, keep what the record points to
     (bitstreams, decoded frames, measurements); the ok record, not yet written."""
-    phase("coding (encode and decode)")
+    phase(CODING)
     with collecting_usage() as usage:  # the resource use of every program this job runs, its own
         result = adapter.code_sequence(task)
     _check_frame_count(job, result, task.fmt, g)

@@ -60,7 +60,7 @@ def write_run_outputs(condition: Condition, jobs: list[Job], results: Path, repo
         if drawing is not None:
             drawing.cancel()
         raise
-    for line in drawing.finish().get("quicklook", ([], []))[1] if drawing is not None else []:
+    for line in drawing.finish("quicklook")[1] if drawing is not None else []:
         print(line)  # a sequence without any quick-look metric: which, and why
     if figures:
         paths["paper figures (PDF, SVG, PNG)"] = report_dir / "figures"

@@ -49,6 +49,7 @@ from bench.errors import AdapterError, BenchError, ConditionError, DataError
 from bench.files import not_a_file
 from bench.inputs import InputCache, geometry
 from bench.job_run import (
+    CODING,
     MEASURING,
     ChangedSinceCoding,
     can_measure_again,
@@ -403,8 +404,11 @@ class _Work:
 
         def phase(what: str) -> None:  # every adapter: which job is in flight, and what it is doing
             self.bar.set_postfix_str(f"{job.label}: {what}")
-            if what == MEASURING and self.coding is not None:
-                self.coding.coded()  # the next job codes while this one is measured
+            if self.coding is not None:
+                if what == MEASURING:
+                    self.coding.coded()  # the next job codes while this one is measured
+                elif what == CODING:
+                    self.coding.coding_again()  # a retry (a no-op for the first attempt, which holds its slot)
 
         return run_job_with_retries(job, self.adapters[job.codec.name], self.store, self.inputs,
                                     self.options.retries, frame_done, self.bar.write, gpu, self.cpu_share, phase)

@@ -18,8 +18,9 @@ from bench.errors import BenchError
 class CodingSlots:
     """At most N CPU jobs coding at once. A job frees its slot when its coding is done (:meth:`coded`), so that
     the next job encodes while it is measured: with ``--jobs 1`` the encoder's core and the measuring's no longer
-    take turns. At most N more jobs are then measuring, each on its share of the cores; their times are those of a
-    shared machine, which is what a run without ``timing: exclusive`` records (that one runs every job alone)."""
+    take turns. The runner keeps 2 x N jobs in flight, so up to 2 x N may be measuring at a moment when none
+    codes, each on its share of the cores; their times are those of a shared machine, which is what a run without
+    ``timing: exclusive`` records (that one runs every job alone, without slots)."""
 
     def __init__(self, n: int) -> None:
         self._free = threading.BoundedSemaphore(max(1, n))
@@ -36,10 +37,16 @@ class CodingSlots:
             self.coded()  # if not done already
 
     def coded(self) -> None:
-        """This thread's job has coded: its slot goes to the next job (once; a retry codes without one)."""
+        """This thread's job has coded: its slot goes to the next job (once)."""
         if getattr(self._held, "slot", False):
             self._held.slot = False
             self._free.release()
+
+    def coding_again(self) -> None:
+        """This thread's job codes again (a retry after it measured): wait for a slot as a new job would."""
+        if not getattr(self._held, "slot", True):  # held one and freed it
+            self._free.acquire()
+            self._held.slot = True
 
 
 class GpuSlots:

@@ -4,7 +4,8 @@ that reads ahead.
 
 Why these exist: the kernels are hand-written for speed (``benchmarks/metrics_speed.py``); the only thing that
 makes them acceptable is that they give the numbers of the definitions the suite documents. MS-SSIM must agree
-with ``pytorch_msssim.ms_ssim`` within 5e-6 on every frame, SSE exactly, the RGB samples exactly.
+with ``pytorch_msssim.ms_ssim`` within 5e-6 on every frame of natural content (within 1e-4 on near-flat frames
+close to the peak, where float32 itself is that far from float64), SSE exactly, the RGB samples exactly.
 """
 
 from __future__ import annotations
@@ -95,6 +96,31 @@ def test_ms_ssim_rgb_and_uncorrelated_frames_agree(demo_dir: Path) -> None:
     for _ in range(3):
         x, y = (rng.integers(0, 256, (1, 190, 230)).astype(np.uint8) for _ in range(2))
         assert kernels.ms_ssim(x, y, 255.0) == pytest.approx(_reference(x, y, 255), abs=MS_SSIM_TOLERANCE)
+
+
+def test_ms_ssim_on_flat_bright_frames_is_within_the_float32_definitions_own_error() -> None:
+    """Near-flat frames close to the peak, at the smallest sizes (a single pixel, or a few, at the last scale):
+    sigma = E[x^2] - mu^2 cancels ~65,000 against ~65,000 in float32, so any two float32 evaluations differ far
+    more than on natural content. pytorch_msssim itself (float32, the definition) is up to 7.3e-5 from its own
+    float64 evaluation here (measured); ours stays within 1e-4 of it (measured: 3.7e-5) and of float64."""
+    rng = np.random.default_rng(3)
+    kernels = Kernels(1)
+    worst = float32_error = 0.0
+    for bits in (8, 10):
+        peak = (1 << bits) - 1
+        for h, w in ((161, 161), (176, 176), (165, 190)):
+            for base in (peak - 3, peak - 20, peak // 2):
+                for noise in (0.3, 1.0, 3.0):
+                    ref = np.clip(np.round(base + rng.normal(0, noise, (h, w))), 0, peak)
+                    dist = np.clip(np.round(ref + rng.normal(0, noise, (h, w)) + 1), 0, peak)
+                    r, d = (a.astype(np.uint8 if bits == 8 else np.uint16)[None] for a in (ref, dist))
+                    ours, want = kernels.ms_ssim(r, d, float(peak)), _reference(r, d, peak)
+                    in_float64 = float(reference_ms_ssim(torch.from_numpy(ref[None, None]),
+                                                         torch.from_numpy(dist[None, None]), data_range=peak))
+                    assert ours == pytest.approx(want, abs=1e-4) and ours == pytest.approx(in_float64, abs=1e-4)
+                    worst = max(worst, abs(ours - want))
+                    float32_error = max(float32_error, abs(want - in_float64))
+    assert worst > MS_SSIM_TOLERANCE and float32_error > MS_SSIM_TOLERANCE  # the case this test is about
 
 
 def test_ms_ssim_needs_161_pixels() -> None:

@@ -1,7 +1,8 @@
 """A run's output stage in proportion: its records are read once, each BD table is computed once, and what it
 writes and prints is what ``evaluate.py report`` and ``evaluate.py bd`` make of the same results folder on their
 own (each reads the records and computes every table itself, the way the run did before it shared them); its
-quick-look figures, drawn beside the rest by a process of their own, are those drawn in this process.
+quick-look figures, drawn beside the rest by the drawing process that then draws the paper figures, are those
+drawn in this process.
 
 The counts are observed on the real code path: every open of a record file for reading (whatever reads it), and
 every call of the BD engine (:func:`bench.bdtable.per_sequence`, through the name :mod:`bench.bdfiles` calls),
@@ -179,7 +180,7 @@ def test_quicklook_figures_drawn_beside_are_those_drawn_here(run: tuple[Path, An
     drawing = FigureDrawing()
     drawing.quicklook(summary, sequences, beside, "a note", "x265")
     assert drawing.handover.is_dir()
-    assert drawing.finish() == {"quicklook": ([], [])}
+    assert drawing.finish("quicklook") == ([], [])
     assert not drawing.handover.exists()  # its hand-over folder removed, and nothing else (it is kept, not parsed)
     assert sorted(p.name for p in beside.iterdir()) == [f"{s}.png" for s in sequences]
     for seq in sequences:
@@ -189,8 +190,9 @@ def test_quicklook_figures_drawn_beside_are_those_drawn_here(run: tuple[Path, An
 def test_one_drawing_process_draws_the_quick_looks_then_the_paper_figures(run: tuple[Path, Any, list[Any]],
                                                                           tmp_path: Path) -> None:
     """A run's quick-look and paper figures are drawn by one process, which pays matplotlib's import once; a job
-    that fails there (its folder cannot be made: a file stands in the way) is raised here as one line naming that
-    folder, and the job after it in the same process is still drawn; the hand-over folder is removed."""
+    that fails there (its folder cannot be made: a file stands in the way) is raised, as one line naming that
+    folder, to whoever asks for that kind of figure, and the job after it in the same process is still drawn and
+    listed; the hand-over folder is removed. A drawing process that dies answers every job left with one line."""
     root, _, _ = run
     summary = summary_frame(ResultStore(root / "results" / "t").run_records())
     sequences = sorted(set(summary["sequence"]))
@@ -201,15 +203,26 @@ def test_one_drawing_process_draws_the_quick_looks_then_the_paper_figures(run: t
     drawing.quicklook(summary, sequences, blocker / "quicklook", "a note", "x265")
     drawing.paper(points, ["psnr_y"], tmp_path / "paper", codec_styles(sorted(set(points["codec"])), "x265"))
     assert len(drawing._procs) == 1  # two figures: no second process
+    written, _ = drawing.finish("paper")
     with pytest.raises(BenchError) as failed:
-        drawing.finish()
+        drawing.finish("quicklook")
     message = str(failed.value)
     assert message.startswith(f"figure export into {blocker / 'quicklook'} failed: ") and "\n" not in message
     assert "Not a directory" in message
     drawn = sorted(p.name for p in (tmp_path / "paper").iterdir())
     stems = sorted({name.rsplit(".", 1)[0] for name in drawn})
     assert "rd_classes_psnr_y" in stems and drawn == sorted(f"{s}.{e}" for s in stems for e in ("pdf", "png", "svg"))
-    assert not drawing.handover.exists()
+    assert written == drawn and not drawing.handover.exists()
+
+    dying = FigureDrawing()
+    dying.quicklook(summary, sequences, tmp_path / "never", "a note", "x265")
+    dying._procs[0].kill()
+    dying._procs[0].wait()
+    dying.paper(points, ["psnr_y"], tmp_path / "never_paper", {})  # handed to a dead process: no broken pipe here
+    for kind in ("quicklook", "paper"):
+        with pytest.raises(BenchError, match="figure export into .* failed: the drawing process ended with exit "
+                                             "status -9 before answering"):
+            dying.finish(kind)
 
 
 def test_the_benchmark_folder_is_a_run_the_store_reads_whole(tmp_path: Path) -> None:

@@ -80,8 +80,10 @@ def _exit_wait(pid: int) -> Iterator[Callable[[float], object]]:
     except (AttributeError, OSError):  # not Linux 5.3+, or no such process any more
         yield time.sleep
         return
+    poller = select.poll()  # not select.select: that refuses descriptors numbered 1024 and above
+    poller.register(fd, select.POLLIN)
     try:
-        yield lambda seconds: select.select([fd], [], [], seconds)
+        yield lambda seconds: poller.poll(seconds * 1000)
     finally:
         os.close(fd)
 

@@ -58,7 +58,7 @@ class _Job:
 
 class FigureDrawing:
     """Figure jobs handed to drawing processes, started on demand; :meth:`finish` waits for them all and says
-    what each kind of job wrote and skipped; :meth:`cancel` stops them. ``draw_here`` (tests): every job is
+    what the jobs of one kind wrote and skipped; :meth:`cancel` stops them. ``draw_here`` (tests): every job is
     drawn at once in this process by that function, given ``bench.report.plots.draw_job`` (what a drawing
     process calls)."""
 
@@ -69,11 +69,8 @@ class FigureDrawing:
         self._procs: list[subprocess.Popen[bytes]] = []
         self._jobs: list[_Job] = []
         self._answers: list[dict[str, Any]] = []  # of the jobs drawn in this process (draw_here)
-        self._finished: dict[str, tuple[list[str], list[str]]] | None = None
-
-    @property
-    def has_paper_figures(self) -> bool:
-        return any(j.kind == "paper" for j in self._jobs)
+        # by kind: files written, figures skipped, errors; once every process has answered
+        self._results: dict[str, tuple[list[str], list[str], list[Exception]]] | None = None
 
     def quicklook(self, summary: pd.DataFrame, sequences: list[str], figure_dir: Path, note: str,
                   anchor: str | None) -> None:
@@ -109,38 +106,50 @@ class FigureDrawing:
                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         stdin = self._procs[process].stdin
         assert stdin is not None
-        stdin.write(f"{path}\n".encode())
-        stdin.flush()
+        with contextlib.suppress(BrokenPipeError):  # it died (its last words answer this job: _collect)
+            stdin.write(f"{path}\n".encode())
+            stdin.flush()
 
-    def finish(self) -> dict[str, tuple[list[str], list[str]]]:
-        """Wait for every job handed over so far: by kind ("quicklook", "paper"), the file names written and the
-        figures and panels skipped (and why). A job that failed raises here, naming its folder; called again,
-        the same answer without waiting."""
-        if self._finished is None:
+    def finish(self, kind: str) -> tuple[list[str], list[str]]:
+        """Wait for every job handed over so far; for the jobs of KIND ("quicklook", "paper"): the file names
+        written and the figures and panels skipped (and why). A job of KIND that failed raises here, one line
+        naming its folder (a failed job of the other kind is that kind's caller's to raise)."""
+        if self._results is None:
             try:
                 answers = self._answers if self.draw_here is not None else self._collect()
             finally:
                 shutil.rmtree(self.handover, ignore_errors=True)
-            self._finished = {}
+            self._results = {}
             for job, answer in zip(self._jobs, answers, strict=True):
+                written, skipped, errors = self._results.get(job.kind, ([], [], []))
                 if "error" in answer:
                     last = [line for line in answer["error"].strip().splitlines() if line.strip()][-1:] or ["no message"]
                     error = BenchError(f"figure export into {job.out_dir} failed: {last[0]}")
-                    raise environment_problem(error, f"figure export into {job.out_dir}") or error
-                written, skipped = self._finished.get(job.kind, ([], []))
-                self._finished[job.kind] = (sorted(written + answer["written"]), sorted(skipped + answer["skipped"]))
-        return self._finished
+                    errors.append(environment_problem(error, f"figure export into {job.out_dir}") or error)
+                else:
+                    written, skipped = sorted(written + answer["written"]), sorted(skipped + answer["skipped"])
+                self._results[job.kind] = (written, skipped, errors)
+        written, skipped, errors = self._results.get(kind, ([], [], []))
+        if errors:
+            raise errors[0]
+        return written, skipped
 
     def _collect(self) -> list[dict[str, Any]]:
-        """Every job's answer, in the order handed over (each process answers its own jobs in order)."""
+        """Every job's answer, in the order handed over (each process answers its own jobs in order); the jobs a
+        process left unanswered (it crashed, was killed, or printed something else) get its last words."""
         outputs = []
-        for proc in self._procs:
+        for index, proc in enumerate(self._procs):
             out, err = proc.communicate()  # closes its input: it ends after its last job
-            lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
-            if proc.returncode != 0:  # killed or crashed: its unanswered jobs get its last words
-                tail = err.decode(errors="replace")[-2000:] or f"exit status {proc.returncode}"
-                lines += [{"error": tail}] * (sum(j.process == len(outputs) for j in self._jobs) - len(lines))
-            outputs.append(iter(lines))
+            answers = []
+            for line in out.decode(errors="replace").splitlines():
+                with contextlib.suppress(ValueError):
+                    answer = json.loads(line)
+                    if isinstance(answer, dict) and ("error" in answer or "written" in answer):
+                        answers.append(answer)
+            tail = err.decode(errors="replace")[-2000:].strip() or f"the drawing process ended with exit status " \
+                                                                   f"{proc.returncode} before answering"
+            answers += [{"error": tail}] * (sum(j.process == index for j in self._jobs) - len(answers))
+            outputs.append(iter(answers))
         return [next(outputs[j.process]) for j in self._jobs]
 
     def cancel(self) -> None:
@@ -150,6 +159,6 @@ class FigureDrawing:
             proc.kill()
             proc.communicate()
         shutil.rmtree(self.handover, ignore_errors=True)
-        for folder in {j.out_dir for j in self._jobs}:
-            with contextlib.suppress(OSError):  # a figures folder, if nothing else is in it
+        for folder in sorted({j.out_dir for j in self._jobs}, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # a figures folder, if nothing else is in it (quicklook/ first)
                 folder.rmdir()

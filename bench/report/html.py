@@ -389,7 +389,7 @@ def _write_page(page: dict[str, Any], path: Path, exports: FigureDrawing | None,
     if progress is not None:
         progress(f"report written: {path}; drawing the paper figures into {path.parent / 'figures'} ...")
     try:
-        exported, skipped = exports.finish()["paper"]
+        exported, skipped = exports.finish("paper")
     except BenchError:  # the page stays, saying the figures are missing
         atomic_write_text(path, template.render(**{**page, "figures_pending": False}))
         raise
