@@ -190,8 +190,8 @@ def _write_latex(classes: pd.DataFrame, averaged: pd.DataFrame, anchor: str, opt
 
 def time_ratio_text(times: pd.DataFrame, labels: dict[str, str]) -> str:
     """TIMES (bench.bdtable.time_ratios) as the terminal prints it: codec labels, ratios as ``0.78x``."""
-    def ratio(v: object) -> str:
-        return "--" if v is None or pd.isna(v) else f"{float(v):.2f}x"  # type: ignore[arg-type]
+    def ratio(v: float | None) -> str:
+        return "--" if v is None or pd.isna(v) else f"{float(v):.2f}x"
 
     shown = pd.DataFrame({"codec": [labels.get(c, c) for c in times["codec"]],
                           "encode": [ratio(v) for v in times["encode_ratio"]],

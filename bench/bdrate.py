@@ -40,10 +40,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
 from bench.bdoptions import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS, REPAIRS
+
+if TYPE_CHECKING:  # Python 3.10's typing has no Unpack; only the type checker reads it
+    from typing_extensions import Unpack
 
 
 class Status(str, Enum):
@@ -138,6 +142,16 @@ class Curve:
     message: str = ""
     higher_is_better: bool = True
     labels: tuple[str, ...] = ()  # of the input points, in input order (rate-point labels): what a repair names
+
+    @property
+    def kept_labels(self) -> tuple[str, ...]:
+        """The labels of the points a repair kept (all of them when nothing was dropped), in input order."""
+        return tuple(self.labels[i] for i in range(len(self.labels)) if i not in self.dropped)
+
+    @property
+    def dropped_labels(self) -> tuple[str, ...]:
+        """The labels of the points a repair dropped."""
+        return tuple(self.labels[i] for i in self.dropped)
 
 
 def prepare_curve(rate: np.ndarray, quality: np.ndarray, who: str, min_points: int = DEFAULT_MIN_POINTS,
@@ -332,8 +346,8 @@ def compare(anchor: Curve, test: Curve, kind: str = "rate", method: str = "pchip
     result = _compare(anchor, test, kind, method, min_overlap, repair, saturates_at)
     if result.value is None or not (anchor.dropped or test.dropped):
         return result
-    kept = tuple(tuple(c.labels[i] for i in range(len(c.labels)) if i not in c.dropped) for c in (anchor, test))
-    dropped = tuple(tuple(c.labels[i] for i in c.dropped) for c in (anchor, test))
+    kept = (anchor.kept_labels, test.kept_labels)
+    dropped = (anchor.dropped_labels, test.dropped_labels)
     said = "; ".join(f"{who} kept {len(k)} of {len(k) + len(d)} points ({', '.join(k)}), dropped {', '.join(d)}"
                      for who, k, d in zip(("anchor", "test"), kept, dropped, strict=True) if d)
     message = f"repaired by {repair}: {said}" + (f"; {result.message}" if result.message else "")
@@ -348,20 +362,21 @@ def _compare(anchor: Curve, test: Curve, kind: str, method: str, min_overlap: fl
     (above it; below it for a lower-is-better metric) is flagged ``saturated``."""
     if anchor.higher_is_better != test.higher_is_better:
         raise ValueError("the anchor and test curves were prepared with opposite higher_is_better")
-    base = {"kind": kind, "method": method, "repair": repair}
+    # Every result says how it was computed; those with a value also say on what (overlaps, points, repairs).
+    base = BDResult(None, Status.OK, kind, method, repair=repair)
     for curve in (anchor, test):
         if curve.invalid is not None:
-            return BDResult(None, curve.invalid, message=curve.message, **base)
+            return replace(base, status=curve.invalid, message=curve.message)
     sign = 1.0 if anchor.higher_is_better else -1.0  # the curves' quality is the metric times this
     ra, qa, rt, qt = anchor.log_rate, anchor.quality, test.log_rate, test.quality
     q_lo, q_hi, q_overlap = _overlap(qa, qt)
     r_lo, r_hi, r_overlap = _overlap(ra, rt)
-    info = {**base, "overlap_quality": q_overlap, "overlap_rate": r_overlap, "points": (len(ra), len(rt)),
-            "dropped": (anchor.dropped, test.dropped)}
+    info = replace(base, overlap_quality=q_overlap, overlap_rate=r_overlap, points=(len(ra), len(rt)),
+                   dropped=(anchor.dropped, test.dropped))
     overlap = q_overlap if kind == "rate" else r_overlap
     if overlap <= 0:
         axis = "quality" if kind == "rate" else "log rate"
-        return BDResult(None, Status.NO_OVERLAP, message=f"the curves share no {axis} range", **info)
+        return replace(info, status=Status.NO_OVERLAP, message=f"the curves share no {axis} range")
     if kind == "rate":
         mean_diff = (_integral(qt, rt, q_lo, q_hi, method) - _integral(qa, ra, q_lo, q_hi, method)) / (q_hi - q_lo)
         value = (math.pow(10.0, mean_diff) - 1.0) * 100.0
@@ -372,22 +387,33 @@ def _compare(anchor: Curve, test: Curve, kind: str, method: str, min_overlap: fl
         lo, hi = (q_lo, q_hi) if kind == "rate" else (min(qa.min(), qt.min()), max(qa.max(), qt.max()))
         level = sign * saturates_at  # oriented like the curves: "past the level" is "above it" here
         above = max(0.0, hi - max(lo, level)) / (hi - lo) if hi > lo else float(lo >= level)
-        info["extra"] = {"saturated_fraction": above}
+        info = replace(info, extra={"saturated_fraction": above})
         if above > SATURATED_FRACTION:
-            return BDResult(value, Status.SATURATED, message=f"{above:.0%} of the compared quality range is at or "
-                            f"{'above' if sign > 0 else 'below'} {saturates_at:g}, where the metric saturates",
-                            **info)
+            return replace(info, value=value, status=Status.SATURATED, message=f"{above:.0%} of the compared "
+                           f"quality range is at or {'above' if sign > 0 else 'below'} {saturates_at:g}, where the "
+                           "metric saturates")
     if overlap < min_overlap:
-        return BDResult(value, Status.LOW_OVERLAP, message=f"the curves share {overlap:.0%} of their "
-                        f"{'quality' if kind == 'rate' else 'log-rate'} range (threshold {min_overlap:.0%})", **info)
-    return BDResult(value, Status.OK, **info)
+        return replace(info, value=value, status=Status.LOW_OVERLAP, message=f"the curves share {overlap:.0%} of "
+                       f"their {'quality' if kind == 'rate' else 'log-rate'} range (threshold {min_overlap:.0%})")
+    return replace(info, value=value, status=Status.OK)
+
+
+class BDKeywords(TypedDict, total=False):
+    """The options of :func:`bd` besides its kind, as :func:`bd_rate` and :func:`bd_quality` pass them on."""
+
+    method: str
+    min_points: int
+    min_overlap: float
+    repair: str | None
+    saturates_at: float | None
+    higher_is_better: bool
 
 
 def bd_rate(anchor_rate: np.ndarray, anchor_quality: np.ndarray, test_rate: np.ndarray, test_quality: np.ndarray,
-            **options: object) -> BDResult:
-    return bd(anchor_rate, anchor_quality, test_rate, test_quality, kind="rate", **options)  # type: ignore[arg-type]
+            **options: Unpack[BDKeywords]) -> BDResult:
+    return bd(anchor_rate, anchor_quality, test_rate, test_quality, kind="rate", **options)
 
 
 def bd_quality(anchor_rate: np.ndarray, anchor_quality: np.ndarray, test_rate: np.ndarray, test_quality: np.ndarray,
-               **options: object) -> BDResult:
-    return bd(anchor_rate, anchor_quality, test_rate, test_quality, kind="quality", **options)  # type: ignore[arg-type]
+               **options: Unpack[BDKeywords]) -> BDResult:
+    return bd(anchor_rate, anchor_quality, test_rate, test_quality, kind="quality", **options)

@@ -450,8 +450,9 @@ def average_curve(points: pd.DataFrame, anchor: str, opts: BDOptions) -> pd.Data
             rows.append({**_row(codec, group, "", r, opts), "convention": DCVC})
             values.append(r)
         usable = [r for r in values if r.usable]
+        usable_values = [r.value for r in usable if r.value is not None]  # all of them: a usable result has one
         rows.append({"codec": codec, "group": CLASS_MEAN, "convention": DCVC,
-                     "value": float(np.mean([r.value for r in usable])) if usable else None,
+                     "value": float(np.mean(usable_values)) if usable else None,
                      **mean_flags([str(r.status) for r in usable], [r.repaired for r in usable], len(values)),
                      "classes_used": len(usable), "classes": len(values)})
     return pd.DataFrame(rows)
@@ -560,7 +561,8 @@ def _interval_text(low: float | None, high: float | None, n: float) -> str:
     """A mean's interval with its n; "n too small" below the t interval's minimum; "" without any value."""
     if missing(n) or n == 0:
         return ""
-    bounds = None if missing(low) or missing(high) else (float(low), float(high))
+    # missing() also says NaN (a CSV read back); the None tests are what lets float() be typed.
+    bounds = None if low is None or high is None or missing(low) or missing(high) else (float(low), float(high))
     return interval_cell(bounds, int(n), digits=2)
 
 

@@ -342,7 +342,9 @@ def _import(args: argparse.Namespace) -> int:
         raise BenchError(f"--dataset {args.dataset}: not a dataset with a manifest; these are: {', '.join(DATASETS)}")
     if (args.size is None) != (args.fps is None) and args.dataset is None:
         raise BenchError("--size and --fps go together (a kbps <-> bpp conversion needs both), or give --dataset")
-    given = Geometry(*(args.size or (None, None)), args.fps, args.dataset)
+    size: tuple[int, int] | None = args.size  # _size's (width, height), or None when --size is not given
+    width, height = size if size is not None else (None, None)
+    given = Geometry(width, height, args.fps, args.dataset)
     imported = import_sources([split_label(s) for s in args.sources], given)
     records = imported.records
     store = ResultStore(args.out)
@@ -440,7 +442,9 @@ def _run(args: argparse.Namespace) -> int:
               f"{args.results / condition.name})")
     remote = None
     if args.executor != "local":
-        from bench.cluster import run_on_submitit as remote
+        from bench.cluster import run_on_submitit
+
+        remote = run_on_submitit
     return _run_locked(args, condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
                                                    args.retries, args.executor, gpus=args.gpus, remote=remote,
                                                    wait=args.wait))

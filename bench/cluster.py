@@ -56,7 +56,6 @@ from bench.conditions import CodecSpec, Condition, load_condition
 from bench.errors import BenchError
 from bench.job_run import failed_record
 from bench.jobs import Job
-from bench.record import Record
 from bench.runner import NotRecorded
 from bench.slurm_states import ACTIVE_STATES, GRACE_POLLS, Queued, SlurmQueue, hopeless
 from bench.store import ResultStore
@@ -229,7 +228,7 @@ class _Refused(NotRecorded):
     codec's other jobs may run on nodes that see the right code: they are left to run)."""
 
 
-def _say(job: Job, record: Record, bar: tqdm, said: set[str]) -> None:
+def _say(job: Job, record: dict[str, Any], bar: tqdm, said: set[str]) -> None:
     """The console line for a job that did not end ok; a line said already (a hopeless pending reason, a
     node's refusal: the same for all of a codec's jobs) is not said again."""
     message = record["error"]["message"] if record["status"] != "ok" else None
@@ -296,18 +295,18 @@ def _left_something(t: _Tracked, store: ResultStore) -> bool:
 
 
 def _ended_on_slurm(tracked: list[_Tracked], store: ResultStore, watch: SlurmQueue, bar: tqdm,
-                    said: set[str] | None = None) -> list[tuple[_Tracked, Record]]:
+                    said: set[str] | None = None) -> list[tuple[_Tracked, dict[str, Any]]]:
     """The jobs that ended since the last poll, with their records: those that left their record or result;
     those pending for a reason that cannot resolve (cancelled, said in one line per array and reason); and
     those squeue has not listed for GRACE_POLLS polls, with sacct's word on how they ended. A line said here
     goes into SAID (the caller says each job's failure once, not this line again per job)."""
     listing = watch.listed([t.sj.job_id for t in tracked])  # asked first: a job it lists has not ended before
-    ended: list[tuple[_Tracked, Record]] = []
+    ended: list[tuple[_Tracked, dict[str, Any]]] = []
     gone: list[_Tracked] = []
     cancelled: dict[str, str] = {}  # array id -> the line said for it
     for t in tracked:
         if _left_something(t, store):
-            ended.append((t, _collect(t, store, ask=lambda t=t: watch.ended_states([t.sj.job_id]).get(t.sj.job_id))))
+            ended.append((t, _collect(t, store, ask=functools.partial(_sacct_end, watch, t.sj.job_id))))
             continue
         if listing is None:  # squeue could not be asked: nothing counts as gone on this poll
             continue
@@ -331,6 +330,11 @@ def _ended_on_slurm(tracked: list[_Tracked], store: ResultStore, watch: SlurmQue
     states = watch.ended_states([t.sj.job_id for t in gone]) if gone else {}
     ended += [(t, _collect(t, store, states.get(t.sj.job_id))) for t in gone]
     return ended
+
+
+def _sacct_end(watch: SlurmQueue, job_id: str) -> str | None:
+    """How sacct says JOB_ID ended; None where it does not say (no accounting, not known to it yet)."""
+    return watch.ended_states([job_id]).get(job_id)
 
 
 def _hopeless_line(t: _Tracked, queued: Queued, watch: SlurmQueue) -> str:
@@ -385,7 +389,7 @@ def _node_outcome(sj: Any) -> tuple[str, Any] | None:
 
 
 def _collect(t: _Tracked, store: ResultStore, ended_state: str | None = None,
-             ask: Callable[[], str | None] | None = None) -> Record:
+             ask: Callable[[], str | None] | None = None) -> dict[str, Any]:
     """The job's record; else the NotRecorded saying why there is none: from its result (a refusal, an error,
     the signal that stopped it, then with sacct's word on what sent it, through ASK, where accounting exists)
     or from ENDED_STATE, sacct's state for a job that left nothing."""

@@ -91,9 +91,11 @@ def _checked(model: torch.nn.Module, frame: str | None, height: int, width: int)
     return video, frame
 
 
-def _coding_calls(model: torch.nn.Module, video: bool, frame: str,
+def _coding_calls(model: Any, video: bool, frame: str,
                   frames: list[torch.Tensor]) -> tuple[Callable[[], Any], Callable[[], Any], str]:
-    """The encode and decode calls counted (decode uses what encode produced) and what they are, in words."""
+    """The encode and decode calls counted (decode uses what encode produced) and what they are, in words.
+    MODEL: a CompressAI model, its coding methods looked up as for any duck-typed object (compressai ships no
+    types, and torch.nn.Module's type says an attribute it does not define is a Tensor or a Module)."""
     coded: dict[str, Any] = {}
     if video and frame == "inter":
         with torch.no_grad():
@@ -119,13 +121,13 @@ def _coding_calls(model: torch.nn.Module, video: bool, frame: str,
         return encode, decode, ("encode = encode_keyframe(x) (includes the reconstruction), "
                                 "decode = decode_keyframe(strings, shape)")
 
-    def encode() -> None:
+    def compress() -> None:
         coded["out"] = model.compress(frames[0])
 
-    def decode() -> None:
+    def decompress() -> None:
         model.decompress(coded["out"]["strings"], coded["out"]["shape"])
 
-    return encode, decode, "encode = model.compress(x), decode = model.decompress(strings, shape)"
+    return compress, decompress, "encode = model.compress(x), decode = model.decompress(strings, shape)"
 
 
 def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, frame: str | None = None,
@@ -148,8 +150,9 @@ def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, fr
     and context model then missing), and ``method`` says so and why.
     """
     video, frame = _checked(model, frame, height, width)
+    coder: Any = model  # its CompressAI methods (update, g_a ...): see _coding_calls
     multiple = pad_multiple or (VIDEO_PAD_MULTIPLE if video else IMAGE_PAD_MULTIPLE)
-    model.update()  # fills empty CDF tables only (force=False): a loaded model's are kept
+    coder.update()  # fills empty CDF tables only (force=False): a loaded model's are kept
     param = next(model.parameters())
     # A fixed seed makes the run repeatable; the counts themselves do not depend on the pixel values.
     gen = torch.Generator().manual_seed(0)
@@ -158,7 +161,7 @@ def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, fr
     padded_h, padded_w = frames[0].shape[-2:]
     where = (f"one random 1x3x{height}x{width} frame padded right/bottom (replicate) to a multiple of "
              f"{multiple}, 1x3x{padded_h}x{padded_w}")
-    encode, decode, what = _coding_calls(model, video, frame, frames)
+    encode, decode, what = _coding_calls(coder, video, frame, frames)
     try:
         enc, enc_ops = count_macs(encode)
         dec, dec_ops = count_macs(decode)
@@ -167,9 +170,9 @@ def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, fr
             raise BenchError(f"complexity: {type(model).__name__} could not be counted: "
                              f"{type(error).__name__}: {error}") from error
         with torch.no_grad():
-            y = model.g_a(frames[0])
-        enc, enc_ops = count_macs(lambda: model.g_a(frames[0]))
-        dec, dec_ops = count_macs(lambda: model.g_s(y))
+            y = coder.g_a(frames[0])
+        enc, enc_ops = count_macs(lambda: coder.g_a(frames[0]))
+        dec, dec_ops = count_macs(lambda: coder.g_s(y))
         what = (f"compress/decompress could not be counted ({type(error).__name__}: {error}); FALLBACK: "
                 f"encode = analysis transform g_a(x) only, decode = synthesis transform g_s(y) only "
                 f"(hyperprior and context model not counted)")

@@ -668,8 +668,10 @@ def _codec_entry(c: CodecSpec) -> dict[str, Any]:
 
 # Cluster options (bench.cluster): operational, so in no job key. sbatch: any other sbatch option -> value;
 # setup: shell lines the job runs first (module load ..., source .../activate).
-RESOURCE_KEYS = {"gpus": int, "cpus": int, "mem_gb": (int, float), "time_min": int, "partition": str,
-                 "account": str, "qos": str, "constraint": str, "exclusive": bool, "sbatch": Mapping, "setup": list}
+# Each key's type(s), as isinstance takes them.
+RESOURCE_KEYS: dict[str, type[Any] | tuple[type[Any], ...]] = {
+    "gpus": int, "cpus": int, "mem_gb": (int, float), "time_min": int, "partition": str, "account": str, "qos": str,
+    "constraint": str, "exclusive": bool, "sbatch": Mapping, "setup": list}
 
 
 def _resources(raw: Mapping[str, Any], file: Path, where: str) -> dict[str, Any]:

@@ -126,7 +126,8 @@ def parse_file_name(name: str) -> ParsedGeometry | None:
     )
 
 
-def _mismatch(seq: SequenceInfo, path: Path, what: str, manifest: object, found: object) -> None:
+def _mismatch(seq: SequenceInfo, path: Path, what: str, manifest: float | str | None,
+              found: float | str | None) -> None:
     if manifest is None or found is None:
         return
     same = float(manifest) == float(found) if isinstance(manifest, (int, float)) else manifest == found

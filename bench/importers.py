@@ -57,12 +57,12 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from bench import SCHEMA_VERSION
 from bench.codec_logs import DHVC_FRAME, dcvc_entry_metrics
@@ -70,7 +70,7 @@ from bench.datasets import DATASETS, parse_file_name
 from bench.errors import BenchError
 from bench.files import LINK_LOOP, TooLarge, not_a_file, read_regular
 from bench.metrics import metric_names
-from bench.record import Record
+from bench.record import Record, SequenceRef
 
 FORMATS = ("dcvc", "compressai", "dhvc-json", "dhvc-stdout", "vtm-log", "csv")
 # Formats whose producers spread one curve over several files (one VTM log per sequence and QP, one DHVC q*.json
@@ -148,6 +148,9 @@ def dataset_geometry(key: str) -> tuple[int, int, float] | str:
         return (f"the sequences of {key} differ in frame size or rate ({mixed} fps): a dataset-average kbps has "
                 "no single bpp; give --size and --fps")
     (w, h), fps = shapes.pop(), rates.pop()
+    if w is None or h is None or fps is None:  # a manifest without the frame size (none ships one so far)
+        return (f"the sequences of {key} have no frame size in our manifest: a dataset-average kbps has no bpp; "
+                "give --size and --fps")
     return int(w), int(h), float(fps)
 
 
@@ -173,10 +176,10 @@ def canonical_sequence(raw: str, group: str | None = None) -> tuple[str, str, fl
 
 
 def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group: str, rate_point: Any,
-                    metrics: dict[str, float | None], bpp: float | None = None, kbps: float | None = None,
+                    metrics: Mapping[str, float | None], bpp: float | None = None, kbps: float | None = None,
                     frames: int | None = None, fps: float | None = None, width: int | None = None,
                     height: int | None = None, per_frame: dict[str, list] | None = None,
-                    timing: dict[str, float | None] | None = None, reported: dict[str, Any] | None = None,
+                    timing: Mapping[str, float | None] | None = None, reported: dict[str, Any] | None = None,
                     measurement: str = "as computed by the producer",
                     dataset_average: dict[str, Any] | None = None) -> Record:
     """A record in our model for one imported RD point (its rate completed by :func:`complete_rate`).
@@ -186,7 +189,7 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
     # The strings every point of a file shares are interned: one copy for the file, not one per point.
     src = sys.intern(str(source))
     key = hashlib.sha256(json.dumps([src, codec, sequence, str(rate_point)]).encode()).hexdigest()
-    seq: dict[str, Any] = {"name": sequence, "group": group, "fps": fps, "width": width, "height": height}
+    seq: SequenceRef = {"name": sequence, "group": group, "fps": fps, "width": width, "height": height}
     if dataset_average:
         seq["dataset_average"] = dataset_average
     return {
@@ -204,7 +207,7 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
         "metrics": {k: v for k, v in metrics.items() if v is not None},
         "measurement": {"pooling": measurement, "psnr_peak": {"convention": measurement}},
         "per_frame": per_frame or {},
-        "timing": timing or {},
+        "timing": dict(timing) if timing else {},
         "codec_reported": _json_safe(reported) if reported else {},
     }
 
@@ -212,19 +215,26 @@ def imported_record(*, source: Path, fmt: str, codec: str, sequence: str, group:
 RATE_RULE = "bpp = kbps x 1000 / (fps x width x height)"
 
 
-def complete_rate(record: dict[str, Any], given: Geometry | None = None) -> dict[str, Any]:
+def complete_rate(record: Record, given: Geometry | None = None) -> Record:
     """RECORD with both bpp and kbps where its frame size and rate are known (see the module notes), and
     ``rate.conversion`` saying how (or why not)."""
     seq, rate = record["sequence"], record["rate"]
     average = seq.get("dataset_average")
     where = f"our manifest of {average['dataset']}" if average else "the file or our manifest of the sequence"
     if given is not None and (given.width or given.fps):
-        seq.update({k: v for k, v in (("width", given.width), ("height", given.height), ("fps", given.fps)) if v})
+        # What the user gave replaces the file's and the manifest's; what they did not give is kept.
+        if given.width:
+            seq["width"] = given.width
+        if given.height:
+            seq["height"] = given.height
+        if given.fps:
+            seq["fps"] = given.fps
         where = f"given on the command line ({given.describe()})"
-    if (rate.get("bpp") is None) == (rate.get("kbps") is None):
+    bpp, kbps = rate.get("bpp"), rate.get("kbps")
+    if (bpp is None) == (kbps is None):
         return record  # both given by the producer (or neither: refused by _checked)
     w, h, fps = seq.get("width"), seq.get("height"), seq.get("fps")
-    have, wanted = ("kbps", "bpp") if rate.get("bpp") is None else ("bpp", "kbps")
+    have, wanted = ("kbps", "bpp") if bpp is None else ("bpp", "kbps")
     if not (w and h and fps):
         lacking = " and ".join(k for k, v in (("frame size", w and h), ("frame rate", fps)) if not v)
         rate["conversion"] = sys.intern(("bpp as given; no kbps (the {lacking} unknown)" if have == "bpp" else
@@ -232,7 +242,10 @@ def complete_rate(record: dict[str, Any], given: Geometry | None = None) -> dict
                                          "or --size and --fps)").format(lacking=lacking))
         return record
     pixels_per_s = fps * w * h
-    rate[wanted] = rate["kbps"] * 1000 / pixels_per_s if wanted == "bpp" else rate["bpp"] * pixels_per_s / 1000
+    if kbps is not None:  # kbps given, bpp wanted (exactly one of them is given, see above)
+        rate["bpp"] = kbps * 1000 / pixels_per_s
+    elif bpp is not None:
+        rate["kbps"] = bpp * pixels_per_s / 1000
     rate["conversion"] = sys.intern(f"{wanted} from {have}: {RATE_RULE}, {w}x{h} at {fps:g} fps from {where}")
     return record
 
@@ -433,7 +446,7 @@ def split_label(item: str) -> tuple[str | None, Path]:
     return None, Path(item)
 
 
-def import_path(path: Path, codec: str | None = None, given: Geometry | None = None) -> list[dict[str, Any]]:
+def import_path(path: Path, codec: str | None = None, given: Geometry | None = None) -> list[Record]:
     """Records of a file, or of every result file of a folder (one VTM log per sequence and QP, say), each
     file's curves kept apart as :func:`import_sources` says."""
     return import_sources([(codec, path)], given).records
@@ -451,7 +464,7 @@ class ImportedFile:
 
     path: Path
     label: str | None
-    records: list[dict[str, Any]]
+    records: list[Record]
     folder: Path | None = None  # the folder it was given in, when it was
     item: int = 0  # which of the items given to import_sources it came from
 
@@ -464,7 +477,7 @@ class Imported:
     skipped: list[Path]  # figures, binary files (bitstreams) and decoder logs found in folders: not results
 
     @property
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[Record]:
         return [r for f in self.files for r in f.records]
 
     def curves(self) -> dict[str, list[Path]]:
@@ -553,7 +566,7 @@ def _not_results(path: Path) -> bool:
     return b"\0" in head or b"Decoder Version" in head
 
 
-def _point(record: dict[str, Any]) -> tuple[str, str, str]:
+def _point(record: Record) -> tuple[str, str, str]:
     return record["codec"]["name"], record["sequence"]["name"], str(record["rate_point"])
 
 
@@ -609,7 +622,8 @@ def _tell_apart(group: list[ImportedFile], renaming: bool = True) -> None:
             for r in f.records:
                 produced = r["codec"]["name"]
                 r["codec"]["name"] = f"{produced} ({', '.join(p)})"
-                r["imported"].update(name_in_file=produced, told_apart_by=f"its file name: {', '.join(p)}")
+                r["imported"]["name_in_file"] = produced
+                r["imported"]["told_apart_by"] = f"its file name: {', '.join(p)}"
         return
     x, y = (unclear or pairs)[0]
     a, b = group[x], group[y]
@@ -627,7 +641,7 @@ def _tell_apart(group: list[ImportedFile], renaming: bool = True) -> None:
 UNFORESEEN = "a value is not of the kind the format has in its place"
 
 
-def import_file(path: str | Path, codec: str | None = None, given: Geometry | None = None) -> list[dict[str, Any]]:
+def import_file(path: str | Path, codec: str | None = None, given: Geometry | None = None) -> list[Record]:
     """Records for every RD point in ``path``; ``codec`` names the curve (default: from the file); ``given``
     is what the user says of the points' frame size, rate and dataset."""
     path = Path(path)
@@ -652,7 +666,7 @@ def import_file(path: str | Path, codec: str | None = None, given: Geometry | No
 _LIMIT = 1e12  # beyond any bpp, kbps, PSNR or MS-SSIM: a value this large is a broken file, not a result
 
 
-def _checked(record: dict[str, Any], path: Path) -> dict[str, Any]:
+def _checked(record: Record, path: Path) -> Record:
     """RECORD if every number in it is finite and of a sane size and every name is text; ImportError_ naming the
     point and the value otherwise (a NaN PSNR would silently drop the point from every curve)."""
     def where() -> str:  # built only when refused, not for each of a file's points
@@ -678,10 +692,10 @@ def _checked(record: dict[str, Any], path: Path) -> dict[str, Any]:
                            "label")
     for key, value in record["metrics"].items():
         number(value, f"metric {key}")
-    for key in ("bpp", "kbps"):
-        number(record["rate"].get(key), key)
-        if record["rate"].get(key) is not None and record["rate"][key] <= 0:
-            raise ImportError_(f"{where()}: {key} is {record['rate'][key]!r}, not positive")
+    for key, rate in (("bpp", record["rate"].get("bpp")), ("kbps", record["rate"].get("kbps"))):
+        number(rate, key)
+        if rate is not None and rate <= 0:
+            raise ImportError_(f"{where()}: {key} is {rate!r}, not positive")
     if record["rate"].get("bpp") is None and record["rate"].get("kbps") is None:
         raise ImportError_(f"{where()}: neither bpp nor kbps")
     for key, value in (record.get("timing") or {}).items():
@@ -700,9 +714,18 @@ def _checked(record: dict[str, Any], path: Path) -> dict[str, Any]:
     return record
 
 
+@overload
+def _number_at(value: Any, where: str, *, optional: Literal[False] = False, finite: bool = False) -> float: ...
+
+
+@overload
+def _number_at(value: Any, where: str, *, optional: bool, finite: bool = False) -> float | None: ...
+
+
 def _number_at(value: Any, where: str, *, optional: bool = False, finite: bool = False) -> float | None:
-    """VALUE as a float, or ImportError_ saying WHERE a number was expected (None passes when OPTIONAL;
-    non-finite values are named by :func:`_checked` with their point, or here when FINITE)."""
+    """VALUE as a float, or ImportError_ saying WHERE a number was expected (None passes when OPTIONAL, and only
+    then is None returned; non-finite values are named by :func:`_checked` with their point, or here when
+    FINITE)."""
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -727,7 +750,7 @@ def _text_number(raw: str, where: str) -> float:
 def _whole(value: Any, where: str, minimum: int) -> int:
     """A count (frames): a whole number of at least MINIMUM."""
     number = _number_at(value, where, finite=True)
-    if number is None or number != int(number) or number < minimum:
+    if number != int(number) or number < minimum:
         raise ImportError_(f"{where}: expected a whole number of at least {minimum}, got {_shown(value)}")
     return int(number)
 
@@ -755,7 +778,7 @@ def _entry_number(entry: dict[str, Any], key: str, where: str, required: bool = 
 
 
 def _dcvc(path: Path, text: str, codec: str | None,
-          _: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+          _: Geometry, budget: _Budget) -> list[Record]:
     data = _json(path, text)
     codec = codec or path.stem
     records = []
@@ -820,8 +843,8 @@ def _dcvc_frames(e: dict[str, Any], where: str, pixels: int, yuv: bool) -> dict[
     given = _entry_number(e, "frame_pixel_num", where)
     if given is not None and not (math.isfinite(given) and given > 0):
         raise ImportError_(f"{where}.frame_pixel_num: expected the frame's pixel count, got {_shown(given)}")
-    pixels = given or pixels
-    per_frame: dict[str, Any] = {"bits": [b * pixels for b in bpps] if pixels else None}  # type: ignore[operator]
+    frame_pixels = given or pixels
+    per_frame: dict[str, Any] = {"bits": [b * frame_pixels for b in bpps] if frame_pixels else None}
     types = e.get("frame_type", [])
     if not isinstance(types, list):
         raise ImportError_(f"{where}.frame_type: expected a list of frame types (0: intra, 1: inter)")
@@ -844,7 +867,7 @@ _COMPRESSAI_KNOWN = {*_COMPRESSAI_METRICS, "bpp", "bitrate", "q", "qp", "encodin
 
 
 def _compressai(path: Path, text: str, codec: str | None,
-                given: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+                given: Geometry, budget: _Budget) -> list[Record]:
     data = _json(path, text)
     results = data.get("results")
     if not isinstance(results, dict):
@@ -870,7 +893,7 @@ def _compressai(path: Path, text: str, codec: str | None,
     records = []
     for i in range(n):
         def value(key: str, i: int = i) -> float:
-            return _number_at(results[key][i], f"{path}: results.{key}[{i}]")  # type: ignore[return-value]
+            return _number_at(results[key][i], f"{path}: results.{key}[{i}]")
 
         metrics = {ours: value(theirs) for theirs, ours in _COMPRESSAI_METRICS.items() if theirs in results}
         if "ms-ssim-db-rgb" in results and "ms_ssim_rgb" not in metrics:
@@ -912,7 +935,7 @@ def _compressai_sequence(dataset_name: str, given: Geometry) -> dict[str, Any]:
 # --- DHVC ------------------------------------------------------------------------------------------------------
 
 def _dhvc_json(path: Path, text: str, codec: str | None,
-               _: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+               _: Geometry, budget: _Budget) -> list[Record]:
     entries = _json(path, text)
     codec = codec or path.stem
     latest: dict[tuple[str, Any], tuple[int, dict[str, Any]]] = {}
@@ -949,7 +972,7 @@ _LONGEST_CLOSING = 10_000  # DHVC's closing line is a few hundred characters; a 
 
 
 def _dhvc_stdout(path: Path, text: str, codec: str | None,
-                 _: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+                 _: Geometry, budget: _Budget) -> list[Record]:
     codec = codec or path.stem
     clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
     records: list[Record] = []
@@ -989,7 +1012,7 @@ _QP_IN_NAME = re.compile(r"(?:^|[_.-])qp?(\d{1,2})(?=[_.-]|$)", re.IGNORECASE)
 
 
 def _vtm_log(path: Path, text: str, codec: str | None,
-             _: Geometry, _budget: _Budget) -> list[dict[str, Any]]:
+             _: Geometry, _budget: _Budget) -> list[Record]:
     from bench.codec_logs import parse_summary
 
     summary = parse_summary(text)
@@ -1026,7 +1049,7 @@ _CSV_COLUMNS = ("codec, sequence, rate_point, bpp or kbps, metric columns named 
 
 
 def _csv(path: Path, text: str, codec: str | None,
-        _: Geometry, budget: _Budget) -> list[dict[str, Any]]:
+        _: Geometry, budget: _Budget) -> list[Record]:
     """The rows of a CSV, read one at a time (strict quoting: a quote never closed is an error, not a field
     that swallows the rest of the file); a row that repeats a point is refused naming both lines, a row beyond
     the point limit (:class:`_Budget`) where it is reached."""

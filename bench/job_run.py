@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bench import SCHEMA_VERSION, interrupts
 from bench.adapters import adapter_class
@@ -55,7 +55,8 @@ CODING = "coding (encode and decode)"  # a job's phases as the progress bar show
 MEASURING = "measuring"  # slot for the first and gives it to the next job at the second (scheduling.CodingSlots)
 
 
-def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) -> Record:
+def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None,
+                 status: Literal["ok", "failed"]) -> Record:
     c = job.condition
     seq = job.sequence
     return {
@@ -79,6 +80,7 @@ def _base_record(job: Job, g: Geometry | None, codec_fmt: PixelFormat | None) ->
             "frames": {"first": job.source_id.first, "count": job.source_id.count},
             "geometry": g.__dict__ if g else None,
         },
+        "status": status,  # after coding: where records have always held it
     }
 
 
@@ -106,7 +108,7 @@ def _timing(job: Job, result: CodingResult, measure_seconds: float, usage: list[
 
 def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
             progress: Callable[[int, int], None] | None = None, gpu: int | None = None,
-            cpus: int = 1, phase: Callable[[str], None] | None = None) -> dict[str, Any]:
+            cpus: int = 1, phase: Callable[[str], None] | None = None) -> Record:
     """Code and measure one job and write its record (ok or failed). Returns the record. PROGRESS, when given,
     hears (frames coded, frames) from adapters whose tools report each coded frame. GPU pins a GPU job to that
     GPU (recorded in the provenance); CPUS is the cores it may use (a split VTM encode runs that many segments)."""
@@ -143,7 +145,7 @@ def run_job(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache,
 
 
 def _code_and_measure(job: Job, adapter: Adapter, store: ResultStore, task: CodingTask, g: Geometry,
-                      phase: Callable[[str], None], started: str) -> dict[str, Any]:
+                      phase: Callable[[str], None], started: str) -> Record:
     """Encode and decode (the adapter), check the decoded frames, measure them, keep what the record points to
     (bitstreams, decoded frames, measurements); the ok record, not yet written."""
     phase(CODING)
@@ -214,7 +216,7 @@ def _ok_record(job: Job, store: ResultStore, result: CodingResult, g: Geometry, 
     else:
         bits, bits_source, definition = 8 * (sum(sizes) - excluded), "bitstream", RATE_DEFINITION
     frames, w, h = job.source_id.count, g.measured_width, g.measured_height
-    record = _base_record(job, g, codec_fmt)
+    record = _base_record(job, g, codec_fmt, "ok")
     if result.processing:
         record["coding"]["codec_processing"] = result.processing
     if result.stream:
@@ -222,7 +224,6 @@ def _ok_record(job: Job, store: ResultStore, result: CodingResult, g: Geometry, 
     if result.description:
         record["codec"]["coded_as"] = result.description
     record.update({
-        "status": "ok",
         "rate": {"bits": bits, "bpp": bits / (w * h * frames), "kbps": bits * job.source.fps / frames / 1000,
                  "bits_source": bits_source, "definition": definition,
                  "bitstreams": [str(p.relative_to(store.root)) for p in kept], "bitstream_bytes": sizes,
@@ -247,7 +248,7 @@ def _ok_record(job: Job, store: ResultStore, result: CodingResult, g: Geometry, 
 def run_job_with_retries(job: Job, adapter: Adapter, store: ResultStore, inputs: InputCache, retries: int,
                          progress: Callable[[int, int], None] | None = None,
                          note: Callable[[str], None] | None = None, gpu: int | None = None,
-                         cpus: int = 1, phase: Callable[[str], None] | None = None) -> dict[str, Any]:
+                         cpus: int = 1, phase: Callable[[str], None] | None = None) -> Record:
     """:func:`run_job`, run again up to RETRIES times while it fails; the earlier failures and their messages
     stay with the final record (``retries.failed_attempts``)."""
     failures: list[dict[str, Any]] = []
@@ -261,9 +262,11 @@ def run_job_with_retries(job: Job, adapter: Adapter, store: ResultStore, inputs:
             raise
         if record["status"] == "ok" or len(failures) >= retries:
             break
-        failures.append({"message": record["error"]["message"], "finished_at": record["provenance"]["finished_at"]})
+        error = record["error"]
+        assert error is not None  # a failed record always says why (failed_record)
+        failures.append({"message": error["message"], "finished_at": record["provenance"]["finished_at"]})
         if note:
-            note(f"retrying {job.label} ({len(failures)}/{retries}): {record['error']['message']}")
+            note(f"retrying {job.label} ({len(failures)}/{retries}): {error['message']}")
     if failures:
         record["retries"] = {"allowed": retries, "failed_attempts": failures}
         store.write(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key), record)
@@ -384,9 +387,9 @@ def failed_record(job: Job, message: str, stderr_tail: str = "", g: Geometry | N
     """The record of a job that failed: what it was, the message and the tail of its tool's stderr."""
     g = g or geometry(job.condition, job.source.width, job.source.height)
     started = started or now()
-    record = _base_record(job, g, codec_fmt)
+    record = _base_record(job, g, codec_fmt, "failed")
     message = without_adapter_name(message, job)
-    record.update({"status": "failed", "error": {"message": message, "stderr_tail": stderr_tail[-4000:]},
+    record.update({"error": {"message": message, "stderr_tail": stderr_tail[-4000:]},
                    "provenance": {**environment(), "started_at": started, "finished_at": now()}})
     return record
 

@@ -20,6 +20,7 @@ from typing import Any
 from bench.adapters import adapter_class
 from bench.conditions import CodecSpec, Condition
 from bench.datasets import SequenceInfo, SourceFile
+from bench.record import SourceRef
 from bench.records import rate_label
 
 
@@ -37,7 +38,7 @@ class SourceIdentity:
     first: int
     count: int
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> SourceRef:
         return {"size": self.size, "sha256": self.sha256, "first": self.first, "count": self.count}
 
 
@@ -59,10 +60,6 @@ class Job:
     codec_identity: dict[str, Any]
     rate_point: Any
     key: str
-
-    @property
-    def short_key(self) -> str:
-        return self.key[:16]
 
     @property
     def label(self) -> str:

@@ -55,8 +55,9 @@ class Row:
     times: tuple[float | None, float | None] | None = None  # encode, decode time against the anchor's (ratios)
 
 
-def _number(v: object) -> float | None:
-    return None if missing(v) else float(v)  # type: ignore[arg-type]
+def _number(v: float | None) -> float | None:
+    """A table cell as a float; None where it is missing (None, or NaN as pandas holds a missing number)."""
+    return None if v is None or missing(v) else float(v)
 
 
 def lower_is_better(metric: str, kind: str) -> bool:

@@ -19,9 +19,9 @@ import types
 import typing
 from typing import Any, Literal, TypedDict, Union, get_args, get_origin, get_type_hints
 
-try:
+if sys.version_info >= (3, 11):
     from typing import Required
-except ImportError:  # Python 3.10
+else:  # Python 3.10: typing has no Required yet
     from typing_extensions import Required
 
 from bench import SCHEMA_VERSION

@@ -32,7 +32,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -93,7 +93,7 @@ class NotRecorded(dict[str, Any]):
     been (never written to the store) and SUMMARY, its cause without the job's own cluster id and log, so that
     the run's summary says each cause once with the count of jobs it hit."""
 
-    def __init__(self, record: dict[str, Any], summary: str) -> None:
+    def __init__(self, record: Mapping[str, Any], summary: str) -> None:
         super().__init__(record)
         self.summary = summary
 
@@ -410,8 +410,9 @@ class _Work:
                 elif what == CODING:
                     self.coding.coding_again()  # a retry (a no-op for the first attempt, which holds its slot)
 
-        return run_job_with_retries(job, self.adapters[job.codec.name], self.store, self.inputs,
-                                    self.options.retries, frame_done, self.bar.write, gpu, self.cpu_share, phase)
+        record = run_job_with_retries(job, self.adapters[job.codec.name], self.store, self.inputs,
+                                      self.options.retries, frame_done, self.bar.write, gpu, self.cpu_share, phase)
+        return dict(record)  # written already; counted here as a plain dict, as are records read back and results
 
     def measure_only(self, job: Job, gpu: int | None) -> dict[str, Any]:
         """Measure a coded JOB again. Its bitstream or kept frames changed since coding: ``remeasure`` says so;
@@ -480,8 +481,10 @@ class _Work:
 
     def submit(self, to_code: list[Job]) -> None:
         """Code TO_CODE through the remote executor, counting each record that comes back."""
+        remote = self.options.remote
+        assert remote is not None  # remote(), the one caller, refuses a run without one
         came, by_key = set(), {job.key: job for job in to_code}
-        for record in self.options.remote(self.condition, to_code, self.options, self.store, self.bar):
+        for record in remote(self.condition, to_code, self.options, self.store, self.bar):
             came.add(record["key"])
             if isinstance(record, NotRecorded):  # said on the console by the remote executor already
                 self.outcome.not_recorded.append((by_key[record["key"]], record["error"]["message"], record.summary))

@@ -243,7 +243,8 @@ def _fau(kind: str, live: bool) -> tuple[float, float]:
         if k != kind:
             continue
         for case, want in zip(FAU, values, strict=True):
-            ours = bd(*(np.array(v) for v in case), kind=kind, method=method).value
+            anchor_rate, anchor_quality, test_rate, test_quality = (np.array(v) for v in case)
+            ours = bd(anchor_rate, anchor_quality, test_rate, test_quality, kind=kind, method=method).value
             pairs.append((ours, want))
             if live:
                 import bjontegaard

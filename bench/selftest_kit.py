@@ -82,7 +82,7 @@ def run_checks(items: Sequence[Check]) -> list[Result]:
 def table(results: Sequence[Result]) -> str:
     """One row per check: check, reference, largest difference, tolerance, result (notes below the table)."""
     rows = [("check", "reference", "largest diff.", "tolerance", "result")]
-    notes = []
+    notes: list[str] = []
     for r in results:
         diff = "--" if r.difference is None else f"{r.difference:.2e}"
         tol = "--" if r.tolerance is None else f"{r.tolerance:.0e}"
@@ -99,7 +99,7 @@ def table(results: Sequence[Result]) -> str:
 
 # --- generated inputs -----------------------------------------------------------------------------------
 
-def _write(path: Path, frames: list[tuple[np.ndarray, ...]], depth: int) -> Path:
+def _write(path: Path, frames: Sequence[tuple[np.ndarray, ...]], depth: int) -> Path:
     dtype = np.uint8 if depth == 8 else np.dtype("<u2")
     peak = (1 << depth) - 1
     path.write_bytes(b"".join(np.clip(np.rint(p), 0, peak).astype(dtype).tobytes() for f in frames for p in f))
@@ -133,7 +133,7 @@ def sharp_and_blurred(root: Path, depth: int) -> tuple[Path, Path]:
     from bench.video.colour import convert
     from bench.video.formats import make_format
 
-    with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as im:
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
         photo = np.asarray(im.convert("RGB"), dtype=np.uint8)
     rng = np.random.default_rng(3)
     rgb, yuv, scale = make_format("rgb", "444", 8), make_format("yuv", "420", 8), 1 << (depth - 8)
@@ -278,7 +278,8 @@ def planes_of(path: Path, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return data[:, :y], data[:, y : y + c], data[:, y + c :]
 
 
-def largest(pairs: Sequence[tuple[float, float]]) -> float:
-    """The largest absolute difference of (ours, reference) pairs; infinite if any is not finite."""
-    diffs = [abs(float(a) - float(b)) for a, b in pairs]
+def largest(pairs: Sequence[tuple[float | None, float]]) -> float:
+    """The largest absolute difference of (ours, reference) pairs; infinite if any is not finite, or if ours is
+    None (no number: a BD value of curves found not comparable, a value an imported point lacks)."""
+    diffs = [math.inf if a is None else abs(float(a) - float(b)) for a, b in pairs]
     return max((d if math.isfinite(d) else math.inf for d in diffs), default=math.inf)

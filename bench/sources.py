@@ -57,7 +57,8 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = (),
     read: dict[int, list[dict[str, Any]]] = {}
     if files:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
         for f in import_sources([(name, path) for _, name, path in files]).files:
-            read.setdefault(files[f.item][0], []).extend(f.records)
+            # plain dicts, as a results folder's records are (the importer built and checked them as Records)
+            read.setdefault(files[f.item][0], []).extend(dict(r) for r in f.records)
     out = []
     for i, (name, path) in enumerate(items):
         if i in runs:

@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -111,17 +112,17 @@ class ResultStore:
         return {"path": str(path.relative_to(self.root)), "bytes": len(text.encode("utf-8", "replace")),
                 "compressed_bytes": len(data), "parts": list(logs)}
 
-    def measurement_dir(self, record: dict[str, Any]) -> Path:
+    def measurement_dir(self, record: Mapping[str, Any]) -> Path:
         """Where the measurements of one job's record live."""
         return (self.root / "measurements" / _safe(record["codec"]["name"]) / _safe(record["sequence"]["name"])
                 / f"{_safe(record['rate_point'])}_{record['key'][:16]}")
 
-    def write_measurement(self, record: dict[str, Any], doc: dict[str, Any]) -> Path:
+    def write_measurement(self, record: Mapping[str, Any], doc: dict[str, Any]) -> Path:
         path = self.measurement_dir(record) / f"{_safe(doc['measure'])}_{doc['key'][:16]}.json"
         atomic_write_text(path, json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n")
         return path
 
-    def measurement_path(self, record: dict[str, Any], measure: str, key: str) -> Path:
+    def measurement_path(self, record: Mapping[str, Any], measure: str, key: str) -> Path:
         """Where RECORD's job keeps its measurement of MEASURE keyed KEY."""
         return self.measurement_dir(record) / f"{_safe(measure)}_{key[:16]}.json"
 
@@ -259,7 +260,8 @@ class ResultStore:
         except FileNotFoundError:
             return None
         except DamagedFile as e:
-            return self._damaged(e, "its job is coded again")
+            self._damaged(e, "its job is coded again")
+            return None
         if record.get("schema_version") != SCHEMA_VERSION:
             raise BenchError(f"{path}: record schema {record.get('schema_version')} is not {SCHEMA_VERSION}; "
                              "run `evaluate.py migrate` on its results folder (or any run of its condition)")
@@ -275,7 +277,7 @@ class ResultStore:
             done += migrate_file(self, path)
         return done
 
-    def write(self, path: Path, record: dict[str, Any]) -> None:
+    def write(self, path: Path, record: Mapping[str, Any]) -> None:
         atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=str) + "\n")
 
     def all_records(self) -> list[dict[str, Any]]:
@@ -304,13 +306,13 @@ class ResultStore:
         except FileNotFoundError:
             return None
         except DamagedFile as e:
-            return self._damaged(e, "read as if there were no manifest: every record in the folder counts")
+            self._damaged(e, "read as if there were no manifest: every record in the folder counts")
+            return None
 
     def _damaged(self, e: DamagedFile, consequence: str) -> None:
         if self.strict:
             raise BenchError(f"{e} (--strict: stopped; delete or repair it)") from None
         warn(f"{e}; skipped, {consequence} (--strict stops instead)")
-        return None
 
     def view(self, record: dict[str, Any], metrics: MetricSpec) -> dict[str, Any]:
         """RECORD with its pooled metrics and per-frame values as METRICS says (see bench.metrics.pooling). Each

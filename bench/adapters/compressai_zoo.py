@@ -278,7 +278,8 @@ class CompressAIModel(Adapter):
                         # The transform's own last convolution, not one inside a final attention block.
                         last = [m for m in getattr(net, analysis).children() if isinstance(m, torch.nn.Conv2d)][-1]
                         last.weight.mul_(gain)
-                        last.bias.mul_(gain)
+                        if last.bias is not None:  # a convolution made with bias=False has none to scale
+                            last.bias.mul_(gain)
             net.update(force=True)
             description = {"source": "random", "seed": self.params["seed"], "analysis_gain": gain,
                            "entropy_tables": "computed by update(force=True)"}
@@ -538,10 +539,15 @@ class CompressAIModel(Adapter):
             out.frame_types.append("I" if intra else "P")
             if arch.kind == "image" and verify:
                 recon = net.decompress(enc["strings"], enc["shape"])["x_hat"]
-            out.digests.append(_digest(recon) if verify else None)
+            if verify:  # an image codec's reconstruction decoded just above, a video codec's from its encoder
+                assert recon is not None
+                out.digests.append(_digest(recon))
+            else:
+                out.digests.append(None)
             if estimate:
                 out.estimated_bits.append(_estimated_bits(net, arch, x, intra, ref))
             if arch.kind == "video":
+                assert recon is not None  # encode_keyframe and encode_inter return their reconstruction
                 ref = recon.clamp(0, 1)
             if task.progress:
                 task.progress(i + 1, task.frames)

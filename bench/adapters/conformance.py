@@ -148,7 +148,8 @@ def _declared(cls: type[Adapter]) -> None:
             f"version {cls.version!r} is not an integer >= 1")
     _expect(isinstance(cls.rate_knob, str) and bool(cls.rate_knob), "rate_knob is not a word")
     caps = getattr(cls, "capabilities", None)
-    _expect(isinstance(caps, Capabilities), "capabilities is not a bench.adapters.base.Capabilities")
+    if not isinstance(caps, Capabilities):
+        raise _Failed("capabilities is not a bench.adapters.base.Capabilities")
     unknown = [f for f in caps.input_formats if f not in PIXEL_FORMATS]
     _expect(bool(caps.input_formats) and not unknown, f"capabilities.input_formats names unknown formats {unknown}")
     _expect(isinstance(cls.PARAMS, dict), "PARAMS is not a dict")

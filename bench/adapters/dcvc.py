@@ -401,8 +401,7 @@ print(json.dumps(out))
             raise AdapterError(f"codec {self.name}: asked for a bitstream but the script wrote no .bin file under "
                                f"{out / 'stream'}", log[-3000:])
         frames = int(entry.get("i_frame_num", 0)) + int(entry.get("p_frame_num", 0)) or task.frames
-        bpp = entry.get("ave_all_frame_bpp")
-        estimated = None if stream else float(bpp) * entry.get("frame_pixel_num", task.width * task.height) * frames
+        estimated = None if stream else self._estimated_bits(entry, task, frames, out / "result.json", log)
         reported = self._reported(entry, log, stream, shim, task)
         frame_types = None
         if isinstance(entry.get("frame_type"), list) and len(entry["frame_type"]) == task.frames:
@@ -469,6 +468,13 @@ print(json.dumps(out))
     def _decoded_order(path: Path) -> int:
         """Decoded PNGs are numbered by frame: ``0.png``, ``im00001.png``, ``recon_frame_0.png``."""
         return _frame_number(path)
+
+    def _estimated_bits(self, entry: dict[str, Any], task: CodingTask, frames: int, path: Path, log: str) -> float:
+        """The entropy model's estimate of the sequence's bits: the script's mean bpp times the pixels coded."""
+        bpp = entry.get("ave_all_frame_bpp")
+        if bpp is None:  # the estimate is made from it: without it there is no rate to record
+            raise AdapterError(f"codec {self.name}: {path} has no ave_all_frame_bpp", log[-3000:])
+        return float(bpp) * entry.get("frame_pixel_num", task.width * task.height) * frames
 
     def _result_entry(self, path: Path, log: str) -> dict[str, Any]:
         if not path.is_file():

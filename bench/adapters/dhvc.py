@@ -216,7 +216,8 @@ class Dhvc1(_DhvcBase):
                 str(checkpoint), "-p", str(private / "data"), "-q", "0", "-g", str(self.gop(task)), "-f",
                 str(task.frames)]
         pinned = task.gpu is not None and self.uses_gpu()
-        env = {**(pinned_gpu_environment(task.gpu) if pinned else os.environ), "PYTHONUNBUFFERED": "1"}
+        env = {**(pinned_gpu_environment(task.gpu) if pinned and task.gpu is not None else os.environ),
+               "PYTHONUNBUFFERED": "1"}
         log = run_program(argv, f"codec {self.name}: official test.py", self.params["timeout_s"] or None,
                           private / "test.log", cwd=private, env=env)
         theirs = dhvc_frame_lines(log)

@@ -57,7 +57,7 @@ def run_driver(python: str, driver: Path, spec: dict[str, Any], task: CodingTask
                 task.progress(reports[-1]["frame"] + 1, task.frames)
 
     log = run_program(argv, f"{what}: driver", timeout, work / "driver.log", on_line,
-                      cwd=cwd, env=pinned_gpu_environment(task.gpu) if pinned else None)
+                      cwd=cwd, env=pinned_gpu_environment(task.gpu) if pinned and task.gpu is not None else None)
     frames = [r for r in reports if "frame" in r]
     done = next((r for r in reports if r.get("done")), None)
     expected = task.frames if expect_frames is None else expect_frames

@@ -500,7 +500,7 @@ class ReferenceSoftware(Adapter):
                                             "configurations)", reported_metrics=theirs_by_ours,
                             codec_reported=reported, logs={"encode": encoded.log, "decode": dec_log},
                             processing=encoded.processing, warnings=tool_warnings(encoded.log, dec_log),
-                            stream=facts, description=description,
+                            stream=facts or {}, description=description,
                             timing_details={"threads": 1, "timed": "per sequence: wall clock of the encoder "
                                             "process(es) and of the decoder, start-up and file I/O included",
                                             **encoded.timing})

@@ -42,7 +42,6 @@ from bench.video.formats import PixelFormat, Planes, make_format
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 MS_SSIM_WINDOW = 11
-MS_SSIM_SIGMA = 1.5
 MS_SSIM_MIN_SIDE = (MS_SSIM_WINDOW - 1) * 2 ** (len(MS_SSIM_WEIGHTS) - 1) + 1  # 161: pytorch_msssim's bound
 T = TypeVar("T")
 _PARALLEL_MIN_ROWS = 256  # below this a frame's rows are not split across threads (overhead exceeds the gain)

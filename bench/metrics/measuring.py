@@ -72,7 +72,7 @@ def _frame_pass(seq: MeasuredSequence, requests: list[MeasureRequest],
 
 
 def document(job_key: str, req: MeasureRequest, out: MeasureOutput, seconds: float, computed_by: dict[str, Any],
-             frames: int, domain: str) -> dict[str, Any]:
+             frames: int, domain: str | None) -> dict[str, Any]:
     m = measure(req.measure)
     implementation = m.implementation(req.params_dict)
     return {

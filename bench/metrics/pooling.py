@@ -148,6 +148,7 @@ def _pool_one(m: Metric, doc: Mapping[str, Any], ctx: PoolingContext) -> tuple[f
     memo = getattr(doc, "pooled", None)
     if memo is not None and (m.name, ctx) in memo:
         return memo[(m.name, ctx)]  # type: ignore[no-any-return]
+    assert m.pool is not None  # _pool, its one caller, skips the metrics that have none
     values, constants = doc["values"], doc.get("constants") or {}
     done: tuple[float | None, list[Any], list[int]] | str
     try:

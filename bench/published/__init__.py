@@ -26,7 +26,6 @@ from bench.importers import Geometry, import_file, point_origin
 FORMAT = "lvc-bench published curve"
 VERSION = 1
 CURVES = Path(__file__).parent / "curves"
-PUBLISHED_NOTE = "published numbers under their producer's own condition"
 
 
 def catalogue() -> dict[str, Path]:

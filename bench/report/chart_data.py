@@ -105,7 +105,9 @@ def frame_entries(records: list[dict[str, Any]], anchor: str | None, metrics: li
         codecs = {c: sorted(rs, key=lambda r: r["rate"]["bpp"] or 0.0) for c, rs in by_seq[seq].items()}
         middles = {c: rs[len(rs) // 2]["rate"]["bpp"] or 0.0 for c, rs in codecs.items()}
         target = middles[anchor] if anchor in middles else float(pd.Series(list(middles.values())).median())
-        curves, chosen = [], []
+        curves: list[list[object]] = []  # codec, rate point, its values per metric, bits per frame, intra frames
+        chosen: list[str] = []
+        shown: set[str] = set()  # the metrics of any curve
         for codec in sorted(codecs):
             r = min(codecs[codec], key=lambda r: abs(math.log((r["rate"]["bpp"] or 1e-9) / max(target, 1e-9))))
             pf = r["per_frame"]
@@ -113,12 +115,13 @@ def frame_entries(records: list[dict[str, Any]], anchor: str | None, metrics: li
             if not values:
                 continue
             chosen.append(f"{codec} @ {r['rate_point']} ({r['rate']['bpp']:.4f} bpp)")
+            shown.update(values)
             intra = [i for i, t in enumerate(pf.get("frame_type") or []) if t == "I"]
             curves.append([codec, str(r["rate_point"]), values,
                            [int(b) for b in pf["bits"]] if pf.get("bits") else None, intra])
         if curves:
             out[seq] = {"group": str(next(iter(codecs.values()))[0]["sequence"].get("group") or ""),
-                        "metrics": [m for m in metrics if any(m in c[2] for c in curves)],
+                        "metrics": [m for m in metrics if m in shown],
                         "chosen": f"at about {target:.4f} bpp: " + ", ".join(chosen), "codecs": curves}
     return out
 

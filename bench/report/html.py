@@ -349,7 +349,8 @@ def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataF
     ratios = time_ratios(ok_points, bd_stage.anchor) if bd_stage.anchor is not None else pd.DataFrame()
     summary = _summary(bd_stage.summary_tables, bd_stage.anchor, records, bd.kind if bd is not None else "rate",
                        out_dir / "tables", labels, (complexity["label"] or SHARED_LABEL) if table_times else None,
-                       ratios, narrowing_note(points)) if bd_stage.summary_tables else None
+                       ratios, narrowing_note(points)) \
+        if bd_stage.summary_tables and bd_stage.anchor is not None else None  # tables only come with an anchor
     tables_written = bd_stage.files + (summary["files"] if summary else []) + \
         ([complexity["latex"]] if complexity["latex"] else [])
     write_csv(points, out_dir / "data" / "per_sequence.csv")

@@ -204,10 +204,11 @@ def _widths(table: _Table, room: float, sep: float, scale: float, force: bool = 
     for c in spans:  # a spanning header wider than its columns widens the last of them, first as its pieces need
         widths[c.col + c.span - 1] += max(0.0, c.shortest - spanned(c))
     free = budget - sum(widths)
-    flexible = sorted((c for c in range(n) if widths[c] < natural[c]), key=lambda c: natural[c] - widths[c])
-    for k, c in enumerate(flexible):  # then wrapping columns toward one line each, the least wanting first
-        extra = max(0.0, min(natural[c] - widths[c], free / (len(flexible) - k)))
-        widths[c] += extra
+    flexible = sorted((col for col in range(n) if widths[col] < natural[col]),
+                      key=lambda col: natural[col] - widths[col])
+    for k, col in enumerate(flexible):  # then wrapping columns toward one line each, the least wanting first
+        extra = max(0.0, min(natural[col] - widths[col], free / (len(flexible) - k)))
+        widths[col] += extra
         free -= extra
     for c in spans:  # then the spanning headers toward one line, with what is left
         extra = max(0.0, min(c.natural - spanned(c), free))

@@ -25,6 +25,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg  # noqa: E402
+from matplotlib.legend import Legend  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
+from matplotlib.typing import RcKeyType  # noqa: E402
 
 from bench.errors import BenchError  # noqa: E402
 from bench.metrics import metric_label  # noqa: E402
@@ -61,7 +66,7 @@ def plot_sequence(df: pd.DataFrame, sequence: str, path: Path, note: str, anchor
 # Publication sizes: one column of a two-column paper (IEEE, ACM) is 3.5 in wide, the page 7.16 in; figures are
 # drawn at that size so that their text is 8 pt where it is printed.
 COLUMN_W, PAGE_W = 3.5, 7.16
-PAPER_RC = {
+PAPER_RC: dict[RcKeyType, Any] = {  # values of many types: rcParams keys each take their own
     "pdf.fonttype": 42, "ps.fonttype": 42,  # TrueType embedded, never Type 3 (publishers' checkers refuse it)
     "svg.fonttype": "none",
     "font.family": "serif", "font.serif": ["DejaVu Serif"], "font.sans-serif": ["DejaVu Sans"],
@@ -104,6 +109,20 @@ def _panel(ax: plt.Axes, rows: pd.DataFrame, metric: str, styles: dict[str, Styl
     return drawn
 
 
+def _renderer(fig: plt.Figure) -> RendererAgg:
+    """FIG's renderer, to measure what it draws before the layout is fixed."""
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # matplotlib.use("Agg") above: every figure drawn here is on one
+    return canvas.get_renderer()
+
+
+def _drawn_extent(ax: plt.Axes, renderer: RendererAgg) -> Bbox:
+    """AX's extent in pixels with everything it draws outside its frame (tick labels, axis labels)."""
+    box = ax.get_tightbbox(renderer)
+    assert box is not None  # an Axes has none only when hidden, and no panel drawn here is
+    return box
+
+
 class _Grid:
     """Panels at a fixed size in inches: COLS a row, margins and gaps around them measured from what each
     panel draws outside its frame (tick labels, axis labels) by :meth:`fit`."""
@@ -120,10 +139,10 @@ class _Grid:
     def fit(self, fig: plt.Figure, axes: list[plt.Axes]) -> None:
         """Margins and gaps from the panels as drawn: left of the first column its y labels, between columns
         those and the last x tick label's overhang, between rows the x labels of the upper row."""
-        renderer = fig.canvas.get_renderer()
+        renderer = _renderer(fig)
         w, h = fig.get_size_inches()
         pos = [ax.get_position() for ax in axes]
-        box = [ax.get_tightbbox(renderer) for ax in axes]
+        box = [_drawn_extent(ax, renderer) for ax in axes]
         left = max(p.x0 * w - b.x0 / fig.dpi for p, b in zip(pos, box, strict=True))
         right = max(b.x1 / fig.dpi - p.x1 * w for p, b in zip(pos, box, strict=True))
         below = max(p.y0 * h - b.y0 / fig.dpi for p, b in zip(pos, box, strict=True))
@@ -154,10 +173,10 @@ def _layout(count: int, width: float, cols: int | None = None, aspect: float = 0
     return fig, axes, grid
 
 
-def _fitted_legend(fig: plt.Figure, handles: list, labels: list[str]) -> plt.Artist:
+def _fitted_legend(fig: plt.Figure, handles: list[Artist], labels: list[str]) -> Legend:
     """The legend in as many columns as fit the figure's width (balanced over its rows); labels wrapped when
     even one column is too wide."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     room = (fig.get_size_inches()[0] - 0.1) * fig.dpi
     for _ in range(4):
         for ncol in range(len(labels), 0, -1):
@@ -178,13 +197,13 @@ def _legend(fig: plt.Figure, axes: list[plt.Axes], grid: _Grid, styles: dict[str
             note: str | None = None) -> None:
     """One legend for the whole figure, every curve drawn in any panel once (in the styles' order), under the
     panels' x labels; NOTE (a line about the run) under it. The figure grows to hold them."""
-    drawn: dict[str, object] = {}
+    drawn: dict[str, Artist] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             drawn.setdefault(label, handle)
     order = {st.label: i for i, st in enumerate(styles.values())}
     labels = sorted(drawn, key=lambda label: (order.get(label, len(order)), label))
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     below = 0.04  # inches of margin under everything
     text = None
     if note:
@@ -206,7 +225,9 @@ def _legend(fig: plt.Figure, axes: list[plt.Axes], grid: _Grid, styles: dict[str
 def _save_all(fig: plt.Figure, stem: Path) -> list[Path]:
     out = []
     try:
-        for ext, kw in (("pdf", {}), ("svg", {}), ("png", {"dpi": 300})):
+        # savefig's keywords per format (typed Any by matplotlib: each format takes its own)
+        formats: list[tuple[str, dict[str, Any]]] = [("pdf", {}), ("svg", {}), ("png", {"dpi": 300})]
+        for ext, kw in formats:
             path = stem.with_suffix(f".{ext}")
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.{ext}")
             try:

@@ -134,5 +134,5 @@ def provenance(records: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str,
                                                 sort_keys=True, default=str))
         if r.get("commands") and codec not in commands:
             commands[codec] = [" ".join(c) for c in r["commands"]]
-    env = next((r["provenance"] for r in records if r.get("provenance")), {})
+    env: dict[str, Any] = next((r["provenance"] for r in records if r.get("provenance")), {})
     return identities, commands, json.dumps(env, indent=1, sort_keys=True, default=str)

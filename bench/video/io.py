@@ -81,7 +81,6 @@ class RawVideoWriter:
         self.fmt = fmt
         self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")
         self._file = open(self._tmp, "wb")  # noqa: SIM115 (closed in close()/__exit__)
-        self.frames_written = 0
 
     def write(self, planes: Planes) -> None:
         try:
@@ -89,7 +88,6 @@ class RawVideoWriter:
                 self._file.write(np.ascontiguousarray(plane, dtype=self.fmt.dtype).tobytes())
         except OSError as e:  # a full disk: said with the file's name (a write's own error names none)
             raise OSError(e.errno, e.strerror, str(self.path)) from None
-        self.frames_written += 1
 
     def close(self, commit: bool = True) -> None:
         self._file.close()
