@@ -208,41 +208,61 @@ def _prepare(rate: np.ndarray, quality: np.ndarray, who: str, min_points: int, r
     rate = np.asarray(rate, dtype=np.float64)
     # Oriented so that higher is better: one validation, repair and integral for both kinds of metric.
     quality = np.asarray(quality, dtype=np.float64) * (1.0 if higher_is_better else -1.0)
-    if rate.shape != quality.shape or rate.ndim != 1:
-        raise _Invalid(Status.NON_FINITE, f"{who}: rate and quality differ in length")
-    if not (np.all(np.isfinite(rate)) and np.all(np.isfinite(quality))):
-        raise _Invalid(Status.NON_FINITE, f"{who}: a rate or quality is not a finite number")
     needed = max(min_points, 4 if method == "cubic" else 2)
-    if len(rate) < needed:
-        raise _Invalid(Status.TOO_FEW_POINTS, f"{who}: {len(rate)} points, at least {needed} needed")
-    if np.any(rate <= 0):
-        raise _Invalid(Status.NON_POSITIVE_RATE, f"{who}: a rate is zero or negative")
+    _refuse_unusable_points(rate, quality, who, needed)
     order = np.argsort(rate, kind="stable")
     log_rate, q = np.log10(rate[order]), quality[order]
-    dropped: tuple[int, ...] = ()
     if len(np.unique(q)) != len(q):
         if repair is None:
             raise _Invalid(Status.DUPLICATE_QUALITY, f"{who}: two rate points have the same quality")
     monotonic = bool(np.all(np.diff(q) > 0) and np.all(np.diff(log_rate) > 0))
-    if not monotonic or len(np.unique(q)) != len(q):
-        # Not one codec's curve: no hull of it is one either, so no repair is offered or made. (A monotonic curve of
-        # several origins is kept: a run's rate points may be coded on different devices.)
-        if where := _from_origins(origins):
-            raise _Invalid(Status.MIXED_ORIGINS, f"{who}: quality does not rise strictly with rate, and {where}: "
-                           "points of different curves merged into one, which no repair makes right; import or "
-                           "name each as its own curve")
-        if repair is None:
-            rise = "rise" if higher_is_better else "fall (lower is better)"
-            raise _Invalid(Status.NON_MONOTONIC, f"{who}: quality does not {rise} strictly with rate "
-                                                 "(--repair upper_hull keeps its efficient points; the value "
-                                                 "is then flagged repaired)")
-        # The hull in linear rate (time-sharing two points mixes their rates linearly), not in log10 rate.
-        keep = _upper_hull(np.power(10.0, log_rate), q)
-        dropped = tuple(sorted(int(order[i]) for i in set(range(len(q))) - set(keep.tolist())))
-        log_rate, q = log_rate[keep], q[keep]
-        if len(q) < needed:
-            raise _Invalid(Status.TOO_FEW_POINTS, f"{who}: {len(q)} points left on the upper hull, at least "
-                                                  f"{needed} needed")
+    if monotonic and len(np.unique(q)) == len(q):
+        return log_rate, q, ()
+    # Not one codec's curve: no hull of it is one either, so no repair is offered or made. (A monotonic curve of
+    # several origins is kept: a run's rate points may be coded on different devices.)
+    _refuse_unrepaired(who, repair, higher_is_better, origins)
+    return _upper_hull_points(log_rate, q, order, who, needed)
+
+
+def _refuse_unusable_points(rate: np.ndarray, quality: np.ndarray, who: str, needed: int) -> None:
+    """Refuse a curve no integral can be taken of: rate and quality of different lengths, a value that is not
+    finite, fewer than NEEDED points, or a rate that is not positive (in that order)."""
+    if rate.shape != quality.shape or rate.ndim != 1:
+        raise _Invalid(Status.NON_FINITE, f"{who}: rate and quality differ in length")
+    if not (np.all(np.isfinite(rate)) and np.all(np.isfinite(quality))):
+        raise _Invalid(Status.NON_FINITE, f"{who}: a rate or quality is not a finite number")
+    if len(rate) < needed:
+        raise _Invalid(Status.TOO_FEW_POINTS, f"{who}: {len(rate)} points, at least {needed} needed")
+    if np.any(rate <= 0):
+        raise _Invalid(Status.NON_POSITIVE_RATE, f"{who}: a rate is zero or negative")
+
+
+def _refuse_unrepaired(who: str, repair: str | None, higher_is_better: bool,
+                       origins: Sequence[str] | None) -> None:
+    """Refuse a curve whose quality does not rise strictly with rate: as points of several origins merged (which
+    no repair makes right), or, with no repair asked for, as not monotonic."""
+    if where := _from_origins(origins):
+        raise _Invalid(Status.MIXED_ORIGINS, f"{who}: quality does not rise strictly with rate, and {where}: "
+                       "points of different curves merged into one, which no repair makes right; import or "
+                       "name each as its own curve")
+    if repair is None:
+        rise = "rise" if higher_is_better else "fall (lower is better)"
+        raise _Invalid(Status.NON_MONOTONIC, f"{who}: quality does not {rise} strictly with rate "
+                                             "(--repair upper_hull keeps its efficient points; the value "
+                                             "is then flagged repaired)")
+
+
+def _upper_hull_points(log_rate: np.ndarray, q: np.ndarray, order: np.ndarray, who: str, needed: int,
+                       ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """The ``upper_hull`` repair: the curve's efficient points and the original indexes (ORDER maps sorted to
+    original) of those dropped; refused if fewer than NEEDED are left."""
+    # The hull in linear rate (time-sharing two points mixes their rates linearly), not in log10 rate.
+    keep = _upper_hull(np.power(10.0, log_rate), q)
+    dropped = tuple(sorted(int(order[i]) for i in set(range(len(q))) - set(keep.tolist())))
+    log_rate, q = log_rate[keep], q[keep]
+    if len(q) < needed:
+        raise _Invalid(Status.TOO_FEW_POINTS, f"{who}: {len(q)} points left on the upper hull, at least "
+                                              f"{needed} needed")
     return log_rate, q, dropped
 
 

@@ -587,6 +587,13 @@ def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
         print(f"  NOT MEASURED {job.label}: {message}", file=sys.stderr)
     for line in non_finite:
         print(f"  NON-FINITE {line}", file=sys.stderr)
+    _report_unfinished(outcome)
+    return _failure_exit_code(outcome, len(non_finite))
+
+
+def _report_unfinished(outcome: RunOutcome) -> None:
+    """The FAILED and NOT RECORDED lines of the jobs that ended without a good record, each kind with its error
+    line."""
     if outcome.failed:
         from bench.records import job_name
 
@@ -599,13 +606,18 @@ def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
     if outcome.not_recorded:  # not failed: nothing is stored, so a plain run codes them
         print(f"error: {len(outcome.not_recorded)} job(s) ended without a record (killed or stopped by the "
               "scheduler, or not run); run again to code them", file=sys.stderr)
+
+
+def _failure_exit_code(outcome: RunOutcome, non_finite_jobs: int) -> int:
+    """1 when a job failed, left no record, could not be measured or has metrics that are not finite (the last
+    two say so here in an error line; the first two have had theirs), else 0."""
     if outcome.failed or outcome.not_recorded:
         return 1
     if outcome.measure_failed:
         print(f"error: {len(outcome.measure_failed)} job(s) could not be measured", file=sys.stderr)
         return 1
-    if non_finite:
-        print(f"error: {len(non_finite)} job(s) have metrics that are not finite numbers (shown as no value, "
+    if non_finite_jobs:
+        print(f"error: {non_finite_jobs} job(s) have metrics that are not finite numbers (shown as no value, "
               "never as numbers); delete the measurement files named above and run `evaluate.py remeasure`",
               file=sys.stderr)
         return 1

@@ -172,24 +172,10 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
                     bar: tqdm) -> Iterator[dict[str, Any]]:
     """Submit TODO, wait, and yield each job's record as it finishes (a NotRecorded, the failed record it would
     have been, not written to the store, for a cluster job that ended without one: the next run codes it)."""
-    import submitit
-
     cluster = "slurm" if options.executor == "slurm" else "local"
-    results = str(Path(options.results_dir).resolve())
-    data_root = str(condition.data_root) if condition.data_root else None
     code = code_identity()
-
-    def arguments(job: Job) -> tuple[Any, ...]:
-        return (str(condition.path.resolve()), data_root, results, job.key, job.codec.name, job.sequence.name,
-                options.retries, code)
-
-    executors = {}
-    for codec in condition.codecs:
-        params = scheduler_parameters(codec, cluster, max(1, options.jobs), str(Path(code[0]).parent),
-                                      adapter_class(codec.adapter)(codec.params_dict).uses_gpu())
-        executor = submitit.AutoExecutor(folder=store.root / "submitit" / codec.name, cluster=cluster)
-        executor.update_parameters(**params)
-        executors[codec.name] = executor
+    arguments = _job_arguments(condition, options, code)
+    executors = _executors(condition, cluster, options.jobs, store, code)
     tracked: list[_Tracked] = []
     queue: list[Job] = []
     if cluster == "slurm":  # one array per codec; SLURM runs --jobs of each at once
@@ -202,11 +188,7 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
         if interrupts.stopping():  # Ctrl-C or SIGTERM: submit nothing more, cancel what runs (none is recorded)
             _cancel([t.sj for t in tracked], bar)
             return
-        while queue and len(tracked) < max(1, options.jobs):
-            job = queue.pop(0)
-            sj = _submitting(job.codec, lambda job=job: executors[job.codec.name].submit(run_planned_job,
-                                                                                       *arguments(job)))
-            tracked.append(_Tracked(job, sj))
+        _submit_queued(queue, tracked, max(1, options.jobs), executors, arguments)
         ended = _ended_on_slurm(tracked, store, watch, bar, said) if watch else \
             [(t, _collect(t, store)) for t in tracked if t.sj.done()]
         for t, record in ended:
@@ -217,6 +199,50 @@ def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: 
         if not ended:
             _show_states(tracked, queue, bar, watch is not None)
             time.sleep(5.0 if watch else 0.1)
+    _check_something_recorded(todo, store)
+
+
+def _job_arguments(condition: Condition, options: Any,
+                   code: tuple[str, str]) -> Callable[[Job], tuple[Any, ...]]:
+    """What run_planned_job is called with on the node for a job: paths made absolute, the submitter's CODE."""
+    results = str(Path(options.results_dir).resolve())
+    data_root = str(condition.data_root) if condition.data_root else None
+
+    def arguments(job: Job) -> tuple[Any, ...]:
+        return (str(condition.path.resolve()), data_root, results, job.key, job.codec.name, job.sequence.name,
+                options.retries, code)
+
+    return arguments
+
+
+def _executors(condition: Condition, cluster: str, jobs: int, store: ResultStore,
+               code: tuple[str, str]) -> dict[str, Any]:
+    """One submitit executor per codec (by name), with the scheduler parameters of its ``resources``; its logs
+    go under the results folder's ``submitit/<codec>``."""
+    import submitit
+
+    executors = {}
+    for codec in condition.codecs:
+        params = scheduler_parameters(codec, cluster, max(1, jobs), str(Path(code[0]).parent),
+                                      adapter_class(codec.adapter)(codec.params_dict).uses_gpu())
+        executor = submitit.AutoExecutor(folder=store.root / "submitit" / codec.name, cluster=cluster)
+        executor.update_parameters(**params)
+        executors[codec.name] = executor
+    return executors
+
+
+def _submit_queued(queue: list[Job], tracked: list[_Tracked], parallel: int, executors: dict[str, Any],
+                   arguments: Callable[[Job], tuple[Any, ...]]) -> None:
+    """Submit the first jobs of QUEUE one by one, adding them to TRACKED, until PARALLEL are in flight."""
+    while queue and len(tracked) < parallel:
+        job = queue.pop(0)
+        sj = _submitting(job.codec, lambda job=job: executors[job.codec.name].submit(run_planned_job,
+                                                                                   *arguments(job)))
+        tracked.append(_Tracked(job, sj))
+
+
+def _check_something_recorded(todo: list[Job], store: ResultStore) -> None:
+    """Refuse a run none of whose jobs left a record (a broken setup on the nodes, say), naming their logs."""
     if todo and not (store.root / "records").is_dir():
         codecs = ", ".join(sorted({j.codec.name for j in todo}))
         raise BenchError(f"no job of this run left a record ({len(todo)} submitted; see {store.root / 'submitit'}/"

@@ -153,11 +153,7 @@ def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, fr
     coder: Any = model  # its CompressAI methods (update, g_a ...): see _coding_calls
     multiple = pad_multiple or (VIDEO_PAD_MULTIPLE if video else IMAGE_PAD_MULTIPLE)
     coder.update()  # fills empty CDF tables only (force=False): a loaded model's are kept
-    param = next(model.parameters())
-    # A fixed seed makes the run repeatable; the counts themselves do not depend on the pixel values.
-    gen = torch.Generator().manual_seed(0)
-    frames = [_pad(torch.rand(1, 3, height, width, generator=gen), multiple).to(param.device, param.dtype)
-              for _ in range(2)]
+    frames = _random_frames(model, height, width, multiple)
     padded_h, padded_w = frames[0].shape[-2:]
     where = (f"one random 1x3x{height}x{width} frame padded right/bottom (replicate) to a multiple of "
              f"{multiple}, 1x3x{padded_h}x{padded_w}")
@@ -166,26 +162,50 @@ def compressai_complexity(model: torch.nn.Module, height: int, width: int, *, fr
         enc, enc_ops = count_macs(encode)
         dec, dec_ops = count_macs(decode)
     except Exception as error:  # whatever broke inside the model's coding path: fall back and say why
-        if video or not (hasattr(model, "g_a") and hasattr(model, "g_s")):
-            raise BenchError(f"complexity: {type(model).__name__} could not be counted: "
-                             f"{type(error).__name__}: {error}") from error
-        with torch.no_grad():
-            y = coder.g_a(frames[0])
-        enc, enc_ops = count_macs(lambda: coder.g_a(frames[0]))
-        dec, dec_ops = count_macs(lambda: coder.g_s(y))
-        what = (f"compress/decompress could not be counted ({type(error).__name__}: {error}); FALLBACK: "
-                f"encode = analysis transform g_a(x) only, decode = synthesis transform g_s(y) only "
-                f"(hyperprior and context model not counted)")
+        (enc, enc_ops), (dec, dec_ops), what = _transforms_counted(model, video, frames[0], error)
     pixels = height * width
-    method = (f"torch.utils.flop_counter.FlopCounterMode (torch {torch.__version__}) on {where}; {what}; "
-              f"MACs = counted FLOPs / 2; kMAC/pixel = MACs / ({width}*{height}) / 1000 (the unpadded "
-              f"frame). Counted operators: {', '.join(counted_operators())} (bias adds ignored; a "
-              f"convolution counts its full kernel at the borders, a masked convolution its full kernel, a "
-              f"transposed convolution per input pixel). Not counted: elementwise ops (GDN's "
-              f"square/sqrt/product, activations, additions), pooling, interpolation, grid_sample, "
-              f"quantisation and the entropy coder (outside torch)")
     return ModelComplexity(
         params=parameter_count(model), encode_macs=enc, decode_macs=dec,
         encode_kmac_per_pixel=enc / pixels / 1000, decode_kmac_per_pixel=dec / pixels / 1000,
         height=height, width=width, padded_height=padded_h, padded_width=padded_w, frame=frame,
-        method=method, torch_version=torch.__version__, encode_macs_by_op=enc_ops, decode_macs_by_op=dec_ops)
+        method=_method(where, what, height, width), torch_version=torch.__version__, encode_macs_by_op=enc_ops,
+        decode_macs_by_op=dec_ops)
+
+
+def _random_frames(model: torch.nn.Module, height: int, width: int, multiple: int) -> list[torch.Tensor]:
+    """Two random 1x3xHEIGHTxWIDTH frames padded to MULTIPLE, on MODEL's device and in its dtype."""
+    param = next(model.parameters())
+    # A fixed seed makes the run repeatable; the counts themselves do not depend on the pixel values.
+    gen = torch.Generator().manual_seed(0)
+    return [_pad(torch.rand(1, 3, height, width, generator=gen), multiple).to(param.device, param.dtype)
+            for _ in range(2)]
+
+
+def _transforms_counted(model: torch.nn.Module, video: bool, x: torch.Tensor,
+                        error: Exception) -> tuple[tuple[int, dict[str, int]], tuple[int, dict[str, int]], str]:
+    """The fallback when MODEL's coding calls broke with ERROR on frame X: the encode and decode counts of its
+    analysis and synthesis transforms alone, and what they are, in words; a video model, or one without both
+    transforms, cannot fall back and is refused with ERROR's message."""
+    if video or not (hasattr(model, "g_a") and hasattr(model, "g_s")):
+        raise BenchError(f"complexity: {type(model).__name__} could not be counted: "
+                         f"{type(error).__name__}: {error}") from error
+    coder: Any = model  # its g_a and g_s, looked up as in _coding_calls
+    with torch.no_grad():
+        y = coder.g_a(x)
+    encode = count_macs(lambda: coder.g_a(x))
+    decode = count_macs(lambda: coder.g_s(y))
+    return encode, decode, (f"compress/decompress could not be counted ({type(error).__name__}: {error}); "
+                            f"FALLBACK: encode = analysis transform g_a(x) only, decode = synthesis transform "
+                            f"g_s(y) only (hyperprior and context model not counted)")
+
+
+def _method(where: str, what: str, height: int, width: int) -> str:
+    """The record's ``method``: the counter, the frame counted (WHERE), the calls counted (WHAT), how kMAC/pixel
+    is computed from a HEIGHTxWIDTH frame, and what is and is not counted."""
+    return (f"torch.utils.flop_counter.FlopCounterMode (torch {torch.__version__}) on {where}; {what}; "
+            f"MACs = counted FLOPs / 2; kMAC/pixel = MACs / ({width}*{height}) / 1000 (the unpadded "
+            f"frame). Counted operators: {', '.join(counted_operators())} (bias adds ignored; a "
+            f"convolution counts its full kernel at the borders, a masked convolution its full kernel, a "
+            f"transposed convolution per input pixel). Not counted: elementwise ops (GDN's "
+            f"square/sqrt/product, activations, additions), pooling, interpolation, grid_sample, "
+            f"quantisation and the entropy coder (outside torch)")

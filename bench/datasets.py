@@ -145,37 +145,48 @@ def _no_link_loop(seq: SequenceInfo, path: Path) -> None:
 
 def locate(seq: SequenceInfo, data_root: Path | None) -> Path:
     """Find a sequence's file under the data root; a missing file names every place looked at."""
-    tried = []
     if Path(seq.file).is_absolute():  # a sequence given by its full path needs no data root
         path = Path(seq.file)
         if path.exists():
             return path
         _no_link_loop(seq, path)
         raise DataError(f"sequence {seq.name}: file {seq.file} not found")
-    roots = [data_root] if data_root is not None else []
-    for root in roots:
-        for candidate in (root / seq.file, root / seq.group / seq.file):
-            tried.append(candidate)
-            _no_link_loop(seq, candidate)
-            if any(ch in seq.file for ch in "*?["):
-                matches = sorted(candidate.parent.glob(candidate.name)) if candidate.parent.is_dir() else []
-                if len(matches) == 1:
-                    return matches[0]
-                if len(matches) > 1:
-                    raise DataError(f"sequence {seq.name}: several files match {candidate}: "
-                                    f"{', '.join(m.name for m in matches)}; keep one")
-            elif candidate.exists():
-                return candidate
-        # Y4M next to a missing raw file is accepted too (same stem).
-        y4m = (root / seq.file).with_suffix(".y4m")
-        tried.append(y4m)
-        if y4m.exists():
-            return y4m
-    if not roots:
+    if data_root is None:
         raise DataError(f"sequence {seq.name}: no data root given for {seq.file}; pass --data-root, set "
                         "data_root in the condition, or set LVCBENCH_DATA_ROOT")
+    tried: list[Path] = []
+    if (found := _located_under(seq, data_root, tried)) is not None:
+        return found
     raise DataError(f"sequence {seq.name}: file {seq.file} not found; looked for "
                     f"{' and '.join(str(t) for t in tried)}; check --data-root / data_root")
+
+
+def _located_under(seq: SequenceInfo, root: Path, tried: list[Path]) -> Path | None:
+    """A sequence's file under ROOT, or in its group's folder there, or its Y4M twin; None if none is there.
+    Every place looked at is added to TRIED, for the message that says the file is missing."""
+    for candidate in (root / seq.file, root / seq.group / seq.file):
+        tried.append(candidate)
+        _no_link_loop(seq, candidate)
+        if (found := _matching(seq, candidate)) is not None:
+            return found
+    # Y4M next to a missing raw file is accepted too (same stem).
+    y4m = (root / seq.file).with_suffix(".y4m")
+    tried.append(y4m)
+    return y4m if y4m.exists() else None
+
+
+def _matching(seq: SequenceInfo, candidate: Path) -> Path | None:
+    """CANDIDATE if it exists, or, for a file name with wildcards, the one file matching it; several matching
+    are refused, naming them."""
+    if any(ch in seq.file for ch in "*?["):
+        matches = sorted(candidate.parent.glob(candidate.name)) if candidate.parent.is_dir() else []
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise DataError(f"sequence {seq.name}: several files match {candidate}: "
+                            f"{', '.join(m.name for m in matches)}; keep one")
+        return None
+    return candidate if candidate.exists() else None
 
 
 @dataclass(frozen=True)

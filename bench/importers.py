@@ -57,7 +57,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,7 +70,7 @@ from bench.datasets import DATASETS, parse_file_name
 from bench.errors import BenchError
 from bench.files import LINK_LOOP, TooLarge, not_a_file, read_regular
 from bench.metrics import metric_names
-from bench.record import Record, SequenceRef
+from bench.record import Rate, Record, SequenceRef
 
 FORMATS = ("dcvc", "compressai", "dhvc-json", "dhvc-stdout", "vtm-log", "csv")
 # Formats whose producers spread one curve over several files (one VTM log per sequence and QP, one DHVC q*.json
@@ -673,34 +673,58 @@ def _checked(record: Record, path: Path) -> Record:
         return (f"{path}: {_named(record['codec']['name'])} / {_named(record['sequence']['name'])} / "
                 f"{_named(str(record['rate_point']))}")
 
-    def number(value: Any, what: str, optional: bool = True) -> None:
-        if value is None and optional:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= _LIMIT:  # NaN too
-            raise ImportError_(f"{where()}: {what} is {_shown(value)}, not a finite number")
+    _check_names(record, where)
+    _check_rate_point(record["rate_point"], where)
+    for key, value in record["metrics"].items():
+        _check_number(value, f"metric {key}", where)
+    _check_rate(record["rate"], where)
+    for key, value in (record.get("timing") or {}).items():
+        _check_number(value, f"timing {key}", where)
+    _check_per_frame(record.get("per_frame") or {}, where)
+    return record
 
+
+def _check_number(value: Any, what: str, where: Callable[[], str], optional: bool = True) -> None:
+    """Refuse VALUE (said as WHAT, at the point WHERE() names) unless it is a number of a sane size; None passes
+    when OPTIONAL."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= _LIMIT:  # NaN too
+        raise ImportError_(f"{where()}: {what} is {_shown(value)}, not a finite number")
+
+
+def _check_names(record: Record, where: Callable[[], str]) -> None:
+    """Refuse a codec, sequence or group name that is not text, or is blank."""
     for name in (record["codec"]["name"], record["sequence"]["name"], record["sequence"]["group"]):
         if not isinstance(name, str) or not name.strip():
             raise ImportError_(f"{where()}: a codec, sequence or group name is {_shown(name)}, not text")
-    point = record["rate_point"]
+
+
+def _check_rate_point(given: Any, where: Callable[[], str]) -> None:
+    """Refuse a rate point that is neither a label (non-blank text) nor a finite number of a sane size."""
+    point = given
     if isinstance(point, str) and point.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
         point = float(point)  # a label that reads as NaN is the NaN rate point written as text (a CSV's)
     if not isinstance(point, (str, int, float)) or isinstance(point, bool) or (isinstance(point, str) and not
             point.strip()) or (not isinstance(point, str) and not abs(point) <= _LIMIT):  # NaN fails <= too
         # A NaN rate point passed the store's writer once (it refuses NaN) but not a report, which showed 'nan'.
-        raise ImportError_(f"{where()}: the rate point is {_shown(record['rate_point'])}, not a finite number or a "
-                           "label")
-    for key, value in record["metrics"].items():
-        number(value, f"metric {key}")
-    for key, rate in (("bpp", record["rate"].get("bpp")), ("kbps", record["rate"].get("kbps"))):
-        number(rate, key)
-        if rate is not None and rate <= 0:
-            raise ImportError_(f"{where()}: {key} is {rate!r}, not positive")
-    if record["rate"].get("bpp") is None and record["rate"].get("kbps") is None:
+        raise ImportError_(f"{where()}: the rate point is {_shown(given)}, not a finite number or a label")
+
+
+def _check_rate(rate: Rate, where: Callable[[], str]) -> None:
+    """Refuse a bpp or kbps that is not a positive number of a sane size, and a point with neither."""
+    for key, value in (("bpp", rate.get("bpp")), ("kbps", rate.get("kbps"))):
+        _check_number(value, key, where)
+        if value is not None and value <= 0:
+            raise ImportError_(f"{where()}: {key} is {value!r}, not positive")
+    if rate.get("bpp") is None and rate.get("kbps") is None:
         raise ImportError_(f"{where()}: neither bpp nor kbps")
-    for key, value in (record.get("timing") or {}).items():
-        number(value, f"timing {key}")
-    for key, values in (record.get("per_frame") or {}).items():
+
+
+def _check_per_frame(per_frame: dict[str, Any], where: Callable[[], str]) -> None:
+    """Refuse a per-frame entry that is not a list, a frame type that is not text, or another per-frame value that
+    is not a number of a sane size (None, for a whole entry, passes)."""
+    for key, values in per_frame.items():
         if values is None:
             continue
         if not isinstance(values, list):
@@ -710,8 +734,7 @@ def _checked(record: Record, path: Path) -> Record:
                 if not isinstance(v, str):
                     raise ImportError_(f"{where()}: per-frame {key}[{i}] is {_shown(v)}, not a frame type")
             else:
-                number(v, f"per-frame {key}[{i}]", optional=False)
-    return record
+                _check_number(v, f"per-frame {key}[{i}]", where, optional=False)
 
 
 @overload
@@ -869,6 +892,33 @@ _COMPRESSAI_KNOWN = {*_COMPRESSAI_METRICS, "bpp", "bitrate", "q", "qp", "encodin
 def _compressai(path: Path, text: str, codec: str | None,
                 given: Geometry, budget: _Budget) -> list[Record]:
     data = _json(path, text)
+    results, rate_key, n = _compressai_results(path, data)
+    budget.point(f"{path}: results.{rate_key}", n)
+    meta = _compressai_meta(path, data)
+    dataset_name = meta.get("dataset") or path.parent.name
+    sequence = _compressai_sequence(dataset_name, given)
+    labels = results.get("q") or results.get("qp") or list(range(n))
+    records = []
+    for i in range(n):
+        def value(key: str, i: int = i) -> float:
+            return _number_at(results[key][i], f"{path}: results.{key}[{i}]")
+
+        metrics = _compressai_metrics(path, results, i, value)
+        timing = {k: value(src) for k, src in (("encode_s", "encoding_time"), ("decode_s", "decoding_time"))
+                  if src in results}
+        records.append(imported_record(
+            source=path, fmt="compressai", codec=codec or data.get("name") or path.stem, rate_point=labels[i],
+            metrics=metrics, bpp=value("bpp") if rate_key == "bpp" else None,
+            kbps=value("bitrate") if rate_key == "bitrate" else None, frames=1, timing=timing, **sequence,
+            reported={"description": data.get("description"), "meta": meta,
+                      "unmapped": sorted(k for k in results if k not in _COMPRESSAI_KNOWN)},
+            measurement="CompressAI: averages over the dataset"))
+    return records
+
+
+def _compressai_results(path: Path, data: Any) -> tuple[dict[str, Any], str, int]:
+    """A CompressAI file's ``results`` block, its rate key (bpp or bitrate) and its number of points, each of its
+    keys checked to be a list of that many values."""
     results = data.get("results")
     if not isinstance(results, dict):
         raise ImportError_(f"{path}: expected key 'results' holding lists of values (a CompressAI results JSON)")
@@ -880,39 +930,33 @@ def _compressai(path: Path, text: str, codec: str | None,
         if not isinstance(v, list) or len(v) != n:
             count = f"{n} values" if n >= 0 else "values"
             raise ImportError_(f"{path}: results.{_named(k)}: expected a list of {count}, like results.{rate_key}")
-    budget.point(f"{path}: results.{rate_key}", n)
+    return results, rate_key, n
+
+
+def _compressai_meta(path: Path, data: Any) -> dict[str, Any]:
+    """A CompressAI file's ``meta`` block (empty if absent), with its curve name and dataset checked to be text."""
     meta = data.get("meta") or {}
     if not isinstance(meta, dict):
         raise ImportError_(f"{path}: meta: expected a mapping (CompressAI's meta block), got {_shown(meta)}")
     for where, value in (("name", data.get("name")), ("meta.dataset", meta.get("dataset"))):
         if value is not None and not isinstance(value, str):
             raise ImportError_(f"{path}: {where}: expected text, got {_shown(value)}")
-    dataset_name = meta.get("dataset") or path.parent.name
-    sequence = _compressai_sequence(dataset_name, given)
-    labels = results.get("q") or results.get("qp") or list(range(n))
-    records = []
-    for i in range(n):
-        def value(key: str, i: int = i) -> float:
-            return _number_at(results[key][i], f"{path}: results.{key}[{i}]")
+    return meta
 
-        metrics = {ours: value(theirs) for theirs, ours in _COMPRESSAI_METRICS.items() if theirs in results}
-        if "ms-ssim-db-rgb" in results and "ms_ssim_rgb" not in metrics:
-            db = value("ms-ssim-db-rgb")
-            if not (math.isfinite(db) and db >= 0):
-                raise ImportError_(f"{path}: results.ms-ssim-db-rgb[{i}]: {db!r} is not an MS-SSIM in dB (0 or more)")
-            metrics["ms_ssim_rgb"] = 1 - 10 ** (-db / 10)
-        if "psnr-yuv" in results:  # CompressAI's own weighting; kept under its own name, never as ours
-            metrics["psnr_yuv_compressai"] = value("psnr-yuv")
-        timing = {k: value(src) for k, src in (("encode_s", "encoding_time"), ("decode_s", "decoding_time"))
-                  if src in results}
-        records.append(imported_record(
-            source=path, fmt="compressai", codec=codec or data.get("name") or path.stem, rate_point=labels[i],
-            metrics=metrics, bpp=value("bpp") if rate_key == "bpp" else None,
-            kbps=value("bitrate") if rate_key == "bitrate" else None, frames=1, timing=timing, **sequence,
-            reported={"description": data.get("description"), "meta": meta,
-                      "unmapped": sorted(k for k in results if k not in _COMPRESSAI_KNOWN)},
-            measurement="CompressAI: averages over the dataset"))
-    return records
+
+def _compressai_metrics(path: Path, results: dict[str, Any], i: int, value: Callable[[str], float],
+                        ) -> dict[str, float]:
+    """Point I's metrics under our names (VALUE reads one of its results, checked): MS-SSIM given only in dB
+    converted back, CompressAI's PSNR-YUV kept under a name of its own."""
+    metrics = {ours: value(theirs) for theirs, ours in _COMPRESSAI_METRICS.items() if theirs in results}
+    if "ms-ssim-db-rgb" in results and "ms_ssim_rgb" not in metrics:
+        db = value("ms-ssim-db-rgb")
+        if not (math.isfinite(db) and db >= 0):
+            raise ImportError_(f"{path}: results.ms-ssim-db-rgb[{i}]: {db!r} is not an MS-SSIM in dB (0 or more)")
+        metrics["ms_ssim_rgb"] = 1 - 10 ** (-db / 10)
+    if "psnr-yuv" in results:  # CompressAI's own weighting; kept under its own name, never as ours
+        metrics["psnr_yuv_compressai"] = value("psnr-yuv")
+    return metrics
 
 
 def _compressai_sequence(dataset_name: str, given: Geometry) -> dict[str, Any]:

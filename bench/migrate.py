@@ -118,41 +118,62 @@ def _migrate_file(store: Any, path: Path) -> int:
 
 def v1_problem(old: dict[str, Any]) -> str | None:
     """What keeps a schema-1 record from being migrated, in words ("without condition.fields"), or None."""
-    def lacks(where: str, value: Any, kind: type) -> str | None:
-        if isinstance(value, kind):
-            return None
-        return f"without {where}" if value is None else f"whose {where} is not {'text' if kind is str else 'a mapping'}"
+    problem = _v1_layout_problem(old)
+    if problem is not None or old.get("status") != "ok":
+        return problem
+    return _v1_measured_problem(old)
 
+
+def _v1_lacks(where: str, value: Any, kind: type) -> str | None:
+    """How VALUE, found at WHERE, fails to be of KIND (text or a mapping), in words; None if it is."""
+    if isinstance(value, kind):
+        return None
+    return f"without {where}" if value is None else f"whose {where} is not {'text' if kind is str else 'a mapping'}"
+
+
+def _v1_layout_problem(old: dict[str, Any]) -> str | None:
+    """What of the fields every schema-1 record has, whatever its status, is missing or of the wrong kind."""
     for name, kind in (("key", str), ("condition", dict), ("source", dict), ("sequence", dict), ("codec", dict)):
-        if (problem := lacks(name, old.get(name), kind)) is not None:
+        if (problem := _v1_lacks(name, old.get(name), kind)) is not None:
             return problem
     for outer, inner, kind in (("condition", "fields", dict), ("codec", "identity", dict), ("codec", "name", str),
                                ("sequence", "name", str), ("sequence", "format", str)):
-        if (problem := lacks(f"{outer}.{inner}", old[outer].get(inner), kind)) is not None:
+        if (problem := _v1_lacks(f"{outer}.{inner}", old[outer].get(inner), kind)) is not None:
             return problem
     if "rate_point" not in old:
         return "without 'rate_point'"
     for name in ("measurement", "provenance"):
         if old.get(name) is not None and not isinstance(old[name], dict):
             return f"whose {name} is not a mapping"
-    if old.get("status") != "ok":
-        return None
+    return None
+
+
+def _v1_measured_problem(old: dict[str, Any]) -> str | None:
+    """What an ok schema-1 record lacks of what its measurements are migrated from: its frame count, its
+    per-frame SSE and samples, the colour spaces its MS-SSIM was measured in."""
     frames = old["source"].get("count")
     if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
         return f"whose source.count is {frames!r}, not a frame count"
     pf = old.get("per_frame")
     if not isinstance(pf, dict):
         return "without per_frame (its per-frame SSE is what a migrated record is measured from)"
-    # Per frame SSE of each plane, and the samples per frame of each (y, u, v, rgb): what a measurement holds.
+    if (problem := _v1_per_frame_problem(pf, frames)) is not None:
+        return problem
+    spaces = (old.get("measurement") or {}).get("ms_ssim") or []
+    if not isinstance(spaces, list) or not all(s in ("y", "rgb") for s in spaces):
+        return f"whose measurement.ms_ssim is {spaces!r}, not a list of y, rgb"
+    return None
+
+
+def _v1_per_frame_problem(pf: dict[str, Any], frames: int) -> str | None:
+    """Which per-frame list is not what a measurement holds: each plane's SSE, one per frame, and the samples
+    per frame of each of y, u, v, rgb, all finite and not negative."""
     for name, count, what in (*((p, frames, "one per frame") for p in ("sse_y", "sse_u", "sse_v", "sse_rgb")),
                               ("samples", 4, "y, u, v, rgb")):
         values = pf.get(name)
         if not isinstance(values, list) or len(values) != count or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in values):
             return f"whose per_frame.{name} is not a list of {count} finite numbers ({what})"
-    spaces = (old.get("measurement") or {}).get("ms_ssim") or []
-    if not isinstance(spaces, list) or not all(s in ("y", "rgb") for s in spaces):
-        return f"whose measurement.ms_ssim is {spaces!r}, not a list of y, rgb"
     return None
 
 

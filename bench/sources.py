@@ -47,48 +47,82 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = (),
     are named by it, ``label:codec``; imported and published curves keep their names. LOADED: results folders
     whose records the caller has read already, as :meth:`bench.store.ResultStore.run_records` gives them (a run
     hands over those it read for its own outputs), by the folder's path as given; each is read here otherwise."""
-    from bench.importers import import_sources, split_label, with_origin
-    from bench.published import load
-    from bench.store import ResultStore
+    from bench.importers import split_label, with_origin
 
     items = [split_label(item) for item in paths]
     runs = {i for i, (_, path) in enumerate(items) if path.is_dir() and (path / "records").is_dir()}
-    files = [(i, name, path) for i, (name, path) in enumerate(items) if i not in runs]
-    read: dict[int, list[dict[str, Any]]] = {}
-    if files:  # a producer's file, or a folder of them (one VTM log per sequence and QP, say)
-        for f in import_sources([(name, path) for _, name, path in files]).files:
-            # plain dicts, as a results folder's records are (the importer built and checked them as Records)
-            read.setdefault(files[f.item][0], []).extend(dict(r) for r in f.records)
+    read = _imported_records([(i, name, path) for i, (name, path) in enumerate(items) if i not in runs])
     out = []
     for i, (name, path) in enumerate(items):
         if i in runs:
-            recs = list(loaded[path]) if loaded and path in loaded else ResultStore(path).run_records()
-            cond = path / "condition.yaml"
-            fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
-            text = cond.read_text(encoding="utf-8") if cond.exists() else None
-            out.append(Source(name or path.name, recs, text, fields, str(path), displays=_displays_in(text), run=True))
+            out.append(_run_source(name, path, loaded))
         else:
             out.append(Source(name or (path.name if path.is_dir() else path.stem), read.get(i, []), path=str(path),
                               named_curve=name is not None))
-    for curve_id in published:
-        data = load(curve_id)
-        out.append(Source(curve_id, data["records"], condition_text=data["condition"], path=data["source"]["url"],
-                          named_curve=True, published={k: v for k, v in data.items() if k != "records"}))
-    labels = [s.label for s in out]
-    if len(set(labels)) != len(labels):
-        dup = next(label for label in labels if labels.count(label) > 1)
-        raise BenchError(f"two sources are labelled {dup!r}; label them apart: LABEL=PATH")
+    out.extend(_published_sources(published))
+    _refuse_same_labels(out)
     if sum(1 for s in out if not s.published) > 1:  # a published curve's name already says where it is from
-        for s in out:
-            if s.run:  # imported curves are named by the importer, which has kept them apart
-                s.records = [_renamed(r, f"{s.label}:{r['codec']['name']}") for r in s.records]
-                s.displays = {f"{s.label}:{c}": {**d, **({"label": f"{s.label}:{d['label']}"} if "label" in d else {})}
-                              for c, d in s.displays.items()}
+        _name_runs_curves_by_label(out)
     _one_source_per_curve(out)
     for s in out:  # BD tells merged curves apart by each point's origin: stores written before it was kept get one
         s.records = [with_origin(r) for r in s.records]
     _fill_unknown_groups(out)
     return out
+
+
+def _imported_records(files: list[tuple[int, str | None, Path]]) -> dict[int, list[dict[str, Any]]]:
+    """The records of FILES (item index, NAME, path: a producer's file, or a folder of them, one VTM log per
+    sequence and QP, say), read by one call of the importer, by item index."""
+    from bench.importers import import_sources
+
+    read: dict[int, list[dict[str, Any]]] = {}
+    if files:
+        for f in import_sources([(name, path) for _, name, path in files]).files:
+            # plain dicts, as a results folder's records are (the importer built and checked them as Records)
+            read.setdefault(files[f.item][0], []).extend(dict(r) for r in f.records)
+    return read
+
+
+def _run_source(name: str | None, path: Path, loaded: Mapping[Path, list[dict[str, Any]]] | None) -> Source:
+    """A results folder as a source: its records (those LOADED already, else read from its store), its condition
+    file and its codecs' displays."""
+    from bench.store import ResultStore
+
+    recs = list(loaded[path]) if loaded and path in loaded else ResultStore(path).run_records()
+    cond = path / "condition.yaml"
+    fields = next((r["condition"]["fields"] for r in recs if "condition" in r), None)
+    text = cond.read_text(encoding="utf-8") if cond.exists() else None
+    return Source(name or path.name, recs, text, fields, str(path), displays=_displays_in(text), run=True)
+
+
+def _published_sources(published: Sequence[str]) -> list[Source]:
+    """The shipped published curves named by id, each a source of its own under its own name."""
+    from bench.published import load
+
+    out = []
+    for curve_id in published:
+        data = load(curve_id)
+        out.append(Source(curve_id, data["records"], condition_text=data["condition"], path=data["source"]["url"],
+                          named_curve=True, published={k: v for k, v in data.items() if k != "records"}))
+    return out
+
+
+def _refuse_same_labels(sources: list[Source]) -> None:
+    """Refuse two sources of one label: their curves would be named alike."""
+    labels = [s.label for s in sources]
+    if len(set(labels)) != len(labels):
+        dup = next(label for label in labels if labels.count(label) > 1)
+        raise BenchError(f"two sources are labelled {dup!r}; label them apart: LABEL=PATH")
+
+
+def _name_runs_curves_by_label(sources: list[Source]) -> None:
+    """Name each results folder's codecs (and their display labels) ``label:codec``; imported curves are named by
+    the importer, which has kept them apart."""
+    for s in sources:
+        if s.run:
+            s.records = [_renamed(r, f"{s.label}:{r['codec']['name']}") for r in s.records]
+            s.displays = {f"{s.label}:{c}": {**d, **({"label": f"{s.label}:{d['label']}"} if "label" in d else {})}
+                          for c, d in s.displays.items()}
 
 
 def _one_source_per_curve(sources: list[Source]) -> None:

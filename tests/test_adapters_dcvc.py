@@ -367,3 +367,9 @@ def test_progress_lines_as_their_scripts_print_them() -> None:
     other = ["frame 3 decoded, 5.055 s, bits: 116360, PSNR: 7.8181 ", "Tested 3 frames from 1 sequences",
              "encoding/decoding 1 P frames, average encoding time 0 ms, average decoding time 0 ms."]
     assert [bool(_FRAME_LINE.search(line)) for line in coded + other] == [True] * 3 + [False] * 3
+
+
+def test_estimated_bits_refused_where_the_generation_has_no_estimation_mode(tmp_path: Path) -> None:
+    adapter = _adapter(tmp_path, "dcvc-rt", write_stream=False, allow_estimated_bits=True)
+    with pytest.raises(AdapterError, match=r"^codec dcvc-rt: has no estimation mode; it needs write_stream on a CUDA "):
+        adapter.code_sequence(_task(tmp_path / "job", -1))

@@ -331,3 +331,11 @@ codecs:
     assert "CalledProcessError" not in message and "Traceback" not in message
     err = capsys.readouterr().err  # the run's closing list of failures, one line each
     assert f"FAILED cheat / Pan / rate point 1: {message}\n" in err
+
+
+def test_command_codec_refuses_empty_commands_and_groupless_report_regex() -> None:
+    cls = adapter_class("command")
+    with pytest.raises(ConditionError, match=r"^c.decode: give the decode command as a list of arguments, e.g. "):
+        cls.validate_params({"encode": ["e"], "decode": []}, "c")
+    with pytest.raises(ConditionError, match=r"^c.report_regex.psnr: not a regular expression with a group"):
+        cls.validate_params({"encode": ["e"], "decode": ["d"], "report_regex": {"psnr": "PSNR [0-9.]+"}}, "c")

@@ -48,6 +48,7 @@ import shutil
 import string
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -192,20 +193,27 @@ def script_argument(argv: list[str]) -> int | None:
             return None
         if not arg.startswith("-"):
             return i
-        if arg.startswith("--"):
-            name = arg.split("=", 1)[0]
-            if name in options.long_inline:
-                return None
-            i += 1 + (name in options.long_valued and "=" not in arg)
-            continue
-        for j, letter in enumerate(arg[1:], start=2):  # a cluster: -um, -Wignore, -ec
-            if letter in options.inline:
-                return None
-            if letter in options.valued:
-                i += j == len(arg)  # its value is the next argument
-                break
-        i += 1
+        width = _option_width(arg, options)
+        if width is None:
+            return None
+        i += width
     return None
+
+
+def _option_width(arg: str, options: _Options) -> int | None:
+    """How many arguments option ARG takes up: 1, or 2 when its value is the next argument; None when it says
+    that no script file follows (code inline, a module)."""
+    if arg.startswith("--"):
+        name = arg.split("=", 1)[0]
+        if name in options.long_inline:
+            return None
+        return 1 + (name in options.long_valued and "=" not in arg)
+    for j, letter in enumerate(arg[1:], start=2):  # a cluster: -um, -Wignore, -ec
+        if letter in options.inline:
+            return None
+        if letter in options.valued:
+            return 1 + (j == len(arg))  # its value is the next argument
+    return 1
 
 
 def _check_script(argv: list[Any], descriptor_dir: str | None, where: str) -> None:
@@ -226,6 +234,57 @@ def _check_script(argv: list[Any], descriptor_dir: str | None, where: str) -> No
     if not path.is_file():
         raise ConditionError(f"{where}: {words[index]!r}: no such file {path} (the script {Path(words[0]).name} "
                              f"runs; a relative path starts at the descriptor's folder {base})")
+
+
+def _check_rate_point_placeholders(params: Mapping[str, Any], where: str) -> None:
+    """ConditionError naming the key where a template's rate-point placeholder does not fit rate_point_fields."""
+    fields = params["rate_point_fields"]
+    for key in ("encode", "decode", "bitstream", "bitstream_pattern", "report_json"):
+        templates = params[key] if isinstance(params[key], list) else [params[key]] if params[key] else []
+        for a in templates:
+            _check_rate_placeholders(str(a), fields, f"{where}.{key}")
+
+
+def _blank_values(fields: list[str] | None) -> dict[str, Any]:
+    """Every placeholder's value as empty text (a rate point of FIELDS with empty values where declared): filling
+    the commands with these once names a malformed placeholder when the descriptor is read."""
+    return {p: "" for p in PLACEHOLDERS} | ({"rate_point": _RatePoint([""] * len(fields), fields)} if fields
+                                           else {})
+
+
+def _check_command(key: str, argv: list[Any] | None, blank: dict[str, Any], descriptor_dir: str | None,
+                   where: str) -> None:
+    """ConditionError naming WHERE unless ARGV, the KEY command (encode or decode), is a non-empty list of strings
+    and numbers whose placeholders fill in and whose interpreter's script (if any) is there."""
+    if not argv:
+        raise ConditionError(f"{where}: give the {key} command as a list of arguments, e.g. "
+                             f"[my_codec, {key}, '{{input}}', ...] (never a shell string)")
+    if not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in argv):
+        raise ConditionError(f"{where}: every argument must be a string or a number")
+    for a in argv:
+        _fill(str(a), blank, where)
+    _check_script(argv, descriptor_dir, where)
+
+
+def _check_bitstream_paths(params: Mapping[str, Any], where: str) -> None:
+    """ConditionError unless the bitstream (or its per-frame pattern, which needs a {frame}) lies in the job's
+    folder."""
+    for key in ("bitstream", "bitstream_pattern"):
+        if params[key] is not None and not params[key].startswith("{work_dir}/"):
+            raise ConditionError(f"{where}.{key}: {params[key]!r} must lie in the job's folder: start it with "
+                                 "'{work_dir}/' (the decoder gets a copy at the same place in its own folder)")
+    if params["bitstream_pattern"] is not None and "{frame" not in params["bitstream_pattern"]:
+        raise ConditionError(f"{where}.bitstream_pattern: needs a {{frame}} placeholder (e.g. {{frame:05d}})")
+
+
+def _check_report_regex(patterns: Mapping[str, Any], where: str) -> None:
+    """ConditionError naming the entry of report_regex (PATTERNS) that is not a regular expression with a group."""
+    for name, pattern in patterns.items():
+        try:
+            if re.compile(str(pattern)).groups < 1:
+                raise re.error("no group")
+        except re.error as e:
+            raise ConditionError(f"{where}.report_regex.{name}: not a regular expression with a group ({e})") from None
 
 
 class _Unfilled:
@@ -293,39 +352,16 @@ class CommandCodec(Adapter):
                                      "never goes through a shell (e.g. [my_codec, --in, '{input}'])")
         params = super().validate_params(raw, where)
         check_rate_point_fields(params["rate_point_fields"], where)
-        fields = params["rate_point_fields"]
-        for key in ("encode", "decode", "bitstream", "bitstream_pattern", "report_json"):
-            templates = params[key] if isinstance(params[key], list) else [params[key]] if params[key] else []
-            for a in templates:
-                _check_rate_placeholders(str(a), fields, f"{where}.{key}")
-        blank = {p: "" for p in PLACEHOLDERS} | ({"rate_point": _RatePoint([""] * len(fields), fields)} if fields
-                                                 else {})
+        _check_rate_point_placeholders(params, where)
+        blank = _blank_values(params["rate_point_fields"])
         for key in ("encode", "decode"):
-            argv = params[key]
-            if not argv:
-                raise ConditionError(f"{where}.{key}: give the {key} command as a list of arguments, e.g. "
-                                     f"[my_codec, {key}, '{{input}}', ...] (never a shell string)")
-            if not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in argv):
-                raise ConditionError(f"{where}.{key}: every argument must be a string or a number")
-            for a in argv:
-                _fill(str(a), blank, f"{where}.{key}")
-            _check_script(argv, params["descriptor_dir"], f"{where}.{key}")
+            _check_command(key, params[key], blank, params["descriptor_dir"], f"{where}.{key}")
         if any("{input" in str(a) for a in params["decode"]):
             raise ConditionError(f"{where}.decode: the decoder gets only the bitstream; {{input}} (the source) is "
                                  "not available to it")
-        for key in ("bitstream", "bitstream_pattern"):
-            if params[key] is not None and not params[key].startswith("{work_dir}/"):
-                raise ConditionError(f"{where}.{key}: {params[key]!r} must lie in the job's folder: start it with "
-                                     "'{work_dir}/' (the decoder gets a copy at the same place in its own folder)")
-        if params["bitstream_pattern"] is not None and "{frame" not in params["bitstream_pattern"]:
-            raise ConditionError(f"{where}.bitstream_pattern: needs a {{frame}} placeholder (e.g. {{frame:05d}})")
+        _check_bitstream_paths(params, where)
         check_rate_range(params["rate_range"], where)
-        for name, pattern in params["report_regex"].items():
-            try:
-                if re.compile(str(pattern)).groups < 1:
-                    raise re.error("no group")
-            except re.error as e:
-                raise ConditionError(f"{where}.report_regex.{name}: not a regular expression with a group ({e})") from None
+        _check_report_regex(params["report_regex"], where)
         return params
 
     @classmethod

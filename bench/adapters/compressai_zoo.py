@@ -505,28 +505,14 @@ class CompressAIModel(Adapter):
         out = _Encoded()
         verify, estimate = self.params["verify_decode"], self.params["estimate_bits"]
         if self.params["warmup"]:
-            x0 = self._pad(next(self._frames(task, device, 0, 1)), arch.pad_multiple)
-            if arch.kind == "image":
-                enc = net.compress(x0)
-                net.decompress(enc["strings"], enc["shape"])
-            else:
-                _, enc = net.encode_keyframe(x0)
-                net.decode_keyframe(enc["strings"], enc["shape"])
+            self._warm_up_encoder(net, arch, task, device)
         ref = None
         for i, frame in enumerate(self._frames(task, device)):
             x = self._pad(frame, arch.pad_multiple)
             intra = arch.kind == "image" or ref is None or (task.intra_period > 0 and i % task.intra_period == 0)
             _sync(device)
             t0 = time.perf_counter()
-            if arch.kind == "image":
-                enc, recon = net.compress(x), None
-                groups = [(enc["shape"], enc["strings"])]
-            elif intra:
-                recon, enc = net.encode_keyframe(x)
-                groups = [(enc["shape"], enc["strings"])]
-            else:
-                recon, enc = net.encode_inter(x, ref)
-                groups = [(enc["shape"][k], enc["strings"][k]) for k in ("motion", "residual")]
+            enc, recon, groups = _encode_frame(net, arch, x, intra, ref)
             _sync(device)
             out.frame_seconds.append(time.perf_counter() - t0)
             out.seconds += out.frame_seconds[-1]
@@ -537,13 +523,7 @@ class CompressAIModel(Adapter):
             path.write_bytes(encode_frame(coded))
             out.paths.append(path)
             out.frame_types.append("I" if intra else "P")
-            if arch.kind == "image" and verify:
-                recon = net.decompress(enc["strings"], enc["shape"])["x_hat"]
-            if verify:  # an image codec's reconstruction decoded just above, a video codec's from its encoder
-                assert recon is not None
-                out.digests.append(_digest(recon))
-            else:
-                out.digests.append(None)
+            out.digests.append(_verified_digest(net, arch, enc, recon) if verify else None)
             if estimate:
                 out.estimated_bits.append(_estimated_bits(net, arch, x, intra, ref))
             if arch.kind == "video":
@@ -552,6 +532,16 @@ class CompressAIModel(Adapter):
             if task.progress:
                 task.progress(i + 1, task.frames)
         return out
+
+    def _warm_up_encoder(self, net: Any, arch: Architecture, task: CodingTask, device: str) -> None:
+        """Code frame 0 once (encode and decode), untimed, before the timed run (the warmup parameter)."""
+        x0 = self._pad(next(self._frames(task, device, 0, 1)), arch.pad_multiple)
+        if arch.kind == "image":
+            enc = net.compress(x0)
+            net.decompress(enc["strings"], enc["shape"])
+        else:
+            _, enc = net.encode_keyframe(x0)
+            net.decode_keyframe(enc["strings"], enc["shape"])
 
     def _decode(self, net: Any, arch: Architecture, task: CodingTask, encoded: _Encoded, decoded: Path,
                 device: str) -> list[float]:
@@ -654,6 +644,29 @@ def _one(strings: Any) -> bytes:
 
 def _digest(x: torch.Tensor) -> str:
     return hashlib.sha256(x.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+def _encode_frame(net: Any, arch: Architecture, x: torch.Tensor, intra: bool,
+                  ref: torch.Tensor | None) -> tuple[Any, torch.Tensor | None, list[tuple[Any, Any]]]:
+    """One frame through the model's encoder: its output, its reconstruction (None from an image codec's
+    compress, which gives none) and its latent groups as (shape, strings), in the order they are stored."""
+    if arch.kind == "image":
+        enc = net.compress(x)
+        return enc, None, [(enc["shape"], enc["strings"])]
+    if intra:
+        recon, enc = net.encode_keyframe(x)
+        return enc, recon, [(enc["shape"], enc["strings"])]
+    recon, enc = net.encode_inter(x, ref)
+    return enc, recon, [(enc["shape"][k], enc["strings"][k]) for k in ("motion", "residual")]
+
+
+def _verified_digest(net: Any, arch: Architecture, enc: Any, recon: torch.Tensor | None) -> str:
+    """The digest of a frame's reconstruction (verify_decode): an image codec's decoded here from its output
+    ENC, a video codec's RECON from its encoder."""
+    if arch.kind == "image":
+        recon = net.decompress(enc["strings"], enc["shape"])["x_hat"]
+    assert recon is not None  # decoded just above, or returned by encode_keyframe and encode_inter
+    return _digest(recon)
 
 
 def _to_planes(x_hat: torch.Tensor, size: tuple[int, int], fmt: PixelFormat) -> Planes:

@@ -30,11 +30,12 @@ What is checked:
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,22 +90,7 @@ def check_adapter(cls: type[Adapter], params: Mapping[str, Any] | None = None,
     if rate_points is None and example is not None:
         rate_points = example[1]
     checks: list[Check] = []
-
-    def check(name: str, fn: Any, *args: Any) -> Any:
-        try:
-            out = fn(*args)
-        except _Failed as e:
-            checks.append(Check(name, "failed", str(e)))
-            return None
-        except _Skip as e:
-            checks.append(Check(name, "skipped", str(e)))
-            return None
-        except Exception as e:  # anything else is a failure of the contract, named
-            checks.append(Check(name, "failed", f"raised {type(e).__name__}: {e}"))
-            return None
-        checks.append(Check(name, "passed"))
-        return out if out is not None else True
-
+    check = functools.partial(_run_check, checks)
     check("declared", _declared, cls)
     check("parameters", _parameters, cls)
     check("rate points", _rate_points, cls)
@@ -122,6 +108,24 @@ def check_adapter(cls: type[Adapter], params: Mapping[str, Any] | None = None,
     else:
         check("codes two frames", _codes_two_frames, cls, adapter, dict(params or {}), rate_points[0], name)
     return checks
+
+
+def _run_check(checks: list[Check], name: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run the check NAME, FN(*ARGS), and add its outcome to CHECKS; FN's result (True for None) when it passed,
+    else None."""
+    try:
+        out = fn(*args)
+    except _Failed as e:
+        checks.append(Check(name, "failed", str(e)))
+        return None
+    except _Skip as e:
+        checks.append(Check(name, "skipped", str(e)))
+        return None
+    except Exception as e:  # anything else is a failure of the contract, named
+        checks.append(Check(name, "failed", f"raised {type(e).__name__}: {e}"))
+        return None
+    checks.append(Check(name, "passed"))
+    return out if out is not None else True
 
 
 def assert_conforms(cls: type[Adapter], params: Mapping[str, Any] | None = None,

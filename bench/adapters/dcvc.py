@@ -121,6 +121,20 @@ def _frame_number(path: Path) -> int:
     return int(m.group(1)) if m else -1
 
 
+def _frame_types(entry: dict[str, Any], frames: int) -> list[str] | None:
+    """The frame types in the script's result ENTRY ("I" for its 0, else "P"), where it gives one per frame."""
+    if isinstance(entry.get("frame_type"), list) and len(entry["frame_type"]) == frames:
+        return ["I" if t == 0 else "P" for t in entry["frame_type"]]
+    return None
+
+
+# What a record's times and complexity are for every generation (their scripts run in processes of their own).
+_TIMED = ("the script's own per-frame averages times the frames where it reports them (RT, UF), else its process's "
+          "wall clock (model loading, I/O and the worker pool included)")
+_NOT_COUNTED = ("the DCVC test script runs the model in its own process; the suite does not instrument it (no "
+                "kMAC/pixel is guessed)")
+
+
 class DcvcFamily(Adapter):
     """Shared plumbing: the checkout, the interpreter, the config, the run, and reading the results back."""
 
@@ -251,7 +265,20 @@ print(json.dumps(out))
     def doctor(self) -> str:
         """Everything a run needs, each missing piece named with what to do (all of them, not the first)."""
         folder = self._folder()
-        gen = self.generation
+        problems = self._checkpoint_problems()
+        try:
+            env = self._environment
+        except AdapterError as e:  # the interpreter itself does not run
+            problems.append(str(e).removeprefix(f"codec {self.name}: "))
+            raise AdapterError(f"codec {self.name}: " + "; ".join(problems)) from None
+        stream, why = self._mode()
+        problems += self._environment_problems(env, stream, folder)
+        if problems:
+            raise AdapterError(f"codec {self.name}: " + "; ".join(problems))
+        return self._ready_line(folder, env, stream, why)
+
+    def _checkpoint_problems(self) -> list[str]:
+        """What is wrong with the model files the descriptor names, each without the codec's prefix (doctor's)."""
         problems = []
         for key in [k for k in self.PARAMS if k in ("i_frame_model", "p_frame_model")]:
             try:
@@ -263,22 +290,25 @@ print(json.dumps(out))
                 self.checkpoints()
             except AdapterError as e:
                 problems.append(str(e).removeprefix(f"codec {self.name}: "))
-        try:
-            env = self._environment
-        except AdapterError as e:  # the interpreter itself does not run
-            problems.append(str(e).removeprefix(f"codec {self.name}: "))
-            raise AdapterError(f"codec {self.name}: " + "; ".join(problems)) from None
+        return problems
+
+    def _environment_problems(self, env: dict[str, Any], stream: bool, folder: Path) -> list[str]:
+        """What the interpreter's environment ENV lacks for a run: torch, the entropy coder where a bitstream is
+        written (STREAM), a CUDA device where one is needed; each with what to do."""
+        gen, problems = self.generation, []
         if env.get("torch") is None:
             problems.append(f"torch does not import in {self.params['python']}: {env.get('torch_error')}")
-        stream, why = self._mode()
         if stream and not env.get("rans"):
             problems.append(f"its entropy coder {gen.rans_module} does not import (build it: cd {folder} && "
                             f"{gen.rans_build}); or set write_stream: false and allow_estimated_bits: true")
         if (gen.needs_cuda or self.params["device"] != "cpu") and not env.get("cuda_available"):
             problems.append(f"device {self.params['device']}: no CUDA device visible to torch in "
                             f"{self.params['python']}")
-        if problems:
-            raise AdapterError(f"codec {self.name}: " + "; ".join(problems))
+        return problems
+
+    def _ready_line(self, folder: Path, env: dict[str, Any], stream: bool, why: str) -> str:
+        """Doctor's answer when nothing is missing: where, which versions, which device and how it codes."""
+        gen = self.generation
         kernels = ""
         if gen.cuda_module:
             kernels = (", CUDA kernels" if env.get("cuda_kernels") else
@@ -365,22 +395,53 @@ print(json.dumps(out))
     def code_sequence(self, task: CodingTask) -> CodingResult:
         folder = self._folder()
         stream, why = self._mode()
+        self._check_bits_mode(stream, why)
+        work = task.work_dir.resolve()
+        out = work / "out"
+        argv = self._prepare_job(task, work, out, stream)
+        shim = self.params["device"] == "cpu" and self.params["cpu_sync_shim"]
+        log, seconds = self._run_script(task, argv, folder, work)
+        entry = self._result_entry(out / "result.json", log)
+        decoded = work / "decoded.raw"
+        self._collect_decoded(out, task, decoded, log)
+        bitstreams = self._written_bitstreams(out, stream, log)
+        frames = int(entry.get("i_frame_num", 0)) + int(entry.get("p_frame_num", 0)) or task.frames
+        estimated = None if stream else self._estimated_bits(entry, task, frames, out / "result.json", log)
+        reported = self._reported(entry, log, stream, shim, task)
+        frame_types = _frame_types(entry, task.frames)
+        reported["wall_s"] = seconds
+        encode_s, decode_s = self._codec_times(entry, task.frames, seconds)
+        return CodingResult(bitstreams=bitstreams, decoded_path=decoded, commands=[argv], encode_seconds=encode_s,
+                            decode_seconds=decode_s, frame_types=frame_types, frame_bits=reported.pop("frame_bits", None),
+                            reported_metrics=reported.pop("reported_metrics"), codec_reported=reported,
+                            logs={"encode": log}, estimated_bits=estimated,
+                            timing_details={"timed": _TIMED, "device": self.params.get("device", "cpu")},
+                            complexity={"not_counted": _NOT_COUNTED})
+
+    def _check_bits_mode(self, stream: bool, why: str) -> None:
+        """AdapterError when no bitstream can be written (STREAM false, for WHY) and estimated bits cannot stand in:
+        the descriptor does not accept them, or the generation has no estimation mode."""
         if not stream and not self.params["allow_estimated_bits"]:
             raise AdapterError(f"codec {self.name}: cannot write a bitstream here ({why}); set "
                                "allow_estimated_bits: true to accept the entropy estimate (marked estimated)")
         if not stream and not self.generation.estimated_mode:
             raise AdapterError(f"codec {self.name}: has no estimation mode; it needs write_stream on a CUDA device")
-        work = task.work_dir.resolve()
+
+    def _prepare_job(self, task: CodingTask, work: Path, out: Path, stream: bool) -> list[str]:
+        """Lay out WORK as the script expects (the input under data/, its test config, OUT for what it writes);
+        the script's command line."""
         data_root = work / "data" / CLASS
         data_root.mkdir(parents=True)
         self._lay_out_input(task, data_root)
-        out = work / "out"
         out.mkdir()
         config = work / "test_config.json"
         config.write_text(json.dumps(self.config_json(task, data_root), indent=1))
-        argv = self.command(task, config, out, stream)
+        return self.command(task, config, out, stream)
+
+    def _run_script(self, task: CodingTask, argv: list[str], folder: Path, work: Path) -> tuple[str, float]:
+        """Run the script in the checkout FOLDER, each frame it reports coded passed on as progress; its log and
+        its wall-clock seconds."""
         env = self.environment(task)
-        shim = self.params["device"] == "cpu" and self.params["cpu_sync_shim"]
         coded = 0
 
         def on_line(line: str) -> None:
@@ -392,33 +453,16 @@ print(json.dumps(out))
         t0 = time.perf_counter()
         log = run_program(argv, f"codec {self.name}: {self.generation.script}", self.params["timeout_s"] or None,
                           work / "script.log", on_line, cwd=folder, env=env, own_group=True)
-        seconds = time.perf_counter() - t0
-        entry = self._result_entry(out / "result.json", log)
-        decoded = work / "decoded.raw"
-        self._collect_decoded(out, task, decoded, log)
+        return log, time.perf_counter() - t0
+
+    def _written_bitstreams(self, out: Path, stream: bool, log: str) -> list[Path]:
+        """The .bin files the script wrote under OUT/stream, in frame order (none without STREAM); AdapterError
+        when it was asked for a bitstream and wrote none."""
         bitstreams = sorted((p for p in (out / "stream").rglob("*.bin")), key=_frame_number) if stream else []
         if stream and not bitstreams:
             raise AdapterError(f"codec {self.name}: asked for a bitstream but the script wrote no .bin file under "
                                f"{out / 'stream'}", log[-3000:])
-        frames = int(entry.get("i_frame_num", 0)) + int(entry.get("p_frame_num", 0)) or task.frames
-        estimated = None if stream else self._estimated_bits(entry, task, frames, out / "result.json", log)
-        reported = self._reported(entry, log, stream, shim, task)
-        frame_types = None
-        if isinstance(entry.get("frame_type"), list) and len(entry["frame_type"]) == task.frames:
-            frame_types = ["I" if t == 0 else "P" for t in entry["frame_type"]]
-        reported["wall_s"] = seconds
-        encode_s, decode_s = self._codec_times(entry, task.frames, seconds)
-        return CodingResult(bitstreams=bitstreams, decoded_path=decoded, commands=[argv], encode_seconds=encode_s,
-                            decode_seconds=decode_s, frame_types=frame_types, frame_bits=reported.pop("frame_bits", None),
-                            reported_metrics=reported.pop("reported_metrics"), codec_reported=reported,
-                            logs={"encode": log}, estimated_bits=estimated,
-                            timing_details={"timed": "the script's own per-frame averages times the frames where "
-                                                     "it reports them (RT, UF), else its process's wall clock "
-                                                     "(model loading, I/O and the worker pool included)",
-                                            "device": self.params.get("device", "cpu")},
-                            complexity={"not_counted": "the DCVC test script runs the model in its own process; "
-                                                       "the suite does not instrument it (no kMAC/pixel is "
-                                                       "guessed)"})
+        return bitstreams
 
     def _codec_times(self, entry: dict[str, Any], frames: int, wall: float) -> tuple[float, float]:
         """(encode, decode) seconds: their own per-frame averages times the frames where they report them (RT,

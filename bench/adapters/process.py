@@ -137,48 +137,65 @@ def run(argv: list[str], what: str, timeout: float | None, log: Path | None = No
     started = time.perf_counter()
     interrupts.check()  # a stopping run starts no program
     proc = _start(argv, what, cwd, env, own_group, separate_stdout)
-    lines: list[str] = []
-    data: list[str] = []
-
-    def pump_lines(stream: Any) -> None:
-        with stream:  # closed once read: a pipe left to the garbage collector is a ResourceWarning
-            for line in stream:
-                lines.append(line)
-                if on_line is not None:
-                    on_line(line)
-
-    def pump_data(stream: Any) -> None:
-        with stream:
-            data.append(stream.read())
-
-    readers = [threading.Thread(target=pump_lines, args=(proc.stderr if separate_stdout else proc.stdout,),
-                                daemon=True)]
-    if separate_stdout:
-        readers.append(threading.Thread(target=pump_data, args=(proc.stdout,), daemon=True))
-    for r in readers:
-        r.start()
+    output = _Output(proc, on_line, separate_stdout)
     try:
         with interrupts.child(proc, own_group):  # the run's Ctrl-C or SIGTERM terminates it
             _reap(proc, what, started, timeout)
     except subprocess.TimeoutExpired:
-        if own_group:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-        _reap_killed(proc)
-        for r in readers:
+        _kill(proc, own_group)
+        for r in output.readers:
             r.join(5)
-        text = "".join(lines)
-        if log is not None:
-            log.write_text(text)
+        text = _kept(output.lines, log)
         raise AdapterError(f"{what}: killed after the descriptor's timeout of {timeout:.0f} s", text[-3000:]) from None
-    _join_readers(readers)
+    _join_readers(output.readers)
     if interrupts.ended_by_stop(proc.returncode or 0):  # not the codec's failure: the job is not recorded
         raise interrupts.Interrupted(f"{what}: stopped by {interrupts.stopped_by()}")
+    return Finished(proc.returncode or 0, _kept(output.lines, log), "".join(output.data))
+
+
+class _Output:
+    """A started program's output, read as it comes by daemon threads (:attr:`readers`): its lines (stderr when
+    its stdout is kept apart), each passed to ON_LINE as read, and its kept-apart stdout in one piece."""
+
+    def __init__(self, proc: subprocess.Popen[Any], on_line: Callable[[str], None] | None,
+                 separate_stdout: bool) -> None:
+        self.lines: list[str] = []
+        self.data: list[str] = []
+        self._on_line = on_line
+        self.readers = [threading.Thread(target=self._pump_lines, args=(proc.stderr if separate_stdout else
+                                                                        proc.stdout,), daemon=True)]
+        if separate_stdout:
+            self.readers.append(threading.Thread(target=self._pump_data, args=(proc.stdout,), daemon=True))
+        for r in self.readers:
+            r.start()
+
+    def _pump_lines(self, stream: Any) -> None:
+        with stream:  # closed once read: a pipe left to the garbage collector is a ResourceWarning
+            for line in stream:
+                self.lines.append(line)
+                if self._on_line is not None:
+                    self._on_line(line)
+
+    def _pump_data(self, stream: Any) -> None:
+        with stream:
+            self.data.append(stream.read())
+
+
+def _kill(proc: subprocess.Popen[Any], own_group: bool) -> None:
+    """Kill PROC past its timeout, with its process group when OWN_GROUP (its workers too), and reap it."""
+    if own_group:
+        os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        proc.kill()
+    _reap_killed(proc)
+
+
+def _kept(lines: list[str], log: Path | None) -> str:
+    """The program's output LINES as one text, written to LOG where there is one."""
     text = "".join(lines)
     if log is not None:
         log.write_text(text)
-    return Finished(proc.returncode or 0, text, "".join(data))
+    return text
 
 
 READERS_GRACE_S = 2.0  # once the run stops: how long the output of a program that ended is still read

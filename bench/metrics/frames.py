@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from bench.metrics.backends import Backend, FrameBatch
 from bench.video.colour import ColourSpec, convert
@@ -81,44 +82,55 @@ class MeasuredSequence:
         return self._yuv_files
 
 
-_DONE = object()
+class _Done:
+    """The reading thread's last item when ITEMS ran out (a class of its own, so the queue's type says it)."""
 
 
-def read_ahead(items: Iterator[FrameBatch], depth: int) -> Iterator[FrameBatch]:
+_DONE = _Done()
+_Item = TypeVar("_Item")
+
+
+def read_ahead(items: Iterator[_Item], depth: int) -> Iterator[_Item]:
     """Iterate ITEMS on a background thread, at most DEPTH ahead of the caller. An error there is raised here; a
     caller that stops early stops the thread."""
-    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    q: queue.Queue[_Item | BaseException | _Done] = queue.Queue(maxsize=depth)
     stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as e:  # handed to the consumer, raised there
-            put(e)
-            return
-        put(_DONE)
-
-    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
+    thread = threading.Thread(target=_read_into, args=(items, q, stop), name="read-ahead", daemon=True)
     thread.start()
     try:
         while True:
             item = q.get()
-            if item is _DONE:
+            if isinstance(item, _Done):
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         stop.set()
         thread.join()
+
+
+def _read_into(items: Iterator[_Item], q: queue.Queue[_Item | BaseException | _Done], stop: threading.Event) -> None:
+    """The reading thread: put every item of ITEMS on Q, then _DONE, or instead the error that ended ITEMS;
+    return, reading no further, at the first put that finds STOP set."""
+    try:
+        for item in items:
+            if not _put_unless_stopped(q, item, stop):
+                return
+    except BaseException as e:  # handed to the consumer, raised there
+        _put_unless_stopped(q, e, stop)
+        return
+    _put_unless_stopped(q, _DONE, stop)
+
+
+def _put_unless_stopped(q: queue.Queue[_Item | BaseException | _Done], item: _Item | BaseException | _Done,
+                        stop: threading.Event) -> bool:
+    """Put ITEM on Q, waiting while Q is full, but only in short steps: False, and ITEM dropped, once STOP is set
+    (a consumer that stopped early takes nothing more)."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False

@@ -47,14 +47,13 @@ def text_width(tex: str, size: float = 10.0) -> float:
         if ch == "$":
             math = not math
         elif ch == "\\":
-            name = re.match(r"[A-Za-z]+|.", tex[i + 1:])
-            word = name.group(0) if name else ""
+            word = _command_name(tex, i)
             i += len(word)
             if word in ("mathbf", "textbf"):
                 bold.append(depth + 1)
-            elif word in _COMMANDS:
-                width += _COMMANDS[word] * script + (0.05 if script < 1.0 else 0.0)  # and \scriptspace
-                script = 1.0
+            else:
+                em, script = _command_em(word, script)
+                width += em
         elif ch == "{":
             depth += 1
         elif ch == "}":
@@ -65,8 +64,7 @@ def text_width(tex: str, size: float = 10.0) -> float:
             i += 1
             continue
         elif math:
-            em = _MATH.get(ch, 0.55)
-            width += em * (1.15 if bold and ch.isdigit() else 1.0) * script + (0.05 if script < 1.0 else 0.0)
+            width += _scripted(_MATH.get(ch, 0.55) * (1.15 if bold and ch.isdigit() else 1.0), script)
             script = 1.0
         elif ch == "-" and tex[i:i + 2] == "--":
             width += 0.5
@@ -75,6 +73,27 @@ def text_width(tex: str, size: float = 10.0) -> float:
             width += _TEXT.get(ch, 0.6) * (1.05 if bold else 1.0)
         i += 1
     return width * size
+
+
+def _command_name(tex: str, backslash: int) -> str:
+    """The name of the command whose backslash is at index BACKSLASH of TEX: its letters, or the one character
+    after the backslash (``\\%``), or nothing at the end of TEX."""
+    name = re.match(r"[A-Za-z]+|.", tex[backslash + 1:])
+    return name.group(0) if name else ""
+
+
+def _command_em(word: str, script: float) -> tuple[float, float]:
+    """The printed width in em of the command named WORD, set at the superscript scale SCRIPT, and the scale
+    after it: a command that prints (one of _COMMANDS) ends the superscript; any other prints nothing here."""
+    if word not in _COMMANDS:
+        return 0.0, script
+    return _scripted(_COMMANDS[word], script), 1.0
+
+
+def _scripted(em: float, script: float) -> float:
+    """The width in em of a glyph EM wide set at the superscript scale SCRIPT, with TeX's \\scriptspace after a
+    superscript."""
+    return em * script + (0.05 if script < 1.0 else 0.0)
 
 
 def _pieces(tex: str) -> list[str]:
