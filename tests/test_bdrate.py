@@ -109,6 +109,7 @@ def test_unequal_point_counts_are_fine() -> None:
     (AR, [32, float("nan"), 37.5, 39.5], Status.NON_FINITE),
     ([1000, float("inf"), 4000, 8000], AQ, Status.NON_FINITE),
     (AR, [32, 35, 35, 39.5], Status.DUPLICATE_QUALITY),
+    (AR[:3], AQ, Status.NON_FINITE),  # rate and quality differ in length
 ])
 def test_invalid_inputs(rate: list, quality: list, status: Status) -> None:
     for anchor_bad in (True, False):

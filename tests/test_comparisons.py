@@ -200,6 +200,14 @@ def test_an_imported_csv_without_classes_takes_the_runs_classes(tmp_path: Path) 
     assert {r["sequence"]["group"] for s in sources for r in s.records} == {"demo"}
 
 
+def test_two_sources_of_one_label_are_refused(tmp_path: Path) -> None:
+    for folder, codec in (("a", "c1"), ("b", "c2")):  # one file name in two folders: both labelled by its stem
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "p.csv").write_text(f"codec,sequence,rate_point,bpp,psnr_y\n{codec},Pan,1,0.1,30\n")
+    with pytest.raises(BenchError, match="two sources are labelled 'p'; label them apart: LABEL=PATH"):
+        sources_from([str(tmp_path / "a" / "p.csv"), str(tmp_path / "b" / "p.csv")])
+
+
 def test_report_overlays_a_published_curve(tmp_path: Path) -> None:
     from bench.report.html import build_report
 

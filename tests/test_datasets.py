@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,20 @@ def test_locate_names_every_place_looked_at(tmp_path: Path) -> None:
     message = str(e.value)
     assert "sequence S: file S_16x8_30.yuv not found" in message
     assert str(tmp_path / "S_16x8_30.yuv") in message and str(tmp_path / "g" / "S_16x8_30.yuv") in message
+
+
+def test_locate_takes_a_full_path_or_the_one_file_a_wildcard_matches(tmp_path: Path) -> None:
+    full = tmp_path / "S_16x8_30.yuv"
+    with pytest.raises(DataError, match=f"sequence S: file {re.escape(str(full))} not found$"):
+        locate(_seq(str(full)), None)  # a full path needs no data root
+    full.write_bytes(b"")
+    assert locate(_seq(str(full)), None) == full
+    (tmp_path / "g").mkdir()
+    (tmp_path / "g" / "T_16x8_30.yuv").write_bytes(b"")
+    assert locate(_seq("T_*.yuv"), tmp_path) == tmp_path / "g" / "T_16x8_30.yuv"
+    (tmp_path / "S_16x8_60.yuv").write_bytes(b"")
+    with pytest.raises(DataError, match=r"several files match .*S_\*\.yuv: S_16x8_30.yuv, S_16x8_60.yuv; keep one"):
+        locate(_seq("S_*.yuv"), tmp_path)
 
 
 def test_open_source_cross_checks_file_name(tmp_path: Path) -> None:

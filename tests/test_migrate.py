@@ -100,6 +100,8 @@ def test_a_run_reading_the_folder_does_not_crash_on_a_broken_old_record(folder: 
     (lambda r: r["per_frame"]["sse_v"].__setitem__(0, float("nan")), "whose per_frame.sse_v is not a list of 8"),
     (lambda r: r["measurement"].update(ms_ssim=["yuv"]), "whose measurement.ms_ssim is ['yuv'], not a list of y, rgb"),
     (lambda r: r.update(provenance=[]), "whose provenance is not a mapping"),
+    (lambda r: r.pop("rate_point"), "without 'rate_point'"),
+    (lambda r: r.pop("per_frame"), "without per_frame"),
 ])
 def test_what_keeps_a_schema_1_record_from_migrating(folder: Path, edit: object, problem: str) -> None:
     _, old = _original(folder)
