@@ -36,8 +36,8 @@ from bench.report.styles import Style
 QUICKLOOK_METRICS = ("psnr_yuv_611", "psnr_y", "psnr_rgb")  # the first two with data are drawn
 # Paper figures one process draws before a second one is worth its start-up: a figure takes ~0.27 s (PDF with its
 # fonts subset, SVG, PNG at 300 dpi), the start-up ~0.6 s of CPU, and the page is built in ~0.5 s, after which
-# a second core is idle. Measured on the demo (x265, 6 paper figures and 4 quick-looks): one process 4.0 s after the
-# page, two 2.5 s.
+# a second core is idle. On the demo (x265, 6 paper figures and 4 quick-looks, benchmarks/whole_run.py, loaded
+# machine) one process took 4.0 s after the page and two 3.2-3.9 s: less wall for one more start-up's CPU.
 FIGURES_PER_PROCESS = 3
 EXPORT_PROCESSES = 2  # processes sharing the paper figures of a report with more than FIGURES_PER_PROCESS
 
