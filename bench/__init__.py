@@ -7,6 +7,6 @@ one atomic record per job. See README.md for the measurement definitions.
 
 __version__ = "0.1.0"
 
-# Bump when the meaning or layout of a stored record changes, and teach bench.migrate to bring the old
+# Bump when the meaning or layout of a stored record changes, and teach bench.store.migrate to bring the old
 # layout forward: results are never thrown away on an upgrade. 2: measurements stored apart from records.
 SCHEMA_VERSION = 2

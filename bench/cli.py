@@ -5,7 +5,7 @@ what a finished run lacks, never coding), ``migrate`` (bring a results folder to
 ``bd`` (BD tables from result folders and imported files), ``validate`` (load a condition and check its data
 without coding), ``ls`` (datasets, codecs, conditions, adapters, metrics), ``doctor`` (are the codec tools
 there, which versions), ``selftest`` (metrics, BD engine and importers against independent references) and
-``check-adapter`` (an adapter class held to the adapter contract, bench.adapters.conformance).
+``check-adapter`` (an adapter class held to the adapter contract, bench.checks.conformance).
 A user-fixable problem prints one ``error:`` line and exits 2; failed jobs make ``run`` exit 1; a run stopped by
 Ctrl-C, SIGTERM or SIGHUP says what is done and what is left and exits 128 + the signal's number (130 for Ctrl-C).
 """
@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
-    from bench.bdoptions import BDOptions
-    from bench.conditions import Condition
-    from bench.runner import RunOptions, RunOutcome
-    from bench.store import ResultStore
+    from bench.bd.options import BDOptions
+    from bench.conditions.condition import Condition
+    from bench.run.runner import RunOptions, RunOutcome
+    from bench.store.results import ResultStore
 
 SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor",
                "selftest", "check-adapter")
@@ -47,7 +47,7 @@ def _condition_file(text: str) -> Path:
     path = Path(text)
     if path.exists() or path.suffix in (".yaml", ".yml") or "/" in text:
         return path
-    from bench.conditions import REPO_ROOT
+    from bench.conditions.condition import REPO_ROOT
 
     for folder in (Path.cwd() / "conditions", REPO_ROOT / "conditions"):
         if (folder / f"{text}.yaml").is_file():
@@ -220,9 +220,9 @@ def _narrow_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> Condition:
-    """The condition the command names, narrowed by --frames/--sequences (bench.conditions.narrow): one place for
+    """The condition the command names, narrowed by --frames/--sequences (bench.conditions.condition.narrow): one place for
     run, remeasure, status and validate, so that each finds the same results folder."""
-    from bench.conditions import load_condition, narrow
+    from bench.conditions.condition import load_condition, narrow
 
     sequences = None if args.sequences is None else [n.strip() for n in args.sequences.split(",") if n.strip()]
     condition = narrow(load_condition(args.conditions, args.data_root), args.frames, sequences)
@@ -249,7 +249,7 @@ def _paper_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _bd_options(parser: argparse.ArgumentParser) -> None:
-    from bench.bdoptions import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS
+    from bench.bd.options import DEFAULT_MIN_OVERLAP, DEFAULT_MIN_POINTS, METHODS
 
     parser.add_argument("--metric", default=None, help="quality column (default psnr_yuv_611, or psnr_rgb for RGB "
                         "content); any MS-SSIM column also exists as <name>_db")
@@ -277,7 +277,7 @@ class _RateSubset(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: str | Sequence[object] | None, option_string: str | None = None) -> None:
-        from bench.bdoptions import parse_rate_subset
+        from bench.bd.options import parse_rate_subset
 
         tokens = [values] if isinstance(values, str) else [str(v) for v in values or ()]
         try:
@@ -287,7 +287,7 @@ class _RateSubset(argparse.Action):
 
 
 def _options(args: argparse.Namespace, default_metric: str) -> BDOptions:
-    from bench.bdoptions import BDOptions
+    from bench.bd.options import BDOptions
 
     return BDOptions(metric=args.metric or default_metric, kind=args.kind, method=args.method,
                      min_points=args.min_points, min_overlap=args.min_overlap, repair=args.repair,
@@ -332,9 +332,15 @@ def _folder_for_output(path: Path, option: str) -> None:
 def _import(args: argparse.Namespace) -> int:
     import json
 
-    from bench.datasets import DATASETS
-    from bench.importers import Geometry, check_import_folder, describe_import, import_sources, split_label
-    from bench.store import ResultStore
+    from bench.bd.importers import (
+        GivenGeometry,
+        check_import_folder,
+        describe_import,
+        import_sources,
+        split_label,
+    )
+    from bench.conditions.datasets import DATASETS
+    from bench.store.results import ResultStore
 
     _folder_for_output(args.out, "--out")
     check_import_folder(args.out)
@@ -344,7 +350,7 @@ def _import(args: argparse.Namespace) -> int:
         raise BenchError("--size and --fps go together (a kbps <-> bpp conversion needs both), or give --dataset")
     size: tuple[int, int] | None = args.size  # _size's (width, height), or None when --size is not given
     width, height = size if size is not None else (None, None)
-    given = Geometry(width, height, args.fps, args.dataset)
+    given = GivenGeometry(width, height, args.fps, args.dataset)
     imported = import_sources([split_label(s) for s in args.sources], given)
     records = imported.records
     store = ResultStore(args.out)
@@ -361,10 +367,10 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _bd(args: argparse.Namespace) -> int:
-    from bench.bdfiles import write_bd_tables
-    from bench.bdoptions import default_metric
+    from bench.bd.options import default_metric
+    from bench.bd.sources import condition_flags, mismatch_message, mismatched_sources, sources_from
+    from bench.report.bd_files import write_bd_tables
     from bench.report.tables import summary_frame
-    from bench.sources import condition_flags, mismatch_message, mismatched_sources, sources_from
 
     sources = sources_from(args.sources, args.with_published)
     if mismatched_sources(sources, args.anchor) and not args.allow_condition_mismatch:
@@ -383,8 +389,8 @@ def _bd(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from bench.bd.sources import sources_from
     from bench.report.html import build_report
-    from bench.sources import sources_from
 
     sources = sources_from(args.sources, args.with_published)
     name = Path(args.sources[0].partition("=")[2] or args.sources[0]).stem if len(args.sources) == 1 else "comparison"
@@ -422,7 +428,7 @@ def _check_gpus(gpus: tuple[int, ...], executor: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bench.runner import RunOptions
+    from bench.run.runner import RunOptions
 
     if args.jobs < 1:
         raise BenchError(f"--jobs must be 1 or more, got {args.jobs}")
@@ -442,7 +448,7 @@ def _run(args: argparse.Namespace) -> int:
               f"{args.results / condition.name})")
     remote = None
     if args.executor != "local":
-        from bench.cluster import run_on_submitit
+        from bench.run.cluster import run_on_submitit
 
         remote = run_on_submitit
     return _run_locked(args, condition, RunOptions(args.results, args.jobs, args.retry_failed, not args.no_progress,
@@ -451,13 +457,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_locked(args: argparse.Namespace, condition: Condition, options: RunOptions, code: bool = True) -> int:
-    """run_condition and the outputs, the results folder's lock (bench.runlock) held from the end of planning to
+    """run_condition and the outputs, the results folder's lock (bench.run.runlock) held from the end of planning to
     the last output; a run stopped by Ctrl-C or SIGTERM says what is done and what is left, and exits 128 + the
     signal's number."""
     import contextlib
     import dataclasses
 
-    from bench.runner import run_condition
+    from bench.run.runner import run_condition
 
     with contextlib.ExitStack() as held:  # the lock run_condition takes, kept until the outputs are written
         outcome = run_condition(condition, dataclasses.replace(options, hold=held), code)
@@ -493,7 +499,7 @@ def _remeasure(args: argparse.Namespace) -> int:
     import dataclasses
 
     from bench.metrics import measures
-    from bench.runner import RunOptions
+    from bench.run.runner import RunOptions
 
     if args.jobs < 1:
         raise BenchError(f"--jobs must be 1 or more, got {args.jobs}")
@@ -514,9 +520,9 @@ def _remeasure(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from bench.migrate import migrate_folder
-    from bench.runlock import holding
-    from bench.store import ResultStore
+    from bench.run.runlock import holding
+    from bench.store.migrate import migrate_folder
+    from bench.store.results import ResultStore
 
     skipped = 0
     for folder in args.folders:
@@ -537,8 +543,8 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
     made from exactly these records and settings are not written again (``--rebuild-outputs`` forces it)."""
     import dataclasses
 
-    from bench.freshness import outputs_stamp, remember_outputs, unchanged_outputs
-    from bench.store import ResultStore
+    from bench.report.freshness import outputs_stamp, remember_outputs, unchanged_outputs
+    from bench.store.results import ResultStore
 
     store = ResultStore(args.results / condition.name)
     figures = not getattr(args, "no_figures", False)
@@ -556,7 +562,7 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
               "writes them again)")
         paths = {k: Path(v) for k, v in state["paths"].items()}
     else:
-        from bench.run_outputs import write_run_outputs
+        from bench.report.run_outputs import write_run_outputs
 
         text, paths = write_run_outputs(condition, outcome.jobs, args.results, args.reports,
                                         _options(args, _default_metric(condition)), figures, args.font,
@@ -568,7 +574,7 @@ def _finish(args: argparse.Namespace, condition: Condition, outcome: RunOutcome)
 
 
 def _default_metric(condition: Condition) -> str:
-    from bench.bdoptions import default_metric
+    from bench.bd.options import default_metric
 
     return default_metric(yuv=not all(s.fmt.family == "rgb" for s in condition.sequences))
 
@@ -576,7 +582,7 @@ def _default_metric(condition: Condition) -> str:
 def _report_failures(store: ResultStore, outcome: RunOutcome) -> int:
     """Cautions, jobs not measured, metrics that are not finite, failed jobs and jobs that left no record, and
     the exit code they make."""
-    from bench.records import cautions
+    from bench.store.labels import cautions
 
     records = store.run_records()
     non_finite, said = _non_finite_lines(store, records)
@@ -595,9 +601,9 @@ def _report_unfinished(outcome: RunOutcome) -> None:
     """The FAILED and NOT RECORDED lines of the jobs that ended without a good record, each kind with its error
     line."""
     if outcome.failed:
-        from bench.records import job_name
+        from bench.store.labels import job_name
 
-        for record in outcome.failed:  # named as the run's own FAILED lines name them (bench.jobs.Job.label)
+        for record in outcome.failed:  # named as the run's own FAILED lines name them (bench.run.jobs.Job.label)
             print(f"  FAILED {job_name(record)}: {record['error']['message']}", file=sys.stderr)
         print(f"error: {len(outcome.failed)} job(s) failed; fix the cause and rerun (add --retry-failed to code the "
               "same jobs again unchanged, e.g. after a crash)", file=sys.stderr)
@@ -641,14 +647,14 @@ def _non_finite_lines(store: ResultStore, records: list[dict]) -> tuple[list[str
 
 
 def _status(args: argparse.Namespace) -> int:
-    from bench.status import condition_status
+    from bench.run.status import condition_status
 
     print(condition_status(_load(args), args.results).render())
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from bench.runner import SequenceProblems, survey
+    from bench.run.runner import SequenceProblems, survey
 
     condition = _load(args)
     checked, jobs, _ = survey(condition)  # every sequence checked: each bad one is named, not just the first
@@ -674,9 +680,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _ls(_: argparse.Namespace) -> int:
     from bench.adapters import adapter_class, adapter_names, adapter_origin
-    from bench.conditions import REPO_ROOT
-    from bench.datasets import DATASETS, dataset_names
-    from bench.demo import SEQUENCE_NAMES as DEMO_SEQUENCES
+    from bench.conditions.condition import REPO_ROOT
+    from bench.conditions.datasets import DATASETS, dataset_names
+    from bench.conditions.demo import SEQUENCE_NAMES as DEMO_SEQUENCES
 
     print("datasets:")
     for name in dataset_names():
@@ -693,35 +699,35 @@ def _ls(_: argparse.Namespace) -> int:
     print("metrics: " + ", ".join(metrics()))
     print("measures (metrics: keys): " + ", ".join(f"{m.condition_key or m.name} ({m.scope})" for m in measures().values()))
     print("codecs (codecs/*.yaml): " + ", ".join(sorted(p.stem for p in (REPO_ROOT / "codecs").glob("*.yaml"))))
-    from bench.plugins import plugin_descriptors
+    from bench.adapters.plugins import plugin_descriptors
 
     shipped = plugin_descriptors()
-    if shipped:  # the repository's own come first when a condition names one (bench.conditions.find_descriptor)
+    if shipped:  # the repository's own come first when a condition names one (bench.conditions.condition.find_descriptor)
         print("codecs (from plug-ins): " + ", ".join(
             f"{d.name} ({d.dist}" + ("; the repository's codecs/ has one of that name, used instead)"
                                      if (REPO_ROOT / "codecs" / f"{d.name}.yaml").is_file() else ")")
             for d in sorted(shipped.values(), key=lambda d: d.name)))
     print("conditions: " + ", ".join(sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "conditions").glob("*.yaml"))))
-    from bench.published import catalogue
+    from bench.bd.published import catalogue
 
     print("published curves (--with-published): " + ", ".join(catalogue()))
     return 0
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from bench.doctor import doctor
+    from bench.checks.doctor import doctor
 
     return doctor(args.codecs, args.conditions)
 
 
 def _selftest(args: argparse.Namespace) -> int:
-    from bench.selftest import selftest
+    from bench.checks.selftest import selftest
 
     return selftest(args.only)
 
 
 def _check_adapter(args: argparse.Namespace) -> int:
-    from bench.adapter_check import check_adapter_command
+    from bench.checks.adapter_check import check_adapter_command
 
     return check_adapter_command(args.adapter, args.params, args.rate_points, run=not args.no_run)
 
@@ -732,7 +738,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
     from bench.interrupts import sigterm_as_keyboard_interrupt
-    from bench.store import ResultStore, forget_warnings
+    from bench.store.results import ResultStore, forget_warnings
 
     ResultStore.strict = bool(getattr(args, "strict", False))
     forget_warnings()  # each command warns afresh (several commands may run in one process: the tests)

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from bench.bdtable import BDOptions, average_curve, jvet_summary, per_sequence, time_ratios
+from bench.bd.tables import BDOptions, average_curve, jvet_summary, per_sequence, time_ratios
 
 CODECS, SEQUENCES, RATE_POINTS, METRICS = 10, 60, 4, ("psnr_y", "psnr_yuv_611", "ms_ssim_rgb_db")
 

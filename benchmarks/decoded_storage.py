@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import demo
-from bench.adapters.ffmpeg import ffmpeg_exe
+from bench.conditions import demo
+from bench.tools import ffmpeg_exe
 
 W, H = 1920, 1080
 

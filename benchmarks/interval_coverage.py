@@ -1,6 +1,6 @@
 """Benchmark: how often a nominal 95 % confidence interval of a mean over n sequences covers the true mean.
 
-Three methods on the same samples: the suite's Student t interval (``bench.intervals.t_interval``, the one
+Three methods on the same samples: the suite's Student t interval (``bench.bd.intervals.t_interval``, the one
 every table prints), the percentile bootstrap the suite used before (scipy's ``stats.bootstrap``, method
 ``percentile``) and BCa (``method="BCa"``). Four distributions of per-sequence values, each with its skewness:
 normal (0), gamma of shape 4 (1: the skewed case of tests/test_intervals.py), lognormal of sigma 0.5 (1.75)
@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
-from bench.intervals import t_interval
+from bench.bd.intervals import t_interval
 
 SIZES = (2, 3, 4, 5, 8, 15, 25)
 T_TRIALS, BOOT_TRIALS, RESAMPLES = 200_000, 4000, 2000

@@ -31,14 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import demo
-from bench.adapters.ffmpeg import ffmpeg_exe
+from bench.conditions import demo
 from bench.metrics.backends import Backend, CpuBackend, make_backend
 from bench.metrics.frames import MeasuredSequence
 from bench.metrics.measuring import take_measurements
 from bench.metrics.ms_ssim import MsSsim
 from bench.metrics.psnr import SquaredError
 from bench.metrics.registry import request
+from bench.tools import ffmpeg_exe
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import make_format, pixel_format
 from bench.video.io import RawVideoReader

@@ -1,6 +1,6 @@
 """Model complexity of the CompressAI zoo: parameters and encode/decode kMAC/pixel at 416x240.
 
-Counts, with :func:`bench.complexity.compressai_complexity` (PyTorch's ``FlopCounterMode`` through the models'
+Counts, with :func:`bench.adapters.complexity.compressai_complexity` (PyTorch's ``FlopCounterMode`` through the models'
 real ``compress``/``decompress``), the image models at a mid quality and ``ssf2020``'s key frame and P frame,
 all with random weights (the counts depend on the architecture, not on the weights), and prints one table and
 the counting method. The autoregressive models (mbt2018, cheng2020) take about half a minute each on a CPU:
@@ -20,7 +20,7 @@ import torch
 from compressai.zoo import image_models, ssf2020
 from compressai.zoo.image import cfgs
 
-from bench.complexity import ModelComplexity, compressai_complexity
+from bench.adapters.complexity import ModelComplexity, compressai_complexity
 
 # The middle of each architecture's zoo range (1-8, cheng2020 1-6); the quality only matters through the
 # channel counts it selects (cfgs), shown in the table.

@@ -5,7 +5,7 @@ folder of 16, 160 and 3,600 records, with figures on and off.
 The results folder is a run's: records and their measurement files written through the store as a job writes
 them (``ResultStore.write``, ``ResultStore.write_measurement``; documents from
 :func:`bench.metrics.measuring.document`), the condition file beside them, and
-:func:`bench.run_outputs.write_run_outputs` handed the condition and its planned jobs as ``run`` hands them over
+:func:`bench.report.run_outputs.write_run_outputs` handed the condition and its planned jobs as ``run`` hands them over
 (it writes the run manifest itself). The condition is the demo's (``conditions/demo.yaml``: PSNR and MS-SSIM on
 Y and RGB, anchor first) with its codecs and sequences renamed; the records are built from the shape of a real
 one (``tests/data/record.json``, migrated as ``evaluate.py migrate`` would) with plausible RD values, so every
@@ -47,11 +47,12 @@ def synthetic_run(records: int) -> tuple[Any, list[Any], list[tuple[dict[str, An
     """The condition, its planned jobs and (record, measurement documents) of each job, for a run of RECORDS
     records (one of SHAPES). Deterministic: the timing process builds the same jobs the folder was written
     from."""
-    from bench.conditions import load_condition
-    from bench.jobs import Job, coding_key
+    from bench.conditions.condition import load_condition
     from bench.metrics.measuring import document
     from bench.metrics.registry import MeasureOutput, request
-    from bench.migrate import migrate_v1
+    from bench.run.jobs import Job
+    from bench.store.keys import coding_key
+    from bench.store.migrate import migrate_v1
 
     codecs, sequences, rate_points = SHAPES[records]
     demo = load_condition(ROOT / "conditions" / "demo.yaml")
@@ -119,7 +120,7 @@ class _Rng:
 
 def write_results(records: int, results: Path) -> None:
     """A run's results folder of RECORDS records under RESULTS/<condition>: records, measurements, condition."""
-    from bench.store import ResultStore, atomic_write_text
+    from bench.store.results import ResultStore, atomic_write_text
 
     condition, _, built = synthetic_run(records)
     store = ResultStore(results / condition.name)
@@ -132,11 +133,13 @@ def write_results(records: int, results: Path) -> None:
 
 def _time_once(records: int, results: Path, reports: Path, figures: bool) -> None:
     """In its own process: write_run_outputs on RESULTS into REPORTS; prints one JSON line of seconds."""
-    from bench.bdoptions import BDOptions
+    from bench.bd.options import BDOptions
 
     condition, jobs, _ = synthetic_run(records)  # what a run holds when its jobs are done (not timed)
     t0 = time.perf_counter()
-    from bench.run_outputs import write_run_outputs  # imported by `run` only now: part of the stage's cost
+    from bench.report.run_outputs import (
+        write_run_outputs,  # imported by `run` only now: part of the stage's cost
+    )
 
     t1 = time.perf_counter()
     write_run_outputs(condition, jobs, results, reports, BDOptions(metric="psnr_yuv_611"), figures,

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.bd.sources import Source
 from bench.report.html import build_report
-from bench.sources import Source
 
 CODECS, SEQUENCES, RATE_POINTS, FRAMES = 10, 60, 6, 32
 TEMPLATE = Path(__file__).resolve().parent.parent / "tests" / "data" / "record.json"

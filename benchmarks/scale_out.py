@@ -27,11 +27,11 @@ import numpy as np
 
 from bench.adapters import register
 from bench.adapters.base import Adapter, CodingResult, CodingTask
-from bench.conditions import load_condition
-from bench.inputs import InputCache
-from bench.job_run import run_job
-from bench.runner import RunOptions, plan, run_condition
-from bench.store import ResultStore
+from bench.conditions.condition import load_condition
+from bench.run.inputs import InputCache
+from bench.run.one_job import run_job
+from bench.run.runner import RunOptions, plan, run_condition
+from bench.store.results import ResultStore
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ class EmptyCodec(Adapter):
 
 def demo_ratio() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-c", "from bench.demo import demo_manifest; demo_manifest()"], check=True,
+        subprocess.run([sys.executable, "-c", "from bench.conditions.demo import demo_manifest; demo_manifest()"], check=True,
                        cwd=REPO)  # generate the sequences once, outside both timings
         walls = {}
         for jobs in (1, 2):

@@ -1,6 +1,6 @@
 """Benchmark: a whole suite run against a bare shell loop doing the same encodes, decodes and measurements.
 
-Content: the demo's four sequences (``bench/demo.py``), 32 frames, intra period 32, x265 only at the QPs and
+Content: the demo's four sequences (``bench/conditions/demo.py``), 32 frames, intra period 32, x265 only at the QPs and
 parameters of the demo condition's x265 (``codecs/x265.yaml``: preset medium, one encoder thread, QP 22, 27,
 32, 37): 16 jobs. Both sides code exactly the same streams:
 
@@ -56,9 +56,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import demo
-from bench.adapters.ffmpeg import ffmpeg_exe
-from bench.conditions import load_condition
+from bench.conditions import demo
+from bench.conditions.condition import load_condition
+from bench.tools import ffmpeg_exe
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = 1.3  # issue 35: a whole run at most 1.3x the bare loop, wall and CPU, cold cache included

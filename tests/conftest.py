@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import demo
-from bench.store import ResultStore
+from bench.conditions import demo
+from bench.store.results import ResultStore
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter
 

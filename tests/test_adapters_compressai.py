@@ -20,13 +20,13 @@ from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
 from bench.adapters.compressai_zoo import ARCHITECTURES, CompressAIModel
 from bench.adapters.frame_container import INTRA, CodedFrame, LatentGroup, decode_frame, encode_frame
+from bench.bd.sources import sources_from
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import AdapterError
 from bench.report.html import build_report
-from bench.runner import RunOptions, plan, run_condition
-from bench.sources import sources_from
-from bench.store import ResultStore
+from bench.run.runner import RunOptions, plan, run_condition
+from bench.store.results import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter
@@ -190,7 +190,7 @@ def test_pipeline_rate_is_the_bytes_on_disk_and_the_record_says_random(tmp_path:
         assert r["timing"]["decode_fps_median"] == pytest.approx(1 / np.median(r["per_frame"]["decode_s"]))
         from compressai.zoo import bmshj2018_hyperprior
 
-        from bench.complexity import compressai_complexity
+        from bench.adapters.complexity import compressai_complexity
         quality = int(r["rate_point"])
         want = compressai_complexity(bmshj2018_hyperprior(quality=quality), 64, 96)
         assert r["complexity"]["params"] == want.params and r["complexity"]["padded_width"] == 128

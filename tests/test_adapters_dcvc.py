@@ -14,15 +14,15 @@ from conftest import dcvc_checkout
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
+from bench.adapters.codec_logs import dcvc_entry_metrics as entry_metrics
 from bench.adapters.dcvc import GENERATIONS, single_entry
-from bench.codec_logs import dcvc_entry_metrics as entry_metrics
-from bench.conditions import load_condition
+from bench.bd.sources import sources_from
+from bench.conditions.condition import load_condition
 from bench.errors import AdapterError, ConditionError
 from bench.report.html import build_report
 from bench.report.tables import summary_frame
-from bench.runner import RunOptions, run_condition
-from bench.sources import sources_from
-from bench.store import ResultStore
+from bench.run.runner import RunOptions, run_condition
+from bench.store.results import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter, write_png_frame

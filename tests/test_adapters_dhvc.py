@@ -14,11 +14,11 @@ import pytest
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
-from bench.codec_logs import dhvc_frame_lines
-from bench.conditions import load_condition
+from bench.adapters.codec_logs import dhvc_frame_lines
+from bench.conditions.condition import load_condition
 from bench.errors import AdapterError, ConditionError
-from bench.runner import RunOptions, run_condition
-from bench.store import ResultStore
+from bench.run.runner import RunOptions, run_condition
+from bench.store.results import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter, write_png_frame

@@ -14,6 +14,7 @@ import pytest
 
 from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
+from bench.adapters.codec_logs import parse_summary, parse_version
 from bench.adapters.parameter_sets import read_sps
 from bench.adapters.reference import (
     _Encoded,
@@ -25,10 +26,9 @@ from bench.adapters.reference import (
     picture_qp,
     tool_warnings,
 )
-from bench.codec_logs import parse_summary, parse_version
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import AdapterError, ConditionError
-from bench.runner import RunOptions, run_condition
+from bench.run.runner import RunOptions, run_condition
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter

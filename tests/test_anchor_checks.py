@@ -18,10 +18,10 @@ from bench.adapters.encoder_options import X264_OPTIONS, X265_OPTIONS, merge_arg
 from bench.adapters.ffmpeg import X264, X265, Aom, SvtAv1, VVenC
 from bench.adapters.stream_facts import from_x26x_sei
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import ConditionError
-from bench.runner import RunOptions, run_condition
-from bench.store import ResultStore
+from bench.run.runner import RunOptions, run_condition
+from bench.store.results import ResultStore
 
 
 def _condition(tmp_path: Path, clip_dir: Path, codec: str, frames: int = 8, intra: int = 4) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.store import ResultStore
+from bench.store.results import ResultStore
 
 BASE = """
 name: {name}
@@ -152,7 +152,7 @@ def test_files_that_are_not_conditions(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_null_parameters_mean_the_default(tmp_path: Path, clip_dir: Path) -> None:
-    from bench.conditions import load_condition
+    from bench.conditions.condition import load_condition
 
     cond = _cond(tmp_path, clip_dir)
     cond.write_text(cond.read_text().replace("params: {preset: ultrafast}", "params: {threads: null}", 1)
@@ -240,7 +240,7 @@ def test_a_full_disk_is_named_and_records_nothing(tmp_path: Path, clip_dir: Path
 
 def test_latex_and_csv_outputs_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """An imported codec named to inject a LaTeX command or a spreadsheet formula prints as text."""
-    from bench.bdtable import tex_text as _tex
+    from bench.bd.tables import tex_text as _tex
 
     assert _tex(r"^^5cinput{/etc/passwd}") == r"\textasciicircum{}\textasciicircum{}5cinput\{/etc/passwd\}"
     assert _tex("a_b $x$ ~ 100% #1 & \\") == r"a\_b \$x\$ \textasciitilde{} 100\% \#1 \& \textbackslash{}"

@@ -8,8 +8,8 @@ import bjontegaard
 import numpy as np
 import pytest
 
-from bench import selftest
-from bench.bdrate import METHODS, Status, bd, bd_quality, bd_rate
+from bench.bd.engine import METHODS, Status, bd, bd_quality, bd_rate
+from bench.checks import selftest
 
 # JCTVC-E137's vectors with their published BD-rates, and the three examples of the bjontegaard package's
 # README (FAU-LMS): one copy, the one ``evaluate.py selftest`` checks against.
@@ -135,7 +135,7 @@ def test_own_pchip_integral_equals_scipy() -> None:
     PchipInterpolator, including flat and sign-changing data where the slope limiter acts."""
     from scipy.interpolate import PchipInterpolator
 
-    from bench.bdrate import _integral, pchip_slopes
+    from bench.bd.engine import _integral, pchip_slopes
 
     rng = np.random.default_rng(11)
     cases = [np.sort(rng.uniform(0, 10, n)) for n in (2, 3, 4, 6, 9)]

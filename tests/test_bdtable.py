@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from scipy.interpolate import pchip_interpolate
 
-from bench.bdtable import (
+from bench.bd.importers import import_file
+from bench.bd.tables import (
     CLASS_MEAN,
     OVERALL,
     BDOptions,
@@ -23,7 +24,6 @@ from bench.bdtable import (
 )
 from bench.cli import main
 from bench.errors import BenchError
-from bench.importers import import_file
 from bench.report.tables import summary_frame
 
 DATA = Path(__file__).parent / "data" / "dcvc"
@@ -171,7 +171,7 @@ def test_bd_command_reads_a_folder_of_vtm_logs(tmp_path: Path, capsys: pytest.Ca
 def test_a_metric_a_codec_lacks_is_metric_missing_not_non_finite() -> None:
     import pandas as pd
 
-    from bench.bdtable import BDOptions, per_sequence
+    from bench.bd.tables import BDOptions, per_sequence
 
     rows = []
     for codec, psnr in (("A", [30.0, 32.0, 34.0, 35.0]), ("B", [None] * 4)):

@@ -21,17 +21,17 @@ import submitit
 from conftest import REPO, group_gone, wait_until, write_clip
 
 import bench
-from bench import cluster
 from bench.adapters import adapter_class
 from bench.adapters.process import pinned_gpu_environment
-from bench.cluster import run_on_submitit, scheduler_parameters
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import BenchError
 from bench.provenance import slurm_job
-from bench.runner import RunOptions, run_condition
-from bench.scheduling import allocated_gpu
-from bench.status import condition_status
-from bench.store import ResultStore
+from bench.run import cluster
+from bench.run.cluster import run_on_submitit, scheduler_parameters
+from bench.run.runner import RunOptions, run_condition
+from bench.run.scheduling import allocated_gpu
+from bench.run.status import condition_status
+from bench.store.results import ResultStore
 
 CODECS = """codecs:
   - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 30, 36, 42]}
@@ -278,7 +278,7 @@ def test_not_recorded_causes_are_said_once_with_their_count() -> None:
     from types import SimpleNamespace
 
     from bench.cli import _not_recorded_lines
-    from bench.runner import RunOutcome
+    from bench.run.runner import RunOutcome
 
     refused = "x264: did not run: node n1 runs bench from /a (version 1), the submitter from /b (version 2)"
     jobs = [SimpleNamespace(label=f"x264 / Pan / rate point {q}") for q in (22, 27, 32)]
@@ -341,12 +341,12 @@ def test_cluster_options_survive_the_condition_as_run_and_stay_out_of_the_keys(t
     again = tmp_path / "again.yaml"
     again.write_text(rich.expanded_text())
     assert load_condition(again).codec("x264").resources == rich.codec("x264").resources
-    from bench.runner import plan
+    from bench.run.runner import plan
     assert [j.key for j in plan(plain)[0]] == [j.key for j in plan(rich)[0]]
 
 
 def test_threads_follow_the_allocation(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench.scheduling import available_cores
+    from bench.run.scheduling import available_cores
 
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
     cores = len(os.sched_getaffinity(0))

@@ -1,4 +1,4 @@
-"""How the cluster path reads SLURM's answers (bench.slurm_states) and decides that a job has ended: squeue and
+"""How the cluster path reads SLURM's answers (bench.run.slurm_states) and decides that a job has ended: squeue and
 sacct output as SLURM prints it (formats from their manual pages; the lines below were written the way
 SLURM 22.05 prints them, e.g. ``squeue -h -r -o '%i|%T|%r|%P'``), fake ``squeue``/``sacct``/``sbatch`` programs
 on PATH for the calls themselves, and a fake scheduler for the polling decisions. The real check is
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bench import cluster
-from bench.slurm_states import GRACE_POLLS, Queued, SlurmQueue, hopeless, parse_sacct, parse_squeue
+from bench.run import cluster
+from bench.run.slurm_states import GRACE_POLLS, Queued, SlurmQueue, hopeless, parse_sacct, parse_squeue
 
 SQUEUE = """\
 4242_3|PENDING|PartitionTimeLimit|short

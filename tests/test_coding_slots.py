@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from conftest import condition_file
 
-import bench.job_run
+import bench.run.one_job
 from bench.adapters import adapter_class
-from bench.conditions import load_condition
-from bench.runner import RunOptions, run_condition
-from bench.scheduling import CodingSlots
+from bench.conditions.condition import load_condition
+from bench.run.runner import RunOptions, run_condition
+from bench.run.scheduling import CodingSlots
 
 
 def test_a_job_that_has_coded_frees_its_slot_for_the_next_and_ends_without_a_second_release() -> None:
@@ -63,7 +63,7 @@ def test_a_job_that_has_coded_frees_its_slot_for_the_next_and_ends_without_a_sec
 def _intervals(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[float, float]]]:
     seen: dict[str, list[tuple[float, float]]] = {"coding": [], "measuring": []}
     cls = adapter_class("x264")
-    real_code, real_measure = cls.code_sequence, bench.job_run.take_measurements
+    real_code, real_measure = cls.code_sequence, bench.run.one_job.take_measurements
 
     def noted(kind: str, fn: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -77,7 +77,7 @@ def _intervals(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[float, f
         return call
 
     monkeypatch.setattr(cls, "code_sequence", noted("coding", real_code))
-    monkeypatch.setattr(bench.job_run, "take_measurements", noted("measuring", real_measure))
+    monkeypatch.setattr(bench.run.one_job, "take_measurements", noted("measuring", real_measure))
     return seen
 
 

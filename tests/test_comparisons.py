@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.bdrate import Status
-from bench.bdtable import CLASS_MEAN, OVERALL, BDOptions, average_curve, jvet_summary, per_sequence, spread
+from bench.bd.engine import Status
+from bench.bd.importers import GivenGeometry, dataset_geometry, dataset_key, import_file, import_path
+from bench.bd.published import catalogue, load
+from bench.bd.sources import sources_from
+from bench.bd.tables import CLASS_MEAN, OVERALL, BDOptions, average_curve, jvet_summary, per_sequence, spread
 from bench.cli import main
 from bench.errors import BenchError
-from bench.importers import Geometry, dataset_geometry, dataset_key, import_file, import_path
-from bench.published import catalogue, load
 from bench.report.tables import summary_frame
-from bench.sources import sources_from
 
 COMPRESSAI_UVG = Path(__file__).parent / "data" / "compressai-results" / "video" / "UVG-1080p"
 
@@ -61,10 +61,10 @@ def test_kbps_becomes_bpp_by_the_stated_rule_from_the_manifest_the_file_or_the_u
     moved.write_text((COMPRESSAI_UVG / "x265-medium-tune-zerolatency.json").read_text())
     [bare, *_] = import_file(moved)
     assert bare["rate"]["bpp"] is None and "kbps only, not converted" in bare["rate"]["conversion"]
-    [given, *_] = import_file(moved, given=Geometry(832, 480, 30.0))
+    [given, *_] = import_file(moved, given=GivenGeometry(832, 480, 30.0))
     assert given["rate"]["bpp"] == pytest.approx(given["rate"]["kbps"] * 1000 / (30 * 832 * 480), rel=1e-15)
     assert "given on the command line (832x480, 30 fps)" in given["rate"]["conversion"]
-    [named, *_] = import_file(moved, given=Geometry(dataset="uvg"))
+    [named, *_] = import_file(moved, given=GivenGeometry(dataset="uvg"))
     assert named["sequence"]["name"] == "UVG (dataset average)"
     # bpp -> kbps, the other way, by the same rule (DCVC gives bpp; our manifest gives BQMall 832x480 at 60 fps).
     bqmall = next(r for r in load("hevc_c/vtm-17")["records"] if r["sequence"]["name"] == "BQMall")
@@ -186,7 +186,7 @@ def test_the_class_mean_keeps_the_low_overlap_flag() -> None:
 
 
 def test_an_imported_csv_without_classes_takes_the_runs_classes(tmp_path: Path) -> None:
-    from bench.sources import UNKNOWN_GROUP
+    from bench.bd.sources import UNKNOWN_GROUP
 
     csv = tmp_path / "mine.csv"
     csv.write_text("codec,sequence,rate_point,bpp,psnr_y\n" + "".join(f"mine,Pan,{i},{0.1 * i},{30 + i}\n"

@@ -1,4 +1,4 @@
-"""Model complexity (bench.complexity): PyTorch's MAC convention pinned on single layers, a hand count of
+"""Model complexity (bench.adapters.complexity): PyTorch's MAC convention pinned on single layers, a hand count of
 every convolution of bmshj2018-factorized at quality 1 (random weights) against what is measured through its
 real compress/decompress, its parameters counted by hand, shared parameters counted once, and kMAC/pixel
 divided by the unpadded frame."""
@@ -11,7 +11,7 @@ from compressai.zoo import bmshj2018_factorized, ssf2020
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench.complexity import compressai_complexity, count_macs, counted_operators, parameter_count
+from bench.adapters.complexity import compressai_complexity, count_macs, counted_operators, parameter_count
 from bench.errors import BenchError
 
 # bmshj2018-factorized at quality 1 (compressai.zoo.image.cfgs): N=128 channels inside, M=192 in the latent;

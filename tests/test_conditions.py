@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from bench.conditions import load_codec_descriptor, load_condition
+from bench.conditions.condition import load_codec_descriptor, load_condition
 from bench.errors import ConditionError
 
 BASE = """
@@ -161,7 +161,7 @@ def test_the_stored_condition_is_merged_expanded_and_loads_to_the_same_jobs(tmp_
     stored file gives the same jobs (keys) after the parent and the variable are gone."""
     from conftest import condition_file
 
-    from bench.runner import RunOptions, plan, run_condition
+    from bench.run.runner import RunOptions, plan, run_condition
 
     parent = condition_file(tmp_path, clip_dir, codecs="", name="parent", extra=(
         "codecs:\n  - {descriptor: x264, params: {preset: ultrafast}, rate_points: [30, 40], "
@@ -188,7 +188,7 @@ def test_the_stored_condition_is_merged_expanded_and_loads_to_the_same_jobs(tmp_
 def test_every_shipped_descriptor_survives_being_written_out(tmp_path: Path) -> None:
     """Each descriptor that loads here (those needing an unset ${VAR} aside), written out in full and read back,
     is the same codec: adapter, parameters, rate points, description."""
-    from bench.conditions import REPO_ROOT, ConditionError
+    from bench.conditions.condition import REPO_ROOT, ConditionError
 
     checked = 0
     for descriptor in sorted((REPO_ROOT / "codecs").glob("*.yaml")):

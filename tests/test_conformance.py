@@ -1,4 +1,4 @@
-"""The adapter contract (bench.adapters.conformance), run over every registered adapter, and shown to fail.
+"""The adapter contract (bench.checks.conformance), run over every registered adapter, and shown to fail.
 
 Every adapter the registry knows (built-in, or a plug-in installed in this environment) is enrolled here
 automatically: a new adapter needs no edit of this file to be held to the contract. Where its tool is
@@ -13,8 +13,8 @@ import pytest
 
 from bench.adapters import adapter_class, adapter_names
 from bench.adapters.base import Capabilities, Param
-from bench.adapters.conformance import assert_conforms, check_adapter
 from bench.adapters.ffmpeg import X264
+from bench.checks.conformance import assert_conforms, check_adapter
 from bench.video.formats import PixelFormat, pixel_format
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import random_planes
 
-from bench.conditions import load_condition
-from bench.datasets import DATASETS, SequenceInfo, dataset, locate, open_source, parse_file_name
+from bench.conditions.condition import load_condition
+from bench.conditions.datasets import DATASETS, SequenceInfo, dataset, locate, open_source, parse_file_name
 from bench.errors import DataError
-from bench.runner import plan
+from bench.run.runner import plan
 from bench.video.formats import pixel_format
 from bench.video.io import write_y4m
 

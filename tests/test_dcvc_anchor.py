@@ -21,9 +21,9 @@ import pytest
 
 import bench.adapters.reference as reference
 from bench.adapters.base import CodingTask
-from bench.conditions import load_condition
-from bench.inputs import geometry
-from bench.runner import plan
+from bench.conditions.condition import load_condition
+from bench.run.inputs import geometry
+from bench.run.runner import plan
 
 DCVC_COMMIT = "54e88645e1b4edac0694228ab2f44ed8818e345b"
 # microsoft/DCVC, DCVC-family/test_conditions.md at DCVC_COMMIT, "Encoding for YUV420 content" and "Encoding

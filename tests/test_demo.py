@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import demo
+from bench.conditions import demo
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader
 

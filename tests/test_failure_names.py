@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench.adapters import adapter_class
-from bench.adapters.conformance import assert_conforms
+from bench.checks.conformance import assert_conforms
 from bench.cli import main
-from bench.store import ResultStore
+from bench.store.results import ResultStore
 
 _EMPTY = "import sys\nopen(sys.argv[1], 'wb').close()  # the encoder writes a 0-byte stream\n"
 

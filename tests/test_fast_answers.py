@@ -84,7 +84,7 @@ def test_a_rerun_with_nothing_to_do_imports_no_torch_and_rewrites_no_report(tmp_
 
 
 def test_tool_facts_are_remembered_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench import probes
+    from bench import tools as probes
 
     monkeypatch.setenv("LVCBENCH_CACHE", str(tmp_path / "cache"))
     probes.forget()

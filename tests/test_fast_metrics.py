@@ -253,8 +253,8 @@ codecs: [{{descriptor: x264, params: {{preset: ultrafast}}, rate_points: [30]}}]
 import json
 from pathlib import Path
 from bench.metrics import kernels
-from bench.conditions import load_condition
-from bench.runner import RunOptions, run_condition
+from bench.conditions.condition import load_condition
+from bench.run.runner import RunOptions, run_condition
 names = [n for n in dir(kernels) if hasattr(getattr(kernels, n), "signatures")]
 def compiled():
     return {{n: sorted(map(str, getattr(kernels, n).signatures)) for n in names}}

@@ -14,7 +14,7 @@ import pytest
 from bench.adapters import adapter_class
 from bench.adapters.command import script_argument
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import AdapterError, ConditionError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -23,10 +23,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.bd.importers import UNFORESEEN, import_file, import_sources
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import BenchError
-from bench.importers import UNFORESEEN, import_file, import_sources
 from bench.report.tables import frames_frame, summary_frame
 
 EXAMPLES = int(os.environ.get("LVCBENCH_FUZZ_EXAMPLES", "1000"))

@@ -18,9 +18,9 @@ from bench.adapters.base import CodingResult, CodingTask, Param
 from bench.adapters.ffmpeg import X264
 from bench.adapters.process import pinned_gpu_environment
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import AdapterError
-from bench.runner import RunOptions, run_condition
+from bench.run.runner import RunOptions, run_condition
 
 SEEN: list[tuple[str, int | None, float, float]] = []  # (codec, gpu, start, end) of every probe job
 STARTED = {"gpu": 0, "cpu": 0}  # probe jobs started so far, by the device they claim

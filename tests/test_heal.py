@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.cli import main
-from bench.store import ResultStore
+from bench.store.results import ResultStore
+from bench.tools import ffmpeg_exe
 
 CONDITION = """
 name: h
@@ -376,9 +376,9 @@ def test_a_file_no_measurement_is_read_from_is_named_as_not_used(copy: tuple[Pat
 def test_with_a_cluster_executor_a_job_changed_since_coding_is_coded_again_through_it(
         copy: tuple[Path, Path], coded: tuple[Path, Path], clip_dir: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture) -> None:
-    from bench.cluster import run_on_submitit
-    from bench.conditions import load_condition
-    from bench.runner import RunOptions, _Work, run_condition
+    from bench.conditions.condition import load_condition
+    from bench.run.cluster import run_on_submitit
+    from bench.run.runner import RunOptions, _Work, run_condition
 
     cond, results = copy
     bitstream = results / "h" / _record(results, "x264", 30)["rate"]["bitstreams"][0]

@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.bdrate import Status
-from bench.bdtable import BDOptions, average_curve, per_sequence
+from bench.bd.engine import Status
+from bench.bd.importers import ImportError_, import_file, import_sources
+from bench.bd.sources import sources_from
+from bench.bd.tables import BDOptions, average_curve, per_sequence
 from bench.cli import main
 from bench.errors import BenchError
-from bench.importers import ImportError_, import_file, import_sources
 from bench.report.tables import summary_frame
-from bench.sources import sources_from
-from bench.store import ResultStore
+from bench.store.results import ResultStore
 
 DATA = Path(__file__).parent / "data"
 KODAK = DATA / "compressai-results" / "image" / "kodak"

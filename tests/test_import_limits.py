@@ -22,9 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
-from bench.errors import BenchError
-from bench.importers import (
+from bench.bd.importers import (
     DEFAULT_LIMIT_MB,
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_POINTS,
@@ -35,6 +33,8 @@ from bench.importers import (
     import_file,
     import_sources,
 )
+from bench.cli import main
+from bench.errors import BenchError
 
 PYTHON_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception)\b|Traceback")
 CSV_HEAD = "codec,sequence,rate_point,bpp,psnr_y\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import VTM_LOG
 
-from bench.importers import ImportError_, import_file
+from bench.bd.importers import ImportError_, import_file
 from bench.report.tables import summary_frame
 
 DATA = Path(__file__).parent / "data" / "dcvc"
@@ -167,7 +167,7 @@ def test_import_command_writes_a_source_and_says_what_it_found(tmp_path: Path,
     assert "4 RD points imported" in out and "mine: 4 points, 1 sequence (Pan); metrics: psnr_yuv_611" in out
     assert "rate: bpp as given; no kbps (the frame size and frame rate unknown)" in out
     assert "not mapped to a metric of the suite: lpips" in out
-    from bench.sources import sources_from
+    from bench.bd.sources import sources_from
 
     [source] = sources_from([str(tmp_path / "src")])
     assert [r["metrics"]["psnr_yuv_611"] for r in sorted(source.records, key=lambda r: r["rate_point"])] == \

@@ -114,7 +114,7 @@ def test_a_signal_stops_the_run_at_once_and_the_rerun_finishes(tmp_path: Path, d
 def test_a_second_ctrl_c_ends_at_once(tmp_path: Path, demo_dir: Path) -> None:
     """An encoder that ignores SIGTERM keeps the first stop waiting (it would be killed 3 s later); the second
     Ctrl-C does not wait for that."""
-    from bench.adapters.ffmpeg import ffmpeg_exe
+    from bench.tools import ffmpeg_exe
 
     stubborn = tmp_path / "stubborn-ffmpeg"
     stubborn.write_text(f"""#!/bin/sh
@@ -216,8 +216,8 @@ def test_a_real_failure_is_not_taken_for_a_stop() -> None:
 def test_ffmpeg_stopped_by_a_signal_exits_with_a_status_taken_as_signal_like(sig: signal.Signals) -> None:
     """What ffmpeg (the one the suite runs) really returns when a signal stops it, at the log level the measuring
     filters use (which prints nothing about it)."""
-    from bench.adapters.ffmpeg import ffmpeg_exe
     from bench.interrupts import signal_like
+    from bench.tools import ffmpeg_exe
 
     proc = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi",  # noqa: S603
                              "-i", "testsrc2=s=416x240:d=600", "-c:v", "libx264", "-preset", "placebo", "-f", "null",

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench import intervals, ranking
-from bench.bdtable import OVERALL, jvet_summary, spread, spread_table
+from bench.bd import intervals, ranking
+from bench.bd.tables import OVERALL, jvet_summary, spread, spread_table
 
 TRIALS = 200_000  # standard error of a coverage near 95 %: 0.0005
 SIZES = (2, 3, 4, 5, 8, 15)

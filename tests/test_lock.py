@@ -19,13 +19,13 @@ import pytest
 from conftest import REPO, group_gone, wait_until
 from test_interrupts import JOBS, half_written, slow_condition, start_run, statuses
 
-from bench.runlock import FolderInUse, holding
+from bench.run.runlock import FolderInUse, holding
 
 
 @pytest.fixture()
 def counted(tmp_path: Path) -> tuple[dict[str, str], Path]:
     """An environment whose ffmpeg logs every launch, and the log."""
-    from bench.adapters.ffmpeg import ffmpeg_exe
+    from bench.tools import ffmpeg_exe
 
     log = tmp_path / "launches.log"
     wrapper = tmp_path / "ffmpeg"
@@ -106,7 +106,7 @@ def test_the_lock_of_a_killed_run_blocks_nobody(tmp_path: Path, demo_dir: Path) 
     """Only the run is killed (SIGKILL, as the OOM killer would), so its encoders live on, orphaned, holding
     whatever they inherited from it: the lock must not be among that, or the next run would be refused until
     they end. Here the job encodes are wrappers that sleep (standing in for a long encode) and never code."""
-    from bench.adapters.ffmpeg import ffmpeg_exe
+    from bench.tools import ffmpeg_exe
 
     log, lingering = tmp_path / "launches.log", tmp_path / "lingering-ffmpeg"
     lingering.write_text(f"""#!/bin/sh
@@ -236,7 +236,7 @@ def test_migrate_is_refused_while_a_run_holds_the_folder(tmp_path: Path, capsys:
     folder = tmp_path / "results" / "slow"
     (folder / "records").mkdir(parents=True)
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"  # noqa: S603
-                               "from bench.runlock import holding\nwith holding(Path(sys.argv[1]), 'run'):\n"
+                               "from bench.run.runlock import holding\nwith holding(Path(sys.argv[1]), 'run'):\n"
                                "    print('held', flush=True)\n    time.sleep(60)\n", str(folder)],
                               cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:

@@ -4,7 +4,7 @@ marked and coloured the right way round.
 References the code did not write: the ``bjontegaard`` package (FAU-LMS) run on (rate, -MSE), the way its
 README runs PSNR curves; and curves built so that the better codec and its BD-rate are known by construction
 (the anchor's MSE values reached at 0.8x the rate: -20 % with any interpolation). The BD tables come from
-``bench.bdfiles.write_bd_tables``, the path ``bd``, ``run`` and ``report`` take.
+``bench.report.bd_files.write_bd_tables``, the path ``bd``, ``run`` and ``report`` take.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import ranking, selftest
-from bench.bdfiles import write_bd_tables
-from bench.bdoptions import BDOptions
-from bench.bdrate import METHODS, Status, bd_quality, bd_rate
-from bench.bdtable import OVERALL
+from bench.bd import ranking
+from bench.bd.engine import METHODS, Status, bd_quality, bd_rate
+from bench.bd.options import BDOptions
+from bench.bd.tables import OVERALL
+from bench.checks import selftest
 from bench.metrics import registry
 from bench.report import html
+from bench.report.bd_files import write_bd_tables
 
 MSE = "test_mse_y"
 PEAK = 255.0
@@ -42,7 +43,7 @@ def _mse(psnr: np.ndarray) -> np.ndarray:
     return PEAK**2 / 10 ** (np.asarray(psnr) / 10)
 
 
-# The RD curves of the bjontegaard package's README (kbps, PSNR dB; bench.selftest's copy), turned into MSE below.
+# The RD curves of the bjontegaard package's README (kbps, PSNR dB; bench.checks.selftest's copy), turned into MSE below.
 FAU = selftest.FAU
 
 

@@ -14,11 +14,11 @@ from conftest import write_clip
 
 from bench.adapters.ffmpeg import FfmpegAdapter
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import ConditionError
-from bench.runner import RunOptions, plan, run_condition
-from bench.status import condition_status
-from bench.store import ResultStore
+from bench.run.runner import RunOptions, plan, run_condition
+from bench.run.status import condition_status
+from bench.store.results import ResultStore
 
 DATA = Path(__file__).parent / "data"
 FAST = ("codecs:\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 32, 40, 48]}\n"

@@ -14,13 +14,13 @@ import pytest
 from conftest import condition_file
 
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.metrics import request
 from bench.metrics.measuring import wanted_key
 from bench.metrics.psnr import PSNR_CAP_DB, psnr
 from bench.metrics.registry import measure, measurement_key
-from bench.runner import plan
-from bench.store import ResultStore
+from bench.run.runner import plan
+from bench.store.results import ResultStore
 
 CODECS = ("\n  - {descriptor: x264, params: {preset: veryfast}, rate_points: [24, 32, 40, 48]}\n"
           "  - {descriptor: x265, params: {preset: ultrafast}, rate_points: [24, 32, 40, 48]}")

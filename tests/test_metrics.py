@@ -13,7 +13,6 @@ import pytest
 import torch
 from pytorch_msssim import ms_ssim as reference_ms_ssim
 
-from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.metrics import MetricSpec, psnr_peak, request
 from bench.metrics.backends import CpuBackend
 from bench.metrics.frames import MeasuredSequence
@@ -21,6 +20,7 @@ from bench.metrics.measuring import take_measurements
 from bench.metrics.ms_ssim import MsSsim
 from bench.metrics.pooling import pooled_view
 from bench.metrics.psnr import psnr
+from bench.tools import ffmpeg_exe
 from bench.video.colour import ColourSpec
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.migrate import migrate_file, migrate_folder, v1_problem
-from bench.store import ResultStore
+from bench.store.migrate import migrate_file, migrate_folder, v1_problem
+from bench.store.results import ResultStore
 
 DATA = Path(__file__).parent / "data" / "schema1"
 PYTHON_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception)\b|Traceback")

@@ -35,7 +35,7 @@ import pytest
 from test_own_codec import _pairs_condition
 
 from bench.cli import main
-from bench.store import ResultStore
+from bench.store.results import ResultStore
 
 _MODEL = textwrap.dedent('''
     import json, os, sys

@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.conditions import load_condition, narrow
+from bench.conditions.condition import load_condition, narrow
 from bench.errors import ConditionError
-from bench.runner import plan
+from bench.run.runner import plan
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "conditions" / "demo.yaml"
@@ -402,7 +402,7 @@ def test_un_narrowed_demo_keys_match_the_stable_reference(demo_reference: tuple)
     """Everywhere: the keys with the machine's facts (tool versions and hashes, the rendered frames' hash) taken
     out. Each job's own key is first shown to be exactly the hash of the parts the stable key is made from, so
     that a key gaining a part of its own (not in those) cannot pass here unseen."""
-    from bench.jobs import coding_key
+    from bench.store.keys import coding_key
 
     rows, _, jobs, _ = demo_reference
     assert len(rows) == len(jobs) == 64

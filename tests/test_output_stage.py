@@ -5,7 +5,7 @@ quick-look figures, drawn beside the rest by the drawing process that then draws
 drawn in this process.
 
 The counts are observed on the real code path: every open of a record file for reading (whatever reads it), and
-every call of the BD engine (:func:`bench.bdtable.per_sequence`, through the name :mod:`bench.bdfiles` calls),
+every call of the BD engine (:func:`bench.bd.tables.per_sequence`, through the name :mod:`bench.report.bd_files` calls),
 each wrapped to count and then do what it always does.
 """
 
@@ -21,19 +21,19 @@ from typing import Any
 import pytest
 from conftest import REPO, condition_file
 
-import bench.bdfiles
-from bench.bdoptions import BDOptions
-from bench.bdtable import with_db_columns
+import bench.report.bd_files
+from bench.bd.options import BDOptions
+from bench.bd.tables import with_db_columns
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import BenchError
 from bench.report import plots
 from bench.report.figure_workers import FigureDrawing
+from bench.report.run_outputs import write_run_outputs
 from bench.report.styles import codec_styles
 from bench.report.tables import summary_frame
-from bench.run_outputs import write_run_outputs
-from bench.runner import plan
-from bench.store import ResultStore
+from bench.run.runner import plan
+from bench.store.results import ResultStore
 
 HEADLINE = "psnr_yuv_611"  # the run's default BD metric for YUV content, and the report's first section
 
@@ -70,13 +70,13 @@ def _counting(monkeypatch: pytest.MonkeyPatch, records: Path) -> tuple[Counter[P
     monkeypatch.setattr(io, "open", counted_open)  # what pathlib opens with
     monkeypatch.setattr(builtins, "open", counted_open)
     engine: Counter[str] = Counter()
-    real_engine = bench.bdfiles.per_sequence
+    real_engine = bench.report.bd_files.per_sequence
 
     def counted_engine(points: Any, anchor: str, opts: BDOptions) -> Any:
         engine[opts.metric] += 1
         return real_engine(points, anchor, opts)
 
-    monkeypatch.setattr(bench.bdfiles, "per_sequence", counted_engine)
+    monkeypatch.setattr(bench.report.bd_files, "per_sequence", counted_engine)
     return reads, engine
 
 

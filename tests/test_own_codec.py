@@ -12,12 +12,12 @@ import yaml
 from conftest import dcvc_checkout
 
 from bench.adapters import adapter_class
-from bench.adapters.conformance import assert_conforms
+from bench.checks.conformance import assert_conforms
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import ConditionError
-from bench.runner import RunOptions, plan, run_condition
-from bench.store import ResultStore
+from bench.run.runner import RunOptions, plan, run_condition
+from bench.store.results import ResultStore
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from bench import ranking
-from bench.bdtable import CLASS_MEAN, JVET, OVERALL
+from bench.bd import ranking
+from bench.bd.tables import CLASS_MEAN, JVET, OVERALL
 from bench.cli import main
 from bench.report.latex import fit_table
 from bench.report.styles import Origin, codec_style, codec_styles
@@ -87,7 +87,7 @@ def test_codec_styles_depend_on_the_name_only() -> None:
 
 
 def test_display_block_is_checked(tmp_path: Path) -> None:
-    from bench.conditions import load_condition
+    from bench.conditions.condition import load_condition
     from bench.errors import ConditionError
 
     cond = tmp_path / "c.yaml"

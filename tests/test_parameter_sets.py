@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.adapters.parameter_sets import SequenceParameters, read_sps
+from bench.tools import ffmpeg_exe
 
 DATA = Path(__file__).parent / "data"
 # Start code and two-byte NAL header of a layer-0 SPS (H.265 7.3.1.2: type 33 -> 0x42 0x01; H.266 7.3.1.2:

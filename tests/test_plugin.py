@@ -143,7 +143,7 @@ def _bjontegaard(records: list[dict], sequence: str) -> float:
 def test_the_example_condition_runs_against_x265(site: Path, tmp_path: Path, demo_dir: Path) -> None:
     """The README's run command from the repository's example, narrowed to 2 frames, from a folder of its own
     (default relative results/ and reports/)."""
-    from bench.store import ResultStore
+    from bench.store.results import ResultStore
 
     cache = _demo_cache(demo_dir, tmp_path / "cache")
     done = _evaluate(["--conditions", str(EXAMPLE / "compare.yaml"), "--frames", "2", "--no-progress",
@@ -276,7 +276,7 @@ def test_a_descriptor_beside_the_condition_comes_before_the_plug_ins(site: Path,
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "c.yaml").write_text(f"name: {folder}\ndataset: demo\ncodecs: [example-jpeg2000]\n")
     (tmp_path / "mine" / "example-jpeg2000.yaml").write_text("adapter: example-jpeg2000\nrate_points: [7, 9]\n")
-    show = ("import sys\nfrom bench.conditions import load_condition\n"
+    show = ("import sys\nfrom bench.conditions.condition import load_condition\n"
             "for f in sys.argv[1:]:\n    c = load_condition(f).codecs[0]\n    print(c.defined_in, list(c.rate_points))")
     done = subprocess.run([sys.executable, "-c", show, "../mine/c.yaml", "c.yaml"], cwd=tmp_path / "theirs",
                           env=_env(site), capture_output=True, text=True)

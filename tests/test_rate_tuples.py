@@ -18,10 +18,10 @@ from test_own_codec import EXAMPLES, _pairs_condition
 
 from bench.adapters import adapter_class
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import ConditionError
-from bench.runner import plan
-from bench.store import ResultStore
+from bench.run.runner import plan
+from bench.store.results import ResultStore
 
 # Every frame its own WebP image (libwebp in the ffmpeg of imageio-ffmpeg), frame 0 at the intra quality and the
 # others at the inter quality; the example's own script decodes them.

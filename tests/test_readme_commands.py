@@ -213,7 +213,7 @@ TABLE: dict[str, Decision] = {
     "python evaluate.py ls": run(expect=(
         "example-jpeg2000: plug-in lvcbench_example.jpeg2000:Jpeg2000 (from lvcbench-plugin-example)",
         "codecs (from plug-ins): example-jpeg2000 (lvcbench-plugin-example)")),
-    # The check's line as bench.adapters.conformance.Check prints a passed one: "skipped codes two frames: ..."
+    # The check's line as bench.checks.conformance.Check prints a passed one: "skipped codes two frames: ..."
     # (the tool missing, no example) must not pass.
     "python evaluate.py check-adapter example-jpeg2000": run(expect_lines=("passed  codes two frames",)),
     "python evaluate.py doctor example-jpeg2000": run(),

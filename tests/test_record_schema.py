@@ -1,5 +1,5 @@
 """One record type: every record the suite writes or reads (a coded job, a failed one, a migrated schema-1 one,
-an imported point, a published curve) validates against the JSON Schema generated from bench.record, and the
+an imported point, a published curve) validates against the JSON Schema generated from bench.store.record, and the
 schema file shipped beside it is the generated one."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import jsonschema
 import pytest
 from conftest import REPO, condition_file
 
-from bench.conditions import load_condition
-from bench.importers import import_path
-from bench.migrate import migrate_v1
-from bench.published import catalogue, load
-from bench.record import json_schema
-from bench.runner import RunOptions, run_condition
-from bench.store import ResultStore
+from bench.bd.importers import import_path
+from bench.bd.published import catalogue, load
+from bench.conditions.condition import load_condition
+from bench.run.runner import RunOptions, run_condition
+from bench.store.migrate import migrate_v1
+from bench.store.record import json_schema
+from bench.store.results import ResultStore
 
 DATA = Path(__file__).parent / "data"
 VALIDATOR = jsonschema.Draft202012Validator(json_schema())
@@ -29,7 +29,7 @@ def _problems(record: dict) -> list[str]:
 
 def test_the_shipped_schema_is_the_generated_one() -> None:
     shipped = json.loads((REPO / "bench" / "record.schema.json").read_text())
-    assert shipped == json_schema(), "regenerate it: python -m bench.record > bench/record.schema.json"
+    assert shipped == json_schema(), "regenerate it: python -m bench.store.record > bench/store/record.schema.json"
     jsonschema.Draft202012Validator.check_schema(shipped)
 
 

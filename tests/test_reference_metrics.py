@@ -13,8 +13,8 @@ the tolerance (each test also asserts that margin, so it can fail for the reason
 * MS-SSIM: ``pytorch_msssim.ms_ssim`` with ``data_range`` 255 at 8 bit and 1023 at 10 bit, on the Y planes read
   from the files; the wrong data range moves it by far more than the tolerance.
 
-The clips, the suite's measuring path on them and ffmpeg run by hand on them are bench/selftest_kit.py's, the
-ones ``evaluate.py selftest`` (bench/selftest.py) uses on a user's installation: the by-hand command there is
+The clips, the suite's measuring path on them and ffmpeg run by hand on them are bench/checks/selftest_kit.py's, the
+ones ``evaluate.py selftest`` (bench/checks/selftest.py) uses on a user's installation: the by-hand command there is
 plain ffmpeg with the two inputs in the order written at each call below, nothing of the suite between. The
 last test runs the command's own metric checks on the same clips (their ffmpeg runs and measurements are kept,
 so nothing is computed twice). ``pytest -m reference`` runs this tier alone.
@@ -30,9 +30,8 @@ import pytest
 import torch
 from pytorch_msssim import ms_ssim as reference_ms_ssim
 
-from bench.metrics import MetricSpec, request
-from bench.selftest import metric_checks
-from bench.selftest_kit import (
+from bench.checks.selftest import metric_checks
+from bench.checks.selftest_kit import (
     Clips,
     H,
     N,
@@ -44,6 +43,7 @@ from bench.selftest_kit import (
     vmaf_printed,
     xpsnr_printed,
 )
+from bench.metrics import MetricSpec, request
 
 pytestmark = pytest.mark.reference
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.adapters.reference import parse_pictures
 from bench.adapters.reference_psnr import TOLERANCE_DB, compare_with_log, encoder_psnr
 from bench.errors import AdapterError
+from bench.tools import ffmpeg_exe
 from bench.video.formats import pixel_format
 
 EXACT = Path(__file__).parent / "data" / "vtm" / "exact"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
+from bench.bd.sources import Source, sources_from
 from bench.cli import main
 from bench.report.html import build_report
-from bench.sources import Source, sources_from
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

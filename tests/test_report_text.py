@@ -17,16 +17,16 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from bench import ranking
-from bench.bdoptions import BDOptions
-from bench.bdtable import average_curve, jvet_summary, per_sequence
+from bench.bd import ranking
+from bench.bd.options import BDOptions
+from bench.bd.sources import Source, sources_from
+from bench.bd.tables import average_curve, jvet_summary, per_sequence
 from bench.report import figure_workers, plots
 from bench.report import html as report_html
 from bench.report.origins import origins, setting_differences
 from bench.report.page_tables import summary_note
 from bench.report.styles import Origin
 from bench.report.tables import missing
-from bench.sources import Source, sources_from
 
 
 def _points(codec: str, shift: float, sequences: dict[str, str], dataset: str = "") -> list[dict[str, Any]]:
@@ -139,15 +139,15 @@ def test_one_test_for_a_missing_cell() -> None:
 
 
 def test_each_figure_process_computes_only_its_own_figures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import bench.bdtable
+    import bench.bd.tables
 
     metrics = ["psnr_y", "psnr_u", "psnr_v", "psnr_yuv_611"]
     points = pd.DataFrame(_points("a", 0.0, {"S": "g", "T": "h"}) + _points("b", 0.3, {"S": "g", "T": "h"}))
     for m in metrics[1:]:
         points[m] = points["psnr_y"] + 1
     averaged: list[str] = []
-    real = bench.bdtable.class_average_points
-    monkeypatch.setattr(bench.bdtable, "class_average_points",
+    real = bench.bd.tables.class_average_points
+    monkeypatch.setattr(bench.bd.tables, "class_average_points",
                         lambda pts, metric: averaged.append(metric) or real(pts, metric))
     drawn: list[str] = []
     monkeypatch.setattr(plots, "_figure", lambda panels, metric, width, styles, stem: drawn.append(stem.name) or [])

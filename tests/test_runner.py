@@ -14,11 +14,11 @@ from conftest import REPO, condition_file, records, wait_until
 
 from bench.adapters import adapter_class
 from bench.cli import main
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import AdapterError
-from bench.runner import RunOptions, plan, run_condition
-from bench.status import condition_status
-from bench.store import ResultStore
+from bench.run.runner import RunOptions, plan, run_condition
+from bench.run.status import condition_status
+from bench.store.results import ResultStore
 from bench.video.colour import ColourSpec, convert
 from bench.video.formats import pixel_format
 from bench.video.io import RawVideoReader, write_png_frame, write_y4m

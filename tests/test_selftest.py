@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.checks.selftest import bd_checks, checks, importer_checks
+from bench.checks.selftest_kit import Check, Clips, Mismatch, Skip, run_checks, table
 from bench.cli import main
 from bench.metrics import xpsnr
-from bench.selftest import bd_checks, checks, importer_checks
-from bench.selftest_kit import Check, Clips, Mismatch, Skip, run_checks, table
 
 pytestmark = pytest.mark.reference
 
@@ -100,7 +100,7 @@ def test_an_only_that_names_no_check_is_a_user_error(capsys: pytest.CaptureFixtu
 
 def test_without_a_source_tree_the_importer_checks_skip_saying_why(monkeypatch: pytest.MonkeyPatch,
                                                                     tmp_path: Path) -> None:
-    from bench import conditions
+    from bench.conditions.condition import condition as conditions
 
     monkeypatch.setattr(conditions, "REPO_ROOT", tmp_path)  # an installation without tests/data
     results = run_checks(importer_checks())

@@ -83,7 +83,7 @@ def test_the_test_cluster_shows_the_schedulers_fault_cases(slurm: SlurmCluster) 
     assert sacct.returncode == 1 and "accounting storage is disabled" in sacct.stderr
 
 
-# --- the cluster path's own handling of the fault cases (bench.cluster, bench.slurm_states) ------------------
+# --- the cluster path's own handling of the fault cases (bench.run.cluster, bench.run.slurm_states) ------------------
 
 def _condition(tmp_path: Path, clip_dir: Path, resources: str, rate_points: str = "[30]") -> Path:
     path = tmp_path / "f.yaml"

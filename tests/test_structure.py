@@ -1,6 +1,6 @@
 """The architecture as the code has it: no import cycle among the suite's modules (lazy imports inside
-functions count too: a cycle there is the same knot, only hidden), layers that import only downwards, and no
-function longer than a screen. ``python tests/test_structure.py`` lists the longest functions."""
+functions count too: a cycle there is the same knot, only hidden), packages that import only downwards in the
+layer order written below, and no function longer than a screen. ``python tests/test_structure.py`` lists the longest functions."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_import_cycle_in_bench() -> None:
     graph = _import_graph()
-    assert "bench.runner" in graph and "bench.store" in graph["bench.runner"]  # the graph is really read
+    assert "bench.run.runner" in graph and "bench.store.results" in graph["bench.run.runner"]  # the graph is really read
     assert _cycles(graph) == []
 
 
@@ -77,22 +77,85 @@ def test_the_cycle_finder_finds_cycles() -> None:
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-def _imports_of(prefix: str, graph: dict[str, set[str]]) -> set[str]:
-    return {t for m, targets in graph.items() if m == prefix or m.startswith(prefix + ".") for t in targets}
+# The layer order, lowest first. A module may import from its own package and from packages of a lower rank only,
+# lazy imports inside functions included; packages of one rank do not import each other (metrics and adapters;
+# conditions and store). The foundation modules (rank 0) may import each other. A new top-level module or package
+# must be placed here.
+LAYERS: dict[str, int] = {
+    "bench": 0, "bench.errors": 0, "bench.files": 0, "bench.interrupts": 0, "bench.provenance": 0, "bench.tools": 0,
+    "bench.video": 1,
+    "bench.metrics": 2, "bench.adapters": 2,
+    "bench.conditions": 3, "bench.store": 3,
+    "bench.run": 4,
+    "bench.bd": 5,
+    "bench.report": 6,
+    "bench.checks": 7,
+    "bench.cli": 8,
+    "bench.__main__": 9,
+}
 
 
-def test_layers() -> None:
-    """What may import what: the report reads records, BD tables, importers and sources, never the run side
-    (runner, one job, cluster, adapters, a run's outputs); adapters and importers share the parsers of codec
-    outputs (bench.codec_logs) instead of importing each other."""
+def _unit(module: str) -> str:
+    """The package (or top-level module) a module belongs to: ``bench.run.jobs`` -> ``bench.run``."""
+    return ".".join(module.split(".")[:2])
+
+
+def layer_violations(graph: dict[str, set[str]], layers: dict[str, int] = LAYERS) -> list[str]:
+    """Every import in GRAPH against LAYERS, and every module whose package has no layer."""
+    unplaced = sorted({_unit(m) for m in graph} - set(layers))
+    out = [f"{u} has no layer: place it in LAYERS" for u in unplaced]
+    for module, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            a, b = _unit(module), _unit(target)
+            if a == b or a in unplaced or b in unplaced:
+                continue
+            if not (layers[b] < layers[a] or layers[a] == layers[b] == 0):
+                out.append(f"{module} (layer {layers[a]}) imports {target} (layer {layers[b]})")
+    return out
+
+
+def _reach(start: set[str], graph: dict[str, set[str]]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for t in graph.get(todo.pop(), set()) - seen:
+            seen.add(t)
+            todo.append(t)
+    return seen
+
+
+def test_packages_import_only_downwards() -> None:
+    assert layer_violations(_import_graph()) == []
+
+
+def test_the_layer_check_finds_upward_and_sideways_imports() -> None:
+    graph = {"bench.store.results": {"bench.run.jobs"}, "bench.metrics.vmaf": {"bench.adapters.ffmpeg"},
+             "bench.run.jobs": {"bench.store.keys", "bench.errors"}, "bench.tools": {"bench.files"},
+             "bench.extra": set(), "bench.adapters.ffmpeg": set(), "bench.store.keys": set(), "bench.errors": set(),
+             "bench.files": set()}
+    assert layer_violations(graph) == [
+        "bench.extra has no layer: place it in LAYERS",
+        "bench.metrics.vmaf (layer 2) imports bench.adapters.ffmpeg (layer 2)",
+        "bench.store.results (layer 3) imports bench.run.jobs (layer 4)"]
+
+
+def test_records_are_read_and_migrated_without_adapters_or_the_condition_model() -> None:
+    """Reading a results folder (bd, report, an older schema brought forward) needs neither the codecs nor the
+    condition model: the store and everything it reaches, lazy imports included."""
     graph = _import_graph()
-    run_side = {"bench.runner", "bench.job_run", "bench.cluster", "bench.outputs", "bench.run_outputs",
-                "bench.inputs", "bench.scheduling"}
-    report = _imports_of("bench.report", graph)
-    assert not report & run_side and not {m for m in report if m.startswith("bench.adapters")}, report
-    assert "bench.importers" not in _imports_of("bench.adapters", graph)
-    assert not {m for m in graph["bench.importers"] if m.startswith("bench.adapters")}
-    assert "bench.codec_logs" in graph["bench.importers"] and "bench.codec_logs" in graph["bench.adapters.reference"]
+    reached = _reach({m for m in graph if _unit(m) == "bench.store"}, graph)
+    assert "bench.store.migrate" in reached and "bench.metrics.registry" in reached  # really followed
+    assert not {m for m in reached if _unit(m) in {"bench.adapters", "bench.conditions", "bench.run"}}, reached
+
+
+def test_the_report_reads_records_not_the_run_side() -> None:
+    """The report is built from records alone (of this run, of other runs, imported ones): no adapter, and of the
+    run side only the planned jobs a run's own outputs are keyed by. Adapters and importers share the parsers of
+    codec outputs (bench.adapters.codec_logs) instead of importing each other."""
+    graph = _import_graph()
+    report = {t for m, targets in graph.items() if _unit(m) == "bench.report" for t in targets}
+    assert {m for m in report if _unit(m) in {"bench.run", "bench.adapters"}} == {"bench.run.jobs"}, report
+    assert not {m for m in graph["bench.bd.importers"] if m.startswith("bench.adapters")} - {"bench.adapters.codec_logs"}
+    assert "bench.adapters.codec_logs" in graph["bench.adapters.reference"]
 
 
 LONGEST = 60  # lines of a function, decorators and docstring included

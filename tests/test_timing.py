@@ -12,8 +12,8 @@ import pytest
 
 from bench.adapters.process import collecting_usage, run, run_program
 from bench.cli import main
-from bench.conditions import load_condition
-from bench.timing import EXCLUSIVE_LABEL, SHARED_LABEL, frame_rates, summary
+from bench.conditions.condition import load_condition
+from bench.conditions.timing import EXCLUSIVE_LABEL, SHARED_LABEL, frame_rates, summary
 
 CONDITION = """
 name: {name}
@@ -120,7 +120,7 @@ def test_a_python_models_complexity_is_counted_in_its_own_interpreter(tmp_path: 
         .replace("anchor: x265", ""))
     assert main(["run", "--conditions", str(cond), "--results", str(tmp_path / "r"), "--reports", str(tmp_path / "p"),
                  "--no-progress", "--no-figures"]) == 0
-    from bench.store import ResultStore
+    from bench.store.results import ResultStore
 
     [record] = [r for r in ResultStore(tmp_path / "r" / "conv").run_records() if r["codec"]["name"] == "conv"]
     c = record["complexity"]

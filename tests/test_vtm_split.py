@@ -18,10 +18,10 @@ from bench.adapters import adapter_class
 from bench.adapters.base import CodingTask
 from bench.adapters.reference import split_segments
 from bench.adapters.segments import Segment, intra_period_segments
-from bench.conditions import load_condition
+from bench.conditions.condition import load_condition
 from bench.errors import AdapterError, ConditionError
-from bench.runner import RunOptions, run_condition
-from bench.store import ResultStore
+from bench.run.runner import RunOptions, run_condition
+from bench.store.results import ResultStore
 from bench.video.formats import pixel_format
 
 

@@ -13,7 +13,7 @@ An adapter is found three ways, and ``evaluate.py ls`` lists where each came fro
   folder is searched too), registered under that string.
 
 Every adapter, whichever way it came, is an :class:`~bench.adapters.base.Adapter` subclass and is held to one
-contract (:mod:`bench.adapters.conformance`). Two adapters can never silently claim one name.
+contract (:mod:`bench.checks.conformance`). Two adapters can never silently claim one name.
 """
 
 from __future__ import annotations

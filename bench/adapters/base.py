@@ -9,7 +9,6 @@ timeouts) stay out of it.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -36,7 +35,7 @@ class Param:
 @dataclass(frozen=True)
 class Capabilities:
     """What an adapter can do, declared in one place; the runner, ``ls``, ``doctor`` and the conformance suite
-    (:mod:`bench.adapters.conformance`) read it."""
+    (:mod:`bench.checks.conformance`) read it."""
 
     # The pixel formats :meth:`Adapter.input_format` may hand the codec (ffmpeg names: yuv420p, yuv420p10le,
     # yuv444p, yuv444p10le, gbrp ...); the runner converts the source with the suite's own conversions.
@@ -118,7 +117,7 @@ class CodingResult:
     # Seconds of each frame's encode and decode in display order, where the codec lets us time frames.
     frame_encode_s: list[float] | None = None
     frame_decode_s: list[float] | None = None
-    # A neural codec's size and arithmetic (bench.complexity.ModelComplexity.to_dict() or the driver's count).
+    # A neural codec's size and arithmetic (bench.adapters.complexity.ModelComplexity.to_dict() or the driver's count).
     complexity: dict[str, Any] | None = None
     # What a reader must know before trusting these numbers (randomly initialised weights); shown in bold.
     cautions: list[str] = field(default_factory=list)
@@ -217,14 +216,6 @@ def check_bitstream_files(codec: str, files: list[Path]) -> None:
         raise AdapterError(f"codec {codec}: the encoder wrote an empty bitstream (0 bytes): {empty[0]}"
                            + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else "")
                            + "; every bitstream file must hold what the decoder rebuilds the frames from")
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Adapter(ABC):

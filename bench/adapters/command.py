@@ -69,7 +69,7 @@ from bench.adapters.base import (
 )
 from bench.adapters.process import run_program
 from bench.errors import AdapterError, ConditionError
-from bench.probes import tool_sha256
+from bench.tools import tool_sha256
 from bench.video.formats import PixelFormat, pixel_format
 from bench.video.io import (
     PngSequenceReader,

@@ -71,7 +71,7 @@ from bench.adapters.base import (
 )
 from bench.adapters.frame_container import INTER, INTRA, CodedFrame, LatentGroup, decode_frame, encode_frame
 from bench.errors import AdapterError, ConditionError
-from bench.probes import remembered, tool_sha256
+from bench.tools import remembered, tool_sha256
 from bench.video.formats import PixelFormat, Planes, make_format
 from bench.video.io import RawVideoReader, RawVideoWriter
 
@@ -420,7 +420,7 @@ class CompressAIModel(Adapter):
         import compressai
         import torch
 
-        from bench.complexity import compressai_complexity
+        from bench.adapters.complexity import compressai_complexity
 
         arch = ARCHITECTURES[self.architecture]
         kind = (f"complexity {self.architecture} q{task.rate_point} {task.width}x{task.height} pad "

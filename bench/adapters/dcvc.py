@@ -50,10 +50,10 @@ from bench.adapters.base import (
     checkpoint_index,
     validate_device,
 )
+from bench.adapters.codec_logs import dcvc_entry_metrics
 from bench.adapters.process import pinned_gpu_environment, run_program, run_python_snippet
-from bench.codec_logs import dcvc_entry_metrics
 from bench.errors import AdapterError, ConditionError
-from bench.probes import tool_sha256
+from bench.tools import tool_sha256
 from bench.video.formats import PixelFormat, pixel_format
 from bench.video.io import RawVideoReader, RawVideoWriter, read_png_frame, write_png_frame
 

@@ -29,14 +29,13 @@ from bench.adapters.base import (
     CodingTask,
     Param,
     checkpoint_index,
-    sha256_file,
     validate_device,
 )
+from bench.adapters.codec_logs import dhvc_frame_lines
 from bench.adapters.driver import read_planar_rgb, run_driver, write_planar_rgb
 from bench.adapters.process import pinned_gpu_environment, run_program, run_python_snippet
-from bench.codec_logs import dhvc_frame_lines
 from bench.errors import AdapterError, ConditionError
-from bench.probes import tool_sha256
+from bench.tools import sha256_file, tool_sha256
 from bench.video.formats import PixelFormat, pixel_format
 from bench.video.io import RawVideoReader, write_png_frame
 

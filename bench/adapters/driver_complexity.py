@@ -2,7 +2,7 @@
 
 Standalone on purpose (the standard library and torch only, nothing from ``bench``): the drivers import it
 from their own folder inside a codec's own interpreter (DHVC, a user's Python model), and the suite imports
-it for in-process models (:mod:`bench.complexity`), so one definition counts everywhere.
+it for in-process models (:mod:`bench.adapters.complexity`), so one definition counts everywhere.
 
 ``torch.utils.flop_counter.FlopCounterMode`` counts a multiply-add as 2 FLOPs for every operator it has a
 formula for (convolutions of every kind, matrix products, attention kernels; :func:`counted_operators`), so
@@ -78,7 +78,7 @@ def count_macs(fn):
 
 
 def report(params, encode, decode, width, height, where, what):
-    """One JSON line of a driver's complexity count, in the fields of bench.complexity.ModelComplexity."""
+    """One JSON line of a driver's complexity count, in the fields of bench.adapters.complexity.ModelComplexity."""
     import torch
 
     pixels = width * height

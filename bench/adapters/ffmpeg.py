@@ -43,35 +43,10 @@ from bench.adapters.process import Finished, run
 from bench.adapters.segments import Segment, encode_segments, intra_period_segments
 from bench.adapters.stream_facts import StreamFacts
 from bench.errors import AdapterError, ConditionError
-from bench.probes import remembered, tool_sha256
+from bench.tools import ffmpeg_exe, ffmpeg_identity, remembered
 from bench.video.formats import PixelFormat, make_format
 
 TIMEOUT_S = 3600
-
-
-@functools.lru_cache(maxsize=1)
-def ffmpeg_exe() -> str:
-    """``$LVCBENCH_FFMPEG`` if set, else the binary of the ``imageio-ffmpeg`` wheel."""
-    exe = os.environ.get("LVCBENCH_FFMPEG")
-    if exe:
-        return exe
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError) as e:
-        raise AdapterError(f"no ffmpeg binary: install imageio-ffmpeg or set LVCBENCH_FFMPEG ({e})") from None
-
-
-@functools.lru_cache(maxsize=1)
-def ffmpeg_identity() -> dict[str, str]:
-    exe = Path(ffmpeg_exe())
-
-    def version() -> str:
-        out = _run([str(exe), "-hide_banner", "-version"], "ffmpeg -version", timeout=60).stdout
-        return out.splitlines()[0].strip() if out else "unknown"
-
-    return {"ffmpeg_version": remembered("ffmpeg -version", [exe], version), "ffmpeg_sha256": tool_sha256(exe)}
 
 
 _ERROR_LINE = re.compile(r"error|invalid|out of range|not found|unknown|unrecognized", re.IGNORECASE)

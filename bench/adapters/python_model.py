@@ -53,13 +53,12 @@ from bench.adapters.base import (
     check_rate_point_kind,
     check_rate_range,
     descriptor_rate_point,
-    sha256_file,
     validate_device,
 )
 from bench.adapters.driver import DriverRun, read_planar_rgb, run_driver, write_planar_rgb
 from bench.adapters.process import run_python_snippet
 from bench.errors import AdapterError, ConditionError
-from bench.probes import tool_sha256
+from bench.tools import sha256_file, tool_sha256
 from bench.video.formats import PixelFormat, pixel_format
 
 DRIVER = Path(__file__).with_name("model_driver.py")

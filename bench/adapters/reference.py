@@ -41,21 +41,21 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters import register
-from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param, sha256_file
+from bench.adapters.base import Adapter, Capabilities, CodingResult, CodingTask, Param
+from bench.adapters.codec_logs import parse_summary, parse_version
 from bench.adapters.parameter_sets import SequenceParameters, read_sps
 from bench.adapters.process import run, run_program
 from bench.adapters.reference_psnr import compare_with_log, encoder_psnr
 from bench.adapters.segments import Segment, encode_segments, intra_period_segments
 from bench.adapters.stream_facts import StreamFacts, expected_intra, positions
-from bench.codec_logs import parse_summary, parse_version
 from bench.errors import AdapterError, ConditionError
-from bench.probes import tool_sha256
+from bench.tools import sha256_file, tool_sha256
 from bench.video.formats import PixelFormat
 
 CONFIGS = ("LDB", "LDP", "RA", "AI")
 
 
-# --- log parsing (the summary and version lines: bench.codec_logs) ---------------------------------------------
+# --- log parsing (the summary and version lines: bench.adapters.codec_logs) ---------------------------------------------
 
 _POC_LINE = re.compile(r"^POC\s+(\d+)\b.*?\(\s*(?:\w+,\s*)?([IPBipb])-SLICE.*?\)\s+(\d+)\s+bits\s+\[Y\s+([\d.]+)\s+dB\s+U\s+"
                        r"([\d.]+)\s+dB\s+V\s+([\d.]+)\s+dB\]", re.MULTILINE)

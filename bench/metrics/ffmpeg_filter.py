@@ -16,9 +16,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from bench.adapters.ffmpeg import ffmpeg_exe
 from bench.errors import BenchError
 from bench.interrupts import run_captured
+from bench.tools import ffmpeg_exe
 
 if TYPE_CHECKING:  # measuring needs the frames; listing the metrics does not
     from bench.metrics.frames import MeasuredSequence

@@ -16,9 +16,9 @@ the measurement file and what to do, which summary.csv and the report show (the 
 the file's path).
 
 A requested measurement that cannot be used (no file, a damaged or foreign file: see
-:func:`bench.store.measurement_problem`, or values its metrics cannot be pooled from) leaves its metrics out and
+:func:`bench.store.results.measurement_problem`, or values its metrics cannot be pooled from) leaves its metrics out and
 is listed under ``not_measured`` (measure, metrics, the file and why), with a caution naming the job, the metrics
-and the reason; the next ``run`` or ``remeasure`` takes it again (:func:`bench.job_run.missing_measurements`).
+and the reason; the next ``run`` or ``remeasure`` takes it again (:func:`bench.run.one_job.missing_measurements`).
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def _pool(by_request: Mapping[MeasureRequest, Mapping[str, Any]], wanted: list[M
 def _pool_one(m: Metric, doc: Mapping[str, Any], ctx: PoolingContext) -> tuple[float | None, list[Any], list[int]] | str:
     """Metric M of the measurement DOC: pooled, per frame, and the frames whose value is not finite; or why its
     values give none. A document read from a stored file keeps this (its ``pooled``, see
-    :class:`bench.store.StoredMeasurement`): the same unchanged file is pooled once per process."""
+    :class:`bench.store.results.StoredMeasurement`): the same unchanged file is pooled once per process."""
     memo = getattr(doc, "pooled", None)
     if memo is not None and (m.name, ctx) in memo:
         return memo[(m.name, ctx)]  # type: ignore[no-any-return]

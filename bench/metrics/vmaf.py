@@ -48,7 +48,7 @@ def libvmaf_version() -> str:
     """libvmaf's version as it writes it into its log, from scoring two tiny generated frames."""
     import subprocess
 
-    from bench.adapters.ffmpeg import ffmpeg_exe
+    from bench.tools import ffmpeg_exe
 
     work = probe_dir("vmaf")
     try:

@@ -26,7 +26,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bench.adapters.ffmpeg import ffmpeg_identity
 from bench.errors import BenchError, ConditionError
 from bench.metrics.ffmpeg_filter import run_filter
 from bench.metrics.psnr import PSNR_CAP_DB
@@ -40,6 +39,7 @@ from bench.metrics.registry import (
     register_metric,
     request,
 )
+from bench.tools import ffmpeg_identity
 
 if TYPE_CHECKING:  # measuring needs the frames; listing the metrics does not (no numba, no kernels)
     from bench.metrics.frames import MeasuredSequence

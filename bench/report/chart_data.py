@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from bench.bdtable import class_average_points, with_db_columns
+from bench.bd.tables import class_average_points, with_db_columns
 from bench.metrics import metric_label
-from bench.records import display_name
 from bench.report.styles import Style
+from bench.store.labels import display_name
 
 
 def finite_curve(rows: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -22,10 +22,18 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from bench import __version__, ranking
-from bench.bdfiles import BDMemo, no_bd_table, write_bd_tables
-from bench.bdrate import METHODS, USABLE
-from bench.bdtable import (
+from bench import __version__
+from bench.bd import ranking
+from bench.bd.engine import METHODS, USABLE
+from bench.bd.sources import (
+    Source,
+    condition_differences,
+    condition_flags,
+    displays,
+    mismatch_message,
+    mismatched_sources,
+)
+from bench.bd.tables import (
     DCVC,
     JVET,
     OVERALL,
@@ -35,10 +43,11 @@ from bench.bdtable import (
     time_ratios,
     with_db_columns,
 )
+from bench.conditions.timing import EXCLUSIVE_LABEL, SHARED_LABEL
 from bench.errors import BenchError
 from bench.metrics import definitions, headline_columns, metric_label
-from bench.records import cautions, empty_folders, failures_by_codec
 from bench.report import chart_data, page_tables, run_tables
+from bench.report.bd_files import BDMemo, no_bd_table, write_bd_tables
 from bench.report.figure_workers import FigureDrawing
 from bench.report.latex import fit_table
 from bench.report.origins import origins, setting_differences
@@ -52,16 +61,8 @@ from bench.report.tables import (
     summary_frame,
     write_csv,
 )
-from bench.sources import (
-    Source,
-    condition_differences,
-    condition_flags,
-    displays,
-    mismatch_message,
-    mismatched_sources,
-)
-from bench.store import atomic_write_text
-from bench.timing import EXCLUSIVE_LABEL, SHARED_LABEL
+from bench.store.labels import cautions, empty_folders, failures_by_codec
+from bench.store.results import atomic_write_text
 
 # Up to this many sequences the per-sequence and per-frame charts are open when the page loads; beyond, each
 # class is a collapsed section drawn when opened (a page of 60 sequences would otherwise draw 600 charts).

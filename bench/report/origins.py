@@ -4,7 +4,7 @@ A report over several runs names each codec by its run (``demo:x264``, ``demo_sl
 tell a reader why the two curves differ. Each run stores its condition with every codec written out in full
 (``results/<run>/condition.yaml``), so the settings in which the same-named codecs differ are read from there and
 shown beside their names, e.g. ``demo_slow:x264 (preset: slower)``. Both maps are keyed by the curve's name as
-the report's tables, figures and styles name it (:func:`bench.records.display_name`: a rate estimated by an
+the report's tables, figures and styles name it (:func:`bench.store.labels.display_name`: a rate estimated by an
 entropy model is its own curve, ``x (estimated bits)``), so that such a curve gets its run's origin and settings.
 """
 
@@ -14,16 +14,16 @@ from typing import Any
 
 import yaml
 
-from bench.records import display_name
+from bench.bd.sources import Source
 from bench.report.styles import Origin
-from bench.sources import Source
+from bench.store.labels import display_name
 
 # Settings that describe or draw a codec but do not change what it codes.
 _NOT_SETTINGS = ("name", "display", "description")
 
 
 def origins(sources: list[Source]) -> dict[str, Origin]:
-    """Curve name (:func:`bench.records.display_name` of the report's records) -> its source's position among
+    """Curve name (:func:`bench.store.labels.display_name` of the report's records) -> its source's position among
     the runs and imported files, or published."""
     out: dict[str, Origin] = {}
     position = 0
@@ -65,7 +65,7 @@ def _shown(key: str, value: Any) -> str:
 
 
 def setting_differences(sources: list[Source]) -> dict[str, str]:
-    """Curve name in the report (:func:`bench.records.display_name`) -> the settings in which its codec differs
+    """Curve name in the report (:func:`bench.store.labels.display_name`) -> the settings in which its codec differs
     from the same-named codec of another run (``preset: slower``); codecs found in one run only, or alike in all,
     are left out. Each call parses every run's stored condition: call it once per report."""
     # name in its run -> run label -> (the report's curves of that codec, its settings)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from bench import ranking
-from bench.bdoptions import higher_is_better
-from bench.bdtable import flag_note, flag_words, pivot_classes
+from bench.bd import ranking
+from bench.bd.options import higher_is_better
+from bench.bd.tables import flag_note, flag_words, pivot_classes
 from bench.report.tables import missing
 
 # Status keys whose words are not just the key with spaces.
@@ -25,8 +25,8 @@ def words(status: Any) -> str:
 
 def summary_note(rows: list[ranking.Row], metrics: list[str], anchor: str, kind: str) -> str:
     """The note under the page's ranked summary: what the numbers are and which way is better (the sign note
-    of every summary table, :func:`bench.ranking.sign_note`), what the cell colours mean, every flag that a
-    marked value of ROWS carries (:func:`bench.bdtable.flag_note`) with the reasons its left-out sequences
+    of every summary table, :func:`bench.bd.ranking.sign_note`), what the cell colours mean, every flag that a
+    marked value of ROWS carries (:func:`bench.bd.tables.flag_note`) with the reasons its left-out sequences
     have no value, and how the rows are ranked."""
     directions = {higher_is_better(m) for m in metrics}
     better = "a lower BD-rate" if kind == "rate" else (

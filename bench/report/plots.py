@@ -255,7 +255,7 @@ def _figure_job(points: pd.DataFrame, metrics: list[str], kind: str,
                 what: str) -> tuple[str, str, list[tuple[str | None, pd.DataFrame]], str, list[str]]:
     """One figure of :func:`figure_specs` as (file stem, metric, panels, width kind, why panels were left out);
     only here are the class-averaged curves computed, so a process computes those of its own figures only."""
-    from bench.bdtable import class_average_points
+    from bench.bd.tables import class_average_points
 
     if kind == "classes":
         metric = what

@@ -10,8 +10,8 @@ from html import escape as html_escape
 from typing import Any
 
 from bench.metrics import metric_label, metric_names
-from bench.records import display_name, job_name
 from bench.report import rounding
+from bench.store.labels import display_name, job_name
 
 
 def stream_rows(records: list[dict[str, Any]]) -> list[list[str]]:

@@ -26,13 +26,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bench.conditions.display import MARKER_NAMES
+
 # A colour-blind-safe palette (Okabe-Ito, then Paul Tol's muted scheme), spelled out so the HTML charts need
 # no matplotlib.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#882255", "#117733", "#332288",
            "#999933", "#44AA99", "#AA4499", "#661100", "#6699CC", "#888888")
-MARKERS = (("circle", "o"), ("square", "s"), ("diamond", "D"), ("triangle", "^"), ("triangle_down", "v"),
-           ("pentagon", "p"), ("hexagon", "h"), ("star", "*"), ("plus", "P"), ("cross", "X"))
-MARKER_NAMES = tuple(svg for svg, _ in MARKERS)
+_MATPLOTLIB_MARKERS = {"circle": "o", "square": "s", "diamond": "D", "triangle": "^", "triangle_down": "v",
+                       "pentagon": "p", "hexagon": "h", "star": "*", "plus": "P", "cross": "X"}
+MARKERS = tuple((name, _MATPLOTLIB_MARKERS[name]) for name in MARKER_NAMES)
 # Fixed entries (colour index, marker index) for the codecs most papers show, by family (lower case).
 KNOWN = {"x264": (0, 0), "x265": (1, 1), "vvenc": (2, 2), "svtav1": (3, 3), "vtm": (4, 4), "hm": (5, 5),
          "ecm": (6, 6), "aom": (7, 7), "libaom": (7, 7), "dcvc": (8, 0), "dcvc-tcm": (9, 1), "dcvc-hem": (10, 2),

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics import metric_names
-from bench.records import display_name
-from bench.store import atomic_write_text
+from bench.store.labels import display_name
+from bench.store.results import atomic_write_text
 
 # The first words of the line every table of a narrowed run carries (see :func:`narrowing_note`).
 QUICK_LOOK = "Quick look, not the condition"
@@ -22,7 +22,7 @@ QUICK_LOOK = "Quick look, not the condition"
 def narrowing_text(record: dict[str, Any]) -> str | None:
     """What ``--frames``/``--sequences`` kept of the condition RECORD was coded under ("narrowed from demo (first
     2 frames, sequence HopperPan)"), read from the record's condition fields (``narrowed: {from, frames,
-    sequences}``, bench.conditions.Condition.coding_fields); None for a record of a whole condition and for an
+    sequences}``, bench.conditions.condition.Condition.coding_fields); None for a record of a whole condition and for an
     imported one."""
     cut = ((record.get("condition") or {}).get("fields") or {}).get("narrowed")
     if not isinstance(cut, dict):
@@ -62,7 +62,7 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "group": r["sequence"]["group"], "rate_knob": r.get("rate_knob"), "rate_point": r["rate_point"],
             "status": r["status"], "frames": r["source"].get("count"), "fps": r["sequence"].get("fps"),
             "origin": r["imported"]["source"] if r.get("imported") else "measured",
-            # What BD tells one curve from points of several merged by (bench.bdtable.point_origins).
+            # What BD tells one curve from points of several merged by (bench.bd.tables.point_origins).
             "curve_origin": (r.get("imported") or {}).get("origin"),
             "rate_source": (r.get("rate") or {}).get("bits_source"),
             "dataset_average": (r["sequence"].get("dataset_average") or {}).get("dataset", ""),
@@ -191,7 +191,7 @@ def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:comple
     layout: like every LaTeX writer of the suite it leaves the environment, column gap and font size to
     :func:`bench.report.latex.fit_table`, which its caller applies. What is not known is a dash, never "nan",
     and a note under the table says why for each column that has one; a thread count is a whole number."""
-    from bench.bdtable import tex_text
+    from bench.bd.tables import tex_text
 
     unknown: list[str] = []
 

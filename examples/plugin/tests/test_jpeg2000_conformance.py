@@ -4,7 +4,7 @@ once the package is installed (`pip install -e examples/plugin`)."""
 from lvcbench_example.jpeg2000 import Jpeg2000
 
 from bench.adapters import adapter_class
-from bench.adapters.conformance import assert_conforms
+from bench.checks.conformance import assert_conforms
 
 
 def test_the_adapter_keeps_the_contract() -> None:

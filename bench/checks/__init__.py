@@ -1,0 +1,1 @@
+"""Checks of an installation and of adapters: ``doctor``, ``selftest`` and the adapter contract."""
