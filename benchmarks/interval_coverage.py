@@ -3,7 +3,7 @@
 Three methods on the same samples: the suite's Student t interval (``bench.bd.intervals.t_interval``, the one
 every table prints), the percentile bootstrap the suite used before (scipy's ``stats.bootstrap``, method
 ``percentile``) and BCa (``method="BCa"``). Four distributions of per-sequence values, each with its skewness:
-normal (0), gamma of shape 4 (1: the skewed case of tests/test_intervals.py), lognormal of sigma 0.5 (1.75)
+normal (0), gamma of shape 4 (1: the skewed case of tests/bd/test_intervals.py), lognormal of sigma 0.5 (1.75)
 and exponential (2). n = 2, 3, 4, 5 (a JVET class), 8, 15 and 25. The t interval is run on 200000 samples per
 case (standard error of a coverage near 95 %: 0.0005), the bootstraps on 4000 samples of 2000 resamples each
 (standard error about 0.004). Takes about half a minute.

@@ -58,6 +58,8 @@ def _one_line(err: str, *needles: str) -> None:
     assert len(lines) == 1 and all(n in lines[0] for n in needles), err
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "no_status"])
 def test_a_damaged_record_is_skipped_with_a_warning_and_recoded(finished: tuple[Path, Path], tmp_path: Path,
                                                                 damage: str, capsys: pytest.CaptureFixture) -> None:
@@ -88,6 +90,8 @@ def test_a_damaged_record_is_skipped_with_a_warning_and_recoded(finished: tuple[
     assert len(ResultStore(results / "bi").run_records()) == 8
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_damaged_run_manifest_is_read_as_none(finished: tuple[Path, Path], tmp_path: Path,
                                                 capsys: pytest.CaptureFixture) -> None:
     cond, results = _copy(finished, tmp_path)
@@ -98,6 +102,8 @@ def test_a_damaged_run_manifest_is_read_as_none(finished: tuple[Path, Path], tmp
     assert f"warning: {manifest}" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_anchor_only_and_empty_sets_say_why_there_is_no_bd_table(tmp_path: Path, clip_dir: Path,
                                                                    capsys: pytest.CaptureFixture) -> None:
     cond = _cond(tmp_path, clip_dir, name="only", codecs=X264, anchor="x264")
@@ -123,6 +129,7 @@ def _validate_error(cond: Path, capsys: pytest.CaptureFixture) -> str:
     return err
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("edit", "message"), [
     (("name: bi", "name: ../escaped"), "name: '../escaped' may hold only letters"),
     (("name: bi", "name: /abs/dir"), "name: '/abs/dir' may hold only letters"),
@@ -144,6 +151,7 @@ def test_bad_conditions_are_one_line(tmp_path: Path, clip_dir: Path, capsys: pyt
     assert not (tmp_path / "escaped").exists() and not list(tmp_path.parent.glob("pwned*"))
 
 
+@pytest.mark.integration
 def test_files_that_are_not_conditions(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     latin = tmp_path / "latin.yaml"
     latin.write_bytes(b"name: caf\xe9\n")
@@ -162,6 +170,7 @@ def test_null_parameters_mean_the_default(tmp_path: Path, clip_dir: Path) -> Non
     assert x265.params_dict["preset"] == "medium"  # params: null leaves the descriptor's own
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("kind", "message"), [
     ("fifo", "is not a regular file or a folder of PNG frames"),
     ("y4m_zero_rate", "Y4M header lacks a valid W, H or F field"),
@@ -204,6 +213,7 @@ def test_bad_sequence_files_are_refused_before_coding(tmp_path: Path, clip_dir: 
     assert message in _validate_error(cond, capsys)
 
 
+@pytest.mark.integration
 def test_output_options_naming_a_file(finished: tuple[Path, Path], tmp_path: Path,
                                       capsys: pytest.CaptureFixture) -> None:
     cond, results = finished
@@ -216,6 +226,8 @@ def test_output_options_naming_a_file(finished: tuple[Path, Path], tmp_path: Pat
         _one_line(capsys.readouterr().err, str(a_file), "is a file; give a folder")
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_full_disk_is_named_and_records_nothing(tmp_path: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture) -> None:
     """ENOSPC while a job's files are written (here its logs, just before its record): one line naming the
@@ -238,6 +250,7 @@ def test_a_full_disk_is_named_and_records_nothing(tmp_path: Path, clip_dir: Path
     assert "8 coded" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_latex_and_csv_outputs_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """An imported codec named to inject a LaTeX command or a spreadsheet formula prints as text."""
     from bench.bd.tables import tex_text as _tex
@@ -259,6 +272,7 @@ def test_latex_and_csv_outputs_are_escaped(tmp_path: Path, capsys: pytest.Captur
     assert "'=HYPERLINK" in per_seq and "\n=HYPERLINK" not in per_seq and ",=HYPERLINK" not in per_seq
 
 
+@pytest.mark.integration
 def test_an_imported_nan_or_a_wrong_kind_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     entry = {"ave_all_frame_bpp": 0.1, "i_frame_num": 1, "p_frame_num": 3, "ave_all_frame_psnr": float("nan")}
     path = tmp_path / "fm.json"
@@ -273,6 +287,7 @@ def test_an_imported_nan_or_a_wrong_kind_is_refused_by_name(tmp_path: Path, caps
         _one_line(capsys.readouterr().err, needle)
 
 
+@pytest.mark.integration
 def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import time
 
@@ -286,6 +301,8 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Path, capsys: pytest.Cap
     _one_line(capsys.readouterr().err, "aliases (*name) are not accepted")
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_finished_run_reruns_on_a_read_only_results_folder(finished: tuple[Path, Path], tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture) -> None:
@@ -321,6 +338,8 @@ def test_a_finished_run_reruns_on_a_read_only_results_folder(finished: tuple[Pat
     _one_line(capsys.readouterr().err, "read-only file system")
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_two_runs_keep_their_codecs_apart(tmp_path: Path, clip_dir: Path, capsys: pytest.CaptureFixture) -> None:
     """Two runs of different frame counts with the same codec names: never pooled; BD across the conditions is
     refused unless asked for, and then every cell says which condition fields differ."""
@@ -348,6 +367,8 @@ def test_two_runs_keep_their_codecs_apart(tmp_path: Path, clip_dir: Path, capsys
     assert "two:x265" in out and "+0.00" in out and "condition differs" not in out
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_report_takes_the_bd_options_bd_takes(finished: tuple[Path, Path], tmp_path: Path,
                                               capsys: pytest.CaptureFixture) -> None:
     _, results = finished

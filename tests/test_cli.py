@@ -17,6 +17,7 @@ def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)
 
 
+@pytest.mark.integration
 def test_shipped_condition_without_data_says_which_file_and_where(tmp_path: Path) -> None:
     proc = run("--conditions", str(REPO / "conditions/hevc_b_ip32.yaml"), "--data-root", str(tmp_path),
                "--results", str(tmp_path / "results"), cwd=tmp_path)
@@ -31,6 +32,7 @@ def test_shipped_condition_without_data_says_which_file_and_where(tmp_path: Path
     assert not (tmp_path / "results").exists()  # nothing half-written
 
 
+@pytest.mark.integration
 def test_uvg_condition_without_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture) -> None:
     monkeypatch.delenv("LVCBENCH_DATA_ROOT", raising=False)
@@ -39,6 +41,8 @@ def test_uvg_condition_without_data_root(tmp_path: Path, monkeypatch: pytest.Mon
         capsys.readouterr().err
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_bad_condition_is_one_line_exit_2(tmp_path: Path) -> None:
     cond = tmp_path / "c.yaml"
     cond.write_text("dataset: demo\nframes: {count: 8}\ncodecs: [x264]\nintra_perod: 4\n")
@@ -48,6 +52,7 @@ def test_bad_condition_is_one_line_exit_2(tmp_path: Path) -> None:
         "codecs, colour, data_root, dataset, description, frames, intra_period, metrics, name, sequences, spatial, timing)"
 
 
+@pytest.mark.integration
 def test_ls_and_doctor(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("LVCBENCH_VTM_ROOT", "LVCBENCH_HM_ROOT", "LVCBENCH_ECM_ROOT"):
         monkeypatch.delenv(var, raising=False)
@@ -73,6 +78,7 @@ def test_ls_and_doctor(capsys: pytest.CaptureFixture, monkeypatch: pytest.Monkey
     assert "FAIL dcvc-fm: /nowhere/DCVC-family/DCVC-FM has no test_video.py" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_jobs_must_be_positive(capsys: pytest.CaptureFixture) -> None:
     assert main(["--conditions", str(REPO / "conditions/demo.yaml"), "--jobs", "0"]) == 2
     assert "error: --jobs must be 1 or more, got 0" in capsys.readouterr().err

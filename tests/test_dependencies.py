@@ -94,6 +94,7 @@ def _sources() -> list[Path]:
     return sorted((ROOT / "bench").rglob("*.py")) + [ROOT / "evaluate.py"]
 
 
+@pytest.mark.integration
 def test_every_imported_package_is_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert undeclared(_sources(), project, importlib.metadata.packages_distributions()) == []

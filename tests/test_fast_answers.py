@@ -42,6 +42,7 @@ def _modules_after(args: list[str], env: dict[str, str] | None = None) -> tuple[
     return set(json.loads(line.removeprefix("MODULES "))), done.stdout
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("args", [["--help"], ["ls"], ["status", "--conditions", "{cond}", "--results", "{results}"],
                                   ["validate", "--conditions", "{cond}"]])
 def test_everyday_commands_import_nothing_heavy(args: list[str], tmp_path: Path, clip_dir: Path) -> None:
@@ -56,6 +57,8 @@ def _files(folder: Path) -> dict[str, int]:
     return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_rerun_with_nothing_to_do_imports_no_torch_and_rewrites_no_report(tmp_path: Path, clip_dir: Path) -> None:
     cond = tmp_path / "quick.yaml"
     cond.write_text(CONDITION.format(clips=clip_dir))

@@ -54,6 +54,7 @@ def _condition(folder: Path, clip_dir: Path, codecs: str) -> Path:
     return cond
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("key", ["encode", "decode"])
 def test_a_misspelt_script_is_named_by_validate_and_doctor(tmp_path: Path, clip_dir: Path, key: str,
                                                           capsys: pytest.CaptureFixture,
@@ -124,6 +125,7 @@ def test_only_an_interpreters_script_is_checked(tmp_path: Path) -> None:
     cls.validate_params({**ok, "encode": ["bash", "-e", "enc.sh", "{input}"]}, "d.yaml: params")
 
 
+@pytest.mark.integration
 def test_a_rate_point_out_of_range_names_file_codec_and_key_once(tmp_path: Path, clip_dir: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
     """Before: ``error: codec command: rate point 300 is not ...``: no file, no key, and the adapter's name
@@ -151,6 +153,7 @@ def test_a_rate_point_out_of_range_names_file_codec_and_key_once(tmp_path: Path,
                                        "[1, 10], as its descriptor's rate_points/rate_range say\n")
 
 
+@pytest.mark.integration
 def test_an_unknown_codec_says_where_plug_ins_must_be_installed(tmp_path: Path) -> None:
     cond = tmp_path / "c.yaml"
     cond.write_text("name: c\ndataset: demo\nsequences: [HopperPan]\ncodecs: [zq]\n")

@@ -122,6 +122,7 @@ def _loads(path: Path) -> None:
         _said_well(e)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(doc=condition)
 def test_condition_loader_never_crashes(doc: dict, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -203,6 +204,7 @@ def _json_file(tmp_path_factory: pytest.TempPathFactory, name: str, doc: object)
     return path
 
 
+@pytest.mark.slow
 @FUZZ
 @given(doc=dcvc_doc)
 def test_dcvc_importer_never_crashes(doc: dict, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -210,6 +212,7 @@ def test_dcvc_importer_never_crashes(doc: dict, tmp_path_factory: pytest.TempPat
     _imports(_json_file(tmp_path_factory, "fm.json", doc))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(doc=compressai_doc)
 def test_compressai_importer_never_crashes(doc: dict, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -217,6 +220,7 @@ def test_compressai_importer_never_crashes(doc: dict, tmp_path_factory: pytest.T
     _imports(_json_file(tmp_path_factory, "ssf.json", doc))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(doc=dhvc_doc)
 def test_dhvc_importer_never_crashes(doc: list, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -230,6 +234,7 @@ csv_header = st.lists(st.sampled_from(["codec", "sequence", "rate_point", "bpp",
                                        "frames", "encode_s", "zz", "", " bpp"]), max_size=8)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(header=csv_header, rows=st.lists(st.lists(csv_cell, max_size=8), max_size=5))
 def test_csv_importer_never_crashes(header: list, rows: list, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -242,6 +247,7 @@ def test_csv_importer_never_crashes(header: list, rows: list, tmp_path_factory: 
     _imports(path)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=st.lists(st.one_of(st.sampled_from(["codec,sequence,rate_point,bpp\n", "c,S,1,0.1\n", '"', '""', ",",
                                                 "\n", "\r\n", "\r", "\x00", "\ufeff", "c,S,1\n", "a,b,c,d,e,f\n"]),
@@ -277,6 +283,7 @@ log_line = st.one_of(
     st.text(max_size=20))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(lines=st.lists(log_line, max_size=8))
 def test_dhvc_stdout_and_vtm_log_importers_never_crash(lines: list, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -289,6 +296,8 @@ def test_dhvc_stdout_and_vtm_log_importers_never_crash(lines: list, tmp_path_fac
     _imports(folder / "BQTerrace_qp32.log")
 
 
+@pytest.mark.gpu
+@pytest.mark.slow
 @FUZZ
 @given(files=st.lists(st.tuples(st.sampled_from(["a_mse_cpu.csv", "a_mse_cuda.csv", "b.csv", "c.csv"]),
                                 st.lists(st.tuples(st.sampled_from(["c", "d"]), st.sampled_from(["BQTerrace", "S"]),

@@ -28,6 +28,8 @@ def _descriptor_params(path: Path) -> tuple[dict, list]:
     return {**data["params"], "descriptor_dir": str(path.parent)}, data["rate_points"]
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 @pytest.mark.parametrize(("example", "codec"), [("command_codec", "webp"), ("python_model", "dct")])
 def test_example_runs_end_to_end_against_x265(example: str, codec: str, tmp_path: Path, demo_dir: Path,
                                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -81,6 +83,8 @@ def test_command_codec_refuses_shell_strings_and_unknown_placeholders(tmp_path: 
         cls.validate_params({"encode": ["e"], "decode": ["d"], "bitstream": "/tmp/out.bin"}, "c")
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_command_codec_raw_input_own_numbers_and_changed_tool(tmp_path: Path, clip_dir: Path) -> None:
     """A raw-YUV codec (a copy 'encoder' that rounds samples to multiples of 4), its own numbers read from a
     JSON file and its log; editing the tool changes the key."""
@@ -146,6 +150,8 @@ codecs:
     return cond
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_list_rate_points_validate_plan_run_and_name_files(tmp_path: Path, clip_dir: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """DCVC-FM's [intra, inter] rate points (which crashed condition loading: a set could not hold a list), run
@@ -171,6 +177,7 @@ def test_list_rate_points_validate_plan_run_and_name_files(tmp_path: Path, clip_
         load_condition(_pairs_condition(tmp_path, clip_dir, "{descriptor: x265, rate_points: [[22, 27]]}", "x.yaml"))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("input_format", ["yuv420p", "y4m", "png"])
 def test_command_codec_input_formats(tmp_path: Path, clip_dir: Path, input_format: str) -> None:
     """A lossless 'codec' that copies what it is given (a file or a folder of PNGs): raw and Y4M frames come back
@@ -210,6 +217,8 @@ codecs:
     assert len(record["rate"]["bitstreams"]) == (3 if input_format == "png" else 1)
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_adapter_by_import_path_from_the_descriptor_folder(tmp_path: Path, clip_dir: Path,
                                                            capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "mine.py").write_text("from bench.adapters.ffmpeg import X264\n\nclass Mine(X264):\n"
@@ -237,6 +246,8 @@ open(dst, "wb").write(data if step == "decode" else bytes(b // 2 * 2 for b in da
 """
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_command_codec_works_with_relative_folders(tmp_path: Path, clip_dir: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's way: run from the folder the condition is in, with the default-style relative --results
@@ -285,6 +296,7 @@ else:  # a wrapper around a real program that fails: ffmpeg on a file that is no
 """
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("encode", "decode", "expected"), [
     ("[encode, '{bitstream}', '0']", "[decode, '{work_dir}/input.yuv', '{decoded}']",
      "the encoder wrote an empty bitstream (0 bytes): {work}/encode/bitstream.bin; every "

@@ -59,6 +59,8 @@ def _evaluate(args: list[str], cwd: Path, *paths: Path, **env: str) -> subproces
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_ls_and_doctor_find_the_installed_adapter_and_descriptor(site: Path, tmp_path: Path) -> None:
     from PIL import Image, features
 
@@ -72,6 +74,7 @@ def test_ls_and_doctor_find_the_installed_adapter_and_descriptor(site: Path, tmp
         in doctor.stdout
 
 
+@pytest.mark.integration
 def test_check_adapter_by_its_entry_point_name(site: Path, tmp_path: Path) -> None:
     done = _evaluate(["check-adapter", "example-jpeg2000"], tmp_path, site)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -140,6 +143,8 @@ def _bjontegaard(records: list[dict], sequence: str) -> float:
         return float(bjontegaard.bd_rate(a[:, 0], a[:, 1], t[:, 0], t[:, 1], method="pchip", min_overlap=0))
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_the_example_condition_runs_against_x265(site: Path, tmp_path: Path, demo_dir: Path) -> None:
     """The README's run command from the repository's example, narrowed to 2 frames, from a folder of its own
     (default relative results/ and reports/)."""
@@ -193,6 +198,7 @@ BAD_ADAPTER = """
 """
 
 
+@pytest.mark.integration
 def test_check_adapter_lists_a_breach_once_and_exits_1(tmp_path: Path) -> None:
     (tmp_path / "bad_codec.py").write_text(textwrap.dedent(BAD_ADAPTER))
     done = _evaluate(["check-adapter", "bad_codec:Bad"], tmp_path)  # found in the current folder
@@ -202,6 +208,7 @@ def test_check_adapter_lists_a_breach_once_and_exits_1(tmp_path: Path) -> None:
     assert done.stdout.splitlines()[-1] == "7 checks: 5 passed, 1 failed, 1 skipped"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("args", [["x264", "--params", "preset"], ["x264", "--params", '{"preset": 3}'],
                                   ["no-such-adapter"], ["no_such_module:Codec"],
                                   ["x264", "--no-run", "--rate-points", "99"], ["x264", "--rate-points", "22", "99"]])
@@ -211,6 +218,7 @@ def test_check_adapter_bad_arguments_are_one_line(args: list[str], tmp_path: Pat
     assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("error: ")
 
 
+@pytest.mark.integration
 def test_check_adapter_names_a_bad_rate_point_before_any_check(tmp_path: Path) -> None:
     """A rate point the adapter refuses is a bad argument, named as given: with --no-run it was never looked at
     ('passed rate points', exit 0), and with a run it failed naming a temporary conformance.yaml."""
@@ -219,6 +227,7 @@ def test_check_adapter_names_a_bad_rate_point_before_any_check(tmp_path: Path) -
                           "integer 0..51\n", done.stdout + done.stderr
 
 
+@pytest.mark.integration
 def test_check_adapter_says_how_to_give_parameters_on_the_command_line(tmp_path: Path) -> None:
     done = _evaluate(["check-adapter", "python-model", "--no-run"], tmp_path)  # it has no example parameters
     assert done.returncode == 0, done.stdout + done.stderr
@@ -226,6 +235,7 @@ def test_check_adapter_says_how_to_give_parameters_on_the_command_line(tmp_path:
     assert line.endswith("; give --params key=value"), line  # not assert_conforms' params= (a Python keyword)
 
 
+@pytest.mark.integration
 def test_an_adapter_not_installed_here_names_the_python_that_looks(tmp_path: Path) -> None:
     """The plug-in installed with another environment's pip is the usual cause: the message names ours."""
     done = _evaluate(["check-adapter", "example-jpeg2000"], tmp_path)  # not on this PYTHONPATH
@@ -259,6 +269,8 @@ def _descriptor_package(root: Path, dist: str, package: str) -> Path:
     return root
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_two_plug_ins_shipping_one_descriptor_name_are_named(tmp_path: Path) -> None:
     _pip_install(tmp_path / "site", _descriptor_package(tmp_path / "a", "lvcbench-codecs-a", "codecs_a"),
                  _descriptor_package(tmp_path / "b", "lvcbench-codecs-b", "codecs_b"))

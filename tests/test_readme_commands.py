@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 from readme_commands import Command, all_commands, listed_files, normalise, write_standins
 
@@ -153,6 +154,10 @@ TABLE: dict[str, Decision] = {
         + tuple(f"results/{DEMO}/{p}" for p in ("records", "bitstreams", "summary.csv", "frames.csv"))),
     '.venv/bin/pip install -e ".[test]"': skipped(VENV),
     ".venv/bin/python -m pytest -q": skipped(SUITE),
+    'python -m pytest -q -m "not slow"': skipped("most of the whole test suite, this test included (CI's .ci/run "
+                                                 "runs all of it)"),
+    "python -m ruff check bench tests benchmarks examples": run(),
+    "python -m mypy": skipped("CI's .ci/run runs it (about 40 s)"),
     # README: Running on the standard test sets
     "python evaluate.py --conditions conditions/hevc_b_ip32.yaml --data-root /data/HEVC_CTC --jobs 2": narrowed(
         "checked with validate (every file found and checked, nothing coded: 16 jobs of 1080p would take this "
@@ -199,10 +204,10 @@ TABLE: dict[str, Decision] = {
     # README: The report
     "python evaluate.py report results/hevc_b_ip32 results/hevc_b_ip32_ffmpeg7 dcvc-fm=fm.json --anchor x265 "
     "--out reports/cmp": skipped(FULL_RUNS),
-    # README: Running on a cluster (a real one-node SLURM runs a condition this way in tests/test_slurm.py)
+    # README: Running on a cluster (a real one-node SLURM runs a condition this way in tests/run/test_slurm.py)
     "python evaluate.py --conditions my_uvg.yaml --executor slurm --jobs 16": skipped(
         "the worked example: a SLURM cluster with partitions gpu and cpu, account proj42, a DCVC-RT checkout and "
-        "the user's own condition my_uvg.yaml; tests/test_slurm.py runs a condition through --executor slurm on a "
+        "the user's own condition my_uvg.yaml; tests/run/test_slurm.py runs a condition through --executor slurm on a "
         "real one-node SLURM instead"),
     # examples/plugin/README.md (the README's adapter section shows its first two)
     "pip install -e examples/plugin": narrowed(
@@ -292,6 +297,7 @@ def test_every_readme_command_is_classified() -> None:
     print("\n" + summary.render().splitlines()[0])
 
 
+@pytest.mark.integration
 def test_a_narrowing_follows_the_written_text() -> None:
     """A narrowed command runs what the document shows: a typo in the written command reaches the command that
     runs (appended options), or fails the table (a substitution whose old text is gone), never a stand-in that
@@ -322,6 +328,7 @@ def test_a_narrowing_follows_the_written_text() -> None:
         raise AssertionError("an option value the group does not offer was accepted")
 
 
+@pytest.mark.integration
 def test_the_reader_finds_commands_as_a_reader_would() -> None:
     """The extraction on a document built to hold every case: continuations, comments, a prompt with output,
     a && chain, a listing that starts with evaluate.py, YAML, Python and TOML blocks, an sh block."""
@@ -444,6 +451,8 @@ def _run_one(c: Command, d: Decision, root: Path, env: dict[str, str], places: d
     return problems
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_readme_commands_run(tmp_path: Path) -> None:
     """Every command classified run or narrowed runs in document order in a fresh copy of the repository."""
     root = _fresh_copy(tmp_path / "lvc-bench")
