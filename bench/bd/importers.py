@@ -84,7 +84,7 @@ def point_origin(source: str, fmt: str) -> str:
     return str(Path(source).parent) if fmt in SPLIT_FORMATS else source
 
 
-def with_origin(record: dict[str, Any]) -> dict[str, Any]:
+def with_origin(record: Record) -> Record:
     """RECORD with ``imported.origin``: an imported record stored before the importer wrote it (an import folder,
     a shipped published curve) gets it derived from its file and format, as the importer would have; any
     other record is returned as it is."""

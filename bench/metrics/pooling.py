@@ -40,6 +40,8 @@ from bench.metrics.registry import (
     request,
 )
 
+# A record is a Mapping[str, Any] here, not bench.store.record.Record: the store is above this layer, and
+# pooled_view is also handed mappings that are no record (the self-test's few keys of a clip).
 NOT_MEASURED = "not_measured"  # the key (record field, CSV column) of metrics without a usable measurement
 NON_FINITE = "non_finite"  # the key (record field, CSV column, BD status) of metrics whose values are not all finite
 
@@ -48,12 +50,13 @@ def _request_of(doc: Mapping[str, Any]) -> MeasureRequest:
     return request(doc["measure"], **(doc.get("params") or {}))
 
 
-def pooled_view(record: dict[str, Any], docs: Iterable[Mapping[str, Any]], spec: MetricSpec,
+def pooled_view(record: Mapping[str, Any], docs: Iterable[Mapping[str, Any]], spec: MetricSpec,
                 problems: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A copy of RECORD with ``metrics`` (pooled), ``per_frame`` (raw and per-metric values) and ``measurement``
     (how) from DOCS, for the measures SPEC asks for. A measurement missing for a requested measure leaves its
     metrics out (the report and tables then show them empty) and is listed under ``not_measured`` with why:
-    PROBLEMS (file name -> why it cannot be used, from the store), else what the record or DOCS tell."""
+    PROBLEMS (file name -> why it cannot be used, from the store), else what the record or DOCS tell. The view
+    of a stored record is typed as a Record by the store (bench.store.results)."""
     docs = list(docs)
     view = dict(record)
     fields = dict((record.get("condition") or {}).get("fields") or {})

@@ -18,6 +18,7 @@ from bench.bd.tables import class_average_points, with_db_columns
 from bench.metrics import metric_label
 from bench.report.styles import Style
 from bench.store.labels import display_name
+from bench.store.record import Record
 
 
 def finite_curve(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -91,12 +92,12 @@ def _frame_values(per_frame: dict[str, Any], metric: str) -> list[float | None] 
     return None
 
 
-def frame_entries(records: list[dict[str, Any]], anchor: str | None, metrics: list[str]) -> dict[str, Any]:
+def frame_entries(records: list[Record], anchor: str | None, metrics: list[str]) -> dict[str, Any]:
     """Per sequence: each codec at its rate point closest in bpp to a reference rate (the anchor's middle rate
     point, else the median of the codecs' middle ones), so that its curves compare at about equal rate: the
     quality per frame on each of METRICS it has per frame (the page shows the selected one), the bits per frame
     and the intra frames' indexes."""
-    by_seq: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    by_seq: dict[str, dict[str, list[Record]]] = {}
     for r in records:
         if r["status"] == "ok" and r.get("per_frame"):
             by_seq.setdefault(r["sequence"]["name"], {}).setdefault(display_name(r), []).append(r)

@@ -62,6 +62,7 @@ from bench.report.tables import (
     write_csv,
 )
 from bench.store.labels import cautions, empty_folders, failures_by_codec
+from bench.store.record import Record
 from bench.store.results import atomic_write_text
 
 # Up to this many sequences the per-sequence and per-frame charts are open when the page loads; beyond, each
@@ -117,7 +118,7 @@ def _bd_section(metric: str, opts: BDOptions, per_seq: pd.DataFrame, classes: pd
     }
 
 
-def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, records: list[dict[str, Any]],
+def _summary(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]], anchor: str, records: list[Record],
              kind: str, out: Path, labels: dict[str, str], times: str | None, ratios: pd.DataFrame,
              note: str | None = None) -> dict[str, Any]:
     """The ranked summary: rows for the page (coloured cells), and its Markdown and LaTeX files; TIMES (how the
@@ -262,7 +263,7 @@ def _by_group(names: dict[str, str]) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
-def _chart_sections(records: list[dict[str, Any]], ok_points: pd.DataFrame, metrics: list[str], styles: dict,
+def _chart_sections(records: list[Record], ok_points: pd.DataFrame, metrics: list[str], styles: dict,
                     anchor: str | None, scatter: dict[str, Any]) -> dict[str, Any]:
     """The charts' JSON payload and what the template lays out around it: classes per metric, sequences by
     class, the per-frame view's sequences by class."""
@@ -335,7 +336,7 @@ def build_report(sources: list[Source], out_dir: Path, title: str, anchor: str |
     return _write_page(page, out_dir / "index.html", exports, progress)
 
 
-def _page(sources: list[Source], records: list[dict[str, Any]], points: pd.DataFrame, ok_points: pd.DataFrame,
+def _page(sources: list[Source], records: list[Record], points: pd.DataFrame, ok_points: pd.DataFrame,
           metrics: list[str], styles: dict, anchor: str | None, method: str, bd: BDOptions | None,
           allow_condition_mismatch: bool, table_times: bool, out_dir: Path, title: str,
           figures_pending: bool, differ: dict[str, str], bd_memo: BDMemo | None = None) -> dict[str, Any]:

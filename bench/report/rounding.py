@@ -26,6 +26,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bench.store.record import Record
+
 HALF_CODE = 0.5  # the largest rounding of one sample to the output bit depth, in code values
 SLACK = 1e-3  # dB: codec logs print four decimals
 PLANES = {"psnr_y": ("y",), "psnr_u": ("u",), "psnr_v": ("v",), "psnr_rgb": ("rgb",), "psnr_yuv_vtm": ("y", "u", "v")}
@@ -61,7 +63,7 @@ def frame_intervals(per_frame: Mapping[str, Any], metric: str) -> list[tuple[flo
     return [_frame_interval(_rmse(per_frame, planes_of, i)) for i in range(len(per_frame[f"sse_{planes_of[0]}"]))]
 
 
-def allowed_difference(record: Mapping[str, Any], metric: str) -> tuple[float, float] | None:
+def allowed_difference(record: Record, metric: str) -> tuple[float, float] | None:
     """The interval of (codec-reported - ours) on METRIC that output rounding explains, for the codec's mean of
     per-frame PSNR against our pooled value; None where it cannot be said."""
     per_frame = record.get("per_frame") or {}

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -33,6 +32,7 @@ from bench.report.html import build_report, usable_metrics
 from bench.report.tables import frames_frame, narrowing_note, summary_frame, write_csv
 from bench.run.jobs import Job
 from bench.store.labels import failures_by_codec
+from bench.store.record import Record
 from bench.store.results import ResultStore
 
 
@@ -42,8 +42,8 @@ class RunRecords:
     summary.csv and frames.csv list them) and in file order, each file once (as
     :meth:`bench.store.results.ResultStore.run_records` gives them: what the ranking and the report read)."""
 
-    by_job: list[dict[str, Any]]
-    by_file: list[dict[str, Any]]
+    by_job: list[Record]
+    by_file: list[Record]
 
 
 def read_run_records(store: ResultStore, jobs: list[Job], metrics: MetricSpec) -> RunRecords:
@@ -60,7 +60,7 @@ def read_run_records(store: ResultStore, jobs: list[Job], metrics: MetricSpec) -
     return RunRecords([r for _, r in found], [by_file[p] for p in sorted(by_file)])
 
 
-def write_outputs(condition: Condition, records: list[dict[str, Any]], results_dir: Path, reports_dir: Path,
+def write_outputs(condition: Condition, records: list[Record], results_dir: Path, reports_dir: Path,
                   figures: bool = True) -> tuple[dict[str, Path], FigureDrawing | None]:
     """summary.csv and frames.csv of RECORDS (the run's, in job order: :func:`read_run_records`) and, with
     FIGURES, a quick-look RD figure per sequence, handed to a drawing process (returned: the caller hands it the
@@ -133,7 +133,7 @@ def _print(text: str) -> None:
     print(text, flush=True)  # before the progress bars and figure processes that follow write theirs
 
 
-def _ranking_text(records: list[dict[str, Any]], anchor: str, opts: BDOptions, tables_dir: Path,
+def _ranking_text(records: list[Record], anchor: str, opts: BDOptions, tables_dir: Path,
                   memo: BDMemo) -> str:
     """The ranked table against ANCHOR on OPTS's metric and the BD details, as the terminal shows them; or why
     there is none (the failures are listed after it: BD tables against nothing would only confuse). Its BD

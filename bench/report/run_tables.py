@@ -11,10 +11,11 @@ from typing import Any
 
 from bench.metrics import metric_label, metric_names
 from bench.report import rounding
-from bench.store.labels import display_name, job_name
+from bench.store.labels import display_name, failure, job_name
+from bench.store.record import Record
 
 
-def stream_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+def stream_rows(records: list[Record]) -> list[list[str]]:
     """One row per codec: how its streams were coded, as read back and checked, and the tools' warnings."""
     rows: dict[str, dict[str, Any]] = {}
     for r in records:
@@ -44,7 +45,7 @@ def stream_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     return out
 
 
-def reported_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def reported_table(records: list[Record]) -> tuple[list[str], list[list[str]]]:
     """Codec-reported minus measured, one column per number any codec reports, with the interval of PSNR
     difference that output rounding alone allows (:mod:`bench.report.rounding`: it always holds, so a PSNR
     outside it is a real difference); a rate is flagged when it differs by more than 0.1 %. The interval shown is
@@ -92,7 +93,7 @@ def failure_groups(failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"cause": c, "count": len(fs), "items": fs} for c, fs in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
 
 
-def check_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+def check_rows(records: list[Record]) -> list[list[str]]:
     """One row per measured job: frames coded and measured (PSNR-Y's, or why it has none), stream and packet
     bytes, the stream's hash."""
     rows = []
@@ -110,19 +111,19 @@ def check_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def _not_measured(record: dict[str, Any]) -> str:
+def _not_measured(record: Record) -> str:
     """Why a job has no measured frames to count: its SSE measurement's entry in ``not_measured``."""
     entry = next((e for e in record.get("not_measured") or [] if e["measure"] == "sse"), None)
     return f"not measured: {entry['reason']}" if entry else "not measured"
 
 
-def failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def failures(records: list[Record]) -> list[dict[str, Any]]:
     """Every failed job: what it was, its message and the tail of its tool's stderr."""
-    return [{"what": job_name(r), "message": r["error"]["message"],
-             "stderr": r["error"].get("stderr_tail", "")} for r in records if r["status"] != "ok"]
+    return [{"what": job_name(r), "message": failure(r)["message"], "stderr": failure(r).get("stderr_tail", "")}
+            for r in records if r["status"] != "ok"]
 
 
-def provenance(records: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, list[str]], str]:
+def provenance(records: list[Record]) -> tuple[dict[str, str], dict[str, list[str]], str]:
     """Per codec its identity (JSON) and its first job's command lines; the first record's environment."""
     identities: dict[str, str] = {}
     commands: dict[str, list[str]] = {}

@@ -12,19 +12,21 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics import metric_names
-from bench.store.labels import display_name
+from bench.store.labels import display_name, failure
+from bench.store.record import Record
 from bench.store.results import atomic_write_text
 
 # The first words of the line every table of a narrowed run carries (see :func:`narrowing_note`).
 QUICK_LOOK = "Quick look, not the condition"
 
 
-def narrowing_text(record: dict[str, Any]) -> str | None:
+def narrowing_text(record: Record) -> str | None:
     """What ``--frames``/``--sequences`` kept of the condition RECORD was coded under ("narrowed from demo (first
     2 frames, sequence HopperPan)"), read from the record's condition fields (``narrowed: {from, frames,
     sequences}``, bench.conditions.condition.Condition.coding_fields); None for a record of a whole condition and for an
     imported one."""
-    cut = ((record.get("condition") or {}).get("fields") or {}).get("narrowed")
+    condition = record.get("condition")
+    cut = (condition.get("fields") or {}).get("narrowed") if condition else None
     if not isinstance(cut, dict):
         return None
     parts = []
@@ -51,7 +53,7 @@ def narrowing_note(points: pd.DataFrame) -> str | None:
     return f"{QUICK_LOOK}: {'; '.join(parts)}"
 
 
-def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def summary_frame(records: Iterable[Record]) -> pd.DataFrame:
     """One row per job: codec, sequence, rate point, rate, pooled metrics, times, status, origin.
 
     Works for our records and imported ones alike (missing fields are empty)."""
@@ -63,7 +65,7 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "status": r["status"], "frames": r["source"].get("count"), "fps": r["sequence"].get("fps"),
             "origin": r["imported"]["source"] if r.get("imported") else "measured",
             # What BD tells one curve from points of several merged by (bench.bd.tables.point_origins).
-            "curve_origin": (r.get("imported") or {}).get("origin"),
+            "curve_origin": r["imported"].get("origin") if r.get("imported") else None,
             "rate_source": (r.get("rate") or {}).get("bits_source"),
             "dataset_average": (r["sequence"].get("dataset_average") or {}).get("dataset", ""),
         }
@@ -87,7 +89,7 @@ def summary_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             if estimated is not None and r["rate"].get("bits"):  # a learned model's likelihood estimate, beside
                 row["estimated_bpp"] = estimated * r["rate"]["bpp"] / r["rate"]["bits"]  # its real rate
         else:
-            row["error"] = r["error"]["message"]
+            row["error"] = failure(r)["message"]
         if r.get("cautions"):
             row["cautions"] = "; ".join(c.replace("**", "") for c in r["cautions"])
         row["key"] = r["key"]
@@ -226,7 +228,7 @@ def complexity_latex(table: pd.DataFrame, caption: str, label: str = "tab:comple
     return "\n".join(lines)
 
 
-def frames_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def frames_frame(records: Iterable[Record]) -> pd.DataFrame:
     """One row per coded frame of every successful job (the raw material for per-frame plots)."""
     records = list(records)
     measured = {k for r in records for k in (r.get("per_frame") or {})}

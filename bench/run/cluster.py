@@ -58,6 +58,8 @@ from bench.run.jobs import Job
 from bench.run.one_job import failed_record
 from bench.run.runner import NotRecorded
 from bench.run.slurm_states import ACTIVE_STATES, GRACE_POLLS, Queued, SlurmQueue, hopeless
+from bench.store.labels import failure
+from bench.store.record import Record
 from bench.store.results import ResultStore
 
 DEFAULT_TIME_MIN = 24 * 60
@@ -169,7 +171,7 @@ class _Tracked:
 
 
 def run_on_submitit(condition: Condition, todo: list[Job], options: Any, store: ResultStore,
-                    bar: tqdm) -> Iterator[dict[str, Any]]:
+                    bar: tqdm) -> Iterator[Record | NotRecorded]:
     """Submit TODO, wait, and yield each job's record as it finishes (a NotRecorded, the failed record it would
     have been, not written to the store, for a cluster job that ended without one: the next run codes it)."""
     cluster = "slurm" if options.executor == "slurm" else "local"
@@ -254,11 +256,14 @@ class _Refused(NotRecorded):
     codec's other jobs may run on nodes that see the right code: they are left to run)."""
 
 
-def _say(job: Job, record: dict[str, Any], bar: tqdm, said: set[str]) -> None:
+def _say(job: Job, record: Record | NotRecorded, bar: tqdm, said: set[str]) -> None:
     """The console line for a job that did not end ok; a line said already (a hopeless pending reason, a
     node's refusal: the same for all of a codec's jobs) is not said again."""
-    message = record["error"]["message"] if record["status"] != "ok" else None
-    if message is None or message in said:
+    if record["status"] == "ok":
+        return
+    # A NotRecorded holds the failed record it would have been: its error is failed_record's.
+    message = record["error"]["message"] if isinstance(record, NotRecorded) else failure(record)["message"]
+    if message in said:
         return
     if isinstance(record, _Refused):
         bar.write(f"NOT RECORDED {message} (said once for this node and codec)")
@@ -321,13 +326,13 @@ def _left_something(t: _Tracked, store: ResultStore) -> bool:
 
 
 def _ended_on_slurm(tracked: list[_Tracked], store: ResultStore, watch: SlurmQueue, bar: tqdm,
-                    said: set[str] | None = None) -> list[tuple[_Tracked, dict[str, Any]]]:
+                    said: set[str] | None = None) -> list[tuple[_Tracked, Record | NotRecorded]]:
     """The jobs that ended since the last poll, with their records: those that left their record or result;
     those pending for a reason that cannot resolve (cancelled, said in one line per array and reason); and
     those squeue has not listed for GRACE_POLLS polls, with sacct's word on how they ended. A line said here
     goes into SAID (the caller says each job's failure once, not this line again per job)."""
     listing = watch.listed([t.sj.job_id for t in tracked])  # asked first: a job it lists has not ended before
-    ended: list[tuple[_Tracked, dict[str, Any]]] = []
+    ended: list[tuple[_Tracked, Record | NotRecorded]] = []
     gone: list[_Tracked] = []
     cancelled: dict[str, str] = {}  # array id -> the line said for it
     for t in tracked:
@@ -415,7 +420,7 @@ def _node_outcome(sj: Any) -> tuple[str, Any] | None:
 
 
 def _collect(t: _Tracked, store: ResultStore, ended_state: str | None = None,
-             ask: Callable[[], str | None] | None = None) -> dict[str, Any]:
+             ask: Callable[[], str | None] | None = None) -> Record | NotRecorded:
     """The job's record; else the NotRecorded saying why there is none: from its result (a refusal, an error,
     the signal that stopped it, then with sacct's word on what sent it, through ASK, where accounting exists)
     or from ENDED_STATE, sacct's state for a job that left nothing."""

@@ -25,6 +25,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.interrupts import run_captured
+from bench.store.record import Rate
 from bench.tools import ffmpeg_exe, sha256_file
 from bench.video.formats import PixelFormat
 
@@ -74,7 +75,7 @@ class ChangedSinceCoding(BenchError):
     stored when it was coded: it cannot be measured again, only coded again."""
 
 
-def check_bitstreams(root: Path, rate: dict[str, Any], what: str) -> None:
+def check_bitstreams(root: Path, rate: Rate, what: str) -> None:
     """The stored bitstreams a record names (paths under ROOT) are there with the SHA-256 it holds; else
     :class:`ChangedSinceCoding` naming the first that is not."""
     for rel, expected in zip(rate.get("bitstreams") or [], rate.get("bitstream_sha256") or [], strict=False):

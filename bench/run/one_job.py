@@ -295,7 +295,7 @@ def measuring_backend(job: Job, adapter: Adapter, gpu: int | None, cpus: int) ->
         backend.close()
 
 
-def missing_measurements(job: Job, record: dict[str, Any], store: ResultStore) -> list[MeasureRequest]:
+def missing_measurements(job: Job, record: Record, store: ResultStore) -> list[MeasureRequest]:
     """The condition's measurements that RECORD (coded, ok) has no usable one of under the key they would have
     now: none stored, or a file that cannot be used (unreadable, another job's, not shaped as a measurement,
     values its metrics cannot be pooled from), each said once with its path and why. Those are taken again."""
@@ -320,7 +320,7 @@ def missing_measurements(job: Job, record: dict[str, Any], store: ResultStore) -
     return missing
 
 
-def can_measure_again(record: dict[str, Any], adapter: Adapter) -> bool:
+def can_measure_again(record: Record, adapter: Adapter) -> bool:
     """Whether a coded job's decoded frames can be had without coding: kept, or its stream decoded again."""
     decoded = record.get("decoded") or {}
     return bool(decoded.get("kept")) or (adapter.can_redecode and bool((record.get("rate") or {}).get("bitstreams")))
@@ -332,7 +332,7 @@ class Remeasured:
     how: str  # "re-decoded" | "restored"
 
 
-def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str, Any],
+def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: Record,
                 requests: list[MeasureRequest], gpu: int | None = None, cpus: int = 1) -> Remeasured:
     """Measure a coded job again for REQUESTS: get its decoded frames back (kept copy, or its stored bitstream
     decoded again), check them against the hash taken at coding time, measure, write each measurement. GPU and
@@ -344,10 +344,12 @@ def measure_job(job: Job, adapter: Adapter, store: ResultStore, record: dict[str
         g = geometry(job.condition, job.source.width, job.source.height)
         codec_fmt = adapter.input_format(job.condition.colour.coding(job.source.fmt))
         decoded_info = record.get("decoded") or {}
-        kept = store.root / decoded_info["kept"]["path"] if decoded_info.get("kept") else None
-        if kept is not None:
+        kept_info = decoded_info.get("kept")
+        kept: Path | None = None
+        if kept_info:
+            kept = store.root / kept_info["path"]
             raw, how = work / "decoded.raw", "restored"
-            _restore_kept(kept, decoded_info["kept"], codec_fmt, raw, job.label)
+            _restore_kept(kept, kept_info, codec_fmt, raw, job.label)
         elif adapter.can_redecode:
             check_bitstreams(store.root, record.get("rate") or {}, job.label)  # before decoding: else blamed on it
             task = CodingTask(Path(os.devnull), codec_fmt, g.coded_width, g.coded_height, job.source.fps,

@@ -32,11 +32,11 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from tqdm import tqdm
 
@@ -64,6 +64,8 @@ from bench.run.one_job import (
 )
 from bench.run.runlock import holding
 from bench.run.scheduling import CodingSlots, GpuSlots, available_cores, limit_torch_threads
+from bench.store.labels import failure
+from bench.store.record import Record
 from bench.store.results import ResultStore, atomic_write_text, warn
 
 
@@ -78,7 +80,7 @@ class RunOptions:
     # For another executor: what submits the coding jobs and yields their records (a NotRecorded for a job that
     # left none; bench.run.cluster.run_on_submitit, given by the caller, so that the runner never imports the cluster
     # code that imports it).
-    remote: Callable[..., Iterable[dict[str, Any]]] | None = None
+    remote: Callable[..., Iterable[Record | NotRecorded]] | None = None
     gpus: tuple[int, ...] = ()  # local: GPU jobs pinned one per listed GPU; empty: each on its descriptor's device
     wait: bool = False  # another run holds the results folder: wait for it (default: refuse, naming it)
     # Where the results folder's lock goes once taken: the caller's stack keeps it held until the caller is done
@@ -89,11 +91,41 @@ class RunOptions:
 class NotRecorded(dict[str, Any]):
     """What the remote executor yields for a job that ended without a record: the failed record it would have
     been (never written to the store) and SUMMARY, its cause without the job's own cluster id and log, so that
-    the run's summary says each cause once with the count of jobs it hit."""
+    the run's summary says each cause once with the count of jobs it hit.
 
-    def __init__(self, record: Mapping[str, Any], summary: str) -> None:
+    It reads as that record does (its key, status, error), but it is no Record: nothing stored, nothing counted
+    as coded or failed. Its type says so, so that whatever takes the executor's records tells it apart
+    (``isinstance``) before counting one."""
+
+    def __init__(self, record: Record, summary: str) -> None:
         super().__init__(record)
         self.summary = summary
+
+
+class _Unfinished(TypedDict):
+    """A job the run's stop reached before it started or while it ran (nothing recorded: the next run does it),
+    or, through the remote executor, one found changed since coding, to be submitted (``code_again``)."""
+
+    status: Literal["not_started", "interrupted", "code_again"]
+
+
+class _MeasureFailed(TypedDict):
+    """A coded job whose measuring failed, and why (its record stays; the next run measures it again)."""
+
+    status: Literal["measure_failed"]
+    message: str
+
+
+class _Measured(TypedDict):
+    """A coded job measured again: how its frames were had again (re-decoded, restored) and documents written."""
+
+    status: Literal["measured"]
+    how: str
+    documents: int
+
+
+# What running one job gives (see _Work.one): its record (coded now, ok or failed), or how else it ended.
+JobResult = Record | _Unfinished | _MeasureFailed | _Measured
 
 
 @dataclass
@@ -106,7 +138,7 @@ class RunOutcome:
     restored: int = 0  # ... and how many had their kept decoded frames restored
     measurements: int = 0  # measurement documents written
     skipped: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[Record] = field(default_factory=list)
     measure_failed: list[tuple[Job, str]] = field(default_factory=list)
     # Remote jobs that ended without a record (killed or stopped by the scheduler, gone from its queue, refused by
     # a node running other code): (job, its message, the same cause in words common to every job it hit). Not
@@ -309,12 +341,12 @@ def _warm_cpu_kernels(condition: Condition, options: RunOptions, measured_here: 
 
 
 def _triage(jobs: list[Job], adapters: dict[str, Adapter], store: ResultStore, retry_failed: bool, code: bool,
-            outcome: RunOutcome) -> tuple[list[Job], dict[str, tuple[dict[str, Any], list[MeasureRequest]]]]:
+            outcome: RunOutcome) -> tuple[list[Job], dict[str, tuple[Record, list[MeasureRequest]]]]:
     """Which jobs to code (no record, or a failed one with RETRY_FAILED; CODE False: none) and which coded jobs
     to measure again (key -> their record and the measurements they lack); the rest are counted as skipped or
     failed in OUTCOME."""
     to_code: list[Job] = []
-    to_measure: dict[str, tuple[dict[str, Any], list[MeasureRequest]]] = {}
+    to_measure: dict[str, tuple[Record, list[MeasureRequest]]] = {}
     for job in jobs:
         existing = store.read(store.record_path(job.codec.name, job.sequence.name, job.rate_point, job.key))
         if existing is None or (existing["status"] == "failed" and retry_failed):
@@ -339,7 +371,7 @@ def _triage(jobs: list[Job], adapters: dict[str, Adapter], store: ResultStore, r
     return to_code, to_measure
 
 
-def _clear_measurement_paths(job: Job, record: dict[str, Any], store: ResultStore) -> None:
+def _clear_measurement_paths(job: Job, record: Record, store: ResultStore) -> None:
     """Anything but a folder where JOB's measurement folder should be (a file, a dangling link), or anything but
     a regular file where a measurement file its condition asks for should be (a folder, a FIFO, a device), would
     stop the measurement from being written (a rename cannot replace it): moved aside into superseded/ (nothing
@@ -367,7 +399,7 @@ class _Work:
     adapters: dict[str, Adapter]
     store: ResultStore
     inputs: InputCache
-    to_measure: dict[str, tuple[dict[str, Any], list[MeasureRequest]]]
+    to_measure: dict[str, tuple[Record, list[MeasureRequest]]]
     outcome: RunOutcome
     bar: Any  # tqdm
     code: bool = True  # False (remeasure): a job whose bitstream changed since coding is named, not coded again
@@ -377,7 +409,7 @@ class _Work:
     def __post_init__(self) -> None:
         self.cpu_share = max(1, available_cores() // self.options.jobs)
 
-    def one(self, job: Job, gpu: int | None = None) -> dict[str, Any]:
+    def one(self, job: Job, gpu: int | None = None) -> JobResult:
         """Code JOB (or only measure it, if it is coded) and return its record or measuring result; once the run
         is stopping, ``not_started`` or ``interrupted`` (nothing recorded: the next run does it)."""
         if interrupts.stopping():
@@ -390,7 +422,7 @@ class _Work:
             return {"status": "interrupted"}  # a measuring program that the stop ended: nothing was written
         return result
 
-    def code_job(self, job: Job, gpu: int | None) -> dict[str, Any]:
+    def code_job(self, job: Job, gpu: int | None) -> Record:
         owner = threading.get_ident()
 
         def frame_done(coded: int, total: int) -> None:
@@ -408,11 +440,10 @@ class _Work:
                 elif what == CODING:
                     self.coding.coding_again()  # a retry (a no-op for the first attempt, which holds its slot)
 
-        record = run_job_with_retries(job, self.adapters[job.codec.name], self.store, self.inputs,
-                                      self.options.retries, frame_done, self.bar.write, gpu, self.cpu_share, phase)
-        return dict(record)  # written already; counted here as a plain dict, as are records read back and results
+        return run_job_with_retries(job, self.adapters[job.codec.name], self.store, self.inputs,
+                                    self.options.retries, frame_done, self.bar.write, gpu, self.cpu_share, phase)
 
-    def measure_only(self, job: Job, gpu: int | None) -> dict[str, Any]:
+    def measure_only(self, job: Job, gpu: int | None) -> JobResult:
         """Measure a coded JOB again. Its bitstream or kept frames changed since coding: ``remeasure`` says so;
         a run sets the old record aside and codes the job again the way it codes any job (here, or through the
         remote executor: status ``code_again``, for :meth:`remote` to submit)."""
@@ -435,7 +466,9 @@ class _Work:
             return self.one(job, gpu) if self.options.executor == "local" else {"status": "code_again"}
         return {"status": "measured", "how": done.how, "documents": done.documents}
 
-    def count(self, job: Job, result: dict[str, Any]) -> None:
+    def count(self, job: Job, result: JobResult) -> None:
+        """RESULT of JOB in the outcome and on the bar. A ``code_again`` is not counted: :meth:`remote` submits
+        the job again and counts what that gives (the local executor codes it in place, see measure_only)."""
         outcome = self.outcome
         if result["status"] in ("interrupted", "not_started"):
             (outcome.interrupted if result["status"] == "interrupted" else outcome.not_started).append(job)
@@ -448,12 +481,12 @@ class _Work:
         elif result["status"] == "measure_failed":
             outcome.measure_failed.append((job, result["message"]))
             self.bar.write(f"MEASURING FAILED {job.label}: {result['message']}")
-        else:
+        elif result["status"] in ("ok", "failed"):  # coded now: its record
             outcome.coded += 1
             if result["status"] != "ok":
                 outcome.coded_failed += 1
                 outcome.failed.append(result)
-                self.bar.write(f"FAILED {job.label}: {result['error']['message']}")
+                self.bar.write(f"FAILED {job.label}: {failure(result)['message']}")
         self.bar.update(1)
 
     def remote(self, to_code: list[Job], jobs: list[Job]) -> None:
@@ -500,14 +533,14 @@ class _Work:
         slots = GpuSlots(self.options.gpus)
         on_gpu = {job.key: self.adapters[job.codec.name] for job in todo if self.adapters[job.codec.name].uses_gpu()}
 
-        def one_on_a_gpu(job: Job) -> dict[str, Any]:
+        def one_on_a_gpu(job: Job) -> JobResult:
             with slots.take(self.adapters[job.codec.name]) as gpu:
                 return self.one(job, gpu)
 
         exclusive = self.condition.timing == "exclusive"
         self.coding = None if exclusive else CodingSlots(self.options.jobs)
 
-        def one_on_the_cpu(job: Job) -> dict[str, Any]:
+        def one_on_the_cpu(job: Job) -> JobResult:
             with self.coding.slot() if self.coding is not None else contextlib.nullcontext():
                 return self.one(job)
 

@@ -22,6 +22,7 @@ from typing import Any
 from bench import SCHEMA_VERSION
 from bench.conditions.condition import Condition
 from bench.files import safe_part
+from bench.store.labels import failure
 from bench.store.results import ResultStore
 
 STATES = ("done", "failed", "running", "interrupted", "left")
@@ -79,7 +80,7 @@ def condition_status(condition: Condition, results_dir: Path) -> StatusReport:
         w = work.get((safe_part(job["codec"]), job["key"][:16])) or work.get(("", job["key"][:16]))  # or older
         if record is not None and w is None:
             row["state"] = "done" if record["status"] == "ok" else "failed"
-            row["detail"] = "" if record["status"] == "ok" else record["error"]["message"]
+            row["detail"] = "" if record["status"] == "ok" else failure(record)["message"]
         elif w is not None and w.alive is not False:
             row["state"] = "running"
             where = f"pid {w.pid}" + ("" if w.alive else f" on {w.host} (another host: not checked)")

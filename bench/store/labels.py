@@ -7,14 +7,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from bench.store.record import Failure, Record
+
 ESTIMATED_SUFFIX = " (estimated bits)"
 
 
-def display_name(record: dict[str, Any]) -> str:
+def display_name(record: Record) -> str:
     """The codec's name as every table and figure shows it: a rate from an entropy-model estimate, not a
     bitstream, is named so."""
     estimated = record["status"] == "ok" and (record.get("rate") or {}).get("bits_source") == "estimated"
     return record["codec"]["name"] + (ESTIMATED_SUFFIX if estimated else "")
+
+
+def failure(record: Record) -> Failure:
+    """A failed record's error: its message and the tail of its tool's stderr. The schema lets ``error`` be null
+    (an ok record's is), so a failed record stored without one reads as failing with no message, not as a crash."""
+    return record.get("error") or {"message": "no message"}
 
 
 def rate_label(rate_knob: str | None, rate_point: Any) -> str:
@@ -22,14 +30,14 @@ def rate_label(rate_knob: str | None, rate_point: Any) -> str:
     return f"{rate_knob or 'rate point'} {rate_point}"
 
 
-def job_name(record: dict[str, Any]) -> str:
+def job_name(record: Record) -> str:
     """A job as every failure line names it: the codec as the condition names it (once: never its adapter as
     well), the sequence, the rate point in its adapter's words."""
     return f"{display_name(record)} / {record['sequence']['name']} / " \
            f"{rate_label(record.get('rate_knob'), record['rate_point'])}"
 
 
-def cautions(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+def cautions(records: Iterable[Record]) -> list[tuple[str, str]]:
     """(codec, caution) once each: what a reader must know before trusting a codec's numbers (random weights)."""
     seen: dict[tuple[str, str], None] = {}
     for r in records:
@@ -38,16 +46,16 @@ def cautions(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
     return list(seen)
 
 
-def failures_by_codec(records: list[dict[str, Any]]) -> dict[str, str]:
+def failures_by_codec(records: Iterable[Record]) -> dict[str, str]:
     """Codec -> "k of n jobs failed: the first reason", for codecs with a failed job."""
-    jobs: dict[str, list[dict[str, Any]]] = {}
+    jobs: dict[str, list[Record]] = {}
     for r in records:
         jobs.setdefault(display_name(r), []).append(r)
     out = {}
     for codec, rs in jobs.items():
         failed = [r for r in rs if r["status"] != "ok"]
         if failed:
-            first = (failed[0]["error"]["message"].splitlines() or ["no message"])[0]
+            first = (failure(failed[0])["message"].splitlines() or ["no message"])[0]
             out[codec] = f"{len(failed)} of {len(rs)} jobs failed: {first}"
     return out
 

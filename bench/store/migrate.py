@@ -22,7 +22,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench import SCHEMA_VERSION
 from bench.errors import BenchError, environment_problem
@@ -32,6 +32,7 @@ from bench.metrics.measuring import document
 from bench.metrics.registry import MeasureOutput, measurement_key, request
 from bench.provenance import now
 from bench.store.keys import coding_key
+from bench.store.record import Record
 
 # What a skipped record's owner can do: the job of a record that is not read is coded again by the next run.
 _AFTER = "move it aside (its job is coded again by the next run)"
@@ -177,16 +178,19 @@ def _v1_per_frame_problem(pf: dict[str, Any], frames: int) -> str | None:
     return None
 
 
-def migrate_v1(old: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A schema-1 record as (schema-2 record, its measurement documents). The new record carries the old one's
-    keys as they were, so it is a plain dict to the type checker: the schema test checks that it is a Record."""
+def migrate_v1(old: dict[str, Any]) -> tuple[Record, list[dict[str, Any]]]:
+    """A schema-1 record as (schema-2 record, its measurement documents)."""
     fields = {k: v for k, v in old["condition"]["fields"].items() if k != "metrics"}
     key = coding_key(fields, {**old["source"], "format": old["sequence"]["format"]}, old["codec"]["identity"],
                      old["rate_point"])
-    new = {k: v for k, v in old.items() if k not in ("metrics", "measurement")}
-    new.update({"schema_version": SCHEMA_VERSION, "key": key,
-                "condition": {**old["condition"], "fields": fields},
-                "migrated": {"from_schema": 1, "old_key": old["key"], "at": now()}})
+    # The old record's keys as they were, in their order, less what measurements now hold; its condition and
+    # the rest come as schema 1 wrote them (v1_problem checked what is read here). A schema-1 record's keys are
+    # Record's (the schema test checks a migrated one), so this plain dict is said to be one; what is set after
+    # the cast is checked as Record's.
+    plain = {k: v for k, v in old.items() if k not in ("metrics", "measurement")}
+    plain.update({"schema_version": SCHEMA_VERSION, "key": key, "condition": {**old["condition"], "fields": fields},
+                  "migrated": {"from_schema": 1, "old_key": old["key"], "at": now()}})
+    new = cast(Record, plain)
     if old.get("status") != "ok":
         return new, []
     pf = old.get("per_frame") or {}

@@ -67,7 +67,7 @@ class Coding(TypedDict, total=False):
     colour: str
     spatial: str
     intra_period: int
-    frames: dict[str, int | None]
+    frames: dict[str, int]  # first, count: the frames coded (bench.run.jobs.SourceIdentity's, always numbers)
     geometry: dict[str, int] | None
     stream: dict[str, Any]
     codec_processing: dict[str, Any]
@@ -93,6 +93,7 @@ class Decoded(TypedDict, total=False):
     size: list[int]
     kept: dict[str, Any] | None
     redecodable: bool
+    note: str  # why a field is empty: a record migrated from schema 1 says it kept no hash of the decoded frames
 
 
 class Failure(TypedDict, total=False):
@@ -138,9 +139,19 @@ class Record(TypedDict, total=False):
     error: Failure | None
     retries: dict[str, Any]
     imported: ImportedRef  # an imported point: its file, format and origin (a published curve: where from) ...
-    metrics: dict[str, float]  # ... with the pooled values its producer reported
-    measurement: dict[str, Any]  # ... and how that producer measured
+    # ... with the pooled values its producer reported (a view: the values pooled from the measurements, None
+    # for a metric whose values pool to no number, such as MS-SSIM with a frame too small to have one) ...
+    metrics: dict[str, float | None]
+    measurement: dict[str, Any]  # ... and how that producer measured (a view: how they were pooled)
     migrated: dict[str, Any]  # brought forward from an earlier schema: from which, its old key, when
+    # Only in a view of a record (bench.metrics.pooling.pooled_view), never stored, so left out of the JSON Schema
+    # (VIEW_ONLY): the metrics whose per-frame values are not all finite, and the requested measurements that
+    # have no usable values, with why.
+    non_finite: list[dict[str, Any]]
+    not_measured: list[dict[str, Any]]
+
+
+VIEW_ONLY = ("non_finite", "not_measured")  # Record's keys that a stored record never has
 
 
 def _schema(kind: Any) -> dict[str, Any]:
@@ -162,7 +173,8 @@ def _schema(kind: Any) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": _schema(get_args(kind)[1])}
     if typing.is_typeddict(kind):
         hints = get_type_hints(kind)
-        return {"type": "object", "properties": {k: _schema(v) for k, v in hints.items()},
+        shown = {k: v for k, v in hints.items() if kind is not Record or k not in VIEW_ONLY}
+        return {"type": "object", "properties": {k: _schema(v) for k, v in shown.items()},
                 "required": sorted(kind.__required_keys__), "additionalProperties": kind is not Record}
     raise TypeError(f"no JSON Schema for {kind!r}")
 

@@ -45,7 +45,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard, cast
 
 from bench import SCHEMA_VERSION
 from bench.errors import BenchError
@@ -59,6 +59,7 @@ from bench.files import load_json as _load_json
 from bench.files import pid_alive as _alive
 from bench.files import safe_part as _safe
 from bench.metrics.registry import MetricSpec, request
+from bench.store.record import Record
 
 # What follows a measurement file that cannot be used, wherever it is read.
 MEASURE_AGAIN = "the next `evaluate.py run` or `evaluate.py remeasure` measures it again"
@@ -113,20 +114,22 @@ class ResultStore:
                 "compressed_bytes": len(data), "parts": list(logs)}
 
     def measurement_dir(self, record: Mapping[str, Any]) -> Path:
-        """Where the measurements of one job's record live."""
+        """Where the measurements of one job's record live. A Mapping, not a Record: it reads only the codec's
+        and sequence's names, the rate point and the key, and is also handed those alone (bench.report.freshness,
+        for a job that may have no record yet)."""
         return (self.root / "measurements" / _safe(record["codec"]["name"]) / _safe(record["sequence"]["name"])
                 / f"{_safe(record['rate_point'])}_{record['key'][:16]}")
 
-    def write_measurement(self, record: Mapping[str, Any], doc: dict[str, Any]) -> Path:
+    def write_measurement(self, record: Record, doc: dict[str, Any]) -> Path:
         path = self.measurement_dir(record) / f"{_safe(doc['measure'])}_{doc['key'][:16]}.json"
         atomic_write_text(path, json.dumps(doc, allow_nan=False, separators=(",", ":")) + "\n")
         return path
 
-    def measurement_path(self, record: Mapping[str, Any], measure: str, key: str) -> Path:
+    def measurement_path(self, record: Record, measure: str, key: str) -> Path:
         """Where RECORD's job keeps its measurement of MEASURE keyed KEY."""
         return self.measurement_dir(record) / f"{_safe(measure)}_{key[:16]}.json"
 
-    def stored_measurement(self, record: dict[str, Any], measure: str,
+    def stored_measurement(self, record: Record, measure: str,
                            key: str) -> tuple[dict[str, Any] | None, str | None]:
         """RECORD's measurement of MEASURE keyed KEY when it can be used; else None and why not (None: there is
         no such file, the measurement was never taken)."""
@@ -138,7 +141,7 @@ class ResultStore:
             why = f"holds a measurement keyed {str(doc.get('key'))[:16]}, not the {key[:16]} its name says"
         return (doc, None) if why is None else (None, why)
 
-    def read_measurements(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    def read_measurements(self, record: Record) -> tuple[list[dict[str, Any]], dict[str, str]]:
         """The stored measurements of RECORD's job that can be used (any measure, version or implementation),
         and the files that cannot, by name, with why (unreadable, another job's, not a measurement). Nothing is
         said here: :meth:`view` says each, with what follows (measured again, or not used by any job)."""
@@ -156,7 +159,7 @@ class ResultStore:
         """Say once that the stored file PATH cannot be used and why, and what follows; ``--strict``: stop."""
         self._damaged(DamagedFile(path, why), consequence)
 
-    def supersede(self, record: dict[str, Any], why: str) -> Path:
+    def supersede(self, record: Record, why: str) -> Path:
         """Move RECORD's job aside before it is coded again: its record first (then the next run codes it, even
         if this one is killed now), its bitstreams, measurements, kept decoded frames and logs (see
         :meth:`set_aside`). Returns the folder they went to."""
@@ -187,7 +190,7 @@ class ResultStore:
         return dest
 
     @classmethod
-    def _read_measurement(cls, path: Path, record: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    def _read_measurement(cls, path: Path, record: Record) -> tuple[dict[str, Any] | None, str | None]:
         """The measurement file PATH read and checked for RECORD's job (:func:`measurement_problem`): its document
         or why it cannot be used. Remembered while the file is unchanged (see ``_memo``)."""
         try:
@@ -247,7 +250,7 @@ class ResultStore:
             out.append(WorkInProgress(codec, d.name[:16], host, int(pid), d.stat().st_mtime, alive))
         return out
 
-    def read(self, path: Path) -> dict[str, Any] | None:
+    def read(self, path: Path) -> Record | None:
         """The record at ``path``, or None if there is none. A damaged one is skipped with a warning (its job is
         coded again), or stops everything when the store is ``strict`` (``--strict``)."""
         try:
@@ -255,7 +258,7 @@ class ResultStore:
             missing = [k for k in _RECORD_KEYS if k not in record]
             if missing:
                 raise DamagedFile(path, f"not a complete record (no {missing[0]!r})")
-            if not isinstance(record["codec"], dict) or not isinstance(record["sequence"], dict):
+            if not _is_record(record):
                 raise DamagedFile(path, "not a complete record (codec or sequence is not a mapping)")
         except FileNotFoundError:
             return None
@@ -277,10 +280,10 @@ class ResultStore:
             done += migrate_file(self, path)
         return done
 
-    def write(self, path: Path, record: Mapping[str, Any]) -> None:
+    def write(self, path: Path, record: Record) -> None:
         atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=str) + "\n")
 
-    def all_records(self) -> list[dict[str, Any]]:
+    def all_records(self) -> list[Record]:
         self.upgrade()
         out = []
         for path in sorted((self.root / "records").glob("*/*/*.json")):
@@ -314,18 +317,16 @@ class ResultStore:
             raise BenchError(f"{e} (--strict: stopped; delete or repair it)") from None
         warn(f"{e}; skipped, {consequence} (--strict stops instead)")
 
-    def view(self, record: dict[str, Any], metrics: MetricSpec) -> dict[str, Any]:
+    def view(self, record: Record, metrics: MetricSpec) -> Record:
         """RECORD with its pooled metrics and per-frame values as METRICS says (see bench.metrics.pooling). Each
         measurement file that cannot be used is said once: the one a metric would come from as measured again
         by the next run (``--strict``: stops), any other as not used by any job, to be removed."""
-        from bench.metrics.pooling import pooled_view
-
         if record.get("imported"):  # a producer's own numbers (evaluate.py import): nothing to pool
             return record
         if record.get("status") != "ok":
-            return pooled_view(record, [], metrics)
+            return _pooled(record, [], metrics)
         docs, problems = self.read_measurements(record)
-        view = pooled_view(record, docs, metrics, problems)
+        view = _pooled(record, docs, metrics, problems)
         # The file each not-measured metric is blamed on (damaged, or readable but giving no value of it).
         blamed = {e["file"]: e["reason"] for e in view.get("not_measured") or [] if e["file"]}
         for name, why in {**problems, **blamed}.items():
@@ -336,7 +337,7 @@ class ResultStore:
                 warn(f"{path}: {why}; {NOT_USED}")
         return view
 
-    def run_records(self) -> list[dict[str, Any]]:
+    def run_records(self) -> list[Record]:
         """Records of the last run's planned jobs (all records when the folder has no run manifest), with their
         metrics pooled as that run's condition says."""
         if not (self.root / "records").is_dir():
@@ -391,7 +392,26 @@ def _old_work_dirs(work: Path) -> list[Path]:
             and all(c in "0123456789abcdef" for c in d.name[:16]) and d.name.rpartition("-")[2].isdigit()]
 
 
-def measurement_problem(doc: dict[str, Any], name: str, record: dict[str, Any]) -> str | None:
+def _is_record(data: dict[str, Any]) -> TypeGuard[Record]:
+    """Whether DATA, a stored JSON object, has what every reader of a record indexes without looking: the keys of
+    _RECORD_KEYS, its codec and sequence mappings. The rest is taken as the suite wrote it (as Record, and the
+    JSON Schema generated from it, say): a record is not validated in full each time it is read."""
+    return (all(k in data for k in _RECORD_KEYS) and isinstance(data["codec"], dict)
+            and isinstance(data["sequence"], dict))
+
+
+def _pooled(record: Record, docs: list[dict[str, Any]], metrics: MetricSpec,
+            problems: Mapping[str, str] | None = None) -> Record:
+    """RECORD's view: :func:`bench.metrics.pooling.pooled_view`, which returns RECORD with the keys of a view
+    (metrics, per_frame, measurement, cautions, codec_reported, the condition's fields with the metrics,
+    non_finite, not_measured: all of them Record's) set over it. It is below the store, so it cannot name Record:
+    its plain dict is said to be one here."""
+    from bench.metrics.pooling import pooled_view
+
+    return cast(Record, pooled_view(record, docs, metrics, problems))
+
+
+def measurement_problem(doc: dict[str, Any], name: str, record: Record) -> str | None:
     """Why the measurement document DOC, stored as file NAME, cannot be used for RECORD's job (None: it can):
     another job's, not what its name says, or not shaped as :func:`bench.metrics.measuring.document` writes
     (per-frame lists of numbers, one value per coded frame for a frame measure)."""
