@@ -19,7 +19,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
 
@@ -27,10 +27,11 @@ if TYPE_CHECKING:
     from bench.bd.options import BDOptions
     from bench.conditions.condition import Condition
     from bench.run.runner import RunOptions, RunOutcome
+    from bench.store.record import Record
     from bench.store.results import ResultStore
 
-SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "ls", "doctor",
-               "selftest", "check-adapter")
+SUBCOMMANDS = ("run", "remeasure", "migrate", "status", "bd", "report", "import", "validate", "diff", "ls",
+               "doctor", "selftest", "check-adapter")
 
 
 WAIT_HELP = ("another run or remeasure holds this condition's results folder: wait for it to end, then start "
@@ -43,16 +44,9 @@ Each command has its own --help."""
 
 
 def _condition_file(text: str) -> Path:
-    """A condition given as a file, or by name: ./conditions/NAME.yaml, then the suite's conditions/NAME.yaml."""
-    path = Path(text)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in text:
-        return path
-    from bench.conditions.condition import REPO_ROOT
+    from bench.conditions.condition import condition_path
 
-    for folder in (Path.cwd() / "conditions", REPO_ROOT / "conditions"):
-        if (folder / f"{text}.yaml").is_file():
-            return folder / f"{text}.yaml"
-    return path  # not found: the loader names it
+    return condition_path(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -186,6 +180,12 @@ def _check_commands(sub: argparse._SubParsersAction) -> None:
     val.add_argument("--conditions", required=True, type=_condition_file, help=CONDITION_HELP)
     val.add_argument("--data-root", type=Path)
 
+    diff = sub.add_parser("diff", help="how two protocols differ: conditions, results folders or published curves; "
+                          "every field, grouped as coding, measurement and presentation, with its known effect; "
+                          "exit 1 when any differs")
+    for side in ("a", "b"):
+        diff.add_argument(side, metavar=side.upper(), help="a condition (file or name), a run's results folder "
+                          "(results/NAME: its stored condition.yaml) or a published curve id (evaluate.py ls)")
     sub.add_parser("ls", help="list datasets, codec descriptors, conditions and adapters")
     doc = sub.add_parser("doctor", help="check that each codec's tools are installed, print versions")
     doc.add_argument("codecs", nargs="*", help="descriptors to check (codecs/<name>.yaml), e.g. dcvc-fm, or "
@@ -601,10 +601,10 @@ def _report_unfinished(outcome: RunOutcome) -> None:
     """The FAILED and NOT RECORDED lines of the jobs that ended without a good record, each kind with its error
     line."""
     if outcome.failed:
-        from bench.store.labels import job_name
+        from bench.store.labels import failure, job_name
 
         for record in outcome.failed:  # named as the run's own FAILED lines name them (bench.run.jobs.Job.label)
-            print(f"  FAILED {job_name(record)}: {record['error']['message']}", file=sys.stderr)
+            print(f"  FAILED {job_name(record)}: {failure(record)['message']}", file=sys.stderr)
         print(f"error: {len(outcome.failed)} job(s) failed; fix the cause and rerun (add --retry-failed to code the "
               "same jobs again unchanged, e.g. after a crash)", file=sys.stderr)
     for line in _not_recorded_lines(outcome):
@@ -630,7 +630,7 @@ def _failure_exit_code(outcome: RunOutcome, non_finite_jobs: int) -> int:
     return 0
 
 
-def _non_finite_lines(store: ResultStore, records: list[dict]) -> tuple[list[str], set[str]]:
+def _non_finite_lines(store: ResultStore, records: list[Record]) -> tuple[list[str], set[str]]:
     """One line per job with a metric whose per-frame values are not all finite (bench.metrics.pooling): its
     caution, naming the measurement files by their paths; and the cautions these lines replace."""
     from bench.metrics.pooling import non_finite_caution
@@ -651,6 +651,35 @@ def _status(args: argparse.Namespace) -> int:
 
     print(condition_status(_load(args), args.results).render())
     return 0
+
+
+def _protocol(text: str) -> tuple[str, dict[str, Any]]:
+    """What TEXT names, as a label and a protocol: a run's results folder, a published curve id, or a condition."""
+    from bench.bd.published import catalogue
+    from bench.bd.published import protocol as published_protocol
+    from bench.conditions.condition import load_condition, unset_variables_kept
+    from bench.conditions.diff import protocol
+
+    path = Path(text)
+    if path.is_dir():
+        if not (path / "condition.yaml").is_file():
+            raise BenchError(f"{path}: no condition.yaml in it, so not a run's results folder; give a run's folder "
+                             "(results/NAME), a condition file or name, or a published curve id (evaluate.py ls)")
+        with unset_variables_kept():
+            return f"results folder {path}", protocol(load_condition(path / "condition.yaml"))
+    if text in catalogue():
+        return f"published curve {text}", published_protocol(text)
+    with unset_variables_kept():  # a checkout's ${VAR} names where it is, not what the protocol is
+        return f"condition {text}", protocol(load_condition(_condition_file(text)))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from bench.conditions.diff import differences, render
+
+    (label_a, a), (label_b, b) = _protocol(args.a), _protocol(args.b)
+    found = differences(a, b)
+    print(render(found, label_a, label_b))
+    return 1 if found else 0
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -743,7 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ResultStore.strict = bool(getattr(args, "strict", False))
     forget_warnings()  # each command warns afresh (several commands may run in one process: the tests)
     handlers = {"run": _run, "remeasure": _remeasure, "migrate": _migrate, "status": _status, "bd": _bd,
-                "report": _report, "import": _import, "validate": _validate, "ls": _ls, "doctor": _doctor,
+                "report": _report, "import": _import, "validate": _validate, "diff": _diff, "ls": _ls, "doctor": _doctor,
                 "selftest": _selftest, "check-adapter": _check_adapter}
     try:
         with sigterm_as_keyboard_interrupt():  # outside a run's jobs SIGTERM ends the command as Ctrl-C does

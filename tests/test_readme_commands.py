@@ -215,6 +215,8 @@ TABLE: dict[str, Decision] = {
         "an editable install in a folder of its own), so the shared environment is never changed; --no-deps "
         "--no-build-isolation: nothing fetched from an index",
         Narrowing((("install -e", "install --no-deps --no-build-isolation --target {site}"),))),
+    "python evaluate.py diff conditions/hevc_b_ip32.yaml hevc_b/vtm-17": Decision(
+        "run", exit=1, expect=("frames.count: 96 -> all frames", "intra_period: 32 -> -1")),
     "python evaluate.py ls": run(expect=(
         "example-jpeg2000: plug-in lvcbench_example.jpeg2000:Jpeg2000 (from lvcbench-plugin-example)",
         "codecs (from plug-ins): example-jpeg2000 (lvcbench-plugin-example)")),

@@ -90,7 +90,7 @@ LAYERS: dict[str, int] = {
     "bench.bd": 5,
     "bench.report": 6,
     "bench.checks": 7,
-    "bench.cli": 8,
+    "bench.cli": 8, "bench.api": 8,
     "bench.__main__": 9,
 }
 

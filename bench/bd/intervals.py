@@ -6,7 +6,7 @@ range of the values; in simulation it covers the true mean about 80 % of the tim
 better below about 25 values; ``python benchmarks/interval_coverage.py`` prints the table). So the interval of
 a per-sequence mean is Student's t interval, ``mean +- t(0.975, n - 1) * s / sqrt(n)`` with ``s`` the sample
 standard deviation (n - 1 in the denominator). Its coverage is exactly 95 % for normally distributed values;
-measured in ``tests/test_intervals.py`` it stays at or above 93 % for n = 2 to 15 for values as skewed as a
+measured in ``tests/bd/test_intervals.py`` it stays at or above 93 % for n = 2 to 15 for values as skewed as a
 gamma distribution of skewness 1, and drops for heavier skew (about 91.5 % at n = 4 and 5 for a lognormal of
 skewness 1.75, 88 % for an exponential, skewness 2), where no bootstrap variant measured does better. Below :data:`MIN_N` values there is no interval, and no
 verdict is drawn from one: tables say "n too small".

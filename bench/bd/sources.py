@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.store.record import Record
 
 UNKNOWN_GROUP = "imported"  # the class an imported sequence gets when neither the file nor a manifest names one
 
@@ -27,7 +28,7 @@ class Source:
     published curve."""
 
     label: str
-    records: list[dict[str, Any]]
+    records: list[Record]
     condition_text: str | None = None
     condition_fields: dict[str, Any] | None = None
     path: str = ""
@@ -38,7 +39,7 @@ class Source:
 
 
 def sources_from(paths: Iterable[str], published: Sequence[str] = (),
-                 loaded: Mapping[Path, list[dict[str, Any]]] | None = None) -> list[Source]:
+                 loaded: Mapping[Path, list[Record]] | None = None) -> list[Source]:
     """Result folders and imported files as sources, then the published curves named by id. ``LABEL=PATH``
     labels a results folder (default: its folder name) and names an imported curve. Every producer's file or
     folder is read by one call of :func:`bench.bd.importers.import_sources`, so that its curves are named as
@@ -70,20 +71,19 @@ def sources_from(paths: Iterable[str], published: Sequence[str] = (),
     return out
 
 
-def _imported_records(files: list[tuple[int, str | None, Path]]) -> dict[int, list[dict[str, Any]]]:
+def _imported_records(files: list[tuple[int, str | None, Path]]) -> dict[int, list[Record]]:
     """The records of FILES (item index, NAME, path: a producer's file, or a folder of them, one VTM log per
     sequence and QP, say), read by one call of the importer, by item index."""
     from bench.bd.importers import import_sources
 
-    read: dict[int, list[dict[str, Any]]] = {}
+    read: dict[int, list[Record]] = {}
     if files:
         for f in import_sources([(name, path) for _, name, path in files]).files:
-            # plain dicts, as a results folder's records are (the importer built and checked them as Records)
-            read.setdefault(files[f.item][0], []).extend(dict(r) for r in f.records)
+            read.setdefault(files[f.item][0], []).extend(f.records)
     return read
 
 
-def _run_source(name: str | None, path: Path, loaded: Mapping[Path, list[dict[str, Any]]] | None) -> Source:
+def _run_source(name: str | None, path: Path, loaded: Mapping[Path, list[Record]] | None) -> Source:
     """A results folder as a source: its records (those LOADED already, else read from its store), its condition
     file and its codecs' displays."""
     from bench.store.results import ResultStore
@@ -156,7 +156,7 @@ def displays(sources: list[Source]) -> dict[str, dict[str, str]]:
     return {codec: d for s in sources for codec, d in s.displays.items()}
 
 
-def _renamed(record: dict[str, Any], name: str) -> dict[str, Any]:
+def _renamed(record: Record, name: str) -> Record:
     return {**record, "codec": {**record["codec"], "name": name, "name_in_source": record["codec"]["name"]}}
 
 
@@ -213,8 +213,13 @@ def condition_flags(sources: list[Source], anchor: str | None) -> dict[str, str]
 def mismatch_message(sources: list[Source], anchor: str | None) -> str:
     fields = mismatched_sources(sources, anchor)
     listed = "; ".join(f"{label}: {', '.join(f)}" for label, f in fields.items())
-    return (f"sources coded under another condition than the anchor {anchor}'s ({listed}); BD-rates between them "
-            "compare conditions as much as codecs: pass --allow-condition-mismatch to compute them anyway, flagged")
+    home = _home(sources, anchor) if anchor else None
+    other = next((s for s in sources if s.label in fields), None)
+    pointer = (f" (evaluate.py diff {home.path} {other.path} lists every difference and its known effect)"
+               if home is not None and other is not None and home.path and other.path else "")
+    return (f"sources coded under another condition than the anchor {anchor}'s ({listed}){pointer}; BD-rates "
+            "between them compare conditions as much as codecs: pass --allow-condition-mismatch to compute them "
+            "anyway, flagged")
 
 
 def _home(sources: list[Source], anchor: str) -> Source | None:

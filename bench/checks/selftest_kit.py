@@ -10,7 +10,7 @@ copy with noise on V only (VMAF is asymmetric; U and V carry errors 10 dB apart)
 
 The same clips, the suite's measurements of them (:meth:`Clips.view`) and ffmpeg run by hand on them
 (:meth:`Clips.by_hand`, with the parsers of what each filter prints) serve the reference tests
-(tests/test_reference_metrics.py): one implementation, so the tests and the command compare the same things.
+(tests/metrics/test_reference_metrics.py): one implementation, so the tests and the command compare the same things.
 """
 
 from __future__ import annotations

@@ -14,13 +14,15 @@ must not silently fall back to a default.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import hashlib
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -276,10 +278,27 @@ def _typed(value: Any, kind: type | tuple[type, ...], file: Path, where: str,
     return value
 
 
+# Set while a condition is read only to be compared (``diff``): an unset ${VAR} is left as written, since
+# variables name where things are (a checkout, a data root), never a protocol setting.
+_KEEP_UNSET_ENV: contextvars.ContextVar[bool] = contextvars.ContextVar("keep_unset_env", default=False)
+
+
+@contextlib.contextmanager
+def unset_variables_kept() -> Iterator[None]:
+    """Within it, conditions and descriptors load with unset ``${VAR}``s left as written instead of refused."""
+    token = _KEEP_UNSET_ENV.set(True)
+    try:
+        yield
+    finally:
+        _KEEP_UNSET_ENV.reset(token)
+
+
 def _expand_env(node: Any, file: Path, where: str = "") -> Any:
     if isinstance(node, str):
         def sub(m: re.Match[str]) -> str:
             var = m.group(1)
+            if var not in os.environ and _KEEP_UNSET_ENV.get():
+                return m.group(0)
             if var not in os.environ:
                 raise ConditionError(f"{file}: {where or '(top level)'}: environment variable {var} is not set "
                                      f"(used as ${{{var}}}); set it or change the value")
@@ -781,11 +800,25 @@ def _data_root(path: Path, cli: str | Path | None, in_file: str | None, dataset_
     return None
 
 
-def load_condition(path: str | Path, data_root: str | Path | None = None) -> Condition:
+def condition_path(text: str) -> Path:
+    """A condition given as a file, or by name: ./conditions/NAME.yaml, then the suite's conditions/NAME.yaml."""
+    path = Path(text)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in text:
+        return path
+    for folder in (Path.cwd() / "conditions", REPO_ROOT / "conditions"):
+        if (folder / f"{text}.yaml").is_file():
+            return folder / f"{text}.yaml"
+    return path  # not found: the loader names it
+
+
+def load_condition(path: str | Path, data_root: str | Path | None = None,
+                   overrides: Mapping[str, Any] | None = None) -> Condition:
     """Read, merge, expand and validate a condition file. ``data_root`` (from ``--data-root``) wins over the
-    file's ``data_root``, which wins over the ``LVCBENCH_DATA_ROOT`` environment variable."""
+    file's ``data_root``, which wins over the ``LVCBENCH_DATA_ROOT`` environment variable. OVERRIDES (the Python
+    API's) merge over the file as a condition that ``extends:`` it would: mappings key by key, lists replace, a
+    None value unsets."""
     path = Path(path)
-    merged = _load_with_extends(path)
+    merged = _merge(_load_with_extends(path), dict(overrides)) if overrides else _load_with_extends(path)
     text = path.read_text(encoding="utf-8")
     doc = _Section(_expand_env(merged, path), "", path)
     name = doc.get("name", str, path.stem, check=name_problem)

@@ -77,6 +77,15 @@ DATASETS: dict[str, list[SequenceInfo]] = {
     "mcl_jcv": _mcl_jcv(),
     "ustc_td": _USTC_TD,
 }
+# Combined manifests for published protocols that test several sets together (the SequenceInfo objects above,
+# nothing re-typed; conditions/dcvc_*.yaml and dhvc_*.yaml use them):
+# - dcvc_yuv420: HEVC B, C, D, E, UVG, MCL-JCV (53 sequences), the classes of microsoft/DCVC's test configs
+#   (test_cfg/all_yuv420.json, DCVC-family/*/dataset_config_example*.json at commit
+#   54e88645e1b4edac0694228ab2f44ed8818e345b), less their HEVC_RGB class, which has no manifest here.
+# - dhvc_1_0: UVG, MCL-JCV, HEVC B (42 sequences), "Test dataset: UVG、MCL-JCV、HEVC Class B" of NJUVISION/DHVC
+#   dhvc-1.0/README.md line 13 at commit 145b8b3ee2847303dc46e5d865c8fe60b95940a5.
+DATASETS["dcvc_yuv420"] = [*_HEVC, *DATASETS["uvg"], *DATASETS["mcl_jcv"]]
+DATASETS["dhvc_1_0"] = [*DATASETS["uvg"], *DATASETS["mcl_jcv"], *DATASETS["hevc_b"]]
 
 
 def dataset_names() -> list[str]:

@@ -50,7 +50,7 @@ _PARALLEL_MIN_ROWS = 256  # below this a frame's rows are not split across threa
 # pytorch_msssim's window, _fspecial_gauss_1d(11, 1.5): exp(-x^2 / 2 sigma^2) normalised, in float32. Kept as
 # its exact float32 values rather than recomputed: numpy's exp differs from torch's in the last bit, and a window
 # whose sum is off by 1e-7 moves sigma^2 = E[x^2] - mu^2 of a flat 8-bit area by 0.006, MS-SSIM by about 2e-6
-# (measured). tests/test_fast_metrics.py checks these against pytorch_msssim.
+# (measured). tests/metrics/test_fast_metrics.py checks these against pytorch_msssim.
 GAUSSIAN_WINDOW = (0.0010283804, 0.007598758, 0.036000773, 0.10936069, 0.21300553, 0.26601171,
                    0.21300553, 0.10936069, 0.036000773, 0.007598758, 0.0010283804)
 

@@ -169,6 +169,12 @@ def test_narrowed_frames_start_at_the_conditions_first_and_are_refused_beside_th
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: no BD table: sources coded under another condition") and len(err.splitlines()) == 1
     assert "small.first2" in err
+    # ... and says which command lists the differences; that command names the narrowing as a coding difference.
+    assert f"(evaluate.py diff {results / 'small'} {results / 'small.first2'} lists every difference" in err
+    assert main(["diff", str(results / "small"), str(results / "small.first2")]) == 1
+    listed = capsys.readouterr().out
+    assert "\ncoding (2 fields)\n  frames.count: 3 -> 2\n" in listed, listed
+    assert "  narrowed: no: the whole condition -> narrowed from small: first 2 frames\n" in listed, listed
     assert main([*both, "--anchor", "small:x265", "--allow-condition-mismatch"]) == 0
     out = capsys.readouterr().out
     assert "frames.count" in out or "narrowed" in out, out

@@ -6,11 +6,13 @@ came from::
 
     {"format": "lvc-bench published curve", "version": 1, "id": ..., "codec": <name in tables>,
      "title": ..., "condition": <the producer's test condition, in words>,
+     "protocol": <what of that condition the producer's files state, in a condition's field names>,
      "source": {"repository", "path", "commit", "licence", "copyright", "url"}, "records": [...]}
 
 These are published numbers under their producers' conditions (frame counts, intra periods, colour paths
 and metric code that are not ours), so a report shows them as such and BD tables flag every cell against
-them. ``build`` is how each file was made (see ``README.md`` beside this module for the exact calls).
+them; ``protocol`` is what ``evaluate.py diff`` compares with a condition (a field it does not hold is not
+stated by the producer, and is shown as such). ``build`` is how each file was made (see ``README.md`` beside this module for the exact calls).
 """
 
 from __future__ import annotations
@@ -46,8 +48,20 @@ def load(curve_id: str) -> dict[str, Any]:
     return data
 
 
+def protocol(curve_id: str) -> dict[str, Any]:
+    """The protocol of a published curve, flattened as :func:`bench.conditions.diff.protocol` flattens a
+    condition's: what its file states, its sequences (unless a dataset average), its name and title."""
+    from bench.conditions.diff import flatten
+
+    data = load(curve_id)
+    names = sorted({r["sequence"]["name"] for r in data["records"] if "dataset_average" not in r["sequence"]})
+    return flatten({"name": curve_id, "description": data["title"], **({"sequences": names} if names else {}),
+                    **data.get("protocol", {})})
+
+
 def build(source_file: Path, curve_id: str, codec: str, title: str, condition: str, source: dict[str, str],
-          given: GivenGeometry | None = None, only_group: str | None = None) -> dict[str, Any]:
+          given: GivenGeometry | None = None, only_group: str | None = None,
+          protocol: dict[str, Any] | None = None) -> dict[str, Any]:
     """A curve file's content from a producer's file (kept as imported; bulky per-point reports dropped)."""
     records = import_file(source_file, codec, given)
     if only_group is not None:
@@ -62,4 +76,5 @@ def build(source_file: Path, curve_id: str, codec: str, title: str, condition: s
         reported = r.get("codec_reported") or {}
         r["codec_reported"] = {k: reported[k] for k in ("qp", "description", "unmapped") if k in reported}
     return {"format": FORMAT, "version": VERSION, "id": curve_id, "codec": codec, "title": title,
-            "condition": condition, "source": source, "records": records}
+            "condition": condition, **({"protocol": protocol} if protocol else {}), "source": source,
+            "records": records}

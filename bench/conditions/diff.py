@@ -1,0 +1,222 @@
+"""How two test protocols differ (``evaluate.py diff A B``): every field, grouped by what it changes, each with
+its known effect where one is documented.
+
+A protocol is what a condition fixes, flattened to dotted field names (``colour.matrix``,
+``codec[x265].params.preset``: a codec's name is kept whole, dots and all): from a condition file, from the
+``condition.yaml`` a results folder stores (the condition as that run used it), or from a published curve's
+``protocol`` block. The groups say what a difference can move:
+
+* **coding**: the bitstreams or their decoded frames (sequences, frames, intra period, colour path, spatial
+  handling, each codec's settings and rate points): BD-rates between them compare protocols as much as codecs;
+* **measurement**: the numbers taken from the same bitstreams (which metrics, pooling, PSNR peak, where they
+  are computed, how times are taken);
+* **presentation**: only what a reader sees (names, descriptions, the anchor, curve styles).
+
+A field only one side states (a published curve's protocol says less than a condition) is listed as not stated
+there, not as equal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bench.conditions.condition import Condition
+
+CODING, MEASUREMENT, PRESENTATION = "coding", "measurement", "presentation"
+GROUPS = (CODING, MEASUREMENT, PRESENTATION)
+NOT_STATED = "(not stated)"
+
+# Field-name prefixes of the measurement and presentation groups; every other field is coding (the safe side: a
+# field nobody classified is assumed to change the bitstreams).
+_MEASUREMENT = ("metrics.", "timing")
+_PRESENTATION = ("name", "description", "anchor", "title")
+_CODEC_PRESENTATION = ("description", "display.", "defined_in")
+
+# Known effects, by field prefix (the longest matching prefix wins). Each says what moves and where that is
+# documented or why it follows; none is an estimate of this run's numbers.
+EFFECTS: dict[str, str] = {
+    "colour.matrix": "the YUV/RGB matrix changes every RGB picture and metric; ffmpeg's default (BT.601) against "
+                     "BT.709 moved published RGB results by more than 1 dB (microsoft/DCVC issue #38)",
+    "colour.range": "limited against full range changes every RGB picture and metric from the same YUV",
+    "colour.source_format": "other source samples: RGB sources and YUV 4:2:0 sources are different content "
+                            "(microsoft/DCVC issue #52: two papers' RGB files disagreed)",
+    "colour.coding_format": "what the codec is given; DCVC's test_conditions.md codes YUV content as 4:2:0 and RGB "
+                            "content as 4:4:4 for the traditional anchors",
+    "colour.chroma_upsampling": "how 4:2:0 chroma is brought to 4:4:4 before RGB metrics: RGB values move",
+    "intra_period": "each intra frame costs rate; DCVC's test_conditions.md recommends 32 and calls 10 and 12 "
+                    "not reasonable; -1 (one intra frame) and 32 give different BD-rates (microsoft/DCVC issue #128)",
+    "frames.count": "learned codecs drift over long sequences: 96 frames against all frames changes BD-rates "
+                    "(microsoft/DCVC issue #128)",
+    "frames.first": "other frames are coded",
+    "spatial": "cropping drops content (DCVC 2021 cropped to a multiple of 64); padding codes pixels no metric sees",
+    "sequences": "other content: class means and BD-rates average other sequences",
+    "dataset": "other content: class means and BD-rates average other sequences",
+    "narrowed": "a part of the condition (fewer frames or sequences): its own keys, flagged in BD tables",
+    "metrics.pooling": "the mean of per-frame PSNRs is never below the PSNR of the mean MSE (Jensen's inequality); "
+                       "the gap grows with the spread of per-frame quality",
+    "metrics.psnr_peak": "the PSNR peak of high-bit-depth content: every PSNR moves by a constant "
+                         "(20 log10 of the peaks' ratio)",
+    "metrics.device": "where metrics run: the GPU path equals the CPU path to float rounding (the selftest checks)",
+    "metrics.measures": "which metrics are taken: numbers of the others do not move",
+    "timing": "how times are taken: no quality or rate number moves",
+    "anchor": "the curve BD-rates are computed against",
+}
+_CODEC_EFFECTS = {
+    "adapter": "another codec implementation",
+    "params": "the codec's own settings: other bitstreams",
+    "rate_points": "other rate points: the BD overlap interval moves",
+    "identity": "another codec version or binary (the anchor's version matters: VTM-15 and VTM-17 differ)",
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One field whose values differ (or that one side does not state)."""
+
+    group: str
+    field: str
+    a: Any
+    b: Any
+    note: str
+
+
+_CODEC = re.compile(r"codec\[(.*?)\]")
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, Mapping) and value:
+        for k, v in value.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+    else:
+        out[prefix] = value
+
+
+def flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested mappings to dotted field names; lists and scalars are values. The ``codec`` mapping's keys are
+    codec names, kept whole (they may hold dots): ``codec[NAME].field``."""
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key == "codec" and isinstance(value, Mapping):
+            for name, settings in value.items():
+                _flatten(settings, f"codec[{name}]", out)
+        else:
+            _flatten(value, str(key), out)
+    return out
+
+
+def _codec_of(field: str) -> tuple[str, str] | None:
+    """``codec[NAME].rest`` -> (NAME, rest); None for a field that is not a codec's."""
+    m = _CODEC.match(field)
+    return (m.group(1), field[m.end():].lstrip(".")) if m else None
+
+
+def _codec_protocol(c: Any) -> dict[str, Any]:
+    return {"adapter": c.adapter, "params": dict(c.params), "rate_points": list(c.rate_points),
+            "description": c.description, "display": dict(c.display)}
+
+
+def protocol(condition: Condition) -> dict[str, Any]:
+    """CONDITION's protocol, flattened: what it codes, how it measures, how it presents (defaults written out)."""
+    coding = condition.coding_fields()
+    doc: dict[str, Any] = {
+        "name": condition.name, "description": condition.description, "dataset": condition.dataset,
+        "sequences": [s.name for s in condition.sequences], **coding,
+        # One value, so that a whole condition and a part of it differ in one line.
+        "narrowed": condition.narrowed.describe() if condition.narrowed is not None else "no: the whole condition",
+        "metrics": condition.metrics.describe(), "timing": condition.timing, "anchor": condition.anchor,
+        "codec": {c.name: _codec_protocol(c) for c in condition.codecs},
+    }
+    return flatten(doc)
+
+
+def group_of(field: str) -> str:
+    """The group of a flattened field name."""
+    if (codec := _codec_of(field)) is not None:
+        return PRESENTATION if codec[1].startswith(_CODEC_PRESENTATION) else CODING
+    if field.startswith(_MEASUREMENT):
+        return MEASUREMENT
+    return PRESENTATION if field.split(".")[0] in _PRESENTATION else CODING
+
+
+def effect_of(field: str) -> str:
+    """The documented effect of a difference in FIELD, or ""."""
+    if (codec := _codec_of(field)) is not None:
+        return _CODEC_EFFECTS.get(codec[1].split(".")[0], "")
+    best = max((p for p in EFFECTS if field == p or field.startswith(p + ".")), key=len, default=None)
+    return EFFECTS[best] if best else ""
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _codecs(p: Mapping[str, Any]) -> set[str]:
+    return {c[0] for f in p if (c := _codec_of(f)) is not None}
+
+
+def _codec_summary(p: Mapping[str, Any], name: str) -> str:
+    adapter, points = p.get(f"codec[{name}].adapter"), p.get(f"codec[{name}].rate_points")
+    return f"{adapter or 'a codec'}" + (f" at {_shown(points)}" if points is not None else "")
+
+
+def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Difference]:
+    """Every field of A or B whose values differ, in group order, then by field name. A codec only one side
+    has is one line, not one per setting."""
+    only = _codecs(a) ^ _codecs(b)
+    fields = sorted({f for f in {*a, *b} if (_codec_of(f) or ("",))[0] not in only},
+                    key=lambda f: (GROUPS.index(group_of(f)), f))
+    out = [Difference(group_of(f), f, a.get(f, NOT_STATED), b.get(f, NOT_STATED), effect_of(f))
+           for f in fields if not (f in a and f in b and _same(a[f], b[f]))]
+    out += [Difference(CODING, f"codec[{name}]", _codec_summary(a, name) if name in _codecs(a) else "(absent)",
+                       _codec_summary(b, name) if name in _codecs(b) else "(absent)",
+                       "a codec only one side codes") for name in sorted(only)]
+    return sorted(out, key=lambda d: GROUPS.index(d.group))
+
+
+def _sequences(a: Any, b: Any) -> str | None:
+    """Two sequence lists as what they share and what each adds, not as two long lists."""
+    if not (isinstance(a, list) and isinstance(b, list)):
+        return None
+    only_a, only_b = [s for s in a if s not in b], [s for s in b if s not in a]
+    parts = [f"{len(a)} -> {len(b)} sequences, {len(a) - len(only_a)} in both"]
+    parts += [f"only in A: {', '.join(only_a)}"] if only_a else []
+    parts += [f"only in B: {', '.join(only_b)}"] if only_b else []
+    return "; ".join(parts)
+
+
+def _shown(value: Any, field: str = "") -> str:
+    if value is None and field == "frames.count":
+        return "all frames"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def _unstated(diffs: list[Difference], side: str) -> str:
+    fields = [f"{d.field} ({_shown(d.a if side == 'B' else d.b, d.field)})" for d in diffs
+              if (d.b if side == "B" else d.a) == NOT_STATED]
+    return f"  not stated by {side}: {', '.join(fields)}" if fields else ""
+
+
+def render(diffs: list[Difference], label_a: str, label_b: str) -> str:
+    """The differences as text: a heading per group, a line per field both sides state (A's value -> B's) with
+    its effect below, then the fields only one side states, on one line per side."""
+    if not diffs:
+        return f"{label_a} and {label_b}: no field differs"
+    lines = [f"A: {label_a}", f"B: {label_b}"]
+    for group in GROUPS:
+        mine = [d for d in diffs if d.group == group]
+        if not mine:
+            continue
+        lines += ["", f"{group} ({len(mine)} field{'s' if len(mine) != 1 else ''})"]
+        for d in mine:
+            if NOT_STATED not in (d.a, d.b):
+                both = _sequences(d.a, d.b) if d.field == "sequences" else None
+                lines.append(f"  {d.field}: {both or f'{_shown(d.a, d.field)} -> {_shown(d.b, d.field)}'}")
+                lines += [f"      {d.note}"] if d.note else []
+        lines += [text for side in ("B", "A") if (text := _unstated(mine, side))]
+    return "\n".join(lines)
