@@ -213,6 +213,7 @@ def test_bad_sequence_files_are_refused_before_coding(tmp_path: Path, clip_dir: 
     assert message in _validate_error(cond, capsys)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_output_options_naming_a_file(finished: tuple[Path, Path], tmp_path: Path,
                                       capsys: pytest.CaptureFixture) -> None:

@@ -143,6 +143,7 @@ yaml_fragment = st.sampled_from([
 ])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(parts=st.lists(st.one_of(yaml_fragment, st.text(max_size=10)), min_size=1, max_size=5))
 def test_condition_loader_never_crashes_on_raw_yaml(parts: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:

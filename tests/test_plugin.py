@@ -87,6 +87,7 @@ def test_check_adapter_by_its_entry_point_name(site: Path, tmp_path: Path) -> No
     assert lines[-1] == f"{len(checks)} checks: {len(checks)} passed"
 
 
+@pytest.mark.slow
 def test_the_examples_own_conformance_test_passes(site: Path, tmp_path: Path) -> None:
     # Run from elsewhere, so that lvcbench_example is the installed copy, not the source folder.
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",

@@ -128,6 +128,7 @@ def test_every_architecture_codes_and_decodes(arch: str, rgb_clip: Path, tmp_pat
     assert result.processing["padding"]["model_size"] == [-(-64 // multiple) * multiple] * 2
 
 
+@pytest.mark.slow
 def test_decoder_that_does_not_reproduce_the_encoder_fails_the_job(rgb_clip: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     adapter = adapter_class("compressai")({"architecture": "bmshj2018-hyperprior", "weights": "random"})

@@ -137,6 +137,7 @@ def doc_command(text: str, job: Any, width: int, height: int) -> list[str]:
     return shlex.split(text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("intra_period", [16, -1])
 @pytest.mark.parametrize(("doc", "colour", "out_depth"), [
     (DOC_YUV420, "{source_format: yuv420p, matrix: bt709, range: limited}", "8"),

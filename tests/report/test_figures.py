@@ -136,6 +136,7 @@ def test_every_exported_figure_passes(exported: dict[str, Any]) -> None:
     assert len(quicklook) == 4 and all(len(f["curves"]) == 4 for f in quicklook)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_two_runs_are_told_apart_and_say_how_they_differ(exported: dict[str, Any]) -> None:
     figure = next(f for f in exported["seen"].under(exported["two"]) if f["path"].name == "rd_classes_psnr_y.pdf")
@@ -157,6 +158,7 @@ def test_two_runs_are_told_apart_and_say_how_they_differ(exported: dict[str, Any
                                                       body, re.S).group(1)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_published_curves_keep_their_codecs_colour_and_the_legend_keeps_every_curve(exported: dict[str, Any]
                                                                                     ) -> None:
@@ -206,6 +208,7 @@ def test_the_latex_check_finds_an_overfull_table(tmp_path: Path) -> None:
     assert problems and "TABLE wide.tex: Overfull \\hbox" in problems[0]
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_every_latex_table_and_figure_sets_in_a_two_column_page(exported: dict[str, Any], tmp_path: Path) -> None:
     if PDFLATEX is None:  # .ci/run installs Debian's TeX packages; elsewhere this check is skipped
@@ -277,6 +280,7 @@ def test_the_per_frame_view_follows_the_selected_metric(exported: dict[str, Any]
         assert 'stroke-dasharray="5,3"' in chart.group(1) and 'fill="#fff"' in chart.group(1)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.chromium
 def test_the_page_draws_no_empty_chart_and_lists_every_curve_drawn(exported: dict[str, Any], tmp_path: Path) -> None:

@@ -101,6 +101,7 @@ def test_display_block_is_checked(tmp_path: Path) -> None:
             load_condition(cond)
 
 
+@pytest.mark.slow
 def test_paper_figures_embed_truetype_fonts_at_column_and_page_width(tmp_path: Path) -> None:
     from bench.report.plots import COLUMN_W, PAGE_W, export_rd_figures
 

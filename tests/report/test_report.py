@@ -88,6 +88,7 @@ def test_demo_report_in_headless_chromium(demo_report: Path, tmp_path: Path) -> 
     assert shot.returncode == 0 and (tmp_path / "report.png").stat().st_size > 50_000
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.chromium
 def test_drag_zooms_a_chart_and_double_click_zooms_out(demo_report: Path, tmp_path: Path) -> None:
@@ -111,6 +112,7 @@ document.body.setAttribute('data-probe', JSON.stringify([before, zoomed, ticks()
     assert zoomed != before and after == before
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_report_exports(demo_report: Path) -> None:
     root = demo_report.parent
