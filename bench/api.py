@@ -18,6 +18,7 @@ evaluations) and published curves in, the BD tables out, refused across conditio
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,9 @@ class Evaluation:
         return frames_frame(self.records)
 
     def bd(self, anchor: str | None = None, **options: Any) -> BDTables:
-        """This run's BD tables against ANCHOR (default: the condition's); OPTIONS as :func:`bd` takes them."""
+        """This run's BD tables against ANCHOR (default: the condition's), from this evaluation's own records
+        (not what its folder holds now: a later evaluation under the same name replaces its planned jobs);
+        OPTIONS as :func:`bd` takes them."""
         anchor = anchor or self.condition.anchor
         if anchor is None:
             raise BenchError(f"{self.condition.name}: no anchor: name one (run.bd('x265'))")
@@ -110,23 +113,24 @@ def evaluate(condition: str | Path, *, codecs: Sequence[str | Mapping[str, Any]]
              reports: str | Path = "reports") -> Evaluation:
     """Run CONDITION (a file, or a name as ``--conditions`` takes it) and return its records. NAME: the results
     folder's name (default: the condition's; give one per checkpoint or codec set that should not share it)."""
-    from bench.conditions.condition import condition_path, load_condition, narrow
+    from bench.conditions.condition import condition_path, load_condition, narrow, unset_variables_kept
+    from bench.report.run_outputs import read_run_records
     from bench.run.runner import RunOptions, run_condition
     from bench.store.results import ResultStore
 
     path = condition_path(str(condition))
-    base = load_condition(path, data_root)
-    loaded = load_condition(path, data_root, _overrides(base.anchor, codecs, name, anchor))
+    with unset_variables_kept():  # only its anchor is read: codecs that will not run need no checkout
+        base_anchor = load_condition(path, data_root).anchor
+    loaded = load_condition(path, data_root, _overrides(base_anchor, codecs, name, anchor))
     cond = narrow(loaded, frames, None if sequences is None else list(sequences))
-    outcome = run_condition(cond, RunOptions(results_dir=Path(results), jobs=jobs, progress=progress,
-                                             retry_failed=retry_failed))
-    if outcome.stopped is not None:
-        raise KeyboardInterrupt(outcome.stopped)
-    store = ResultStore(Path(results) / cond.name)
-    page = _write_outputs(cond, outcome.jobs, Path(results), Path(reports)) if report else None
-    from bench.report.run_outputs import read_run_records
-
-    records = read_run_records(store, outcome.jobs, cond.metrics).by_job
+    with contextlib.ExitStack() as hold:  # the folder stays locked until its records (and outputs) are read
+        outcome = run_condition(cond, RunOptions(results_dir=Path(results), jobs=jobs, progress=progress,
+                                                 retry_failed=retry_failed, hold=hold))
+        if outcome.stopped is not None:
+            raise KeyboardInterrupt(outcome.stopped)
+        store = ResultStore(Path(results) / cond.name)
+        page = _write_outputs(cond, outcome.jobs, Path(results), Path(reports)) if report else None
+        records = read_run_records(store, outcome.jobs, cond.metrics).by_job
     return Evaluation(cond, store.root.resolve(), records, outcome.coded, len(outcome.failed), page)
 
 
@@ -152,7 +156,15 @@ def bd(sources: Sequence[Evaluation | str | Path], anchor: str, *, published: Se
     from bench.report.bd_files import compute_bd_tables
     from bench.report.tables import summary_frame
 
-    found = sources_from([str(s.results_dir) if isinstance(s, Evaluation) else str(s) for s in sources], published)
+    evaluations = [s for s in sources if isinstance(s, Evaluation)]
+    folders = [e.results_dir for e in evaluations]
+    if len(set(folders)) < len(folders):
+        twice = next(f for f in folders if folders.count(f) > 1)
+        raise BenchError(f"two evaluations of one results folder ({twice}): the later one's jobs replaced the "
+                         "earlier one's there; give each its own name= to compare them side by side")
+    # An evaluation's own records, not what its folder holds now (a later evaluation may have replaced them).
+    found = sources_from([str(s.results_dir) if isinstance(s, Evaluation) else str(s) for s in sources], published,
+                         loaded={e.results_dir: e.records for e in evaluations})
     if mismatched_sources(found, anchor) and not allow_condition_mismatch:
         raise BenchError(f"no BD table: {mismatch_message(found, anchor)}")
     points = summary_frame([r for s in found for r in s.records])

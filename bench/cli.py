@@ -181,8 +181,8 @@ def _check_commands(sub: argparse._SubParsersAction) -> None:
     val.add_argument("--data-root", type=Path)
 
     diff = sub.add_parser("diff", help="how two protocols differ: conditions, results folders or published curves; "
-                          "every field, grouped as coding, measurement and presentation, with its known effect; "
-                          "exit 1 when any differs")
+                          "every field, grouped as coding, measurement, environment and presentation, with its known "
+                          "effect; exit 1 when a coding or measurement field differs")
     for side in ("a", "b"):
         diff.add_argument(side, metavar=side.upper(), help="a condition (file or name), a run's results folder "
                           "(results/NAME: its stored condition.yaml) or a published curve id (evaluate.py ls)")
@@ -665,8 +665,12 @@ def _protocol(text: str) -> tuple[str, dict[str, Any]]:
         if not (path / "condition.yaml").is_file():
             raise BenchError(f"{path}: no condition.yaml in it, so not a run's results folder; give a run's folder "
                              "(results/NAME), a condition file or name, or a published curve id (evaluate.py ls)")
+        from bench.conditions.diff import with_identities
+        from bench.store.results import ResultStore
+
         with unset_variables_kept():
-            return f"results folder {path}", protocol(load_condition(path / "condition.yaml"))
+            stated = protocol(load_condition(path / "condition.yaml"))
+        return f"results folder {path}", with_identities(stated, list(ResultStore(path).run_records()))
     if text in catalogue():
         return f"published curve {text}", published_protocol(text)
     with unset_variables_kept():  # a checkout's ${VAR} names where it is, not what the protocol is
@@ -674,12 +678,12 @@ def _protocol(text: str) -> tuple[str, dict[str, Any]]:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from bench.conditions.diff import differences, render
+    from bench.conditions.diff import changes_numbers, differences, render
 
     (label_a, a), (label_b, b) = _protocol(args.a), _protocol(args.b)
     found = differences(a, b)
     print(render(found, label_a, label_b))
-    return 1 if found else 0
+    return 1 if changes_numbers(found) else 0
 
 
 def _validate(args: argparse.Namespace) -> int:

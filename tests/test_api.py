@@ -71,3 +71,21 @@ def test_your_own_model_through_model_codec(tmp_path: Path) -> None:
     assert all(r["codec"]["adapter"] == "python-model" for r in run.records)
     with pytest.raises(Exception, match="no anchor"):
         run.bd()
+
+
+@pytest.mark.integration
+def test_an_evaluation_keeps_its_own_records_when_a_later_one_reuses_its_folder(tmp_path: Path) -> None:
+    """Two 'checkpoints' (x264 presets) evaluated under one name share the anchor's records; each evaluation's BD
+    table is computed from its own records, and comparing the two in one table asks for a name each."""
+    def checkpoint(preset: str) -> api.Evaluation:
+        return api.evaluate("demo", codecs=[{"descriptor": "x264", "params": {"preset": preset}}, "x265"],
+                            name="ck", sequences=["HopperPan"], frames=2, results=tmp_path / "results")
+
+    first, second = checkpoint("ultrafast"), checkpoint("slow")
+    assert second.coded == 4  # x265's four jobs were found, x264's coded again
+    bits = [sorted(e.summary.loc[e.summary["codec"] == "x264", "bpp"]) for e in (first, second)]
+    assert bits[0] != bits[1]
+    values = [float(e.bd("x265").classes["value"].iloc[0]) for e in (first, second)]
+    assert values[0] != values[1]
+    with pytest.raises(Exception, match="two evaluations of one results folder"):
+        api.bd([first, second], "x265")

@@ -10,7 +10,12 @@ A protocol is what a condition fixes, flattened to dotted field names (``colour.
   handling, each codec's settings and rate points): BD-rates between them compare protocols as much as codecs;
 * **measurement**: the numbers taken from the same bitstreams (which metrics, pooling, PSNR peak, where they
   are computed, how times are taken);
-* **presentation**: only what a reader sees (names, descriptions, the anchor, curve styles).
+* **environment**: where things are and how they run (a codec's checkout, interpreter, threads: the parameters
+  its adapter declares as not changing results), which no number depends on;
+* **presentation**: only what a reader sees (names, descriptions, curve styles).
+
+Lists whose order means nothing (the sequences, the measures) are compared as sets. For a results folder the
+codecs' identities as its records store them (versions, binary and checkpoint hashes) are compared too.
 
 A field only one side states (a published curve's protocol says less than a condition) is listed as not stated
 there, not as equal.
@@ -26,31 +31,33 @@ from typing import Any
 
 from bench.conditions.condition import Condition
 
-CODING, MEASUREMENT, PRESENTATION = "coding", "measurement", "presentation"
-GROUPS = (CODING, MEASUREMENT, PRESENTATION)
+CODING, MEASUREMENT, ENVIRONMENT, PRESENTATION = "coding", "measurement", "environment", "presentation"
+GROUPS = (CODING, MEASUREMENT, ENVIRONMENT, PRESENTATION)
+_UNORDERED = ("sequences", "metrics.measures")
 NOT_STATED = "(not stated)"
 
 # Field-name prefixes of the measurement and presentation groups; every other field is coding (the safe side: a
 # field nobody classified is assumed to change the bitstreams).
-_MEASUREMENT = ("metrics.", "timing")
-_PRESENTATION = ("name", "description", "anchor", "title")
+_MEASUREMENT = ("metrics.", "timing", "anchor")
+_PRESENTATION = ("name", "description", "title")
 _CODEC_PRESENTATION = ("description", "display.", "defined_in")
 
 # Known effects, by field prefix (the longest matching prefix wins). Each says what moves and where that is
 # documented or why it follows; none is an estimate of this run's numbers.
 EFFECTS: dict[str, str] = {
-    "colour.matrix": "the YUV/RGB matrix changes every RGB picture and metric; ffmpeg's default (BT.601) against "
-                     "BT.709 moved published RGB results by more than 1 dB (microsoft/DCVC issue #38)",
+    "colour.matrix": "the YUV/RGB matrix changes every RGB picture and metric (in microsoft/DCVC issue #38 the "
+                     "conversion used to make RGB test data, ffmpeg's default against DCVC's, moved results by "
+                     "more than 1 dB)",
     "colour.range": "limited against full range changes every RGB picture and metric from the same YUV",
     "colour.source_format": "other source samples: RGB sources and YUV 4:2:0 sources are different content "
                             "(microsoft/DCVC issue #52: two papers' RGB files disagreed)",
     "colour.coding_format": "what the codec is given; DCVC's test_conditions.md codes YUV content as 4:2:0 and RGB "
                             "content as 4:4:4 for the traditional anchors",
     "colour.chroma_upsampling": "how 4:2:0 chroma is brought to 4:4:4 before RGB metrics: RGB values move",
-    "intra_period": "each intra frame costs rate; DCVC's test_conditions.md recommends 32 and calls 10 and 12 "
-                    "not reasonable; -1 (one intra frame) and 32 give different BD-rates (microsoft/DCVC issue #128)",
-    "frames.count": "learned codecs drift over long sequences: 96 frames against all frames changes BD-rates "
-                    "(microsoft/DCVC issue #128)",
+    "intra_period": "each intra frame costs rate and resets drift; DCVC's test_conditions.md recommends 32 and calls "
+                    "10 and 12 not reasonable",
+    "frames.count": "other frames are coded, and learned codecs' quality drifts along a sequence: 96 frames and all "
+                    "frames give different BD-rates (microsoft/DCVC issue #128 asks which of the two a paper used)",
     "frames.first": "other frames are coded",
     "spatial": "cropping drops content (DCVC 2021 cropped to a multiple of 64); padding codes pixels no metric sees",
     "sequences": "other content: class means and BD-rates average other sequences",
@@ -63,7 +70,7 @@ EFFECTS: dict[str, str] = {
     "metrics.device": "where metrics run: the GPU path equals the CPU path to float rounding (the selftest checks)",
     "metrics.measures": "which metrics are taken: numbers of the others do not move",
     "timing": "how times are taken: no quality or rate number moves",
-    "anchor": "the curve BD-rates are computed against",
+    "anchor": "the curve every BD-rate is computed against: every BD number moves",
 }
 _CODEC_EFFECTS = {
     "adapter": "another codec implementation",
@@ -133,10 +140,40 @@ def protocol(condition: Condition) -> dict[str, Any]:
     return flatten(doc)
 
 
-def group_of(field: str) -> str:
-    """The group of a flattened field name."""
+def _affects_result(adapter: Any, param: str) -> bool:
+    """Whether ADAPTER's parameter PARAM changes results, as the adapter declares it (unknown: it does)."""
+    from bench.adapters import adapter_class
+
+    try:
+        declared = adapter_class(str(adapter)).PARAMS.get(param)
+    except Exception:  # an adapter this installation lacks (a plug-in's): assume the parameter matters
+        return True
+    return declared is None or declared.affects_result
+
+
+def with_identities(protocol: dict[str, Any], records: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """PROTOCOL with each codec's identity as the first of RECORDS of that codec stores it (versions, binary and
+    checkpoint hashes: what a condition file cannot say), flattened under ``codec[NAME].identity``."""
+    seen: dict[str, Mapping[str, Any]] = {}
+    for r in records:
+        codec = r.get("codec") or {}
+        if r.get("status") == "ok" and codec.get("name") not in seen:
+            seen[str(codec.get("name"))] = codec.get("identity") or {}
+    return {**protocol, **flatten({"codec": {name: {"identity": identity} for name, identity in seen.items()}})}
+
+
+def changes_numbers(diffs: list[Difference]) -> bool:
+    """Whether any difference can move a number: one of coding or measurement."""
+    return any(d.group in (CODING, MEASUREMENT) for d in diffs)
+
+
+def group_of(field: str, adapter: Any = None) -> str:
+    """The group of a flattened field name (ADAPTER: the codec's adapter, for a codec's parameter)."""
     if (codec := _codec_of(field)) is not None:
-        return PRESENTATION if codec[1].startswith(_CODEC_PRESENTATION) else CODING
+        rest = codec[1]
+        if rest.startswith("params.") and adapter is not None and not _affects_result(adapter, rest.split(".")[1]):
+            return ENVIRONMENT
+        return PRESENTATION if rest.startswith(_CODEC_PRESENTATION) else CODING
     if field.startswith(_MEASUREMENT):
         return MEASUREMENT
     return PRESENTATION if field.split(".")[0] in _PRESENTATION else CODING
@@ -150,8 +187,12 @@ def effect_of(field: str) -> str:
     return EFFECTS[best] if best else ""
 
 
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+def _same(a: Any, b: Any, field: str = "") -> bool:
+    def canonical(v: Any) -> Any:
+        if field in _UNORDERED and isinstance(v, list):
+            return sorted(json.dumps(x, sort_keys=True, default=str) for x in v)
+        return v
+    return json.dumps(canonical(a), sort_keys=True, default=str) == json.dumps(canonical(b), sort_keys=True, default=str)
 
 
 def _codecs(p: Mapping[str, Any]) -> set[str]:
@@ -167,10 +208,16 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Difference]:
     """Every field of A or B whose values differ, in group order, then by field name. A codec only one side
     has is one line, not one per setting."""
     only = _codecs(a) ^ _codecs(b)
+
+    def group(f: str) -> str:
+        codec = _codec_of(f)
+        return group_of(f, (a.get(f"codec[{codec[0]}].adapter") or b.get(f"codec[{codec[0]}].adapter"))
+                        if codec else None)
+
     fields = sorted({f for f in {*a, *b} if (_codec_of(f) or ("",))[0] not in only},
-                    key=lambda f: (GROUPS.index(group_of(f)), f))
-    out = [Difference(group_of(f), f, a.get(f, NOT_STATED), b.get(f, NOT_STATED), effect_of(f))
-           for f in fields if not (f in a and f in b and _same(a[f], b[f]))]
+                    key=lambda f: (GROUPS.index(group(f)), f))
+    out = [Difference(group(f), f, a.get(f, NOT_STATED), b.get(f, NOT_STATED), effect_of(f))
+           for f in fields if not (f in a and f in b and _same(a[f], b[f], f))]
     out += [Difference(CODING, f"codec[{name}]", _codec_summary(a, name) if name in _codecs(a) else "(absent)",
                        _codec_summary(b, name) if name in _codecs(b) else "(absent)",
                        "a codec only one side codes") for name in sorted(only)]
@@ -182,7 +229,7 @@ def _sequences(a: Any, b: Any) -> str | None:
     if not (isinstance(a, list) and isinstance(b, list)):
         return None
     only_a, only_b = [s for s in a if s not in b], [s for s in b if s not in a]
-    parts = [f"{len(a)} -> {len(b)} sequences, {len(a) - len(only_a)} in both"]
+    parts = [f"{len(a)} -> {len(b)} sequences, {len(a) - len(only_a)} in both (order aside)"]
     parts += [f"only in A: {', '.join(only_a)}"] if only_a else []
     parts += [f"only in B: {', '.join(only_b)}"] if only_b else []
     return "; ".join(parts)

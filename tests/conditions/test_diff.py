@@ -14,7 +14,15 @@ from bench.bd.published import protocol as published_protocol
 from bench.cli import main
 from bench.conditions.condition import load_condition
 from bench.conditions.datasets import dataset
-from bench.conditions.diff import CODING, MEASUREMENT, PRESENTATION, differences, protocol
+from bench.conditions.diff import (
+    CODING,
+    ENVIRONMENT,
+    MEASUREMENT,
+    PRESENTATION,
+    differences,
+    protocol,
+    with_identities,
+)
 from bench.errors import ConditionError
 
 BASE = """
@@ -54,7 +62,7 @@ def test_each_difference_is_in_the_group_of_what_it_changes(tmp_path: Path, clip
         "name": (PRESENTATION, "a", "b"),
         "codec[x265].display.label": (PRESENTATION, "x265", "mine"),
     }
-    assert "microsoft/DCVC issue #128" in found["intra_period"].note
+    assert "test_conditions.md recommends 32" in found["intra_period"].note
     assert "microsoft/DCVC issue #38" in found["colour.matrix"].note
     assert "Jensen" in found["metrics.pooling"].note
     assert found["codec[x265].params.preset"].note.startswith("the codec's own settings")
@@ -72,6 +80,9 @@ def test_the_same_protocol_has_no_difference_and_exits_0(tmp_path: Path, clip_di
     assert main(["diff", str(a), str(_write(tmp_path, clip_dir, "other", ip=8))]) == 1
     out = capsys.readouterr().out
     assert "  intra_period: 4 -> 8\n" in out and "presentation (1 field)\n  name: same -> other" in out
+    # Only a name or a style differs: nothing that moves a number, exit 0 (a script can ask "same protocol?").
+    assert main(["diff", str(a), str(_write(tmp_path, clip_dir, "renamed", label="mine"))]) == 0
+    assert "presentation (2 fields)" in capsys.readouterr().out
 
 
 def test_a_codec_only_one_side_codes_is_one_line(tmp_path: Path, clip_dir: Path) -> None:
@@ -122,7 +133,31 @@ def test_against_a_paper_preset_whose_codecs_need_a_checkout(monkeypatch: pytest
     assert main(["diff", "conditions/hevc_b_ip32.yaml", "dcvc_fm_yuv420_all_ip-1"]) == 1
     out = capsys.readouterr().out
     assert "  frames.count: 96 -> all frames\n" in out and "  intra_period: 32 -> -1\n" in out
-    assert "  sequences: 5 -> 53 sequences, 5 in both; only in B: BQMall, BasketballDrill," in out
+    assert "  sequences: 5 -> 53 sequences, 5 in both (order aside); only in B: BQMall, BasketballDrill," in out
     assert "  codec[dcvc-fm]: (absent) -> dcvc-fm at [0, 21, 42, 63]\n" in out
     with pytest.raises(ConditionError, match="environment variable LVCBENCH_DCVC_ROOT is not set"):
         load_condition("conditions/dcvc_fm_yuv420_all_ip-1.yaml")
+
+
+def test_order_is_no_difference_and_where_a_codec_is_kept_is_environment(tmp_path: Path, clip_dir: Path) -> None:
+    a = protocol(load_condition(_write(tmp_path, clip_dir, "a")))
+    b = {**a, "sequences": list(reversed(a["sequences"] + ["Other"])), "metrics.measures": a["metrics.measures"][::-1],
+         "codec[x265].params.threads": 8}
+    found = {d.field: d for d in differences(a, b)}
+    assert set(found) == {"sequences", "codec[x265].params.threads"}
+    assert found["codec[x265].params.threads"].group == CODING  # x265's threads change its bitstream
+    assert found["sequences"].group == CODING
+    # A checkout's place is where the code is, not what it codes (the DCVC adapters declare it so).
+    fm = {"codec[fm].adapter": "dcvc-fm", "codec[fm].params.checkout": "/opt/dcvc/DCVC-FM"}
+    [moved] = differences(fm, {**fm, "codec[fm].params.checkout": "${LVCBENCH_DCVC_ROOT}/DCVC-FM"})
+    assert moved.group == ENVIRONMENT
+
+
+def test_a_results_folders_codec_identities_are_compared() -> None:
+    """Two runs of one condition with two builds of a codec differ in coding, by the identity their records keep."""
+    base = {"name": "c", "codec[vtm].adapter": "vtm"}
+    run = [{"status": "ok", "codec": {"name": "vtm", "identity": {"adapter": "vtm", "version": "VTM 17.0"}}}]
+    other = [{"status": "ok", "codec": {"name": "vtm", "identity": {"adapter": "vtm", "version": "VTM 15.0"}}}]
+    [d] = differences(with_identities(base, run), with_identities(base, other))
+    assert (d.field, d.group, d.a, d.b) == ("codec[vtm].identity.version", CODING, "VTM 17.0", "VTM 15.0")
+    assert d.note.startswith("another codec version or binary")
