@@ -204,9 +204,32 @@ def _codec_summary(p: Mapping[str, Any], name: str) -> str:
     return f"{adapter or 'a codec'}" + (f" at {_shown(points)}" if points is not None else "")
 
 
+def _renamed(p: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    out = {}
+    for f, v in p.items():
+        codec = _codec_of(f)
+        out[f"codec[{names[codec[0]]}]{f[len(codec[0]) + 7:]}" if codec and codec[0] in names else f] = v
+    return out
+
+
+def _paired(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A and B with each codec only one side has, whose adapter is that of exactly one codec only the other side
+    has, renamed ``A's name | B's name`` on both sides: the two are compared setting by setting (a paper's RGB
+    model against its YUV one, a published VTM curve against the condition's VTM) instead of listed apart."""
+    only_a, only_b = sorted(_codecs(a) - _codecs(b)), sorted(_codecs(b) - _codecs(a))
+    names: dict[str, str] = {}
+    for adapter in {a.get(f"codec[{n}].adapter") for n in only_a} - {None}:
+        mine = [n for n in only_a if a.get(f"codec[{n}].adapter") == adapter]
+        theirs = [n for n in only_b if b.get(f"codec[{n}].adapter") == adapter]
+        if len(mine) == len(theirs) == 1:
+            names[mine[0]] = names[theirs[0]] = f"{mine[0]} | {theirs[0]}"
+    return _renamed(a, names), _renamed(b, names)
+
+
 def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Difference]:
     """Every field of A or B whose values differ, in group order, then by field name. A codec only one side
-    has is one line, not one per setting."""
+    has is one line, not one per setting, unless it pairs with one only the other side has (:func:`_paired`)."""
+    a, b = _paired(a, b)
     only = _codecs(a) ^ _codecs(b)
 
     def group(f: str) -> str:

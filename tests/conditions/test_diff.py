@@ -161,3 +161,14 @@ def test_a_results_folders_codec_identities_are_compared() -> None:
     [d] = differences(with_identities(base, run), with_identities(base, other))
     assert (d.field, d.group, d.a, d.b) == ("codec[vtm].identity.version", CODING, "VTM 17.0", "VTM 15.0")
     assert d.note.startswith("another codec version or binary")
+
+
+def test_a_codec_each_side_has_under_another_name_is_compared_setting_by_setting(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """DCVC-DC's YUV and RGB presets name their one DCVC-DC codec differently: the same adapter on each side, so
+    its checkpoints and source type are compared, not listed as two unrelated codecs."""
+    monkeypatch.delenv("LVCBENCH_DCVC_ROOT", raising=False)
+    assert main(["diff", "dcvc_dc_yuv420_96f_ip32", "dcvc_dc_rgb_96f_ip32"]) == 1
+    out = capsys.readouterr().out
+    assert "  codec[dcvc-dc | dcvc-dc-rgb].params.src_type: yuv420 -> png\n" in out
+    assert "codec[dcvc-dc]: " not in out and "codec[dcvc-dc-rgb]: " not in out
