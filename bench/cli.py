@@ -741,9 +741,11 @@ def _ls(_: argparse.Namespace) -> int:
                                      if (REPO_ROOT / "codecs" / f"{d.name}.yaml").is_file() else ")")
             for d in sorted(shipped.values(), key=lambda d: d.name)))
     print("conditions: " + ", ".join(sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "conditions").glob("*.yaml"))))
-    from bench.bd.published import catalogue
+    from bench.bd.published import catalogue, load, protocol_words
 
-    print("published curves (--with-published): " + ", ".join(catalogue()))
+    print("published curves (--with-published ID; evaluate.py diff ID CONDITION compares the protocol each states):")
+    for curve_id in catalogue():
+        print(f"  {curve_id}: {load(curve_id)['title']}; {protocol_words(curve_id)}")
     return 0
 
 

@@ -172,3 +172,15 @@ def test_a_codec_each_side_has_under_another_name_is_compared_setting_by_setting
     out = capsys.readouterr().out
     assert "  codec[dcvc-dc | dcvc-dc-rgb].params.src_type: yuv420 -> png\n" in out
     assert "codec[dcvc-dc]: " not in out and "codec[dcvc-dc-rgb]: " not in out
+
+
+def test_ls_lists_each_published_curve_with_what_its_file_states(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    listed = {line.split(":")[0].strip(): line for line in lines[lines.index(next(
+        line for line in lines if line.startswith("published curves"))) + 1:]}
+    assert set(listed) == set(catalogue())
+    assert listed["hevc_b/vtm-17"].endswith("; states all frames, intra period -1, yuv420p, PSNR: mean of per-frame "
+                                            "values")
+    assert listed["uvg/x264"].endswith("; states yuv420p, bt709, PSNR: mean of per-frame values; frames and intra "
+                                       "period not stated")

@@ -59,6 +59,30 @@ def protocol(curve_id: str) -> dict[str, Any]:
                     **data.get("protocol", {})})
 
 
+_POOLING_WORDS = {"mean_psnr": "PSNR: mean of per-frame values", "psnr_of_mean_mse": "PSNR of the mean MSE"}
+
+
+def protocol_words(curve_id: str) -> str:
+    """What a curve's file states of its protocol, in words (``evaluate.py ls``), and what it does not."""
+    stated = load(curve_id).get("protocol", {})
+    words, missing = [], []
+    frames = (stated.get("frames") or {}) if "frames" in stated else None
+    if frames is None:
+        missing.append("frames")
+    else:
+        words.append("all frames" if frames.get("count") is None else f"{frames['count']} frames")
+    if "intra_period" in stated:
+        words.append(f"intra period {stated['intra_period']}")
+    else:
+        missing.append("intra period")
+    colour = stated.get("colour", {})
+    words += [str(colour[k]) for k in ("source_format", "matrix") if colour.get(k)]
+    pooling = stated.get("metrics", {}).get("pooling")
+    words += [_POOLING_WORDS.get(pooling, str(pooling))] if pooling else []
+    unstated = f"; {' and '.join(missing)} not stated" if missing else ""
+    return f"states {', '.join(words) or 'nothing'}{unstated}"
+
+
 def build(source_file: Path, curve_id: str, codec: str, title: str, condition: str, source: dict[str, str],
           given: GivenGeometry | None = None, only_group: str | None = None,
           protocol: dict[str, Any] | None = None) -> dict[str, Any]:
