@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from bench.run.jobs import Job
     from bench.store.record import Record
 
-KEEP = "keep"  # anchor=KEEP: the condition's anchor, where the codecs given still include it
+class _Keep:
+    """The type of :data:`KEEP` (a value no codec name can equal)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()  # anchor=KEEP: the condition's anchor, where the codecs given still include it
 
 
 @dataclass
@@ -93,13 +100,13 @@ def _codec_name(entry: str | Mapping[str, Any]) -> str:
 
 
 def _overrides(base_anchor: str | None, codecs: Sequence[str | Mapping[str, Any]] | None, name: str | None,
-               anchor: str | None) -> dict[str, Any]:
+               anchor: str | None | _Keep) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if codecs is not None:
         out["codecs"] = [c if isinstance(c, str) else dict(c) for c in codecs]
     if name is not None:
         out["name"] = name
-    if anchor != KEEP:
+    if not isinstance(anchor, _Keep):
         out["anchor"] = anchor
     elif codecs is not None and base_anchor not in [_codec_name(c) for c in codecs]:
         out["anchor"] = None  # the condition's anchor is not among the codecs given: no anchor, unless named
@@ -107,7 +114,7 @@ def _overrides(base_anchor: str | None, codecs: Sequence[str | Mapping[str, Any]
 
 
 def evaluate(condition: str | Path, *, codecs: Sequence[str | Mapping[str, Any]] | None = None,
-             name: str | None = None, anchor: str | None = KEEP, sequences: Sequence[str] | None = None,
+             name: str | None = None, anchor: str | None | _Keep = KEEP, sequences: Sequence[str] | None = None,
              frames: int | None = None, data_root: str | Path | None = None, results: str | Path = "results",
              jobs: int = 1, progress: bool = False, retry_failed: bool = False, report: bool = False,
              reports: str | Path = "reports") -> Evaluation:

@@ -745,7 +745,8 @@ def _ls(_: argparse.Namespace) -> int:
 
     print("published curves (--with-published ID; evaluate.py diff ID CONDITION compares the protocol each states):")
     for curve_id in catalogue():
-        print(f"  {curve_id}: {load(curve_id)['title']}; {protocol_words(curve_id)}")
+        curve = load(curve_id)
+        print(f"  {curve_id}: {curve['title']}; {protocol_words(curve)}")
     return 0
 
 

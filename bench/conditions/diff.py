@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.conditions.condition import Condition
+from bench.errors import ConditionError
 
 CODING, MEASUREMENT, ENVIRONMENT, PRESENTATION = "coding", "measurement", "environment", "presentation"
 GROUPS = (CODING, MEASUREMENT, ENVIRONMENT, PRESENTATION)
@@ -146,7 +147,7 @@ def _affects_result(adapter: Any, param: str) -> bool:
 
     try:
         declared = adapter_class(str(adapter)).PARAMS.get(param)
-    except Exception:  # an adapter this installation lacks (a plug-in's): assume the parameter matters
+    except ConditionError:  # an adapter this installation lacks (a plug-in's): assume the parameter matters
         return True
     return declared is None or declared.affects_result
 

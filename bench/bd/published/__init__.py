@@ -62,9 +62,10 @@ def protocol(curve_id: str) -> dict[str, Any]:
 _POOLING_WORDS = {"mean_psnr": "PSNR: mean of per-frame values", "psnr_of_mean_mse": "PSNR of the mean MSE"}
 
 
-def protocol_words(curve_id: str) -> str:
-    """What a curve's file states of its protocol, in words (``evaluate.py ls``), and what it does not."""
-    stated = load(curve_id).get("protocol", {})
+def protocol_words(curve: dict[str, Any]) -> str:
+    """What a curve's file (as :func:`load` reads it) states of its protocol, in words (``evaluate.py ls``), and
+    what it does not."""
+    stated = curve.get("protocol", {})
     words, missing = [], []
     frames = (stated.get("frames") or {}) if "frames" in stated else None
     if frames is None:
